@@ -1,0 +1,335 @@
+"""Typed, validated configuration: YAML files + ``key.sub=value`` overrides -> :class:`Config`.
+
+Every key is checked: an unknown key is an error that suggests the nearest valid key, a wrong type names the key and
+the expected type. A config file may start from another with ``base: other.yaml`` (path relative to the file) and
+override only what differs. The dataclass defaults below are the documented defaults (``configs/defaults.yaml``
+repeats them with comments).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config file or override is invalid; the message names the file/key and what to do."""
+
+
+@dataclass
+class BackboneConfig:
+    name: str = "cspresnext50"  # registry name (see backbones.list_backbones()) or "timm:<model>"
+    pretrained: bool | str | None = True  # True: official ImageNet weights; a path; false/null: random init
+    out_indices: list[int] = field(default_factory=lambda: [2, 3, 4])  # timm numbering, strides 8/16/32
+    width_mult: float = 1.0
+    depth_mult: float = 1.0
+    frozen_stages: int = 0  # N > 0 freezes the stem and stages 1..N
+    norm_eval: bool = False  # keep backbone BatchNorm statistics frozen
+
+
+@dataclass
+class NeckConfig:
+    widths: list[int] = field(default_factory=lambda: [128, 256, 512])  # channels of P3/P4/P5
+    depth: int = 2  # conv pairs per PAN stack
+    spp_kernels: list[int] = field(default_factory=lambda: [5, 9, 13])
+
+
+@dataclass
+class HeadConfig:
+    # Anchors in input pixels, one row per level (P3, P4, P5): w0, h0, w1, h1, ... (YOLOv4 COCO anchors).
+    anchors: list[list[float]] = field(
+        default_factory=lambda: [[12, 16, 19, 36, 40, 28], [36, 75, 76, 55, 72, 146], [142, 110, 192, 243, 459, 401]]
+    )
+    scale_x_y: list[float] = field(default_factory=lambda: [1.2, 1.1, 1.05])  # YOLOv4 grid sensitivity per level
+    prior_prob: float = 0.01  # initial class probability (bias init)
+
+
+@dataclass
+class ModelConfig:
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    neck: NeckConfig = field(default_factory=NeckConfig)
+    head: HeadConfig = field(default_factory=HeadConfig)
+    num_classes: int | None = None  # null: taken from the training annotations
+
+
+@dataclass
+class SplitConfig:
+    ann: str = ""  # COCO JSON (format coco) or a YOLO data yaml / list file (format yolo)
+    images: str = ""  # image folder
+
+
+@dataclass
+class ShapesConfig:
+    root: str = "data/shapes"
+    num_train: int = 800
+    num_val: int = 200
+    img_size: int = 256
+    seed: int = 0
+
+
+@dataclass
+class AugmentConfig:
+    mosaic: float = 1.0  # probability of a 4-image mosaic
+    mixup: float = 0.0  # probability of mixing two samples
+    degrees: float = 0.0  # rotation range, +/- degrees
+    translate: float = 0.1  # fraction of the image side
+    scale: float = 0.5  # random scale in [1 - scale, 1 + scale]
+    shear: float = 0.0  # +/- degrees
+    hsv_h: float = 0.015  # fractions
+    hsv_s: float = 0.7
+    hsv_v: float = 0.4
+    fliplr: float = 0.5  # probability
+    close_mosaic: int = 10  # switch mosaic/mixup off for the last N epochs
+
+
+@dataclass
+class DataConfig:
+    format: str = "coco"  # coco | yolo
+    train: SplitConfig = field(
+        default_factory=lambda: SplitConfig("data/coco/annotations/instances_train2017.json", "data/coco/train2017")
+    )
+    val: SplitConfig = field(
+        default_factory=lambda: SplitConfig("data/coco/annotations/instances_val2017.json", "data/coco/val2017")
+    )
+    shapes: ShapesConfig | None = None  # set to generate the built-in synthetic dataset on first use
+    img_size: int = 640  # square input side in pixels, multiple of 32
+    max_background: int | None = None  # null: keep every image without boxes
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+@dataclass
+class LossConfig:
+    box: float = 0.05
+    obj: float = 1.0
+    cls: float = 0.5
+    balance: list[float] = field(default_factory=lambda: [4.0, 1.0, 0.4])  # objectness weight of P3/P4/P5
+    anchor_t: float = 4.0  # a GT matches an anchor when max(w/aw, aw/w, h/ah, ah/h) < anchor_t
+    label_smoothing: float = 0.0
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 300
+    batch_size: int = 16  # per device
+    nominal_batch_size: int = 64  # gradients are accumulated to this many images per step
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    workers: int = 8  # data-loader processes per device
+    out_dir: str = "runs/train/exp"
+    weights: str | None = None  # start from a detector checkpoint (fine-tuning; class count may differ)
+    optimizer: str = "sgd"  # sgd | adamw
+    lr: float = 0.01
+    momentum: float = 0.937
+    nesterov: bool = True
+    weight_decay: float = 0.0005
+    warmup_epochs: float = 3.0
+    warmup_bias_lr: float = 0.1
+    scheduler: str = "cosine"  # cosine | linear
+    final_lr_ratio: float = 0.01
+    amp: bool = True  # CUDA only
+    amp_dtype: str = "bf16"  # bf16 | fp16
+    channels_last: bool = True
+    compile: bool = False
+    ema: bool = True
+    ema_decay: float = 0.9999
+    grad_clip: float = 10.0  # max gradient norm; 0 disables
+    eval_interval: int = 1  # epochs between validations (the last epoch is always validated)
+    seed: int = 0
+    resume: bool = False
+    sync_bn: bool = False
+    max_nonfinite: int = 20  # consecutive non-finite losses before the run stops
+    save_batches: int = 3  # train_batch*.jpg images written at the start
+    deterministic: bool = False
+
+
+@dataclass
+class EvalConfig:
+    conf_thres: float = 0.001
+    iou_thres: float = 0.65
+    max_det: int = 100
+    batch_size: int = 32
+    letterbox: str = "square"  # square (img_size x img_size) | rect (multiple of 32 per image)
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+_CHOICES = {
+    "data.format": ("coco", "yolo"),
+    "train.optimizer": ("sgd", "adamw"),
+    "train.scheduler": ("cosine", "linear"),
+    "train.amp_dtype": ("bf16", "fp16"),
+    "eval.letterbox": ("square", "rect"),
+}
+
+
+def _type_name(tp: Any) -> str:
+    if dataclasses.is_dataclass(tp):
+        return "mapping"
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        return " or ".join("null" if a is type(None) else _type_name(a) for a in args)
+    if typing.get_origin(tp) is list:
+        return f"list of {_type_name(args[0])}"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _convert(value: Any, tp: Any, key: str, source: str) -> Any:
+    """Check ``value`` against the annotation ``tp`` (converting int -> float); raise ConfigError if it does not fit."""
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in typing.get_args(tp):
+            return None
+        for arg in typing.get_args(tp):
+            if arg is type(None):
+                continue
+            try:
+                return _convert(value, arg, key, source)
+            except ConfigError:
+                continue
+    elif dataclasses.is_dataclass(tp):
+        if isinstance(value, dict):
+            return _build(tp, value, key, source)
+        if isinstance(value, tp):
+            return value
+    elif origin is list:
+        if isinstance(value, (list, tuple)):
+            (item_tp,) = typing.get_args(tp)
+            return [_convert(v, item_tp, f"{key}[{i}]", source) for i, v in enumerate(value)]
+    elif tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif tp is str and isinstance(value, str):
+        return value
+    raise ConfigError(f"{source}: key '{key}' expects {_type_name(tp)}, got {value!r} ({type(value).__name__})")
+
+
+def _unknown_key(key: str, valid: list[str], prefix: str, source: str) -> ConfigError:
+    full = f"{prefix}.{key}" if prefix else key
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+    hint = f"; did you mean '{prefix + '.' if prefix else ''}{close[0]}'?" if close else ""
+    section = f"'{prefix}'" if prefix else "the top level"
+    return ConfigError(f"{source}: unknown key '{full}'{hint} (valid keys in {section}: {', '.join(valid)})")
+
+
+def _build(cls: type, data: dict, prefix: str, source: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    valid = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        if key not in hints:
+            raise _unknown_key(str(key), valid, prefix, source)
+        full = f"{prefix}.{key}" if prefix else key
+        kwargs[key] = _convert(value, hints[key], full, source)
+        if full in _CHOICES and kwargs[key] not in _CHOICES[full]:
+            raise ConfigError(f"{source}: key '{full}' must be one of {list(_CHOICES[full])}, got {value!r}")
+    return cls(**kwargs)
+
+
+def _merge(base: dict, update: dict) -> dict:
+    """Recursive dict merge: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for k, v in update.items():
+        out[k] = _merge(out[k], v) if isinstance(out.get(k), dict) and isinstance(v, dict) else v
+    return out
+
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """Read a YAML config, resolving ``base:`` chains (paths relative to the including file)."""
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path} (configs live in configs/, e.g. configs/yolo_cspx50.yaml)")
+    if path.resolve() in seen:
+        raise ConfigError(f"{path}: 'base' chain loops back to itself")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: a config must be a mapping of sections (model, data, ...), got {type(data).__name__}"
+        )
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    return _merge(_read_yaml((path.parent / str(base)), (*seen, path.resolve())), data)
+
+
+def _apply_override(data: dict, override: str) -> None:
+    """Apply ``a.b.c=value`` (value parsed as YAML: numbers, true/false, null, [lists]) to the raw dict."""
+    if "=" not in override:
+        raise ConfigError(f"override '{override}' must look like key.sub=value (e.g. train.epochs=10)")
+    key, raw = override.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    parts = key.strip().split(".")
+    cls: Any = Config
+    node = data
+    for i, part in enumerate(parts):
+        hints = typing.get_type_hints(cls)
+        prefix = ".".join(parts[:i])
+        if part not in hints:
+            raise _unknown_key(part, list(hints), prefix, "command-line override")
+        if i == len(parts) - 1:
+            node[part] = value
+            return
+        tp = hints[part]
+        if typing.get_origin(tp) in (Union, types.UnionType):
+            tp = next(a for a in typing.get_args(tp) if a is not type(None))
+        if not dataclasses.is_dataclass(tp):
+            raise ConfigError(f"command-line override: '{'.'.join(parts[: i + 1])}' is not a section")
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node, cls = node[part], tp
+
+
+def config_from_dict(data: dict, source: str = "config") -> Config:
+    """Validate a plain (YAML-like) dict into a :class:`Config`."""
+    return _build(Config, data, "", source)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Load ``path`` (or the defaults when None), apply ``key.sub=value`` overrides, validate, return a Config."""
+    data = _read_yaml(Path(path)) if path is not None else {}
+    cfg = config_from_dict(data, str(path) if path is not None else "defaults")
+    if overrides:
+        for override in overrides:
+            _apply_override(data, override)
+        cfg = config_from_dict(data, "command-line override")
+    if cfg.data.img_size % 32:
+        raise ConfigError(f"data.img_size must be a multiple of 32, got {cfg.data.img_size}")
+    return cfg
+
+
+def config_to_dict(cfg: Config) -> dict:
+    """The resolved config as plain dicts/lists (what is saved next to runs and inside checkpoints)."""
+    return dataclasses.asdict(cfg)
+
+
+def save_config(cfg: Config, path: str | Path) -> None:
+    """Write the resolved config as YAML (loadable again with :func:`load_config`)."""
+    Path(path).write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))

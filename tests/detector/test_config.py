@@ -1,0 +1,97 @@
+"""Config loading: defaults file, base chains, overrides with type conversion, clear errors."""
+
+from pathlib import Path
+
+import pytest
+
+from detector.config import Config, ConfigError, config_to_dict, load_config, save_config
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def test_defaults_file_documents_every_default():
+    assert load_config(CONFIGS / "defaults.yaml") == Config()
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_validates(path):
+    cfg = load_config(path)
+    assert cfg.data.img_size % 32 == 0
+
+
+def test_backbone_swap_is_one_line():
+    base = load_config(CONFIGS / "yolo_cspx50.yaml")
+    swapped = load_config(CONFIGS / "yolo_cspdarknet53.yaml")
+    assert swapped.model.backbone.name == "cspdarknet53"
+    swapped.model.backbone.name = base.model.backbone.name
+    assert swapped == base
+    cli = load_config(CONFIGS / "yolo_cspx50.yaml", ["model.backbone.name=resnet50"])
+    assert cli.model.backbone.name == "resnet50"
+
+
+def test_overrides_convert_types():
+    cfg = load_config(
+        None,
+        [
+            "train.epochs=7",
+            "train.lr=1e-3",
+            "model.backbone.pretrained=false",
+            "model.backbone.out_indices=[3, 4]",
+            "model.num_classes=3",
+            "data.shapes.root=somewhere",
+            "train.weights=null",
+        ],
+    )
+    assert cfg.train.epochs == 7 and cfg.train.lr == pytest.approx(1e-3)
+    assert cfg.model.backbone.pretrained is False
+    assert cfg.model.backbone.out_indices == [3, 4]
+    assert cfg.model.num_classes == 3
+    assert cfg.data.shapes is not None and cfg.data.shapes.root == "somewhere"
+    assert cfg.data.shapes.num_train == 800  # other shapes keys keep their defaults
+    assert cfg.train.weights is None
+
+
+def test_int_accepted_for_float_but_not_the_reverse():
+    assert load_config(None, ["train.lr=1"]).train.lr == 1.0
+    with pytest.raises(ConfigError, match=r"'train.epochs' expects int, got 2.5"):
+        load_config(None, ["train.epochs=2.5"])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model.backbone.nmae=x", r"unknown key 'model.backbone.nmae'; did you mean 'model.backbone.name'"),
+        ("trian.epochs=3", r"unknown key 'trian'; did you mean 'train'"),
+        ("train.epochs=many", r"'train.epochs' expects int, got 'many'"),
+        ("train.optimizer=adam", r"'train.optimizer' must be one of \['sgd', 'adamw'\]"),
+        ("train.epochs", r"must look like key.sub=value"),
+        ("train.epochs.x=1", r"'train.epochs' is not a section"),
+        ("data.img_size=100", r"multiple of 32"),
+    ],
+)
+def test_bad_overrides_name_the_key(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [override])
+
+
+def test_file_errors_name_the_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train:\n  epocs: 3\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: unknown key 'train.epocs'; did you mean 'train.epochs'"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "missing.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        load_config(tmp_path / "list.yaml")
+
+
+def test_base_chain_and_round_trip(tmp_path):
+    (tmp_path / "parent.yaml").write_text("train:\n  epochs: 11\n  lr: 0.5\n")
+    (tmp_path / "child.yaml").write_text("base: parent.yaml\ntrain:\n  lr: 0.25\n")
+    cfg = load_config(tmp_path / "child.yaml")
+    assert (cfg.train.epochs, cfg.train.lr) == (11, 0.25)
+    save_config(cfg, tmp_path / "resolved.yaml")
+    again = load_config(tmp_path / "resolved.yaml")
+    assert again == cfg
+    assert config_to_dict(again)["train"]["epochs"] == 11

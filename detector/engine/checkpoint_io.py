@@ -1,0 +1,95 @@
+"""Build a ready-to-run detector from a trainer checkpoint (used by tools/eval.py and tools/detect.py).
+
+A checkpoint (see :mod:`detector.engine.checkpoint`) is a dict with at least ``model`` (state dict; the EMA weights
+when EMA was on). ``config`` (the resolved config dict), ``class_names``, ``cat_ids`` and ``num_classes`` are read
+when present. The model architecture always comes from the checkpoint's ``config['model']`` so the weights fit;
+a config given by the caller supplies everything else (data, eval).
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from detector.config import Config, config_from_dict, config_to_dict, load_config
+from detector.engine.checkpoint import load_checkpoint
+
+
+def _checkpoint_config(ckpt: dict[str, Any], path: Path, overrides: list[str] | tuple[str, ...]) -> Config:
+    """The checkpoint's config (defaults when it has none) with ``key=value`` overrides applied."""
+    data = ckpt.get("config") or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: 'config' in the checkpoint is a {type(data).__name__}, expected a dict")
+    if not overrides:
+        return config_from_dict(copy.deepcopy(data), f"{path} (config stored in the checkpoint)")
+    with tempfile.TemporaryDirectory() as tmp:  # load_config applies and validates overrides on a YAML file
+        cfg_file = Path(tmp) / "checkpoint_config.yaml"
+        cfg_file.write_text(yaml.safe_dump(data, sort_keys=False))
+        return load_config(cfg_file, list(overrides))
+
+
+def load_detector(
+    weights: str | Path,
+    overrides: list[str] | tuple[str, ...] = (),
+    *,
+    cfg: Config | None = None,
+    device: torch.device | str = "cpu",
+) -> tuple[torch.nn.Module, Config, dict[str, Any]]:
+    """Load ``weights`` into a freshly built detector in eval mode on ``device``.
+
+    ``cfg``: the run's config (e.g. from the CLI); its ``model`` section is replaced by the checkpoint's. Without it
+    the checkpoint's own config is used, with ``overrides`` (``["eval.conf_thres=0.3", ...]``) applied.
+    Returns ``(model, cfg, meta)``; meta = ``{"class_names", "cat_ids", "num_classes", "epoch", "weights"}``
+    (``cat_ids`` defaults to ``0..C-1`` and names to ``"0".."C-1"`` for checkpoints without them).
+    Raises FileNotFoundError / ValueError naming the file when it is missing, not a checkpoint, or does not fit.
+    """
+    from detector.model import build_model
+
+    path = Path(weights)
+    ckpt = load_checkpoint(path)
+    ckpt_cfg = _checkpoint_config(ckpt, path, overrides)
+    if cfg is None:
+        cfg = ckpt_cfg
+    else:
+        cfg = config_from_dict(config_to_dict(cfg), "config")  # a copy: the caller's object is left alone
+        cfg.model = ckpt_cfg.model
+    cfg.model.backbone.pretrained = False  # the checkpoint holds every weight: never download ImageNet weights
+
+    state = ckpt["model"]
+    num_classes = ckpt.get("num_classes") or cfg.model.num_classes
+    if num_classes is None:
+        raise ValueError(f"{path}: the checkpoint has no 'num_classes' and its config sets no model.num_classes")
+    num_classes = int(num_classes)
+    names = [str(n) for n in ckpt.get("class_names") or [str(i) for i in range(num_classes)]]
+    cat_ids = [int(c) for c in ckpt.get("cat_ids") or range(num_classes)]
+    if len(names) != num_classes or len(cat_ids) != num_classes:
+        raise ValueError(
+            f"{path}: num_classes={num_classes} but {len(names)} class_names and {len(cat_ids)} cat_ids; "
+            "the checkpoint is inconsistent (re-save it from the trainer)"
+        )
+    model = build_model(cfg, num_classes=num_classes, class_names=names)
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    wrong_shape = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
+    if missing or unexpected or wrong_shape:
+        raise ValueError(
+            f"{path}: the weights do not fit the model built from its config: missing {missing[:5]}, "
+            f"unexpected {unexpected[:5]}, wrong shape {wrong_shape[:5]} (was it trained with another "
+            "backbone / neck / head config?)"
+        )
+    model.load_state_dict(state)
+    model.to(device).eval()
+    meta = {
+        "class_names": names,
+        "cat_ids": cat_ids,
+        "num_classes": num_classes,
+        "epoch": ckpt.get("epoch"),
+        "weights": str(path),
+    }
+    return model, cfg, meta

@@ -1,0 +1,335 @@
+"""COCO box evaluation: faster-coco-eval (pycocotools as reference and fallback), input checks, model evaluation.
+
+Ground truth is a COCO dataset (a pycocotools/faster-coco-eval ``COCO`` object, a dict or a JSON path).
+Predictions are COCO result dicts ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}`` with boxes in
+original image pixels (xywh: top-left corner, width, height) and the dataset's original category ids.
+Metrics follow pycocotools exactly, including its ``-1.0`` for "no ground truth in this area range".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from detector.engine.coco_inputs import EvaluationInputError, load_gt_dataset, load_predictions
+
+__all__ = [
+    "STAT_KEYS",
+    "EvalResult",
+    "EvaluationInputError",
+    "EvaluationWarning",
+    "coco_evaluate",
+    "evaluate_model",
+    "predictions_to_coco",
+]
+
+STAT_KEYS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
+_SUMMARY_ROWS = (  # (title, IoU, area, maxDets) in pycocotools order, one per STAT_KEYS entry
+    ("Average Precision  (AP)", "0.50:0.95", "all", 100),
+    ("Average Precision  (AP)", "0.50", "all", 100),
+    ("Average Precision  (AP)", "0.75", "all", 100),
+    ("Average Precision  (AP)", "0.50:0.95", "small", 100),
+    ("Average Precision  (AP)", "0.50:0.95", "medium", 100),
+    ("Average Precision  (AP)", "0.50:0.95", "large", 100),
+    ("Average Recall     (AR)", "0.50:0.95", "all", 1),
+    ("Average Recall     (AR)", "0.50:0.95", "all", 10),
+    ("Average Recall     (AR)", "0.50:0.95", "all", 100),
+    ("Average Recall     (AR)", "0.50:0.95", "small", 100),
+    ("Average Recall     (AR)", "0.50:0.95", "medium", 100),
+    ("Average Recall     (AR)", "0.50:0.95", "large", 100),
+)
+ENGINES = ("auto", "faster", "pycocotools")
+
+
+class EvaluationWarning(UserWarning):
+    """Evaluation ran but the result needs attention (no predictions, engine fallback)."""
+
+
+@dataclass
+class EvalResult:
+    """Result of :func:`coco_evaluate`.
+
+    ``stats``: the 12 COCO numbers (keys ``STAT_KEYS``, fractions in [0, 1]; -1.0 = no GT in that area range).
+    ``per_class``: one dict per GT category ``{"category_id", "name", "AP" (mAP@[.5:.95]), "AP50", "num_gt"}``
+    (AP -1.0 when the category has no non-crowd GT in the evaluated images).
+    ``precision``: pycocotools array ``[T=10 IoUs, R=101 recall points, K categories, A=4 areas, M=3 maxDets]``
+    (areas all/small/medium/large, maxDets 1/10/100; -1 where undefined); K follows ``cat_ids``.
+    """
+
+    stats: dict[str, float]
+    per_class: list[dict[str, Any]]
+    precision: np.ndarray
+    cat_ids: list[int]
+    engine: str
+    num_images: int = 0
+    num_predictions: int = 0
+    iou_thrs: np.ndarray = field(default_factory=lambda: np.linspace(0.5, 0.95, 10))
+    rec_thrs: np.ndarray = field(default_factory=lambda: np.linspace(0.0, 1.0, 101))
+
+    def __getitem__(self, key: str) -> float:
+        """``result["AP"]``: a stat by name (so the result also reads like the contract's metrics dict)."""
+        return self.stats[key]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: the 12 stats at top level plus ``per_class``, ``engine``, image/prediction counts."""
+        return {
+            **{k: float(v) for k, v in self.stats.items()},
+            "per_class": [dict(c) for c in self.per_class],
+            "engine": self.engine,
+            "num_images": self.num_images,
+            "num_predictions": self.num_predictions,
+        }
+
+    def summary(self) -> str:
+        """The 12 stats in the familiar pycocotools text layout."""
+        lines = []
+        for key, (title, iou, area, max_det) in zip(STAT_KEYS, _SUMMARY_ROWS, strict=True):
+            lines.append(
+                f" {title} @[ IoU={iou:<9} | area={area:>6s} | maxDets={max_det:>3d} ] = {self.stats[key]:0.3f}"
+            )
+        return "\n".join(lines)
+
+    def per_class_table(self) -> str:
+        """Per-class AP table: id, name, number of GT boxes, AP@[.5:.95], AP50 (``-`` = no GT)."""
+        width = max([len("class")] + [len(c["name"]) for c in self.per_class])
+        rows = [f"{'id':>5}  {'class':<{width}}  {'gt':>7}  {'AP':>6}  {'AP50':>6}"]
+        for c in self.per_class:
+            ap, ap50 = (f"{v:6.3f}" if v >= 0 else f"{'-':>6}" for v in (c["AP"], c["AP50"]))
+            rows.append(f"{c['category_id']:>5}  {c['name']:<{width}}  {c['num_gt']:>7}  {ap}  {ap50}")
+        return "\n".join(rows)
+
+
+def _pick_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise ValueError(f"unknown evaluation engine '{engine}': choose one of {', '.join(ENGINES)}")
+    if engine == "pycocotools":
+        return engine
+    try:
+        import faster_coco_eval  # noqa: F401
+    except ImportError as e:
+        if engine == "faster":
+            raise ImportError(f"engine='faster' needs faster-coco-eval ({e}); pip install faster-coco-eval") from e
+        warnings.warn(
+            "faster-coco-eval is not importable; evaluating with pycocotools", EvaluationWarning, stacklevel=3
+        )
+        return "pycocotools"
+    return "faster"
+
+
+def _run_engine(engine: str, gt: dict, preds: list[dict], img_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Run one engine; returns (stats [12], precision [T, R, K, A, M]). ``preds`` is not empty."""
+    if engine == "faster":
+        from faster_coco_eval import COCO, COCOeval_faster
+
+        coco_gt = COCO(gt)
+        coco_dt = coco_gt.loadRes(preds)
+        ev = COCOeval_faster(coco_gt, coco_dt, "bbox", print_function=lambda *a, **k: None)
+        ev.params.imgIds = list(img_ids)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    else:
+        from pycocotools.coco import COCO
+        from pycocotools.cocoeval import COCOeval
+
+        with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress unconditionally
+            coco_gt = COCO()
+            coco_gt.dataset = gt
+            coco_gt.createIndex()
+            coco_dt = coco_gt.loadRes(preds)
+            ev = COCOeval(coco_gt, coco_dt, "bbox")
+            ev.params.imgIds = list(img_ids)
+            ev.evaluate()
+            ev.accumulate()
+            ev.summarize()
+    return np.asarray(ev.stats[:12], dtype=np.float64), np.asarray(ev.eval["precision"], dtype=np.float64)
+
+
+def _mean_valid(values: np.ndarray) -> float:
+    valid = values[values > -1]
+    return float(valid.mean()) if valid.size else -1.0
+
+
+def coco_evaluate(
+    coco_gt: Any,
+    predictions: Any,
+    *,
+    engine: str = "auto",
+    iou_type: str = "bbox",
+    img_ids: Iterable[int] | None = None,
+) -> EvalResult:
+    """Evaluate COCO box predictions against ground truth; numbers equal pycocotools' ``COCOeval``.
+
+    ``coco_gt``: ``COCO`` object, dataset dict or JSON path. ``predictions``: list of result dicts (bbox xywh in
+    original pixels, original category ids) or a JSON path. ``img_ids``: evaluate only these images (default: all GT
+    images). ``engine``: "auto" (faster-coco-eval, pycocotools if it cannot be imported or fails), "faster" or
+    "pycocotools". Empty predictions give all stats 0.0 and an :class:`EvaluationWarning`.
+    Raises :class:`EvaluationInputError` for unreadable/malformed files, missing keys, unknown image/category ids.
+    """
+    if iou_type != "bbox":
+        raise ValueError(f"iou_type '{iou_type}' is not supported: this detector predicts boxes, use 'bbox'")
+    chosen = _pick_engine(engine)
+    gt = load_gt_dataset(coco_gt)
+    all_img_ids = [int(img["id"]) for img in gt["images"]]
+    if img_ids is None:
+        eval_ids = sorted(set(all_img_ids))
+    else:
+        eval_ids = sorted({int(i) for i in img_ids})
+        unknown = sorted(set(eval_ids) - set(all_img_ids))
+        if unknown:
+            raise EvaluationInputError(
+                f"img_ids holds {len(unknown)} id(s) not in the ground truth, e.g. {unknown[:5]}: "
+                "pass ids of entries in the annotation file's 'images'"
+            )
+    preds = load_predictions(predictions, gt)
+    keep = set(eval_ids)
+    preds = [p for p in preds if p["image_id"] in keep]
+    cats = sorted(gt["categories"], key=lambda c: int(c["id"]))
+    cat_ids = [int(c["id"]) for c in cats]
+    num_gt = dict.fromkeys(cat_ids, 0)
+    for ann in gt["annotations"]:
+        if ann["image_id"] in keep and not ann.get("iscrowd", 0):
+            num_gt[int(ann["category_id"])] += 1
+
+    if not preds:
+        warnings.warn(
+            "no predictions to evaluate (the model detected nothing, or the file is empty): all metrics are 0.0",
+            EvaluationWarning,
+            stacklevel=2,
+        )
+        stats = np.zeros(12)
+        precision = np.zeros((10, 101, len(cat_ids), 4, 3))
+    else:
+        try:
+            stats, precision = _run_engine(chosen, gt, preds, eval_ids)
+        except Exception as e:  # noqa: BLE001 - any engine failure: fall back to the reference implementation
+            if engine != "auto" or chosen == "pycocotools":
+                raise RuntimeError(f"COCO evaluation with {chosen} failed: {type(e).__name__}: {e}") from e
+            warnings.warn(f"faster-coco-eval failed ({e}); using pycocotools", EvaluationWarning, stacklevel=2)
+            chosen = "pycocotools"
+            stats, precision = _run_engine(chosen, gt, preds, eval_ids)
+
+    per_class = []
+    for k, cat in enumerate(cats):
+        p_all = precision[:, :, k, 0, -1]  # all areas, maxDets=100
+        per_class.append(
+            {
+                "category_id": int(cat["id"]),
+                "name": str(cat.get("name", cat["id"])),
+                "AP": _mean_valid(p_all),
+                "AP50": _mean_valid(p_all[0]),
+                "num_gt": num_gt[int(cat["id"])],
+            }
+        )
+    return EvalResult(
+        stats={k: float(v) for k, v in zip(STAT_KEYS, stats, strict=True)},
+        per_class=per_class,
+        precision=precision,
+        cat_ids=cat_ids,
+        engine="faster-coco-eval" if chosen == "faster" else "pycocotools",
+        num_images=len(eval_ids),
+        num_predictions=len(preds),
+    )
+
+
+def predictions_to_coco(
+    outputs: Sequence[dict[str, torch.Tensor]], image_ids: Sequence[int] | torch.Tensor, cat_ids: Sequence[int]
+) -> list[dict[str, Any]]:
+    """Model outputs -> COCO result dicts.
+
+    ``outputs[i]``: ``{"boxes_xyxy": [N, 4] original pixels, "scores": [N], "labels": [N] int 0..C-1}`` for image
+    ``image_ids[i]``; ``cat_ids[label]`` is the dataset's original category id. Boxes become xywh rounded to 0.001 px.
+    """
+    ids = image_ids.tolist() if isinstance(image_ids, torch.Tensor) else list(image_ids)
+    if len(ids) != len(outputs):
+        raise ValueError(f"predictions_to_coco: {len(outputs)} outputs but {len(ids)} image ids")
+    results = []
+    for out, image_id in zip(outputs, ids, strict=True):
+        boxes = out["boxes_xyxy"].detach().float().cpu().reshape(-1, 4)
+        scores = out["scores"].detach().float().cpu().reshape(-1).tolist()
+        labels = out["labels"].detach().cpu().reshape(-1).tolist()
+        if labels and (min(labels) < 0 or max(labels) >= len(cat_ids)):
+            raise ValueError(
+                f"image {image_id}: predicted label {max(labels)} outside 0..{len(cat_ids) - 1}; "
+                "the model's num_classes does not match the dataset's categories"
+            )
+        xywh = torch.cat((boxes[:, :2], boxes[:, 2:] - boxes[:, :2]), dim=1).tolist()
+        for box, score, label in zip(xywh, scores, labels, strict=True):
+            results.append(
+                {
+                    "image_id": int(image_id),
+                    "category_id": int(cat_ids[int(label)]),
+                    "bbox": [round(v, 3) for v in box],
+                    "score": round(float(score), 5),
+                }
+            )
+    return results
+
+
+@torch.no_grad()
+def evaluate_model(
+    model: torch.nn.Module,
+    loader: Iterable[dict[str, torch.Tensor]],
+    dataset: Any,
+    eval_cfg: Any,
+    device: torch.device | str,
+    *,
+    amp: bool | torch.dtype = False,
+    progress: bool = True,
+    engine: str = "auto",
+) -> tuple[EvalResult, list[dict[str, Any]]]:
+    """Run ``model.predict`` over ``loader`` and COCO-evaluate on the images seen (a subset loader works).
+
+    Batches follow the data contract (``images`` uint8 ``[B, 3, S, S]``, ``image_ids``, ``lb_params`` ``[B, 3]``,
+    ``orig_sizes`` ``[B, 2]``); ``eval_cfg`` provides ``conf_thres``, ``iou_thres`` (NMS) and ``max_det``.
+    ``dataset.coco`` is the ground truth and ``dataset.cat_ids`` maps labels to category ids (a wrapper dataset
+    whose ``.base`` has them works too). ``amp``: autocast on
+    CUDA (True = bf16, or pass the dtype). Returns ``(EvalResult, predictions)`` with predictions as COCO result dicts.
+    """
+    from tqdm import tqdm
+
+    source = _gt_source(dataset)
+    device = torch.device(device)
+    was_training = model.training
+    model.eval()
+    preds: list[dict[str, Any]] = []
+    seen: list[int] = []
+    use_amp = bool(amp) and device.type == "cuda"
+    amp_dtype = amp if isinstance(amp, torch.dtype) else torch.bfloat16
+    try:
+        for batch in tqdm(loader, desc="eval", unit="batch", disable=not progress, leave=False):
+            images = batch["images"].to(device, non_blocking=True).float() / 255.0
+            with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
+                outputs = model.predict(
+                    images,
+                    conf_thres=eval_cfg.conf_thres,
+                    iou_thres=eval_cfg.iou_thres,
+                    max_det=eval_cfg.max_det,
+                    lb_params=batch["lb_params"].to(device),
+                    orig_sizes=batch["orig_sizes"].to(device),
+                )
+            ids = [int(i) for i in batch["image_ids"].reshape(-1).tolist()]
+            preds.extend(predictions_to_coco(outputs, ids, source.cat_ids))
+            seen.extend(ids)
+    finally:
+        model.train(was_training)
+    if not seen:
+        raise EvaluationInputError("the evaluation loader yielded no images: check data.val (ann/images)")
+    return coco_evaluate(source.coco, preds, engine=engine, img_ids=seen), preds
+
+
+def _gt_source(dataset: Any) -> Any:
+    """The object holding ``.coco`` and ``.cat_ids``: the dataset itself or the source it wraps (``.base``)."""
+    for candidate in (dataset, getattr(dataset, "base", None)):
+        if candidate is not None and hasattr(candidate, "coco") and hasattr(candidate, "cat_ids"):
+            return candidate
+    raise TypeError(
+        f"evaluate_model needs a dataset with .coco (ground truth) and .cat_ids, got {type(dataset).__name__}"
+    )

@@ -1,0 +1,203 @@
+"""predictions_to_coco, evaluate_model (stand-in model and loader), load_detector and the evaluation plots."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from detector.config import config_to_dict, load_config
+from detector.engine.checkpoint import atomic_save, build_checkpoint
+from detector.engine.evaluator import EvaluationWarning, coco_evaluate, evaluate_model, predictions_to_coco
+from detector.engine.plots_eval import mean_pr_curve, plot_per_class_ap, plot_pr_curves
+from tests.engine.test_evaluator import make_gt, make_predictions
+
+EVAL_CFG = SimpleNamespace(conf_thres=0.001, iou_thres=0.65, max_det=100)
+
+
+def test_predictions_to_coco_converts_boxes_and_ids() -> None:
+    outputs = [
+        {
+            "boxes_xyxy": torch.tensor([[10.0, 20.0, 40.0, 60.0], [0.0, 0.0, 1.23456, 2.0]]),
+            "scores": torch.tensor([0.9, 0.123456789]),
+            "labels": torch.tensor([1, 0]),
+        },
+        {"boxes_xyxy": torch.zeros(0, 4), "scores": torch.zeros(0), "labels": torch.zeros(0, dtype=torch.long)},
+    ]
+    res = predictions_to_coco(outputs, torch.tensor([42, 7]), [3, 90])
+    assert res == [
+        {"image_id": 42, "category_id": 90, "bbox": [10.0, 20.0, 30.0, 40.0], "score": 0.9},
+        {"image_id": 42, "category_id": 3, "bbox": [0.0, 0.0, 1.235, 2.0], "score": 0.12346},
+    ]
+    assert all(type(r["image_id"]) is int and type(r["category_id"]) is int for r in res)
+    with pytest.raises(ValueError, match="predicted label 2 outside 0..1"):
+        predictions_to_coco([{**outputs[0], "labels": torch.tensor([2, 0])}], [1], [3, 90])
+    with pytest.raises(ValueError, match="2 outputs but 1 image ids"):
+        predictions_to_coco(outputs, [1], [3, 90])
+
+
+class PerfectModel(nn.Module):
+    """Stand-in for Detector.predict: returns the GT boxes of each image (looked up by batch position)."""
+
+    def __init__(self, gt: dict, cat_ids: list[int], empty: bool = False):
+        super().__init__()
+        self.gt, self.cat_ids, self.empty = gt, cat_ids, empty
+        self.pending: list[int] = []
+        self.calls: list[dict] = []
+        self.layer = nn.Linear(1, 1)
+
+    def predict(self, images, conf_thres, iou_thres, max_det, lb_params, orig_sizes):
+        self.calls.append(
+            dict(
+                dtype=images.dtype,
+                max=float(images.max()),
+                training=self.training,
+                conf=conf_thres,
+                iou=iou_thres,
+                max_det=max_det,
+                lb=lb_params.clone(),
+                sizes=orig_sizes.clone(),
+            )
+        )
+        outs = []
+        for image_id in self.pending[: images.shape[0]]:
+            anns = [a for a in self.gt["annotations"] if a["image_id"] == image_id and not a["iscrowd"]]
+            if self.empty:
+                anns = []
+            xywh = torch.tensor([a["bbox"] for a in anns], dtype=torch.float32).reshape(-1, 4)
+            labels = [self.cat_ids.index(a["category_id"]) for a in anns]
+            boxes_xyxy = torch.cat((xywh[:, :2], xywh[:, :2] + xywh[:, 2:]), 1)
+            scores = torch.full((len(anns),), 0.9)
+            outs.append({"boxes_xyxy": boxes_xyxy, "scores": scores, "labels": torch.tensor(labels, dtype=torch.long)})
+        self.pending = self.pending[images.shape[0] :]
+        return outs
+
+
+def make_loader(image_ids: list[int], model: PerfectModel, batch_size: int = 3):
+    """Batches in the data contract's format; tells the stand-in model which images come next."""
+    for start in range(0, len(image_ids), batch_size):
+        ids = image_ids[start : start + batch_size]
+        model.pending = list(ids)
+        b = len(ids)
+        yield {
+            "images": torch.full((b, 3, 32, 32), 255, dtype=torch.uint8),
+            "image_ids": torch.tensor(ids, dtype=torch.int64),
+            "lb_params": torch.tensor([[0.5, 1.0, 2.0]] * b),
+            "orig_sizes": torch.tensor([[64, 60]] * b, dtype=torch.int64),
+            "targets": torch.zeros(0, 6),
+        }
+
+
+@pytest.fixture()
+def gt_dataset():
+    gt = make_gt(7, num_images=8)
+    cat_ids = [1, 3, 7, 12]
+    dataset = SimpleNamespace(coco=gt, cat_ids=cat_ids)
+    return gt, cat_ids, dataset
+
+
+def test_evaluate_model_perfect_predictions_on_subset(gt_dataset) -> None:
+    gt, cat_ids, dataset = gt_dataset
+    model = PerfectModel(gt, cat_ids).train()
+    subset = [img["id"] for img in gt["images"][:5]]  # a subset loader: unseen images are not counted as misses
+    result, preds = evaluate_model(model, make_loader(subset, model), dataset, EVAL_CFG, "cpu", progress=False)
+    assert result["AP"] == pytest.approx(1.0) and result["AR100"] == pytest.approx(1.0)
+    assert result.num_images == 5 and {p["image_id"] for p in preds} <= set(subset)
+    assert all(p["category_id"] in cat_ids for p in preds)
+    call = model.calls[0]
+    assert call["dtype"] == torch.float32 and call["max"] == pytest.approx(1.0)  # uint8 -> float / 255
+    assert not call["training"] and model.training  # eval during inference, training mode restored after
+    assert (call["conf"], call["iou"], call["max_det"]) == (0.001, 0.65, 100)
+    assert call["lb"][0].tolist() == [0.5, 1.0, 2.0] and call["sizes"][0].tolist() == [64, 60]
+    assert len(model.calls) == 2  # batches of 3: 5 images -> 2 calls
+
+
+def test_evaluate_model_with_wrapped_dataset_and_no_detections(gt_dataset) -> None:
+    gt, cat_ids, dataset = gt_dataset
+    model = PerfectModel(gt, cat_ids, empty=True)
+    wrapper = SimpleNamespace(base=dataset)  # e.g. DetectionDataset wrapping CocoDetection
+    ids = [img["id"] for img in gt["images"]]
+    with pytest.warns(EvaluationWarning, match="no predictions"):
+        result, preds = evaluate_model(model, make_loader(ids, model), wrapper, EVAL_CFG, "cpu", progress=False)
+    assert preds == [] and result["AP"] == 0.0 and result["AR100"] == 0.0
+    with pytest.raises(TypeError, match=r"needs a dataset with \.coco"):
+        evaluate_model(model, [], SimpleNamespace(), EVAL_CFG, "cpu", progress=False)
+
+
+def test_load_detector_reads_checkpoint(tmp_path, monkeypatch) -> None:
+    import detector.model
+    from detector.engine.checkpoint_io import load_detector
+
+    built = []
+
+    def tiny_build_model(cfg, num_classes=None, class_names=None):
+        torch.manual_seed(0)
+        built.append(cfg)
+        model = nn.Sequential(nn.Conv2d(3, 5 + num_classes, 1))
+        model.class_names = class_names
+        return model
+
+    monkeypatch.setattr(detector.model, "build_model", tiny_build_model)
+    cfg = load_config(None, ["model.neck.depth=1", "model.backbone.pretrained=true"])
+    trained = tiny_build_model(cfg, num_classes=2)
+    with torch.no_grad():
+        trained[0].weight.fill_(0.5)
+    ckpt = build_checkpoint(
+        model=trained,
+        ema_model=None,
+        ema_updates=0,
+        optimizer=None,
+        scaler=None,
+        iteration=1,
+        epoch=3,
+        best_fitness=0.1,
+        config=config_to_dict(cfg),
+        class_names=["a", "b"],
+        cat_ids=[4, 9],
+        num_classes=2,
+    )
+    path = atomic_save(ckpt, tmp_path / "best.pt")
+
+    model, got_cfg, meta = load_detector(path, ["eval.conf_thres=0.3"])
+    assert meta == {"class_names": ["a", "b"], "cat_ids": [4, 9], "num_classes": 2, "epoch": 3, "weights": str(path)}
+    assert torch.all(model[0].weight == 0.5) and not model.training
+    assert got_cfg.eval.conf_thres == 0.3 and got_cfg.model.neck.depth == 1
+    assert built[-1].model.backbone.pretrained is False  # never downloads ImageNet weights
+
+    run_cfg = load_config(None, ["eval.max_det=7"])  # CLI config: model section replaced by the checkpoint's
+    _, got_cfg, _ = load_detector(path, cfg=run_cfg)
+    assert got_cfg.eval.max_det == 7 and got_cfg.model.neck.depth == 1 and run_cfg.model.neck.depth == 2
+
+    ckpt["model"] = {"0.weight": torch.zeros(9, 3, 1, 1), "0.bias": torch.zeros(7)}
+    atomic_save(ckpt, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match=r"other\.pt: the weights do not fit .* wrong shape \['0\.weight'\]"):
+        load_detector(tmp_path / "other.pt")
+    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+        load_detector(tmp_path / "missing.pt")
+
+
+def test_plots_and_mean_pr_curve(tmp_path) -> None:
+    gt = make_gt(1)
+    perfect = [
+        {"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 1.0}
+        for a in gt["annotations"]
+        if not a["iscrowd"]
+    ]
+    result = coco_evaluate(gt, perfect)
+    np.testing.assert_allclose(mean_pr_curve(result, 0.5), 1.0)
+    np.testing.assert_allclose(mean_pr_curve(result, None), 1.0)
+    noisy = coco_evaluate(gt, make_predictions(gt, 1))
+    curve = mean_pr_curve(noisy, 0.75)
+    assert curve.shape == (101,) and np.all(np.diff(curve) <= 1e-12) and curve[0] > curve[-1]
+    with pytest.raises(ValueError, match="iou must be one of"):
+        mean_pr_curve(noisy, 0.3)
+    with pytest.warns(EvaluationWarning):
+        empty = coco_evaluate(gt, [])
+    np.testing.assert_allclose(mean_pr_curve(empty, 0.5), 0.0)
+    for i, res in enumerate((noisy, empty)):
+        pr = plot_pr_curves(res, tmp_path / str(i) / "pr.png")
+        bars = plot_per_class_ap(res, tmp_path / str(i) / "ap.png")
+        assert pr.read_bytes()[:4] == b"\x89PNG" and bars.read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,72 @@
+"""Small building blocks of the neck and head: ConvBNAct, the conv stack of a PAN node, SPP.
+
+The detector has its own blocks (it does not import ``backbones`` internals): the neck follows YOLOv4 and uses
+LeakyReLU(0.1) by default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+def make_activation(name: str | None) -> nn.Module:
+    """Activation by name: ``leaky`` (slope 0.1, YOLOv4 neck), ``mish``, ``silu``, ``relu`` or ``None``/``identity``."""
+    acts = {
+        "leaky": lambda: nn.LeakyReLU(0.1, inplace=True),
+        "mish": lambda: nn.Mish(inplace=True),
+        "silu": lambda: nn.SiLU(inplace=True),
+        "relu": lambda: nn.ReLU(inplace=True),
+        "identity": nn.Identity,
+        None: nn.Identity,
+    }
+    if name not in acts:
+        raise ValueError(f"unknown activation {name!r}; choose one of leaky, mish, silu, relu, identity")
+    return acts[name]()
+
+
+class ConvBNAct(nn.Module):
+    """Conv2d (no bias, padding ``k // 2``) + BatchNorm2d + activation. ``[B, c_in, H, W] -> [B, c_out, H/s, W/s]``."""
+
+    def __init__(self, c_in: int, c_out: int, kernel_size: int = 1, stride: int = 1, act: str | None = "leaky"):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, kernel_size, stride, kernel_size // 2, bias=False)
+        self.bn = nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.03)
+        self.act = make_activation(act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.bn(self.conv(x)))
+
+
+class ConvStack(nn.Sequential):
+    """YOLOv4 PAN node: a 1x1 conv ``c_in -> c_out`` then ``pairs`` x (3x3 ``c_out -> 2*c_out``, 1x1 back to ``c_out``).
+
+    ``pairs=2`` gives YOLOv4's five-conv block. Spatial size is unchanged.
+    """
+
+    def __init__(self, c_in: int, c_out: int, pairs: int, act: str | None = "leaky"):
+        if pairs < 0:
+            raise ValueError(f"ConvStack pairs must be >= 0, got {pairs}")
+        layers: list[nn.Module] = [ConvBNAct(c_in, c_out, 1, act=act)]
+        for _ in range(pairs):
+            layers += [ConvBNAct(c_out, 2 * c_out, 3, act=act), ConvBNAct(2 * c_out, c_out, 1, act=act)]
+        super().__init__(*layers)
+
+
+class SPP(nn.Module):
+    """Spatial pyramid pooling (YOLOv4): concat of the input and stride-1 max-pools of each kernel size.
+
+    ``[B, C, H, W] -> [B, C * (1 + len(kernels)), H, W]``.
+    """
+
+    def __init__(self, kernels: Sequence[int] = (5, 9, 13)):
+        super().__init__()
+        for k in kernels:
+            if k % 2 == 0:
+                raise ValueError(f"SPP kernel sizes must be odd (to keep the map size), got {list(kernels)}")
+        self.pools = nn.ModuleList(nn.MaxPool2d(k, stride=1, padding=k // 2) for k in kernels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x] + [pool(x) for pool in self.pools], dim=1)

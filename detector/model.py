@@ -1,0 +1,97 @@
+"""Detector = backbone + SPP-PAN neck + YOLO head; ``build_model(cfg)`` maps the config to constructor arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from detector.head import YoloHead
+from detector.neck import SPPPAN
+from detector.postprocess import postprocess
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class Detector(nn.Module):
+    """``forward(images float [B, 3, H, W] RGB in [0, 1])`` -> raw maps ``list[[B, A, H_l, W_l, 5 + C]]``.
+
+    ImageNet mean/std normalisation is applied inside the model (the backbones are ImageNet-pretrained), so callers
+    pass plain ``[0, 1]`` images. ``class_names`` (list of str) is kept as metadata.
+    """
+
+    def __init__(self, backbone: nn.Module, neck: nn.Module, head: YoloHead, class_names: list[str] | None = None):
+        super().__init__()
+        self.backbone, self.neck, self.head = backbone, neck, head
+        self.num_classes = head.num_classes
+        self.class_names = list(class_names) if class_names is not None else [str(i) for i in range(self.num_classes)]
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, images: torch.Tensor) -> list[torch.Tensor] | torch.Tensor:
+        x = (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
+        return self.head(self.neck(self.backbone(x)))
+
+    @torch.no_grad()
+    def predict(
+        self,
+        images: torch.Tensor,
+        conf_thres: float = 0.25,
+        iou_thres: float = 0.45,
+        max_det: int = 300,
+        lb_params: torch.Tensor | None = None,
+        orig_sizes: torch.Tensor | None = None,
+        multi_label: bool = False,
+    ) -> list[dict[str, torch.Tensor]]:
+        """Detections per image (eval mode, no grad; the previous train/eval mode is restored).
+
+        ``images``: float ``[B, 3, H, W]`` in [0, 1] (uint8 is divided by 255). Returns
+        ``list[dict(boxes_xyxy [N, 4] float32, scores [N], labels [N] int64)]``: original pixels when ``lb_params
+        [B, 3]`` (scale, pad_x, pad_y) is given (clipped to ``orig_sizes [B, 2]`` (h, w) if given), else input pixels.
+        """
+        was_training, decode_flag = self.training, self.head.decode_in_forward
+        self.eval()
+        self.head.decode_in_forward = True
+        try:
+            if images.dtype == torch.uint8:
+                images = images.float() / 255
+            decoded = self(images)
+        finally:
+            self.train(was_training)
+            self.head.decode_in_forward = decode_flag
+        return postprocess(
+            decoded, conf_thres, iou_thres, max_det, multi_label, lb_params, orig_sizes, input_hw=images.shape[-2:]
+        )
+
+
+def build_model(cfg: Any, num_classes: int | None = None, class_names: list[str] | None = None) -> Detector:
+    """Build the detector from a :class:`detector.config.Config` (uses ``cfg.model``).
+
+    ``num_classes`` overrides ``cfg.model.num_classes`` (which may be None); one of the two must be set.
+    """
+    from backbones import build_backbone  # imported here so detector/ imports without the backbone registry
+
+    m = cfg.model
+    nc = num_classes if num_classes is not None else m.num_classes
+    if nc is None:
+        raise ValueError(
+            "the number of classes is unknown: model.num_classes is null and build_model got no num_classes; "
+            "set model.num_classes in the config or pass the dataset's num_classes"
+        )
+    if class_names is not None and len(class_names) != nc:
+        raise ValueError(f"build_model got {len(class_names)} class names for {nc} classes")
+    b = m.backbone
+    backbone = build_backbone(
+        b.name,
+        pretrained=b.pretrained,
+        out_indices=tuple(b.out_indices),
+        width_mult=b.width_mult,
+        depth_mult=b.depth_mult,
+        frozen_stages=b.frozen_stages,
+        norm_eval=b.norm_eval,
+    )
+    neck = SPPPAN(backbone.channels, backbone.strides, m.neck.widths, m.neck.depth, m.neck.spp_kernels)
+    head = YoloHead(neck.channels, neck.strides, m.head.anchors, int(nc), m.head.scale_x_y, m.head.prior_prob)
+    return Detector(backbone, neck, head, class_names)

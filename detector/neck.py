@@ -1,0 +1,84 @@
+"""SPP + PANet neck (YOLOv4): builds itself from the backbone's ``channels`` / ``strides`` only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from detector.layers import SPP, ConvBNAct, ConvStack
+
+
+def check_strides(strides: Sequence[int]) -> None:
+    """Raise ``ValueError`` unless ``strides`` are 3 contiguous powers of two (e.g. 8, 16, 32)."""
+    strides = list(strides)
+    if len(strides) != 3:
+        raise ValueError(f"the SPP-PAN neck needs exactly 3 input levels, got strides {strides}")
+    for s in strides:
+        if s < 1 or s & (s - 1):
+            raise ValueError(f"neck input strides must be powers of two, got {strides}")
+    for a, b in zip(strides, strides[1:], strict=False):
+        if b != 2 * a:
+            raise ValueError(f"neck input strides must be contiguous (each twice the previous), got {strides}")
+
+
+class SPPPAN(nn.Module):
+    """SPP on the deepest map, then a PANet top-down and bottom-up path.
+
+    Input: 3 maps ``[B, in_channels[i], H / in_strides[i], W / in_strides[i]]`` (increasing stride).
+    Output: P3/P4/P5 ``[B, widths[i], H / in_strides[i], W / in_strides[i]]``; ``channels``/``strides`` describe them.
+    ``depth`` is the number of (3x3, 1x1) conv pairs after the 1x1 of each PAN stack (YOLOv4: 2).
+    """
+
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        in_strides: Sequence[int],
+        widths: Sequence[int] = (128, 256, 512),
+        depth: int = 2,
+        spp_kernels: Sequence[int] = (5, 9, 13),
+        act: str = "leaky",
+    ):
+        super().__init__()
+        check_strides(in_strides)
+        if len(in_channels) != 3 or len(widths) != 3:
+            raise ValueError(f"neck needs 3 in_channels and 3 widths, got {list(in_channels)} and {list(widths)}")
+        if depth < 0:
+            raise ValueError(f"neck depth must be >= 0, got {depth}")
+        c3, c4, c5 = (int(c) for c in in_channels)
+        w3, w4, w5 = (int(w) for w in widths)
+        self.channels = [w3, w4, w5]
+        self.strides = [int(s) for s in in_strides]
+        spp_pairs = 1 if depth > 0 else 0
+        # SPP block on C5
+        self.pre_spp = ConvStack(c5, w5, spp_pairs, act)
+        self.spp = SPP(spp_kernels)
+        self.post_spp = ConvStack(w5 * (1 + len(spp_kernels)), w5, spp_pairs, act)
+        # top-down path
+        self.lat5 = ConvBNAct(w5, w4, 1, act=act)
+        self.in4 = ConvBNAct(c4, w4, 1, act=act)
+        self.td4 = ConvStack(2 * w4, w4, depth, act)
+        self.lat4 = ConvBNAct(w4, w3, 1, act=act)
+        self.in3 = ConvBNAct(c3, w3, 1, act=act)
+        self.td3 = ConvStack(2 * w3, w3, depth, act)
+        # bottom-up path
+        self.down3 = ConvBNAct(w3, w4, 3, stride=2, act=act)
+        self.bu4 = ConvStack(2 * w4, w4, depth, act)
+        self.down4 = ConvBNAct(w4, w5, 3, stride=2, act=act)
+        self.bu5 = ConvStack(2 * w5, w5, depth, act)
+
+    def forward(self, feats: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """``[C3, C4, C5] -> [P3, P4, P5]`` (comments: channels, stride; s = in_strides[0])."""
+        c3, c4, c5 = feats
+        x5 = self.post_spp(self.spp(self.pre_spp(c5)))  # c5 -> w5 -> 4*w5 (SPP) -> w5, 4s
+        # top-down
+        up5 = F.interpolate(self.lat5(x5), size=c4.shape[-2:], mode="nearest")  # w5 -> w4, 4s -> 2s
+        td4 = self.td4(torch.cat([self.in4(c4), up5], 1))  # (w4 + w4) -> w4, 2s
+        up4 = F.interpolate(self.lat4(td4), size=c3.shape[-2:], mode="nearest")  # w4 -> w3, 2s -> s
+        p3 = self.td3(torch.cat([self.in3(c3), up4], 1))  # (w3 + w3) -> w3, s     = P3 out
+        # bottom-up
+        p4 = self.bu4(torch.cat([self.down3(p3), td4], 1))  # w3 -> w4 (3x3/2), s -> 2s; (w4 + w4) -> w4 = P4 out
+        p5 = self.bu5(torch.cat([self.down4(p4), x5], 1))  # w4 -> w5 (3x3/2), 2s -> 4s; (w5 + w5) -> w5 = P5 out
+        return [p3, p4, p5]

@@ -1,0 +1,104 @@
+"""ONNX / TorchScript export: onnxruntime parity (decoded and raw, batch 1 and 2), metadata, CLI exit codes."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from detector.engine.predictor import fuse_conv_bn
+from detector.export import check_onnx, check_torchscript, export_onnx, export_torchscript
+from tests.engine.test_predictor import tiny_model, write_tiny_checkpoint
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("raw", [False, True])
+def test_onnx_matches_pytorch_dynamic_batch(tmp_path: Path, raw: bool):
+    model = tiny_model(num_classes=3)
+    path = export_onnx(model, tmp_path / "m.onnx", img_size=(64, 96), opset=17, raw=raw)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    assert names == (["raw_s8", "raw_s16", "raw_s32"] if raw else ["output"])
+    torch.manual_seed(0)
+    for b in (1, 2):
+        x = torch.rand(b, 3, 64, 96)
+        got = sess.run(None, {"images": x.numpy()})
+        with torch.no_grad():
+            ref = model(x)
+            ref = [r.numpy() for r in ref] if raw else [model.head.decode(ref).numpy()]
+        n = 3 * (8 * 12 + 4 * 6 + 2 * 3)
+        if raw:
+            assert [g.shape for g in got] == [(b, 3, 8, 12, 8), (b, 3, 4, 6, 8), (b, 3, 2, 3, 8)]
+        else:
+            assert got[0].shape == (b, n, 8)
+            assert got[0][..., 4:].min() >= 0 and got[0][..., 4:].max() <= 1  # probabilities, not logits
+        for g, r in zip(got, ref, strict=True):
+            np.testing.assert_allclose(g, r, atol=1e-3, rtol=1e-3)
+    res = check_onnx(path, model, (64, 96), raw=raw, batch_sizes=(1, 2))
+    assert res["ok"] and res["max_abs_diff"] < (1e-3 if raw else 0.05)  # decoded boxes are pixels, up to ~500
+
+
+def test_onnx_metadata_fused_export_matches_unfused_and_mismatch_is_caught(tmp_path: Path):
+    model = tiny_model(num_classes=2)
+    model.class_names = ["cat", "dog"]
+    reference = tiny_model(num_classes=2)  # same seed: identical weights, left unfused
+    path = export_onnx(fuse_conv_bn(model), tmp_path / "f.onnx", img_size=64, dynamic_batch=False)
+    meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert json.loads(meta["class_names"]) == ["cat", "dog"] and json.loads(meta["strides"]) == [8, 16, 32]
+    assert check_onnx(path, reference, 64, batch_sizes=(1,))["ok"]
+    res = check_onnx(path, tiny_model(num_classes=2, seed=1), 64, batch_sizes=(1,))  # other weights: must fail
+    assert not res["ok"] and res["max_abs_diff"] > 1e-2
+
+
+def test_export_rejects_bad_size_and_opset(tmp_path: Path):
+    model = tiny_model(num_classes=2)
+    with pytest.raises(ValueError, match="multiples of 32"):
+        export_onnx(model, tmp_path / "m.onnx", img_size=50)
+    with pytest.raises(ValueError, match="opset 9"):
+        export_onnx(model, tmp_path / "m.onnx", img_size=64, opset=9)
+
+
+def test_torchscript_trace_matches(tmp_path: Path):
+    model = tiny_model(num_classes=2)
+    path = export_torchscript(model, tmp_path / "m.torchscript", img_size=64)
+    res = check_torchscript(path, model, 64, batch_sizes=(1, 2))
+    assert res["ok"] and res["max_abs_diff"] < 1e-4
+
+
+def _run_export(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "export.py"), *args], capture_output=True, text=True, timeout=180
+    )
+
+
+def test_export_cli_onnx_with_parity_check(tmp_path: Path):
+    ckpt = tmp_path / "best.pt"
+    write_tiny_checkpoint(ckpt)
+    proc = _run_export("--weights", str(ckpt), "--img-size", "64", "--out", str(tmp_path / "x.onnx"))
+    assert proc.returncode == 0, proc.stderr
+    assert "max abs diff" in proc.stdout and "OK" in proc.stdout and "no NMS" in proc.stdout
+    sess = ort.InferenceSession(str(tmp_path / "x.onnx"), providers=["CPUExecutionProvider"])
+    assert sess.run(None, {"images": np.zeros((2, 3, 64, 64), np.float32)})[0].shape == (2, 3 * (64 + 16 + 4), 8)
+
+
+def test_export_cli_errors(tmp_path: Path, capsys):
+    spec = importlib.util.spec_from_file_location("export_tool", ROOT / "tools" / "export.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.main(["--weights", str(tmp_path / "missing.pt"), "--img-size", "64"]) == 2
+    assert "missing.pt" in capsys.readouterr().err
+    ckpt = tmp_path / "best.pt"
+    write_tiny_checkpoint(ckpt)
+    assert tool.main(["--weights", str(ckpt), "--img-size", "64", "--opset", "5", "--no-check"]) == 2
+    assert "--opset 5" in capsys.readouterr().err
+    assert tool.main(["--weights", str(ckpt), "--img-size", "64", "48"]) == 2
+    assert "multiples of 32" in capsys.readouterr().err

@@ -121,10 +121,9 @@ class YoloHead(nn.Module):
         key = (level, h, w, device, dtype)
         g = self._grids.get(key)
         if g is None:
-            ys, xs = torch.meshgrid(
-                torch.arange(h, device=device, dtype=dtype), torch.arange(w, device=device, dtype=dtype), indexing="ij"
-            )
-            g = torch.stack((xs, ys), -1).view(1, 1, h, w, 2)
+            # built in fp32 then cast: ONNX has no fp16 Range
+            ys, xs = torch.meshgrid(torch.arange(h, device=device), torch.arange(w, device=device), indexing="ij")
+            g = torch.stack((xs, ys), -1).view(1, 1, h, w, 2).to(dtype)
             if not torch.jit.is_tracing():
                 self._grids[key] = g
         return g

@@ -1,6 +1,10 @@
-"""Benchmarks that print figures. Subcommands: ``backbone`` (ours vs timm). Add more with ``add_<name>_parser``.
+"""Benchmarks that print figures. Subcommands: ``backbone`` (ours vs timm), ``detector`` (latency, throughput,
+training step), ``loader`` (data-loader images/s). Add more with ``add_<name>_parser``.
 
 python tools/benchmark.py backbone --device cuda --batch 32 --size 640 --dtype bf16 --channels-last
+python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cuda --batch 32 --dtype bf16 --train --real-data
+python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cpu --sizes 320,640 --batch 4
+python tools/benchmark.py loader configs/yolo_cspx50.yaml --workers 0,4,8
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from detector.bench_detector import DetectorBenchSettings, bench_loader, benchmark_detector
 from detector.benchmark import DTYPES, BackboneBenchSettings, benchmark_backbone
 
 
@@ -85,8 +90,149 @@ def add_backbone_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_backbone)
 
 
+def _fmt_ms(d: dict) -> str:
+    return f"{d['ms']:>9.2f} ms {d['img_s']:>9.1f} img/s"
+
+
+def _print_detector(r: dict) -> None:
+    s, m = r["settings"], r["model"]
+    print(
+        f"precision: {s['dtype']} autocast  channels_last={s['channels_last']}  compile={s['compile']}  "
+        f"fuse={s['fuse']}  median of {s['repeats']} runs x {s['iters']} iters after {s['warmup']} warm-up"
+    )
+    print(
+        f"model: {m['params']:,} params, {m['gflops']:.2f} GFLOPs at {m['gflops_size']}x{m['gflops_size']} "
+        f"(batch 1, multiply-add = 2 FLOPs), {s['num_classes']} classes, random init"
+    )
+    print("latency, batch 1: end-to-end = host uint8 -> device, /255, forward, decode, NMS")
+    print(f"{'size':>6}{'GFLOPs':>9}{'e2e ms':>10}{'e2e fps':>10}{'forward ms':>12}")
+    for e in r["latency"]:
+        print(
+            f"{e['size']:>6}{e['gflops']:>9.2f}{e['e2e']['ms']:>10.2f}{e['e2e']['img_s']:>10.1f}"
+            f"{e['forward']['ms']:>12.2f}"
+        )
+    t = r["throughput"]
+    print(f"throughput, batch {t['batch']} at {t['size']}x{t['size']} (per batch, images/s):")
+    print(
+        f"  with NMS     {_fmt_ms(t['with_nms'])}   ({t['dets_per_img']:.1f} detections/image at "
+        f"conf {s['conf_thres']})"
+    )
+    print(f"  without NMS  {_fmt_ms(t['without_nms'])}   (NMS share {100 * t['nms_share']:.1f}%)")
+    tr = r.get("train")
+    if tr:
+        print(f"training step (fwd + loss + bwd + clip + optimizer), batch {tr['batch']} at {tr['size']}x{tr['size']}:")
+        mem = f"   (peak {tr['peak_mem_gib']:.2f} GiB)" if "peak_mem_gib" in tr else ""
+        print(f"  synthetic tensors  {_fmt_ms(tr['synthetic'])}{mem}")
+        if "real_data" in tr:
+            rd = tr["real_data"]
+            print(f"  real data loader   {_fmt_ms(rd)}   ({rd['workers']} workers, config augmentation)")
+            print(f"  loader alone       {rd['loader_ms']:>9.2f} ms {rd['loader_img_s']:>9.1f} img/s")
+            verdict = "data loading is the bottleneck" if tr["data_bound"] else "compute-bound"
+            print(
+                f"  ratio real/synthetic {tr['real_vs_synthetic']:.3f}, loader/synthetic "
+                f"{tr['loader_vs_synthetic']:.3f}: {verdict}"
+            )
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 320,640, got {text!r}") from None
+
+
+def run_detector(args: argparse.Namespace) -> dict:
+    """``detector`` subcommand: params/GFLOPs, latency, throughput +/- NMS, optional training step."""
+    settings = DetectorBenchSettings(
+        config=args.config,
+        overrides=list(args.overrides),
+        device=args.device,
+        size=args.size,
+        sizes=args.sizes,
+        batch=args.batch,
+        dtype=args.dtype,
+        channels_last=args.channels_last,
+        compile=args.compile,
+        fuse=args.fuse,
+        train=args.train,
+        real_data=args.real_data,
+        workers=args.workers,
+        num_classes=args.num_classes,
+        conf_thres=args.conf,
+        iou_thres=args.iou,
+        warmup=args.warmup,
+        iters=args.iters,
+        repeats=args.repeats,
+    )
+    r = benchmark_detector(settings)
+    _print_env(r["env"], r["settings"])
+    _print_detector(r)
+    _write_json(r, args.json)
+    return r
+
+
+def add_detector_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("detector", help="detector latency, throughput (+/- NMS) and training-step images/s")
+    p.add_argument("config", help="YAML config, e.g. configs/yolo_cspx50.yaml")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
+    p.add_argument("--device", default="auto", help="cpu | cuda | cuda:N | auto (default %(default)s)")
+    p.add_argument("--size", type=int, default=640, help="throughput/training input side, pixels (default %(default)s)")
+    p.add_argument("--sizes", type=_int_list, default=None, help="batch-1 latency sizes, e.g. 320,640 (default --size)")
+    p.add_argument("--batch", type=int, default=32, help="throughput and training batch (default %(default)s)")
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="fp32", help="autocast dtype (default %(default)s)")
+    p.add_argument("--channels-last", action="store_true", help="channels_last memory format for model and input")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument("--fuse", action="store_true", help="fold BatchNorm into the convolutions (inference)")
+    p.add_argument("--train", action="store_true", help="also time the training step on synthetic tensors")
+    p.add_argument("--real-data", action="store_true", help="with --train: also feed it from the config's loader")
+    p.add_argument("--workers", type=int, default=None, help="--real-data loader workers (default train.workers)")
+    p.add_argument("--num-classes", type=int, default=None, help="default: model.num_classes, the dataset's, or 80")
+    p.add_argument("--conf", type=float, default=0.25, help="NMS confidence threshold (default %(default)s)")
+    p.add_argument("--iou", type=float, default=0.45, help="NMS IoU threshold (default %(default)s)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed calls first (default %(default)s)")
+    p.add_argument("--iters", type=int, default=10, help="calls per timed run (default %(default)s)")
+    p.add_argument("--repeats", type=int, default=5, help="timed runs; the median is reported (default %(default)s)")
+    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    p.set_defaults(func=run_detector)
+
+
+def run_loader(args: argparse.Namespace) -> dict:
+    """``loader`` subcommand: training-loader images/s (full augmentation) for each worker count."""
+    r = bench_loader(
+        args.config,
+        list(args.overrides),
+        size=args.size,
+        batch=args.batch,
+        workers=args.workers,
+        num_batches=args.batches,
+        warmup_batches=args.warmup,
+    )
+    _print_env(r["env"], r["settings"])
+    print(f"{'workers':>8}{'img/s':>10}{'img/s/worker':>14}{'seconds':>9}")
+    for run in r["runs"]:
+        print(
+            f"{int(run['workers']):>8}{run['images_per_s']:>10.1f}{run['images_per_s_per_worker']:>14.1f}"
+            f"{run['seconds']:>9.2f}"
+        )
+    _write_json(r, args.json)
+    return r
+
+
+def add_loader_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("loader", help="training data-loader images/s (mosaic + augmentation) per worker count")
+    p.add_argument("config", nargs="?", default=None, help="YAML config (its train split); default: generated shapes")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
+    p.add_argument("--size", type=int, default=None, help="input side, pixels (default data.img_size or 640)")
+    p.add_argument("--batch", type=int, default=None, help="images per batch (default train.batch_size or 16)")
+    p.add_argument("--workers", type=_int_list, default=None, help="worker counts, e.g. 0,4,8 (default train.workers)")
+    p.add_argument("--batches", type=int, default=10, help="timed batches (default %(default)s)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed batches first (default %(default)s)")
+    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    p.set_defaults(func=run_loader)
+
+
 # Subcommand registrars; other benchmarks (detector, loader) append theirs here.
-SUBCOMMANDS = [add_backbone_parser]
+SUBCOMMANDS = [add_backbone_parser, add_detector_parser, add_loader_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -96,8 +96,9 @@ def _fmt_ms(d: dict) -> str:
 
 def _print_detector(r: dict) -> None:
     s, m = r["settings"], r["model"]
+    precision = "fp32 (no autocast)" if s["dtype"] == "fp32" else f"{s['dtype']} autocast"
     print(
-        f"precision: {s['dtype']} autocast  channels_last={s['channels_last']}  compile={s['compile']}  "
+        f"precision: {precision}  channels_last={s['channels_last']}  compile={s['compile']}  "
         f"fuse={s['fuse']}  median of {s['repeats']} runs x {s['iters']} iters after {s['warmup']} warm-up"
     )
     print(
@@ -118,6 +119,8 @@ def _print_detector(r: dict) -> None:
         f"conf {s['conf_thres']})"
     )
     print(f"  without NMS  {_fmt_ms(t['without_nms'])}   (NMS share {100 * t['nms_share']:.1f}%)")
+    if t["dets_per_img"] < 1:
+        print("  note: random weights leave NMS almost no boxes; with trained weights NMS costs more")
     tr = r.get("train")
     if tr:
         print(f"training step (fwd + loss + bwd + clip + optimizer), batch {tr['batch']} at {tr['size']}x{tr['size']}:")

@@ -1,0 +1,103 @@
+"""``tools/benchmark.py detector|loader`` on a tiny config (64 px, batch 2, one timed call): result structure and
+settings plumbing are asserted, the figures only for being positive and consistent (no timings are compared)."""
+
+import json
+
+import pytest
+import torch
+
+from detector.bench_detector import DetectorBenchSettings, bench_config, synthetic_targets
+from tools.benchmark import main
+
+TINY = ["configs/shapes_tiny.yaml", "data.img_size=64", "data.shapes=null", "train.workers=0"]
+FAST = ["--device", "cpu", "--size", "64", "--batch", "2", "--iters", "1", "--repeats", "1", "--warmup", "0"]
+
+
+@pytest.fixture(scope="module")
+def shapes_overrides(tmp_path_factory) -> list[str]:
+    from detector.data.shapes import make_shapes
+
+    paths = make_shapes(tmp_path_factory.mktemp("shapes"), num_train=8, num_val=4, img_size=64)
+    return [f"data.train.ann={paths['train_ann']}", f"data.train.images={paths['train_images']}"]
+
+
+def _timing_ok(d: dict) -> None:
+    assert d["ms"] > 0 and d["img_s"] > 0 and len(d["runs_ms"]) == 1
+
+
+def test_detector_inference_json(tmp_path, capsys):
+    out = tmp_path / "det.json"
+    r = main(["detector", *TINY, *FAST, "--sizes", "64,96", "--fuse", "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert "torch" in printed and "latency, batch 1" in printed and "without NMS" in printed
+    saved = json.loads(out.read_text())
+    assert set(saved) == {"env", "settings", "model", "latency", "throughput"}  # no "train" without --train
+    assert saved["settings"]["fuse"] is True and saved["settings"]["num_classes"] == 80
+    assert saved["env"]["torch"] == torch.__version__ and saved["env"]["device"] == "cpu"
+    assert saved["model"]["params"] > 0 and saved["model"]["gflops_size"] == 64
+    assert [e["size"] for e in saved["latency"]] == [64, 96]
+    g64, g96 = (e["gflops"] for e in saved["latency"])
+    assert g96 / g64 == pytest.approx((96 / 64) ** 2, rel=0.05)  # conv FLOPs scale with the pixel count
+    for e in saved["latency"]:
+        assert e["batch"] == 1
+        _timing_ok(e["e2e"])
+        _timing_ok(e["forward"])
+    t = saved["throughput"]
+    assert t["batch"] == 2 and t["size"] == 64 and 0.0 <= t["nms_share"] < 1.0 and t["dets_per_img"] >= 0
+    _timing_ok(t["with_nms"])
+    _timing_ok(t["without_nms"])
+    assert t["with_nms"]["img_s"] == pytest.approx(2 / (t["with_nms"]["ms"] / 1e3))
+    assert r["model"] == saved["model"]
+
+
+def test_detector_train_synthetic_and_real_data(shapes_overrides, capsys):
+    r = main(["detector", *TINY, *shapes_overrides, *FAST, "--train", "--real-data"])
+    printed = capsys.readouterr().out
+    assert "synthetic tensors" in printed and "ratio real/synthetic" in printed
+    assert r["settings"]["num_classes"] == 6  # taken from the shapes dataset
+    tr = r["train"]
+    _timing_ok(tr["synthetic"])
+    _timing_ok(tr["real_data"])
+    assert tr["real_data"]["workers"] == 0 and tr["real_data"]["loader_img_s"] > 0
+    assert tr["real_vs_synthetic"] == pytest.approx(tr["real_data"]["img_s"] / tr["synthetic"]["img_s"])
+    assert tr["data_bound"] == (tr["loader_vs_synthetic"] < 1.0)
+
+
+def test_loader_subcommand(shapes_overrides, tmp_path, capsys):
+    out = tmp_path / "loader.json"
+    argv = ["loader", *TINY, *shapes_overrides, "--size", "64", "--batch", "2", "--workers", "0"]
+    r = main([*argv, "--batches", "2", "--warmup", "1", "--json", str(out)])
+    assert "img/s/worker" in capsys.readouterr().out
+    saved = json.loads(out.read_text())
+    assert saved["settings"]["size"] == 64 and saved["settings"]["workers"] == [0]
+    (run,) = saved["runs"]
+    assert run["images_per_s"] > 0 and run["img_size"] == 64 and run["batch_size"] == 2
+    assert r["runs"][0]["images_per_s"] == pytest.approx(run["images_per_s"])
+
+
+def test_bad_settings_are_reported():
+    with pytest.raises(ValueError, match="--train"):
+        main(["detector", *TINY, "--device", "cpu", "--real-data"])
+    with pytest.raises(ValueError, match="fp16 autocast is CUDA-only"):
+        main(["detector", *TINY, "--device", "cpu", "--dtype", "fp16"])
+    with pytest.raises(ValueError, match="multiples of 32"):
+        main(["detector", *TINY, "--device", "cpu", "--sizes", "320,100"])
+    with pytest.raises(ValueError, match="--warmup >= 1"):
+        main(["detector", *TINY, "--device", "cpu", "--compile", "--warmup", "0"])
+    with pytest.raises(SystemExit):
+        main(["detector", *TINY, "--sizes", "320,abc"])
+
+
+def test_random_init_unless_pretrained_is_overridden():
+    assert bench_config(DetectorBenchSettings(config="configs/yolo_cspx50.yaml")).model.backbone.pretrained is False
+    s = DetectorBenchSettings(config="configs/yolo_cspx50.yaml", overrides=["model.backbone.pretrained=weights.pth"])
+    assert bench_config(s).model.backbone.pretrained == "weights.pth"
+
+
+def test_synthetic_targets_are_valid_boxes():
+    t = synthetic_targets(batch=3, size=64, num_classes=5, per_image=4)
+    assert t.shape == (12, 6)
+    assert t[:, 0].tolist() == [0.0] * 4 + [1.0] * 4 + [2.0] * 4
+    assert ((t[:, 1] >= 0) & (t[:, 1] < 5)).all() and (t[:, 1] == t[:, 1].round()).all()
+    wh = t[:, 4:6] - t[:, 2:4]
+    assert (wh >= 8).all() and (wh <= 32).all() and (t[:, 2:4] >= 0).all() and (t[:, 4:6] <= 64).all()

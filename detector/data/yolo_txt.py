@@ -1,0 +1,192 @@
+"""YOLO-txt datasets (``images/`` + ``labels/`` with ``class cx cy w h`` normalised per line) and conversion to COCO.
+
+Layout (Ultralytics convention): each image ``.../images/<sub>/x.jpg`` has its labels in ``.../labels/<sub>/x.txt``
+(the last ``images`` path component replaced by ``labels``); a missing label file means a background image.
+Class names come from a data yaml (``names: [..]`` or ``names: {0: ..}``) or a text file with one name per line.
+COCO category ids are ``class index + 1``; image ids are 1-based in sorted file order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import yaml
+from PIL import Image
+
+from detector.data.coco import CocoDetection
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def read_class_names(path: str | Path) -> list[str]:
+    """Class names from a data yaml (``names`` list or index->name mapping) or a names file (one per line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"class names file not found: {path} (give a data yaml with 'names' or a .names/.txt)")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        data = yaml.safe_load(text) or {}
+        names = data.get("names") if isinstance(data, dict) else None
+        if isinstance(names, dict):
+            return [str(names[k]) for k in sorted(names, key=int)]
+        if isinstance(names, list):
+            return [str(n) for n in names]
+        raise ValueError(f"{path}: no 'names' list or mapping found (keys: {sorted(data) if data else []})")
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def list_images(source: str | Path | list) -> tuple[list[Path], Path]:
+    """Image files of a folder (recursive; a root holding ``images/`` is accepted), a .txt list or a list of paths.
+    Returns (sorted files, folder their ``file_name`` is relative to)."""
+    if isinstance(source, (list, tuple)):
+        return sorted(Path(p).resolve() for p in source), Path("/")
+    source = Path(source)
+    if source.is_file() and source.suffix == ".txt":
+        lines = [ln.strip() for ln in source.read_text().splitlines() if ln.strip()]
+        return sorted((source.parent / p).resolve() for p in lines), Path("/")
+    if not source.is_dir():
+        raise FileNotFoundError(f"YOLO images not found: {source} (expected a folder of images or a .txt list)")
+    if (source / "images").is_dir():
+        source = source / "images"
+    files = sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+    return files, source
+
+
+def label_path_for(image: Path, images_root: Path, labels_dir: Path | None) -> Path:
+    """The label file of ``image``: under ``labels_dir`` mirroring ``images_root``, else images -> labels swap."""
+    if labels_dir is not None:
+        return (labels_dir / image.relative_to(images_root)).with_suffix(".txt")
+    parts = list(image.parts)
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] == "images":
+            parts[i] = "labels"
+            break
+    return Path(*parts).with_suffix(".txt")
+
+
+def yolo_to_coco_dict(
+    source: str | Path | list,
+    names: list[str],
+    *,
+    labels_dir: str | Path | None = None,
+    problems: list[str] | None = None,
+) -> tuple[dict, Path]:
+    """Convert a YOLO-txt dataset to a COCO dict (boxes_xywh in pixels). Returns (dict, images folder).
+
+    Malformed label lines are skipped and described in ``problems`` (file:line: reason) when a list is given;
+    class indices outside ``names`` are kept as unknown category ids so the doctor reports them (fatal).
+    """
+    files, root = list_images(source)
+    labels_dir = Path(labels_dir) if labels_dir else None
+    problems = problems if problems is not None else []
+    images, annotations = [], []
+    for image_id, f in enumerate(files, start=1):
+        rel = f.relative_to(root).as_posix() if root != Path("/") else str(f)
+        entry = {"id": image_id, "file_name": rel}
+        try:
+            with Image.open(f) as im:
+                entry["width"], entry["height"] = im.size
+        except Exception:  # unreadable: the doctor reports it; its labels cannot be denormalised
+            images.append(entry)
+            continue
+        images.append(entry)
+        lp = label_path_for(f, root, labels_dir)
+        if not lp.is_file():
+            continue
+        w, h = entry["width"], entry["height"]
+        for n, line in enumerate(lp.read_text(encoding="utf-8").splitlines(), start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            try:
+                cls, vals = int(float(fields[0])), [float(v) for v in fields[1:]]
+            except ValueError:
+                problems.append(f"{lp}:{n}: not numbers: '{line.strip()[:60]}'")
+                continue
+            if len(vals) == 4:
+                cx, cy, bw, bh = vals
+                x1, y1 = cx - bw / 2, cy - bh / 2
+            elif len(vals) >= 6 and len(vals) % 2 == 0:  # segment polygon: use its bounding box
+                xs, ys = vals[0::2], vals[1::2]
+                x1, y1, bw, bh = min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
+            else:
+                problems.append(f"{lp}:{n}: expected 'class cx cy w h', got {len(fields)} fields")
+                continue
+            box = [x1 * w, y1 * h, bw * w, bh * h]
+            ann_id = len(annotations) + 1
+            annotations.append(
+                {
+                    "id": ann_id,
+                    "image_id": image_id,
+                    "category_id": cls + 1,
+                    "bbox": [round(v, 3) for v in box],
+                    "area": round(box[2] * box[3], 3),
+                    "iscrowd": 0,
+                }
+            )
+    categories = [{"id": i + 1, "name": name} for i, name in enumerate(names)]
+    return {"images": images, "annotations": annotations, "categories": categories}, root
+
+
+def yolo_to_coco(
+    source: str | Path | list,
+    names: list[str] | str | Path,
+    out_json: str | Path,
+    *,
+    labels_dir: str | Path | None = None,
+) -> dict:
+    """Convert a YOLO-txt dataset to a COCO JSON file at ``out_json``; returns a summary dict
+    (images, annotations, images_dir, problems)."""
+    names = names if isinstance(names, list) else read_class_names(names)
+    problems: list[str] = []
+    data, root = yolo_to_coco_dict(source, names, labels_dir=labels_dir, problems=problems)
+    out_json = Path(out_json)
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    out_json.write_text(json.dumps(data))
+    return {
+        "images": len(data["images"]),
+        "annotations": len(data["annotations"]),
+        "images_dir": str(root),
+        "problems": problems,
+    }
+
+
+def _source_key(files: list[Path], root: Path, labels_dir: Path | None, names: list[str]) -> str:
+    h = hashlib.sha1(("|".join(names) + str(root)).encode())
+    for f in files:
+        lp = label_path_for(f, root, labels_dir)
+        try:
+            st = os.stat(lp)
+            h.update(f"{lp}:{st.st_size}:{st.st_mtime_ns};".encode())
+        except OSError:
+            h.update(f"{lp}:-;".encode())
+    return f"yolo:{root}:{h.hexdigest()}"
+
+
+class YoloTxtDataset(CocoDetection):
+    """A YOLO-txt dataset with the :class:`CocoDetection` interface (``.coco`` is built in memory for evaluation).
+
+    Args:
+        root_or_list: images folder (or a root with ``images/``), a .txt list of image paths, or a list of paths.
+        names: class names, or a data yaml / names file to read them from.
+        labels_dir: label folder mirroring the images folder (default: swap ``images`` -> ``labels`` in each path).
+    """
+
+    def __init__(
+        self,
+        root_or_list: str | Path | list,
+        names: list[str] | str | Path,
+        *,
+        labels_dir: str | Path | None = None,
+        max_background: int | None = None,
+        check: bool = True,
+    ) -> None:
+        names = names if isinstance(names, list) else read_class_names(names)
+        self.label_problems: list[str] = []
+        data, root = yolo_to_coco_dict(root_or_list, names, labels_dir=labels_dir, problems=self.label_problems)
+        files, _ = list_images(root_or_list)
+        key = _source_key(files, root, Path(labels_dir) if labels_dir else None, names)
+        super().__init__(data, root, max_background=max_background, check=check, source_key=key)

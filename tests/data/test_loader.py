@@ -1,0 +1,153 @@
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from detector.data.coco import CocoDetection, DatasetWarning
+from detector.data.dataset import DetectionDataset
+from detector.data.loader import (
+    DatasetNotFoundError,
+    build_dataloader,
+    build_dataset,
+    make_dataloader,
+    set_loader_epoch,
+)
+from detector.data.shapes import make_shapes
+from detector.data.transforms import AugmentParams
+
+
+@pytest.fixture(scope="module")
+def shapes_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("shapes")
+    make_shapes(root, num_train=12, num_val=4, img_size=96, seed=0)
+    return root
+
+
+def _train_ds(root, **kw):
+    base = CocoDetection(root / "train.json", root / "train" / "images")
+    return DetectionDataset(base, 64, train=True, augment=AugmentParams(mixup=0.3, degrees=5), seed=7, **kw)
+
+
+def _batches(loader, epochs=(0, 1)):
+    out = []
+    for e in epochs:
+        set_loader_epoch(loader, e)
+        out += list(loader)
+    return out
+
+
+def test_collate_format(shapes_dir):
+    torch.manual_seed(0)
+    loader = make_dataloader(_train_ds(shapes_dir), 4, train=True)
+    batch = next(iter(loader))
+    assert set(batch) == {"images", "targets", "image_ids", "lb_params", "orig_sizes"}
+    assert batch["images"].dtype == torch.uint8 and batch["images"].shape == (4, 3, 64, 64)
+    t = batch["targets"]
+    assert t.dtype == torch.float32 and t.shape[1] == 6 and len(t) > 0
+    assert set(t[:, 0].long().tolist()) <= {0, 1, 2, 3} and (t[:, 1] >= 0).all() and (t[:, 1] < 6).all()
+    assert (t[:, 4] > t[:, 2]).all() and (t[:, 5] > t[:, 3]).all() and t[:, 2:].min() >= 0 and t[:, 2:].max() <= 64
+    assert batch["image_ids"].dtype == torch.int64 and batch["image_ids"].shape == (4,)
+    assert batch["lb_params"].shape == (4, 3) and batch["lb_params"].dtype == torch.float32
+    assert batch["orig_sizes"].shape == (4, 2) and batch["orig_sizes"].dtype == torch.int64
+
+
+def test_same_seed_same_batches_for_0_and_2_workers(shapes_dir):
+    torch.manual_seed(0)
+    a = _batches(make_dataloader(_train_ds(shapes_dir), 4, train=True, workers=0))
+    b = _batches(make_dataloader(_train_ds(shapes_dir), 4, train=True, workers=2))
+    assert len(a) == len(b) == 6
+    for x, y in zip(a, b, strict=True):
+        for key in x:
+            assert torch.equal(x[key], y[key]), key
+    assert not torch.equal(a[0]["images"], a[3]["images"])  # epochs differ
+
+
+def test_close_mosaic_reaches_persistent_workers(shapes_dir):
+    ds = _train_ds(shapes_dir)
+    ds.aug.close_mosaic = 1
+    loader = make_dataloader(ds, 4, train=True, workers=2, persistent_workers=True)
+    set_loader_epoch(loader, 0, total_epochs=2)
+    first = list(loader)
+    assert all((b["lb_params"][:, 0] == 1).all() for b in first)  # mosaic samples
+    set_loader_epoch(loader, 1, total_epochs=2)
+    last = list(loader)
+    assert not ds.mosaic_enabled
+    assert all((b["lb_params"][:, 0] < 1).all() for b in last)  # letterboxed single images (96 px -> 64 px)
+
+
+def test_bad_image_mid_epoch_is_skipped_not_fatal(shapes_dir, tmp_path):
+    ds = _train_ds(shapes_dir)
+    victim = ds.base.records[3].path
+    backup = victim.read_bytes()
+    try:
+        victim.write_bytes(backup[:100])  # corrupted after the doctor scan
+        with pytest.warns(DatasetWarning, match="unreadable"):
+            batches = list(make_dataloader(ds, 4, train=True))
+        assert len(batches) == 3 and ds.num_bad_images >= 1
+        val = DetectionDataset(ds.base, 64, train=False)
+        with pytest.warns(DatasetWarning):
+            img, targets, image_id, _, _ = val[3]
+        assert image_id == ds.base.image_ids[3] and len(targets) == 0 and (img == 114).all()
+    finally:
+        victim.write_bytes(backup)
+
+
+def _cfg(data, **train):
+    return SimpleNamespace(
+        data=data,
+        train=SimpleNamespace(batch_size=2, workers=0, seed=0, **train),
+        eval=SimpleNamespace(batch_size=3, letterbox="square"),
+    )
+
+
+def test_build_dataset_from_cfg_and_shapes(tmp_path):
+    data = SimpleNamespace(
+        format="coco",
+        train=SimpleNamespace(ann=None, images=None),
+        val=SimpleNamespace(ann=None, images=None),
+        shapes=SimpleNamespace(root=str(tmp_path / "s"), num_train=6, num_val=3, img_size=64, seed=1),
+        img_size=64,
+        max_background=None,
+        augment=SimpleNamespace(mosaic=0.0, fliplr=0.0),
+    )
+    cfg = _cfg(data)
+    val = build_dataset(cfg, "val")
+    assert data.val.ann.endswith("val.json") and len(val) == 3 and not val.train
+    assert val.num_classes == 6 and val.cat_ids == [1, 2, 3, 4, 5, 6] and sorted(val.coco.getImgIds()) == [1, 2, 3]
+    batch = next(iter(build_dataloader(val, cfg, "val")))
+    assert batch["images"].shape == (3, 3, 64, 64)
+    train = build_dataset(cfg, "train")
+    assert train.train and train.aug.mosaic == 0.0 and train.aug.hsv_s == 0.7
+
+
+def test_missing_data_error_names_key_path_and_download(tmp_path):
+    data = SimpleNamespace(
+        format="coco",
+        train=SimpleNamespace(ann=str(tmp_path / "coco/annotations/instances_train2017.json"), images="x"),
+        val=None,
+        shapes=None,
+        img_size=64,
+        max_background=None,
+        augment=None,
+    )
+    with pytest.raises(DatasetNotFoundError) as e:
+        build_dataset(_cfg(data), "train")
+    msg = str(e.value)
+    assert "data.train.ann" in msg and "instances_train2017.json" in msg and "tools/download_coco.py" in msg
+
+
+def test_rect_val_batches_pad_to_common_size(tmp_path):
+    d = tmp_path / "i"
+    d.mkdir()
+    cv2.imwrite(str(d / "a.png"), np.zeros((32, 96, 3), np.uint8))
+    cv2.imwrite(str(d / "b.png"), np.zeros((96, 48, 3), np.uint8))
+    from tests.data.conftest import write_coco
+
+    imgs = [{"id": 1, "file_name": "a.png"}, {"id": 2, "file_name": "b.png"}]
+    ann = write_coco(tmp_path, imgs, [], [{"id": 1, "name": "x"}])
+    ds = DetectionDataset(CocoDetection(ann, d), 96, train=False, rect=True)
+    assert ds[0][0].shape == (3, 32, 96) and ds[1][0].shape == (3, 96, 64)
+    batch = next(iter(make_dataloader(ds, 2, train=False)))
+    assert batch["images"].shape == (2, 3, 96, 96) and batch["targets"].shape == (0, 6)

@@ -1,0 +1,45 @@
+"""Dataset doctor: report what is wrong with a dataset before training meets it.
+
+    python tools/check_dataset.py --ann data/coco/annotations/instances_val2017.json --images data/coco/val2017
+    python tools/check_dataset.py --yolo data/my_set/images/train --names data/my_set/data.yaml
+
+Exit status 0 unless a fatal problem is found (JSON that is not COCO, unknown category ids), then 2.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from detector.data.doctor import check_coco, check_yolo
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ann", help="COCO annotation JSON")
+    ap.add_argument("--images", help="image folder the JSON's file_name entries are relative to")
+    ap.add_argument("--yolo", help="YOLO-txt images folder (labels found by images -> labels) or a .txt list")
+    ap.add_argument("--names", help="YOLO mode: data yaml with 'names', or a names file (one per line)")
+    ap.add_argument("--labels", help="YOLO mode: label folder, if not the images -> labels sibling")
+    ap.add_argument("--full", action="store_true", help="decode every image (slow; finds corruption inside files)")
+    ap.add_argument("--no-cache", action="store_true", help="rescan even if a cached result matches")
+    args = ap.parse_args(argv)
+    if args.yolo:
+        if not args.names:
+            ap.error("--yolo needs --names (data yaml or names file)")
+        report = check_yolo(args.yolo, args.names, labels_dir=args.labels, full=args.full)
+    else:
+        if not (args.ann and args.images):
+            ap.error("give --ann and --images (COCO) or --yolo and --names (YOLO-txt)")
+        for flag, path in (("--ann", args.ann), ("--images", args.images)):
+            if not Path(path).exists():
+                print(f"{flag}: not found: {Path(path).resolve()}", file=sys.stderr)
+                return 2
+        report = check_coco(args.ann, args.images, full=args.full, cache=not args.no_cache)
+    print(report.summary() + ("\n  (cached result)" if report.from_cache else ""))
+    return 2 if report.fatal else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Download COCO 2017 into data/coco/{train2017,val2017,annotations/instances_*.json}.
+
+python tools/download_coco.py --out data/coco                 # everything (~19 GB)
+python tools/download_coco.py --out data/coco --parts annotations val2017   # eval only (~1.2 GB)
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from detector.data.download import COCO_URLS, download_coco
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="data/coco", help="target folder (default: data/coco)")
+    ap.add_argument("--parts", nargs="+", default=["annotations", "val2017", "train2017"], choices=sorted(COCO_URLS))
+    ap.add_argument("--keep-zips", action="store_true", help="keep the downloaded zip files")
+    args = ap.parse_args(argv)
+
+    def progress(part: str, done: int, total: int) -> None:
+        pct = f"{100 * done / total:5.1f}%" if total else ""
+        print(f"\r{part}: {done / 2**20:8.0f} MiB {pct}", end="", file=sys.stderr, flush=True)
+
+    try:
+        status = download_coco(args.out, tuple(args.parts), keep_zips=args.keep_zips, progress=progress)
+    except OSError as e:
+        print(f"\ndownload failed: {e}\nURLs: {COCO_URLS}", file=sys.stderr)
+        return 1
+    print()
+    for part, s in status.items():
+        print(f"{part}: {s}")
+    print(f"data ready under {Path(args.out).resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Convert a YOLO-txt dataset (images/ + labels/ with `class cx cy w h` normalised) to a COCO JSON file.
+
+    python tools/yolo2coco.py --images data/my_set/images/val --names data/my_set/data.yaml --out val.json
+
+Category ids are class index + 1; file_name entries are relative to the images folder.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from detector.data.yolo_txt import yolo_to_coco
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--images", required=True, help="images folder (or a root holding images/), or a .txt list")
+    ap.add_argument("--names", required=True, help="data yaml with 'names', or a names file (one per line)")
+    ap.add_argument("--labels", help="label folder, if not the images -> labels sibling")
+    ap.add_argument("--out", required=True, help="COCO JSON to write")
+    args = ap.parse_args(argv)
+    try:
+        res = yolo_to_coco(args.images, Path(args.names), args.out, labels_dir=args.labels)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for p in res["problems"][:10]:
+        print(f"skipped: {p}", file=sys.stderr)
+    if len(res["problems"]) > 10:
+        print(f"... {len(res['problems']) - 10} more skipped label lines", file=sys.stderr)
+    print(f"{res['images']} images, {res['annotations']} boxes -> {args.out} (images dir: {res['images_dir']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""Checkpoints: atomic writes, plain fp32 state dicts, RNG state, fine-tuning weight transfer.
+
+A training checkpoint (``OUT/weights/last.pt`` / ``best.pt``) is a dict with the keys in ``CHECKPOINT_KEYS``.
+``model`` holds the EMA weights when EMA is on (else the raw weights), ``model_raw`` the raw (non-EMA) weights;
+both are plain fp32 CPU state dicts without ``module.``/``_orig_mod.`` prefixes. Everything in a checkpoint is a
+tensor or a plain Python value, so ``torch.load(path, weights_only=True)`` works.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+CHECKPOINT_KEYS = (
+    "model",
+    "model_raw",
+    "ema_updates",
+    "optimizer",
+    "scaler",
+    "iteration",
+    "epoch",
+    "best_fitness",
+    "rng",
+    "config",
+    "class_names",
+    "cat_ids",
+    "num_classes",
+)
+_WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """Return the plain module inside DDP / DataParallel / ``torch.compile`` wrappers."""
+    while True:
+        if hasattr(model, "_orig_mod"):  # torch.compile
+            model = model._orig_mod
+        elif isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
+            model = model.module
+        else:
+            return model
+
+
+def clean_state_dict(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Copy a state dict to CPU, floating tensors to fp32, and strip wrapper prefixes from the keys."""
+    out: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        name = key
+        changed = True
+        while changed:
+            changed = False
+            for prefix in _WRAPPER_PREFIXES:
+                if name.startswith(prefix):
+                    name, changed = name[len(prefix) :], True
+        tensor = value.detach().to("cpu", copy=True)
+        if tensor.is_floating_point():
+            tensor = tensor.float()
+        out[name] = tensor
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """Convert a config dict to plain built-in types (Path -> str, tuple -> list) so it loads with weights_only."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def get_rng_state() -> dict[str, Any]:
+    """Snapshot the python, numpy, torch and CUDA generators (numpy's key as a tensor: weights_only-safe)."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return {
+        "python": random.getstate(),
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)],
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def set_rng_state(state: Mapping[str, Any]) -> None:
+    """Restore generators saved by :func:`get_rng_state` (CUDA only when the device count matches)."""
+    py = state["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    cuda = state.get("cuda") or []
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+
+
+def atomic_save(obj: Any, path: str | Path) -> Path:
+    """``torch.save`` to a temp file in the same directory, fsync it, then ``os.replace`` over ``path``.
+
+    A crash (or exception) during the write leaves any previous ``path`` untouched and removes the temp file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if hasattr(os, "O_DIRECTORY"):  # persist the rename itself (POSIX)
+        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return path
+
+
+def build_checkpoint(
+    *,
+    model: nn.Module,
+    ema_model: nn.Module | None,
+    ema_updates: int,
+    optimizer: torch.optim.Optimizer | None,
+    scaler: Any | None,
+    iteration: int,
+    epoch: int,
+    best_fitness: float,
+    config: Mapping[str, Any],
+    class_names: list[str],
+    cat_ids: list[int],
+    num_classes: int,
+) -> dict[str, Any]:
+    """Assemble the checkpoint dict (see module docstring). ``epoch`` is the last *finished* epoch (0-based)."""
+    raw = clean_state_dict(unwrap_model(model).state_dict())
+    for name, tensor in raw.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise RuntimeError(
+                f"refusing to write a checkpoint: parameter '{name}' holds NaN/Inf values; training diverged "
+                "(lower train.lr, keep train.grad_clip on, or check the data for broken boxes)"
+            )
+    return {
+        "model": clean_state_dict(ema_model.state_dict()) if ema_model is not None else raw,
+        "model_raw": raw,
+        "ema_updates": int(ema_updates),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "scaler": scaler.state_dict() if scaler is not None and scaler.is_enabled() else None,
+        "iteration": int(iteration),
+        "epoch": int(epoch),
+        "best_fitness": float(best_fitness),
+        "rng": get_rng_state(),
+        "config": _plain(config),
+        "class_names": [str(n) for n in class_names],
+        "cat_ids": [int(c) for c in cat_ids],
+        "num_classes": int(num_classes),
+    }
+
+
+def load_checkpoint(path: str | Path, *, require_training_state: bool = False) -> dict[str, Any]:
+    """Load a checkpoint on CPU and check its keys; errors name the file and the missing keys."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path} (check the path, or train first to create it)")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - re-raised with the file name
+        raise RuntimeError(f"could not read checkpoint {path}: {e} (the file is damaged or not a checkpoint)") from e
+    if not isinstance(ckpt, dict) or "model" not in ckpt:
+        raise ValueError(f"{path} is not a detector checkpoint: expected a dict with a 'model' state dict")
+    if require_training_state:
+        missing = [k for k in CHECKPOINT_KEYS if k not in ckpt]
+        if missing:
+            raise ValueError(
+                f"cannot resume from {path}: missing keys {missing}; it is not a training checkpoint "
+                "(use train.weights=PATH to start a new run from these weights instead)"
+            )
+    return ckpt
+
+
+def transfer_weights(model: nn.Module, state: Mapping[str, torch.Tensor]) -> dict[str, list[str]]:
+    """Load every tensor of ``state`` whose name and shape match ``model``; leave the rest at their fresh init.
+
+    Used for fine-tuning from a detector checkpoint with another number of classes: the head's prediction convs
+    change shape and keep the initialisation ``build_model`` gave them. Returns ``{"loaded", "skipped", "missing"}``:
+    skipped = in ``state`` but absent or of another shape in the model; missing = in the model, not loaded.
+    """
+    target = unwrap_model(model)
+    own = target.state_dict()
+    state = clean_state_dict(state)
+    load, skipped = {}, []
+    for name, tensor in state.items():
+        if name in own and own[name].shape == tensor.shape:
+            load[name] = tensor.to(own[name].dtype)
+        else:
+            shape = tuple(own[name].shape) if name in own else "absent"
+            skipped.append(f"{name} {tuple(tensor.shape)} -> {shape}")
+    target.load_state_dict(load, strict=False)
+    missing = [name for name in own if name not in load]
+    return {"loaded": sorted(load), "skipped": skipped, "missing": missing}

@@ -1,0 +1,93 @@
+"""Training plots: a mosaic of an augmented batch with its boxes, and loss / mAP curves from ``results.csv``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from detector.engine.logging import read_results
+
+
+def _color(label: int) -> tuple[int, int, int]:
+    """A stable, distinct BGR colour per class label."""
+    hue = (label * 47) % 180
+    hsv = np.uint8([[[hue, 220, 255]]])
+    b, g, r = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0]
+    return int(b), int(g), int(r)
+
+
+def plot_train_batch(
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    path: str | Path,
+    class_names: Sequence[str] | None = None,
+    max_images: int = 16,
+) -> Path:
+    """Draw a grid of up to ``max_images`` batch images with their target boxes and save it as JPEG.
+
+    ``images``: ``uint8 [B, 3, S, S]`` RGB as the loader yields them; ``targets``: ``float32 [M, 6]`` rows
+    ``(batch_index, label, x1, y1, x2, y2)`` in input pixels.
+    """
+    images = images.detach().cpu()
+    targets = targets.detach().cpu().float()
+    n = min(int(images.shape[0]), max_images)
+    h, w = int(images.shape[2]), int(images.shape[3])
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    grid = np.full((rows * h, cols * w, 3), 114, dtype=np.uint8)
+    for i in range(n):
+        tile = np.ascontiguousarray(images[i].permute(1, 2, 0).numpy()[:, :, ::-1])  # RGB -> BGR
+        for row in targets[targets[:, 0] == i].tolist():
+            label = int(row[1])
+            x1, y1, x2, y2 = (int(round(v)) for v in row[2:6])
+            cv2.rectangle(tile, (x1, y1), (x2, y2), _color(label), 1)
+            name = class_names[label] if class_names is not None and 0 <= label < len(class_names) else str(label)
+            cv2.putText(tile, name, (x1, max(y1 - 2, 8)), cv2.FONT_HERSHEY_SIMPLEX, 0.3, _color(label), 1)
+        r, c = divmod(i, cols)
+        grid[r * h : (r + 1) * h, c * w : (c + 1) * w] = tile
+    path = Path(path)
+    if not cv2.imwrite(str(path), grid):
+        raise OSError(f"could not write {path} (is the directory writable?)")
+    return path
+
+
+def plot_results(csv_path: str | Path, png_path: str | Path | None = None) -> Path | None:
+    """Plot the loss curves and mAP / AP50 from ``results.csv`` into ``results.png`` (matplotlib Agg).
+
+    Returns the written path, or ``None`` when the CSV has no rows yet.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = read_results(csv_path)
+    if not rows:
+        return None
+    png_path = Path(png_path) if png_path is not None else Path(csv_path).with_name("results.png")
+    epochs = [r["epoch"] + 1 for r in rows]
+    panels = [
+        ("box_loss", "box loss"),
+        ("obj_loss", "objectness loss"),
+        ("cls_loss", "class loss"),
+        ("total_loss", "total loss"),
+        ("mAP", "mAP@[.5:.95]"),
+        ("AP50", "mAP@0.5"),
+    ]
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6), tight_layout=True)
+    for ax, (key, title) in zip(axes.ravel(), panels, strict=True):
+        pts = [(e, r[key]) for e, r in zip(epochs, rows, strict=True) if math.isfinite(r.get(key, math.nan))]
+        if pts:
+            xs, ys = zip(*pts, strict=True)
+            ax.plot(xs, ys, marker=".", linewidth=1.5)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    fig.savefig(png_path, dpi=100)
+    plt.close(fig)
+    return png_path

@@ -1,0 +1,89 @@
+"""tools/train.py as a user runs it: overrides, typos, class-count mismatch; trainer-level NaN and fine-tuning."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from detector.config import load_config
+from detector.engine.checkpoint import load_checkpoint
+from detector.engine.trainer import Trainer, train
+from tests.engine.train_helpers import ROOT, tiny_config
+
+TOOL = str(ROOT / "tools" / "train.py")
+
+
+@pytest.fixture(scope="module")
+def shapes_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("shapes")
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, TOOL, *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def test_typo_in_override_suggests_the_key(tmp_path, shapes_root):
+    cfg = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root)
+    proc = _run(cfg, "train.epohcs=3")
+    assert proc.returncode == 2
+    assert "unknown key 'train.epohcs'" in proc.stderr and "did you mean 'train.epochs'" in proc.stderr
+    assert not (tmp_path / "out").exists()
+    proc = _run(cfg, "train.lr=fast")
+    assert proc.returncode == 2 and "train.lr" in proc.stderr and "float" in proc.stderr
+
+
+def test_cli_trains_with_overrides_and_rejects_class_mismatch(tmp_path, shapes_root):
+    cfg = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root)
+    proc = _run(cfg, "model.num_classes=3")
+    assert proc.returncode == 1
+    assert "model.num_classes=3" in proc.stderr and "define 6 categories" in proc.stderr
+    proc = _run(cfg, "train.epochs=1", "train.save_batches=0")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "params" in proc.stdout and "epoch 1/1" in proc.stdout  # model summary + epoch line
+    ckpt = load_checkpoint(tmp_path / "out" / "weights" / "last.pt", require_training_state=True)
+    assert ckpt["num_classes"] == 6 and ckpt["config"]["train"]["epochs"] == 1 and len(ckpt["class_names"]) == 6
+    assert load_config(tmp_path / "out" / "config.yaml").train.epochs == 1  # resolved config is loadable
+    assert not list((tmp_path / "out").glob("train_batch*.jpg"))
+    proc = _run(cfg, "train.epochs=2", "--resume", tmp_path / "out" / "weights" / "last.pt")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "resuming" in proc.stdout and "epoch 2/2" in proc.stdout
+
+
+class _NanLoss:
+    def __init__(self, head, loss_cfg):
+        self.head = head
+
+    def __call__(self, raw, targets):
+        return raw[0].sum() * float("nan"), {"box": 0.0, "obj": 0.0, "cls": 0.0}
+
+
+def test_trainer_stops_on_repeated_nan_loss_without_writing_weights(tmp_path, shapes_root, monkeypatch):
+    monkeypatch.setattr("detector.loss.YoloLoss", _NanLoss)
+    path = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root, train={"max_nonfinite": 1, "epochs": 1})
+    torch.manual_seed(0)
+    with pytest.warns(RuntimeWarning, match="non-finite loss"), pytest.raises(RuntimeError, match="max_nonfinite=1"):
+        train(load_config(path))
+    assert not (tmp_path / "out" / "weights" / "last.pt").exists()
+
+
+def test_finetune_weights_with_other_class_count(tmp_path, shapes_root, capsys):
+    from detector.model import build_model
+
+    path = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root)
+    torch.manual_seed(0)
+    source = build_model(load_config(path), num_classes=2)
+    torch.save({"model": source.state_dict()}, tmp_path / "src.pt")
+    trainer = Trainer(load_config(path, [f"train.weights={tmp_path / 'src.pt'}"]))
+    try:
+        own = trainer.model.state_dict()
+        src = source.state_dict()
+        shared = [k for k in src if own[k].shape == src[k].shape]
+        changed = [k for k in src if own[k].shape != src[k].shape]
+        assert changed and all(".pred" in k or "head" in k for k in changed)
+        for k in shared:
+            torch.testing.assert_close(own[k], src[k])
+        out = capsys.readouterr().out
+        assert f"loaded {len(shared)} tensors" in out and f"{len(changed)} skipped" in out
+    finally:
+        trainer.close()

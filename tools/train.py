@@ -1,0 +1,53 @@
+"""Train a detector: ``python tools/train.py CONFIG [key=value ...] [--resume PATH]``.
+
+Multi-GPU / multi-node: ``torchrun --nproc_per_node N tools/train.py CONFIG ...`` (CPU: gloo, GPU: nccl).
+Examples::
+
+    python tools/train.py configs/yolo_cspx50.yaml train.epochs=100 train.batch_size=32
+    python tools/train.py configs/yolo_cspx50.yaml train.out_dir=runs/train/exp train.resume=true
+    python tools/train.py configs/yolo_cspx50.yaml --resume runs/train/exp/weights/last.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from detector.config import ConfigError, load_config
+from detector.engine.trainer import train
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Train a YOLO-style detector.",
+        epilog="Overrides use dotted config keys, e.g. train.epochs=50 data.img_size=512 train.device=cpu",
+    )
+    parser.add_argument("config", help="YAML config file, e.g. configs/yolo_cspx50.yaml")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
+    parser.add_argument("--resume", metavar="PATH", help="continue a run from its training checkpoint (last.pt)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        cfg = load_config(args.config, args.overrides)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
+        train(cfg, resume=args.resume)
+    except (FileNotFoundError, FileExistsError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: resume with train.resume=true or --resume OUT/weights/last.pt", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -68,3 +68,13 @@ def test_download_coco_extracts_into_expected_layout(tmp_path):
     assert (out / "annotations/instances_val2017.json").is_file() and (out / "val2017/000000000139.jpg").is_file()
     assert not list(out.glob("*.zip"))
     assert download_coco(out, ("annotations",), urls=urls) == {"annotations": "skipped"}
+
+
+def test_make_shapes_tool_video_only_writes_just_the_video(tmp_path):
+    from tools.make_shapes import main
+
+    assert main(["--out", str(tmp_path), "--video-only", "--frames", "4", "--size", "64"]) == 0
+    assert (tmp_path / "video" / "shapes.mp4").is_file()
+    assert not (tmp_path / "train.json").exists()  # the dataset itself is not regenerated
+    cap = cv2.VideoCapture(str(tmp_path / "video" / "shapes.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 4

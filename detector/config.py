@@ -8,6 +8,7 @@ repeats them with comments).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import types
@@ -307,22 +308,23 @@ def _apply_override(data: dict, override: str) -> None:
         node, cls = node[part], tp
 
 
-def config_from_dict(data: dict, source: str = "config") -> Config:
-    """Validate a plain (YAML-like) dict into a :class:`Config`."""
-    return _build(Config, data, "", source)
+def config_from_dict(data: dict, source: str = "config", overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Validate a plain (YAML-like) dict into a :class:`Config`, then apply ``key.sub=value`` overrides."""
+    cfg = _build(Config, data, "", source)
+    if overrides:
+        data = copy.deepcopy(data)
+        for override in overrides:
+            _apply_override(data, override)
+        cfg = _build(Config, data, "", "command-line override")
+    if cfg.data.img_size % 32:
+        raise ConfigError(f"data.img_size must be a multiple of 32, got {cfg.data.img_size}")
+    return cfg
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """Load ``path`` (or the defaults when None), apply ``key.sub=value`` overrides, validate, return a Config."""
     data = _read_yaml(Path(path)) if path is not None else {}
-    cfg = config_from_dict(data, str(path) if path is not None else "defaults")
-    if overrides:
-        for override in overrides:
-            _apply_override(data, override)
-        cfg = config_from_dict(data, "command-line override")
-    if cfg.data.img_size % 32:
-        raise ConfigError(f"data.img_size must be a multiple of 32, got {cfg.data.img_size}")
-    return cfg
+    return config_from_dict(data, str(path) if path is not None else "defaults", overrides)
 
 
 def config_to_dict(cfg: Config) -> dict:

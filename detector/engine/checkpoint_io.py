@@ -9,14 +9,12 @@ a config given by the caller supplies everything else (data, eval).
 from __future__ import annotations
 
 import copy
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
-from detector.config import Config, config_from_dict, config_to_dict, load_config
+from detector.config import Config, config_from_dict, config_to_dict
 from detector.engine.checkpoint import load_checkpoint
 
 
@@ -25,12 +23,7 @@ def _checkpoint_config(ckpt: dict[str, Any], path: Path, overrides: list[str] | 
     data = ckpt.get("config") or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: 'config' in the checkpoint is a {type(data).__name__}, expected a dict")
-    if not overrides:
-        return config_from_dict(copy.deepcopy(data), f"{path} (config stored in the checkpoint)")
-    with tempfile.TemporaryDirectory() as tmp:  # load_config applies and validates overrides on a YAML file
-        cfg_file = Path(tmp) / "checkpoint_config.yaml"
-        cfg_file.write_text(yaml.safe_dump(data, sort_keys=False))
-        return load_config(cfg_file, list(overrides))
+    return config_from_dict(copy.deepcopy(data), f"{path} (config stored in the checkpoint)", overrides)
 
 
 def load_detector(

@@ -103,7 +103,7 @@ class Trainer:
         if t.weights and resume_path is None:
             self._load_finetune_weights(model, t.weights)
         model.to(self.device)
-        self.channels_last = t.channels_last and self.device.type == "cuda"
+        self.channels_last = t.channels_last
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
         self.model = model

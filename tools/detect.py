@@ -26,7 +26,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", required=True, help="checkpoint written by tools/train.py (last.pt / best.pt)")
     p.add_argument("--source", required=True, help="image, folder, glob ('imgs/*.jpg'), video, webcam index or URL")
-    p.add_argument("--img-size", type=int, default=640, help="network input long side in pixels (multiple of 32)")
+    p.add_argument(
+        "--img-size",
+        type=int,
+        default=None,
+        help="network input long side, pixels (default: training data.img_size)",
+    )
     p.add_argument("--conf", type=float, default=0.25, help="score threshold (objectness x class probability)")
     p.add_argument("--iou", type=float, default=0.45, help="NMS IoU threshold")
     p.add_argument("--max-det", type=int, default=300, help="maximum detections per image")
@@ -91,10 +96,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:
-        model, _cfg, meta = load_detector(args.weights, list(args.overrides))
+        model, cfg, meta = load_detector(args.weights, list(args.overrides))
     except (OSError, ValueError) as e:
         print(f"error: --weights {args.weights}: {e}", file=sys.stderr)
         return 2
+    if args.img_size is None:
+        args.img_size = cfg.data.img_size  # the size the model was trained at
     class_names = meta.get("class_names") or getattr(model, "class_names", None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore" if not args.half else "default")

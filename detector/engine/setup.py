@@ -84,8 +84,8 @@ def resolve_run_paths(out_dir: str, resume: str | Path | None, resume_flag: bool
     """``(output folder, checkpoint to resume or None)``.
 
     ``--resume PATH`` resumes PATH and writes into its run folder (``PATH/../..`` when PATH is ``.../weights/X.pt``,
-    else ``train.out_dir``); ``train.resume=true`` resumes ``train.out_dir/weights/last.pt``. A fresh run refuses an
-    ``out_dir`` that already holds a run, so it is never overwritten by accident.
+    else ``train.out_dir``); ``train.resume=true`` resumes ``train.out_dir/weights/last.pt``. A fresh run never
+    overwrites a run: when ``out_dir`` already holds one it goes to ``out_dir2``, ``out_dir3``, ... instead.
     """
     out = Path(out_dir)
     if resume is not None:
@@ -100,10 +100,14 @@ def resolve_run_paths(out_dir: str, resume: str | Path | None, resume_flag: bool
             )
         return out, last
     if last.is_file():
-        raise FileExistsError(
-            f"{out} already holds a training run ({last}); continue it with train.resume=true, "
-            f"or start a new one with another train.out_dir"
+        n = 2
+        while (out.with_name(f"{out.name}{n}") / "weights" / "last.pt").is_file():
+            n += 1
+        new = out.with_name(f"{out.name}{n}")
+        print(
+            f"{out} already holds a training run: this run goes to {new} (continue the old one with train.resume=true)"
         )
+        out = new
     return out, None
 
 

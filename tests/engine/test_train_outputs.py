@@ -59,8 +59,12 @@ def test_run_folder_and_class_count_rules(tmp_path):
         resolve_run_paths(str(tmp_path / "new"), None, True)
     (tmp_path / "run" / "weights").mkdir(parents=True)
     (tmp_path / "run" / "weights" / "last.pt").write_bytes(b"x")
-    with pytest.raises(FileExistsError, match="already holds"):
-        resolve_run_paths(str(tmp_path / "run"), None, False)
+    # a fresh run never overwrites a run: it goes to run2, then run3, ...
+    assert resolve_run_paths(str(tmp_path / "run"), None, False) == (tmp_path / "run2", None)
+    (tmp_path / "run2" / "weights").mkdir(parents=True)
+    (tmp_path / "run2" / "weights" / "last.pt").write_bytes(b"x")
+    assert resolve_run_paths(str(tmp_path / "run"), None, False) == (tmp_path / "run3", None)
+    assert (tmp_path / "run" / "weights" / "last.pt").read_bytes() == b"x"
     last = tmp_path / "run" / "weights" / "last.pt"
     assert resolve_run_paths(str(tmp_path / "run"), None, True) == (tmp_path / "run", last)
     assert resolve_run_paths("elsewhere", last, False) == (tmp_path / "run", last)

@@ -11,20 +11,15 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from backbones.common import make_act
+
 
 def make_activation(name: str | None) -> nn.Module:
-    """Activation by name: ``leaky`` (slope 0.1, YOLOv4 neck), ``mish``, ``silu``, ``relu`` or ``None``/``identity``."""
-    acts = {
-        "leaky": lambda: nn.LeakyReLU(0.1, inplace=True),
-        "mish": lambda: nn.Mish(inplace=True),
-        "silu": lambda: nn.SiLU(inplace=True),
-        "relu": lambda: nn.ReLU(inplace=True),
-        "identity": nn.Identity,
-        None: nn.Identity,
-    }
-    if name not in acts:
-        raise ValueError(f"unknown activation {name!r}; choose one of leaky, mish, silu, relu, identity")
-    return acts[name]()
+    """Activation by name: ``leaky`` (slope 0.1, YOLOv4 neck), ``None``, or any name of
+    :func:`backbones.common.make_act` (``mish``, ``silu``, ``relu``, ``identity``, ``leaky_relu`` = slope 0.01)."""
+    if name == "leaky":
+        return nn.LeakyReLU(0.1, inplace=True)
+    return make_act(name or "identity")
 
 
 class ConvBNAct(nn.Module):

@@ -1,7 +1,7 @@
 """Small building blocks of the neck and head: ConvBNAct, the conv stack of a PAN node, SPP.
 
-The detector has its own blocks (it does not import ``backbones`` internals): the neck follows YOLOv4 and uses
-LeakyReLU(0.1) by default.
+The neck follows YOLOv4 and uses LeakyReLU(0.1) by default; other activations come from
+``backbones.common.make_act`` (the one activation table of the project).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -192,14 +192,34 @@ def check_onnx(
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+    def run(x: torch.Tensor) -> list[np.ndarray]:
+        return [np.asarray(o, dtype=np.float32) for o in session.run(None, {"images": x.cpu().numpy()})]
+
+    return _parity(model, run, (h, w), raw, batch_sizes, half, device, atol, rtol, seed)
+
+
+def _parity(
+    model: nn.Module,
+    run: Callable[[torch.Tensor], list[np.ndarray]],
+    hw: tuple[int, int],
+    raw: bool,
+    batch_sizes: Sequence[int],
+    half: bool,
+    device: torch.device,
+    atol: float,
+    rtol: float,
+    seed: int,
+) -> dict[str, float | bool]:
+    """Compare ``run(x) -> list[np.ndarray]`` (an exported runtime) with ``model`` on the same random inputs
+    ``[b, 3, H, W]`` for every ``b`` in ``batch_sizes``; returns ``{"max_abs_diff", "ok"}``."""
     gen = torch.Generator().manual_seed(seed)
     max_diff, ok = 0.0, True
     for b in batch_sizes:
-        x = torch.rand(b, 3, h, w, generator=gen)
+        x = torch.rand(b, 3, *hw, generator=gen).to(device)
         x = x.half() if half else x
-        ref = _torch_outputs(model, x.to(device), raw)
-        got = [np.asarray(o, dtype=np.float32) for o in session.run(None, {"images": x.numpy()})]
-        diff, good = _compare(ref, got, atol, rtol)
+        ref = _torch_outputs(model, x, raw)
+        diff, good = _compare(ref, run(x), atol, rtol)
         max_diff, ok = max(max_diff, diff), ok and good
     return {"max_abs_diff": max_diff, "ok": ok}
 
@@ -221,15 +241,10 @@ def check_torchscript(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.jit deprecation notice
         scripted = torch.jit.load(str(path), map_location=device)
-    gen = torch.Generator().manual_seed(seed)
-    max_diff, ok = 0.0, True
-    for b in batch_sizes:
-        x = torch.rand(b, 3, h, w, generator=gen).to(device)
-        x = x.half() if half else x
-        ref = _torch_outputs(model, x, raw)
+
+    def run(x: torch.Tensor) -> list[np.ndarray]:
         with torch.no_grad():
             out = scripted(x)
-        got = [o.float().cpu().numpy() for o in (out if isinstance(out, (tuple, list)) else [out])]
-        diff, good = _compare(ref, got, atol, rtol)
-        max_diff, ok = max(max_diff, diff), ok and good
-    return {"max_abs_diff": max_diff, "ok": ok}
+        return [o.float().cpu().numpy() for o in (out if isinstance(out, (tuple, list)) else [out])]
+
+    return _parity(model, run, (h, w), raw, batch_sizes, half, device, atol, rtol, seed)

@@ -1,8 +1,11 @@
-"""Benchmarks that print figures. Subcommands: ``backbone`` (ours vs timm), ``detector`` (latency, throughput,
-training step), ``loader`` (data-loader images/s). Add more with ``add_<name>_parser``.
+"""Benchmarks that print figures. Subcommands: ``suite`` (all of them, checked against the speed targets),
+``backbone`` (ours vs timm), ``detector`` (latency, throughput, training step), ``loader`` (data-loader images/s).
+Add more with ``add_<name>_parser``.
 
+python tools/benchmark.py suite --device cuda --out runs/benchmark/h100
 python tools/benchmark.py backbone --device cuda --batch 32 --size 640 --dtype bf16 --channels-last
-python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cuda --batch 32 --dtype bf16 --train --real-data
+python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cuda --dtype fp32,bf16,fp16 --channels-last --fuse
+python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cuda --dtype bf16 --train --real-data
 python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cpu --sizes 320,640 --batch 4
 python tools/benchmark.py loader configs/yolo_cspx50.yaml --workers 0,4,8
 """
@@ -16,8 +19,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detector.bench_detector import DetectorBenchSettings, bench_loader, benchmark_detector
-from detector.benchmark import DTYPES, BackboneBenchSettings, benchmark_backbone
+from detector.bench import (
+    DTYPES,
+    BackboneBenchSettings,
+    DetectorBenchSettings,
+    bench_loader,
+    benchmark_backbone,
+    benchmark_detector,
+    shapes_data_overrides,
+)
+from detector.bench.detector import COMPILE_MODES
+from detector.bench.suite import SuiteSettings, run_suite
 
 
 def _write_json(result: dict, path: str | None) -> None:
@@ -144,34 +156,52 @@ def _int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers like 320,640, got {text!r}") from None
 
 
+def _dtype_list(text: str) -> list[str]:
+    dtypes = [v.strip() for v in text.split(",") if v.strip()]
+    bad = [d for d in dtypes if d not in DTYPES]
+    if bad or not dtypes:
+        raise argparse.ArgumentTypeError(
+            f"unknown dtype(s) {bad or text!r}; choose from {sorted(DTYPES)}, e.g. fp32,bf16"
+        )
+    return dtypes
+
+
 def run_detector(args: argparse.Namespace) -> dict:
-    """``detector`` subcommand: params/GFLOPs, latency, throughput +/- NMS, optional training step."""
-    settings = DetectorBenchSettings(
-        config=args.config,
-        overrides=list(args.overrides),
-        device=args.device,
-        size=args.size,
-        sizes=args.sizes,
-        batch=args.batch,
-        dtype=args.dtype,
-        channels_last=args.channels_last,
-        compile=args.compile,
-        fuse=args.fuse,
-        train=args.train,
-        real_data=args.real_data,
-        workers=args.workers,
-        num_classes=args.num_classes,
-        conf_thres=args.conf,
-        iou_thres=args.iou,
-        warmup=args.warmup,
-        iters=args.iters,
-        repeats=args.repeats,
-    )
-    r = benchmark_detector(settings)
-    _print_env(r["env"], r["settings"])
-    _print_detector(r)
-    _write_json(r, args.json)
-    return r
+    """``detector`` subcommand: params/GFLOPs, latency, throughput +/- NMS, optional training step; one run per
+    ``--dtype``. Returns (and writes with ``--json``) one result, or ``{"runs": [...]}`` for several dtypes."""
+    overrides = list(args.overrides)
+    if args.shapes_data:
+        overrides += shapes_data_overrides(args.size)
+    runs = []
+    for dtype in args.dtype:
+        settings = DetectorBenchSettings(
+            config=args.config,
+            overrides=overrides,
+            device=args.device,
+            size=args.size,
+            sizes=args.sizes,
+            batch=args.batch,
+            dtype=dtype,
+            channels_last=args.channels_last,
+            compile=args.compile or False,
+            fuse=args.fuse,
+            train=args.train,
+            real_data=args.real_data,
+            workers=args.workers,
+            num_classes=args.num_classes,
+            conf_thres=args.conf,
+            iou_thres=args.iou,
+            warmup=args.warmup,
+            iters=args.iters,
+            repeats=args.repeats,
+        )
+        r = benchmark_detector(settings)
+        _print_env(r["env"], r["settings"])
+        _print_detector(r)
+        runs.append(r)
+    result = runs[0] if len(runs) == 1 else {"runs": runs}
+    _write_json(result, args.json)
+    return result
 
 
 def add_detector_parser(sub: argparse._SubParsersAction) -> None:
@@ -182,13 +212,27 @@ def add_detector_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, default=640, help="throughput/training input side, pixels (default %(default)s)")
     p.add_argument("--sizes", type=_int_list, default=None, help="batch-1 latency sizes, e.g. 320,640 (default --size)")
     p.add_argument("--batch", type=int, default=32, help="throughput and training batch (default %(default)s)")
-    p.add_argument("--dtype", choices=sorted(DTYPES), default="fp32", help="autocast dtype (default %(default)s)")
+    p.add_argument(
+        "--dtype", type=_dtype_list, default=["fp32"], help="autocast dtype(s), e.g. fp32,bf16,fp16: one run each"
+    )
     p.add_argument("--channels-last", action="store_true", help="channels_last memory format for model and input")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument(
+        "--compile",
+        nargs="?",
+        const="default",
+        default=None,
+        choices=COMPILE_MODES,
+        help="torch.compile the model; optional mode, e.g. reduce-overhead (CUDA graphs) for batch-1 latency",
+    )
     p.add_argument("--fuse", action="store_true", help="fold BatchNorm into the convolutions (inference)")
     p.add_argument("--train", action="store_true", help="also time the training step on synthetic tensors")
     p.add_argument("--real-data", action="store_true", help="with --train: also feed it from the config's loader")
     p.add_argument("--workers", type=int, default=None, help="--real-data loader workers (default train.workers)")
+    p.add_argument(
+        "--shapes-data",
+        action="store_true",
+        help="--real-data from a generated shapes set of --size px JPEGs (COCO-like) instead of the config's split",
+    )
     p.add_argument("--num-classes", type=int, default=None, help="default: model.num_classes, the dataset's, or 80")
     p.add_argument("--conf", type=float, default=0.25, help="NMS confidence threshold (default %(default)s)")
     p.add_argument("--iou", type=float, default=0.45, help="NMS IoU threshold (default %(default)s)")
@@ -234,8 +278,69 @@ def add_loader_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_loader)
 
 
-# Subcommand registrars; other benchmarks (detector, loader) append theirs here.
-SUBCOMMANDS = [add_backbone_parser, add_detector_parser, add_loader_parser]
+def run_suite_cmd(args: argparse.Namespace) -> dict:
+    """``suite`` subcommand: every step, suite.json + suite.md in --out, the report printed at the end."""
+    settings = SuiteSettings(
+        config=args.config,
+        overrides=list(args.overrides),
+        device=args.device,
+        out=args.out,
+        steps=args.steps,
+        size=args.size,
+        batch=args.batch,
+        latency_sizes=args.latency_sizes,
+        backbone_size=args.backbone_size,
+        backbone_batch=args.backbone_batch,
+        data=args.data,
+        workers=args.workers,
+        loader_workers=args.loader_workers,
+        warmup=args.warmup,
+        iters=args.iters,
+        repeats=args.repeats,
+    )
+    result = run_suite(settings)
+    print()
+    print((Path(result["settings"]["out"]) / "suite.md").read_text())
+    return result
+
+
+def _str_list(text: str) -> list[str]:
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def add_suite_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("suite", help="every speed figure in one run, checked against the targets (JSON + Markdown)")
+    p.add_argument(
+        "config", nargs="?", default="configs/yolo_cspx50.yaml", help="detector config (default %(default)s)"
+    )
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
+    p.add_argument("--device", default="auto", help="cpu | cuda | cuda:N | auto (default %(default)s)")
+    p.add_argument("--out", default="runs/benchmark", help="folder for suite.json and suite.md (default %(default)s)")
+    p.add_argument(
+        "--steps", type=_str_list, default=None, help="comma-separated steps (default: all for the device; see docs)"
+    )
+    p.add_argument("--size", type=int, default=None, help="throughput/training side, px (default 640 GPU, 320 CPU)")
+    p.add_argument("--batch", type=int, default=None, help="throughput/training batch (default 32 GPU, 2 CPU)")
+    p.add_argument("--latency-sizes", type=_int_list, default=None, help="batch-1 latency sides (default 320,640)")
+    p.add_argument("--backbone-size", type=int, default=None, help="backbone side, px (default 640 GPU, 224 CPU)")
+    p.add_argument("--backbone-batch", type=int, default=None, help="backbone batch (default 32 GPU, 4 CPU)")
+    p.add_argument(
+        "--data",
+        choices=("auto", "config", "shapes"),
+        default="auto",
+        help="real-loader data: the config's train split, generated shapes JPEGs, or auto (shapes when the split "
+        "is missing; default)",
+    )
+    p.add_argument("--workers", type=int, default=None, help="real-data training loader workers (default cores - 1)")
+    p.add_argument("--loader-workers", type=_int_list, default=None, help="loader worker counts (default 1,2,4,..)")
+    p.add_argument("--warmup", type=int, default=None, help="untimed calls first (default 5 GPU, 1 CPU)")
+    p.add_argument("--iters", type=int, default=None, help="calls per timed run (default 20 GPU, 2 CPU)")
+    p.add_argument("--repeats", type=int, default=None, help="timed runs, median reported (default 5 GPU, 3 CPU)")
+    p.set_defaults(func=run_suite_cmd)
+
+
+# Subcommand registrars; other benchmarks append theirs here.
+SUBCOMMANDS = [add_suite_parser, add_backbone_parser, add_detector_parser, add_loader_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,8 @@ import json
 import pytest
 import torch
 
-from detector.bench_detector import DetectorBenchSettings, bench_config, synthetic_targets
+from detector.bench.detector import DetectorBenchSettings, bench_config
+from detector.bench.training import synthetic_targets
 from tools.benchmark import main
 
 TINY = ["configs/shapes_tiny.yaml", "data.img_size=64", "data.shapes=null", "train.workers=0"]
@@ -101,3 +102,34 @@ def test_synthetic_targets_are_valid_boxes():
     assert ((t[:, 1] >= 0) & (t[:, 1] < 5)).all() and (t[:, 1] == t[:, 1].round()).all()
     wh = t[:, 4:6] - t[:, 2:4]
     assert (wh >= 8).all() and (wh <= 32).all() and (t[:, 2:4] >= 0).all() and (t[:, 4:6] <= 64).all()
+
+
+def test_dtype_sweep_gives_one_run_per_dtype(tmp_path, capsys):
+    out = tmp_path / "sweep.json"
+    r = main(["detector", *TINY, *FAST, "--dtype", "fp32,bf16", "--json", str(out)])
+    assert [run["settings"]["dtype"] for run in r["runs"]] == ["fp32", "bf16"]
+    assert json.loads(out.read_text())["runs"][1]["settings"]["dtype"] == "bf16"
+    assert capsys.readouterr().out.count("precision: ") == 2
+    with pytest.raises(SystemExit):
+        main(["detector", *TINY, "--dtype", "fp32,fp8"])
+
+
+def test_compile_modes_are_checked():
+    with pytest.raises(ValueError, match="needs --device cuda"):
+        main(["detector", *TINY, "--device", "cpu", "--compile", "reduce-overhead"])
+    with pytest.raises(SystemExit):
+        main(["detector", *TINY, "--device", "cpu", "--compile", "fastest"])
+    assert DetectorBenchSettings(compile=True).compile_mode == "default"
+    assert DetectorBenchSettings(compile=False).compile_mode is None
+
+
+def test_shapes_data_replaces_a_missing_coco(tmp_path):
+    from detector.bench import shapes_data_overrides
+
+    overrides = shapes_data_overrides(64, num_train=4, root=str(tmp_path / "shapes"))
+    cfg = bench_config(DetectorBenchSettings(config="configs/yolo_cspx50.yaml", overrides=overrides))
+    assert cfg.model.num_classes == 80  # the COCO head keeps its cost
+    from detector.data.loader import build_dataset
+
+    ds = build_dataset(cfg, "train")
+    assert len(ds) == 4 and ds.img_size == 640 and (tmp_path / "shapes_64" / "train.json").is_file()

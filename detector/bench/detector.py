@@ -1,0 +1,138 @@
+"""Detector benchmark: settings, model building (random init, optional BatchNorm folding, channels_last,
+``torch.compile``) and :func:`benchmark_detector`, which runs the inference and (optionally) training benchmarks.
+
+With random weights almost no box passes ``conf_thres``, so NMS costs less than with a trained model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from detector.bench.inference import bench_inference
+from detector.bench.timing import DTYPES, environment, resolve_device, synchronize
+from detector.bench.training import bench_train
+
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+SHAPES_BENCH_ROOT = "data/bench_shapes"
+
+
+@dataclass
+class DetectorBenchSettings:
+    """Settings of :func:`benchmark_detector` (all echoed in the result). Sizes are square input sides in pixels."""
+
+    config: str | None = None  # YAML config (None = the documented defaults)
+    overrides: list[str] = field(default_factory=list)  # "key.sub=value" config overrides
+    device: str = "auto"
+    size: int = 640  # throughput and training size
+    sizes: list[int] | None = None  # batch-1 latency sizes; None = [size]
+    batch: int = 32
+    dtype: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 on CUDA only)
+    channels_last: bool = False
+    compile: bool | str = False  # False, True (= "default") or a torch.compile mode, e.g. "reduce-overhead"
+    fuse: bool = False  # fold BatchNorm into convs (inference only)
+    train: bool = False
+    real_data: bool = False  # also time the training step fed by the config's train loader (needs train=True)
+    workers: int | None = None  # real-data loader workers; None = cfg.train.workers
+    num_classes: int | None = None  # None: cfg.model.num_classes, else the dataset's (real data), else 80
+    conf_thres: float = 0.25
+    iou_thres: float = 0.45
+    max_det: int = 300
+    warmup: int = 3
+    iters: int = 10
+    repeats: int = 5
+    seed: int = 0
+
+    @property
+    def compile_mode(self) -> str | None:
+        """The ``torch.compile`` mode, or None when not compiling."""
+        if self.compile is True:
+            return "default"
+        return self.compile or None
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.channels_last else torch.contiguous_format
+
+    def validate(self, device: torch.device) -> None:
+        """Raise ``ValueError`` naming the bad setting."""
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype {self.dtype!r} unknown; choose one of {sorted(DTYPES)}")
+        if self.dtype == "fp16" and device.type == "cpu":
+            raise ValueError("fp16 autocast is CUDA-only; on CPU use --dtype fp32 or bf16")
+        for s in [self.size, *(self.sizes or [])]:
+            if s <= 0 or s % 32:
+                raise ValueError(f"image sizes must be positive multiples of 32 (the model's largest stride), got {s}")
+        if self.batch < 1:
+            raise ValueError(f"batch must be >= 1, got {self.batch}")
+        mode = self.compile_mode
+        if mode is not None and mode not in COMPILE_MODES:
+            raise ValueError(f"compile mode {mode!r} unknown; choose one of {', '.join(COMPILE_MODES)}")
+        if mode is not None and self.warmup < 1:
+            raise ValueError("--compile needs --warmup >= 1 so compilation (once per input shape) is not timed")
+        if mode == "reduce-overhead" and device.type != "cuda":
+            raise ValueError("compile mode 'reduce-overhead' records CUDA graphs: it needs --device cuda")
+        if self.real_data and not self.train:
+            raise ValueError("--real-data times the training step: pass --train as well")
+
+
+def shapes_data_overrides(size: int, num_train: int = 256, root: str = SHAPES_BENCH_ROOT) -> list[str]:
+    """Config overrides that point the train split at a generated shapes set of ``size`` px JPEGs (quality 95, up to
+    6 objects each; made once under ``root``): a stand-in for COCO's ~640x480 JPEGs on machines without COCO. The
+    model keeps the config's ``model.num_classes`` (80 for COCO configs), so the head costs what it costs on COCO."""
+    return [f"data.shapes={{root: {root}_{size}, num_train: {num_train}, num_val: 0, img_size: {size}, seed: 0}}"]
+
+
+def bench_config(settings: DetectorBenchSettings):
+    """Load the config; random-init backbone unless ``model.backbone.pretrained`` is among the overrides."""
+    from detector.config import load_config
+
+    overrides = list(settings.overrides)
+    if not any(o.split("=", 1)[0].strip() == "model.backbone.pretrained" for o in overrides):
+        overrides.append("model.backbone.pretrained=false")
+    return load_config(settings.config, overrides)
+
+
+def build_bench_model(cfg, num_classes: int, device: torch.device, s: DetectorBenchSettings, train: bool):
+    """``(model, runner)``: the Detector on ``device`` (BatchNorm folded when ``s.fuse`` and not training) and what
+    to call: the model itself or its ``torch.compile``-d version."""
+    from detector.model import build_model
+
+    torch.manual_seed(s.seed)
+    model = build_model(cfg, num_classes=num_classes).train(train)
+    if s.fuse and not train:
+        from detector.engine.predictor import fuse_conv_bn
+
+        fuse_conv_bn(model)
+    model.to(device=device, memory_format=s.memory_format)
+    mode = s.compile_mode
+    return model, (torch.compile(model, mode=mode) if mode else model)
+
+
+def benchmark_detector(settings: DetectorBenchSettings) -> dict:
+    """Run the detector benchmark. Returns ``{"env", "settings", "model", "latency", "throughput"[, "train"]}``.
+
+    ``latency``: per size ``{"size", "batch": 1, "gflops", "e2e": {ms, img_s, runs_ms}, "forward": {...}}``;
+    ``throughput``: ``{"with_nms", "without_nms", "nms_share", "dets_per_img", ...}``; ``train``: ``{"synthetic",
+    "real_data" (with loader_img_s, workers), "real_vs_synthetic", "loader_vs_synthetic", "data_bound"}``.
+    """
+    s = settings
+    device = resolve_device(s.device)
+    s.validate(device)
+    cfg = bench_config(s)
+    dataset = None
+    if s.real_data:
+        from detector.data.loader import build_dataset
+
+        dataset = build_dataset(cfg, "train")
+    num_classes = s.num_classes or cfg.model.num_classes or (dataset.base.num_classes if dataset is not None else 80)
+    out = {"env": environment(device), "settings": {**asdict(s), "num_classes": num_classes}}
+    model, runner = build_bench_model(cfg, num_classes, device, s, train=False)
+    out.update(bench_inference(model, runner, device, s))
+    del model, runner
+    if s.train:
+        model, runner = build_bench_model(cfg, num_classes, device, s, train=True)
+        out["train"] = bench_train(model, runner, cfg, num_classes, device, s, dataset)
+    synchronize(device)
+    return out

@@ -1,0 +1,92 @@
+"""Detector inference benchmark: params, GFLOPs, batch-1 end-to-end latency (host uint8 -> device, /255, forward,
+decode, NMS) and forward-only latency per size, batched throughput with and without NMS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from detector.bench.timing import autocast, time_fn
+
+
+def host_images(batch: int, size: int, device: torch.device, seed: int = 0) -> torch.Tensor:
+    """Random letterboxed uint8 images ``[B, 3, S, S]`` in host memory (pinned when ``device`` is CUDA)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8, generator=g)
+    return x.pin_memory() if device.type == "cuda" else x
+
+
+def step_marker(compile_mode: str | None) -> Callable[[], None]:
+    """What to call before each compiled call: with CUDA graphs (``reduce-overhead``) a new step must be marked so
+    the graph may overwrite the previous call's outputs; otherwise nothing."""
+    if compile_mode == "reduce-overhead":
+        return torch.compiler.cudagraph_mark_step_begin
+    return lambda: None
+
+
+def make_infer(model, runner, device: torch.device, s) -> Callable[[torch.Tensor, bool], list]:
+    """``infer(images_u8_host, nms)``: copy to device, /255, forward, decode (+ postprocess when ``nms``).
+
+    ``runner`` is ``model`` or its compiled version; ``s`` a :class:`~detector.bench.detector.DetectorBenchSettings`.
+    """
+    from detector.postprocess import postprocess
+
+    mf = s.memory_format
+    mark = step_marker(s.compile_mode)
+
+    @torch.no_grad()
+    def infer(images_u8: torch.Tensor, nms: bool = True) -> list:
+        x = images_u8.to(device, non_blocking=True).float().div_(255).contiguous(memory_format=mf)
+        mark()
+        with autocast(device, s.dtype):
+            decoded = model.head.decode(runner(x))
+        if not nms:
+            return [decoded]
+        return postprocess(decoded, s.conf_thres, s.iou_thres, s.max_det, input_hw=tuple(x.shape[-2:]))
+
+    return infer
+
+
+def timed(fn: Callable[[], object], device: torch.device, s, items: int, warmup: int | None = None) -> dict:
+    """``{"ms", "img_s", "runs_ms"}`` of ``fn`` with the settings' warm-up / iterations / repeats."""
+    t = time_fn(fn, device, s.warmup if warmup is None else warmup, s.iters, s.repeats)
+    return {"ms": t.median_s * 1e3, "img_s": t.throughput(items), "runs_ms": [r * 1e3 for r in t.runs_s]}
+
+
+def bench_inference(model, runner, device: torch.device, s) -> dict:
+    """``{"model": {params, gflops, gflops_size}, "latency": [per size], "throughput": {...}}`` for an eval-mode
+    ``model`` (``runner``: what to call, e.g. compiled) under the settings ``s``."""
+    from detector.summary import count_parameters, model_flops
+
+    sizes = list(dict.fromkeys(s.sizes or [s.size]))
+    gflops = {size: model_flops(model, size)["total"] / 1e9 for size in dict.fromkeys([*sizes, s.size])}
+    infer = make_infer(model, runner, device, s)
+    mark = step_marker(s.compile_mode)
+    latency = []
+    for size in sizes:
+        x1 = host_images(1, size, device, s.seed)
+        xd = (x1.to(device).float() / 255).contiguous(memory_format=s.memory_format)
+
+        def forward_only(xd=xd):
+            mark()
+            with torch.no_grad(), autocast(device, s.dtype):
+                runner(xd)
+
+        e2e = timed(lambda x1=x1: infer(x1, True), device, s, 1)
+        fwd = timed(forward_only, device, s, 1)
+        latency.append({"size": size, "batch": 1, "gflops": gflops[size], "e2e": e2e, "forward": fwd})
+    xb = host_images(s.batch, s.size, device, s.seed)
+    with_nms = timed(lambda: infer(xb, True), device, s, s.batch)
+    without_nms = timed(lambda: infer(xb, False), device, s, s.batch)
+    dets = infer(xb, True)
+    throughput = {
+        "size": s.size,
+        "batch": s.batch,
+        "with_nms": with_nms,
+        "without_nms": without_nms,
+        "nms_share": max(0.0, 1.0 - without_nms["ms"] / with_nms["ms"]),
+        "dets_per_img": sum(len(d["scores"]) for d in dets) / s.batch,
+    }
+    model_info = {"params": count_parameters(model), "gflops": gflops[s.size], "gflops_size": s.size}
+    return {"model": model_info, "latency": latency, "throughput": throughput}

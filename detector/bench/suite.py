@@ -1,0 +1,194 @@
+"""The benchmark suite: every speed figure of docs/PERFORMANCE.md in one command, checked against the targets.
+
+``run_suite(SuiteSettings(device="cuda", out="runs/benchmark/h100"))`` runs the steps (backbone vs timm, eager and
+compiled; detector inference per precision, eager and with CUDA graphs; training step on synthetic tensors and on the
+real loader; loader images/s per worker count), writes ``suite.json`` after every step (a crash or a timeout keeps
+what was measured) and ``suite.md`` (:func:`detector.bench.report.render_markdown`) at the end. A step that fails is
+recorded with its error and the suite goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from detector.bench.backbone import BackboneBenchSettings, benchmark_backbone
+from detector.bench.detector import DetectorBenchSettings, benchmark_detector, shapes_data_overrides
+from detector.bench.loader import bench_loader
+from detector.bench.timing import environment, resolve_device
+
+CUDA_STEPS = [
+    "backbone",
+    "backbone_compile",
+    "infer_fp32",
+    "infer_bf16",
+    "infer_fp16",
+    "infer_fp16_cudagraphs",
+    "train_bf16",
+    "loader",
+]
+CPU_STEPS = ["backbone", "infer_fp32", "train_fp32", "loader"]
+OPTIONAL_STEPS = ["train_bf16_compile"]  # minutes of compilation; ask for it with --steps
+
+
+@dataclass
+class SuiteSettings:
+    """What the suite measures. ``None`` fields take per-device defaults (see :func:`resolve_settings`)."""
+
+    config: str = "configs/yolo_cspx50.yaml"
+    overrides: list[str] = field(default_factory=list)
+    device: str = "auto"
+    out: str = "runs/benchmark"
+    steps: list[str] | None = None  # None: CUDA_STEPS on a GPU, CPU_STEPS on the CPU
+    size: int | None = None  # throughput / training side, px (None: 640 on CUDA, 320 on CPU)
+    batch: int | None = None  # throughput / training batch (None: 32 on CUDA, 2 on CPU)
+    latency_sizes: list[int] | None = None  # batch-1 latency sides (None: 320 and 640)
+    backbone_size: int | None = None  # backbone benchmark side (None: 640 on CUDA, 224 on CPU)
+    backbone_batch: int | None = None  # (None: 32 on CUDA, 4 on CPU)
+    data: str = "auto"  # real-loader data: auto (config's train split if present, else shapes) | config | shapes
+    workers: int | None = None  # loader workers of the real-data training step (None: CPU cores - 1)
+    loader_workers: list[int] | None = None  # loader worker counts (None: 1, 2, 4, ... up to the CPU cores)
+    warmup: int | None = None
+    iters: int | None = None
+    repeats: int | None = None
+
+
+def _loader_counts(cpus: int) -> list[int]:
+    counts, w = [], 1
+    while w < cpus:
+        counts.append(w)
+        w *= 2
+    return [*counts, cpus]
+
+
+def resolve_settings(s: SuiteSettings, device_type: str) -> SuiteSettings:
+    """Fill the ``None`` fields with the defaults of ``device_type`` ("cuda" or "cpu")."""
+    gpu, cpus = device_type == "cuda", os.cpu_count() or 1
+    return replace(
+        s,
+        steps=s.steps or (CUDA_STEPS if gpu else CPU_STEPS),
+        size=s.size or (640 if gpu else 320),
+        batch=s.batch or (32 if gpu else 2),
+        latency_sizes=s.latency_sizes or [320, 640],
+        backbone_size=s.backbone_size or (640 if gpu else 224),
+        backbone_batch=s.backbone_batch or (32 if gpu else 4),
+        workers=s.workers if s.workers is not None else max(1, cpus - 1),
+        loader_workers=s.loader_workers if s.loader_workers is not None else _loader_counts(cpus),
+        warmup=s.warmup if s.warmup is not None else (5 if gpu else 1),
+        iters=s.iters or (20 if gpu else 2),
+        repeats=s.repeats or (5 if gpu else 3),
+    )
+
+
+def data_overrides(s: SuiteSettings) -> tuple[list[str], str]:
+    """``(overrides, description)`` of the data the real-loader steps read: the config's train split, or a
+    generated shapes set at ``s.size`` px when ``s.data`` is ``shapes`` (or ``auto`` and the split is missing)."""
+    from detector.config import load_config
+
+    if s.data not in ("auto", "config", "shapes"):
+        raise ValueError(f"data {s.data!r} unknown; choose auto, config or shapes")
+    if s.data != "shapes":
+        cfg = load_config(s.config, list(s.overrides))
+        ann = cfg.data.train.ann
+        if cfg.data.shapes or s.data == "config" or (ann and Path(ann).is_file()):
+            return list(s.overrides), f"the config's train split ({ann})"
+    return [*s.overrides, *shapes_data_overrides(s.size)], f"generated shapes, {s.size} px JPEGs (COCO absent)"
+
+
+def _detector_step(s: SuiteSettings, device: str, data: list[str], **kw) -> Callable[[], dict]:
+    base = DetectorBenchSettings(
+        config=s.config,
+        overrides=data if kw.get("real_data") else list(s.overrides),
+        device=device,
+        size=s.size,
+        sizes=s.latency_sizes,
+        batch=s.batch,
+        channels_last=True,
+        fuse=not kw.get("train", False),
+        workers=s.workers,
+        warmup=s.warmup,
+        iters=s.iters,
+        repeats=s.repeats,
+    )
+    return lambda: benchmark_detector(replace(base, **kw))
+
+
+def _loader_step(s: SuiteSettings, data: list[str]) -> dict:
+    """Loader images/s per worker count; warm-up of one batch per worker (the pipeline is then full) and at least
+    3 batches per worker timed, so the prefetched queue does not inflate the rate."""
+    runs = [
+        bench_loader(
+            s.config,
+            data,
+            size=s.size,
+            batch=s.batch,
+            workers=[w],
+            num_batches=max(s.iters, 3 * w),
+            warmup_batches=max(2, w),
+        )
+        for w in s.loader_workers
+    ]
+    settings = {**runs[0]["settings"], "workers": list(s.loader_workers)}
+    return {**runs[0], "settings": settings, "runs": [r["runs"][0] for r in runs]}
+
+
+def step_table(s: SuiteSettings, device: str, data: list[str]) -> dict[str, Callable[[], dict]]:
+    """Every known step name -> a function that runs it and returns its result dict."""
+    bb = BackboneBenchSettings(
+        device=device,
+        batch=s.backbone_batch,
+        size=s.backbone_size,
+        dtype="bf16" if device.startswith("cuda") else "fp32",
+        channels_last=True,
+        warmup=s.warmup,
+        iters=s.iters,
+        repeats=s.repeats,
+    )
+    steps = {
+        "backbone": lambda: benchmark_backbone(bb),
+        "backbone_compile": lambda: benchmark_backbone(replace(bb, compile=True, warmup=max(3, s.warmup))),
+        "infer_fp16_cudagraphs": _detector_step(s, device, data, dtype="fp16", compile="reduce-overhead"),
+        "train_bf16_compile": _detector_step(s, device, data, dtype="bf16", train=True, compile=True),
+        "loader": lambda: _loader_step(s, data),
+    }
+    for dtype in ("fp32", "bf16", "fp16"):
+        steps[f"infer_{dtype}"] = _detector_step(s, device, data, dtype=dtype)
+        steps[f"train_{dtype}"] = _detector_step(s, device, data, dtype=dtype, train=True, real_data=True)
+    return steps
+
+
+def run_suite(settings: SuiteSettings, log: Callable[[str], None] = print) -> dict:
+    """Run the steps; returns ``{"env", "settings", "data", "steps": {name: result | {"error": ...}}}`` and writes
+    it to ``<out>/suite.json`` (after every step) and the report to ``<out>/suite.md``."""
+    from detector.bench.report import render_markdown
+
+    device = resolve_device(settings.device)
+    s = resolve_settings(settings, device.type)
+    table = step_table(s, str(device), [])
+    unknown = [n for n in s.steps if n not in table]
+    if unknown:
+        raise ValueError(f"unknown suite step(s) {unknown}; choose from {sorted(table)}")
+    data, data_desc = data_overrides(s)
+    table = step_table(s, str(device), data)
+    out_dir = Path(s.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result: dict = {"env": environment(device), "settings": asdict(s), "data": data_desc, "steps": {}}
+    log(f"benchmark suite on {result['env']['device_name']}: {len(s.steps)} steps -> {out_dir}")
+    for i, name in enumerate(s.steps, 1):
+        t0 = time.perf_counter()
+        try:
+            result["steps"][name] = table[name]()
+            status = "ok"
+        except Exception as e:  # one broken step must not lose the others' figures
+            result["steps"][name] = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
+            status = f"FAILED ({type(e).__name__}: {e})"
+        result["steps"][name]["seconds"] = time.perf_counter() - t0
+        log(f"[{i}/{len(s.steps)}] {name}: {status} in {result['steps'][name]['seconds']:.0f} s")
+        (out_dir / "suite.json").write_text(json.dumps(result, indent=2))
+    (out_dir / "suite.md").write_text(render_markdown(result))
+    return result

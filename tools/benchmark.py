@@ -30,6 +30,7 @@ from detector.bench import (
 )
 from detector.bench.detector import COMPILE_MODES
 from detector.bench.suite import SuiteSettings, run_suite
+from detector.bench.text import format_backbone, format_detector, format_loader
 
 
 def _write_json(result: dict, path: str | None) -> None:
@@ -37,14 +38,6 @@ def _write_json(result: dict, path: str | None) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(result, indent=2))
         print(f"wrote {path}")
-
-
-def _print_env(env: dict, settings: dict) -> None:
-    print(
-        f"device: {env['device']} ({env['device_name']})  torch {env['torch']}  cuda {env['cuda']}  "
-        f"threads {env['threads']}"
-    )
-    print("settings: " + "  ".join(f"{k}={v}" for k, v in settings.items()))
 
 
 def run_backbone(args: argparse.Namespace) -> dict:
@@ -63,24 +56,7 @@ def run_backbone(args: argparse.Namespace) -> dict:
         train=not args.no_train,
     )
     r = benchmark_backbone(settings)
-    _print_env(r["env"], r["settings"])
-    if r["max_abs_diff"] is not None:
-        print(f"parity (fp32, before timing): max |ours - timm| = {r['max_abs_diff']:.2e}")
-    print(f"{'model':<8}{'fwd ms':>10}{'fwd img/s':>12}{'train ms':>10}{'train img/s':>13}")
-    for key in ("ours", "timm"):
-        m = r.get(key)
-        if m:
-            print(
-                f"{key:<8}{m['fwd_ms']:>10.2f}{m['fwd_img_s']:>12.1f}"
-                f"{m.get('train_ms', float('nan')):>10.2f}{m.get('train_img_s', float('nan')):>13.1f}"
-            )
-    if r.get("timm"):
-        line = f"ratio ours/timm: forward {r['ratio_fwd']:.3f}"
-        if "ratio_train" in r:
-            line += f"  train step {r['ratio_train']:.3f}"
-        print(line)
-    else:
-        print("timm not installed: no reference figures")
+    print(format_backbone(r))
     _write_json(r, args.json)
     return r
 
@@ -100,53 +76,6 @@ def add_backbone_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-train", action="store_true", help="skip the training-step (fwd+bwd) figure")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     p.set_defaults(func=run_backbone)
-
-
-def _fmt_ms(d: dict) -> str:
-    return f"{d['ms']:>9.2f} ms {d['img_s']:>9.1f} img/s"
-
-
-def _print_detector(r: dict) -> None:
-    s, m = r["settings"], r["model"]
-    precision = "fp32 (no autocast)" if s["dtype"] == "fp32" else f"{s['dtype']} autocast"
-    print(
-        f"precision: {precision}  channels_last={s['channels_last']}  compile={s['compile']}  "
-        f"fuse={s['fuse']}  median of {s['repeats']} runs x {s['iters']} iters after {s['warmup']} warm-up"
-    )
-    print(
-        f"model: {m['params']:,} params, {m['gflops']:.2f} GFLOPs at {m['gflops_size']}x{m['gflops_size']} "
-        f"(batch 1, multiply-add = 2 FLOPs), {s['num_classes']} classes, random init"
-    )
-    print("latency, batch 1: end-to-end = host uint8 -> device, /255, forward, decode, NMS")
-    print(f"{'size':>6}{'GFLOPs':>9}{'e2e ms':>10}{'e2e fps':>10}{'forward ms':>12}")
-    for e in r["latency"]:
-        print(
-            f"{e['size']:>6}{e['gflops']:>9.2f}{e['e2e']['ms']:>10.2f}{e['e2e']['img_s']:>10.1f}"
-            f"{e['forward']['ms']:>12.2f}"
-        )
-    t = r["throughput"]
-    print(f"throughput, batch {t['batch']} at {t['size']}x{t['size']} (per batch, images/s):")
-    print(
-        f"  with NMS     {_fmt_ms(t['with_nms'])}   ({t['dets_per_img']:.1f} detections/image at "
-        f"conf {s['conf_thres']})"
-    )
-    print(f"  without NMS  {_fmt_ms(t['without_nms'])}   (NMS share {100 * t['nms_share']:.1f}%)")
-    if t["dets_per_img"] < 1:
-        print("  note: random weights leave NMS almost no boxes; with trained weights NMS costs more")
-    tr = r.get("train")
-    if tr:
-        print(f"training step (fwd + loss + bwd + clip + optimizer), batch {tr['batch']} at {tr['size']}x{tr['size']}:")
-        mem = f"   (peak {tr['peak_mem_gib']:.2f} GiB)" if "peak_mem_gib" in tr else ""
-        print(f"  synthetic tensors  {_fmt_ms(tr['synthetic'])}{mem}")
-        if "real_data" in tr:
-            rd = tr["real_data"]
-            print(f"  real data loader   {_fmt_ms(rd)}   ({rd['workers']} workers, config augmentation)")
-            print(f"  loader alone       {rd['loader_ms']:>9.2f} ms {rd['loader_img_s']:>9.1f} img/s")
-            verdict = "data loading is the bottleneck" if tr["data_bound"] else "compute-bound"
-            print(
-                f"  ratio real/synthetic {tr['real_vs_synthetic']:.3f}, loader/synthetic "
-                f"{tr['loader_vs_synthetic']:.3f}: {verdict}"
-            )
 
 
 def _int_list(text: str) -> list[int]:
@@ -196,8 +125,7 @@ def run_detector(args: argparse.Namespace) -> dict:
             repeats=args.repeats,
         )
         r = benchmark_detector(settings)
-        _print_env(r["env"], r["settings"])
-        _print_detector(r)
+        print(format_detector(r))
         runs.append(r)
     result = runs[0] if len(runs) == 1 else {"runs": runs}
     _write_json(result, args.json)
@@ -254,13 +182,7 @@ def run_loader(args: argparse.Namespace) -> dict:
         num_batches=args.batches,
         warmup_batches=args.warmup,
     )
-    _print_env(r["env"], r["settings"])
-    print(f"{'workers':>8}{'img/s':>10}{'img/s/worker':>14}{'seconds':>9}")
-    for run in r["runs"]:
-        print(
-            f"{int(run['workers']):>8}{run['images_per_s']:>10.1f}{run['images_per_s_per_worker']:>14.1f}"
-            f"{run['seconds']:>9.2f}"
-        )
+    print(format_loader(r))
     _write_json(r, args.json)
     return r
 

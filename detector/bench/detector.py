@@ -85,13 +85,14 @@ def shapes_data_overrides(size: int, num_train: int = 256, root: str = SHAPES_BE
 
 
 def bench_config(settings: DetectorBenchSettings):
-    """Load the config; random-init backbone unless ``model.backbone.pretrained`` is among the overrides."""
+    """Load the config; random-init backbone unless ``model.backbone.pretrained`` is among the overrides, and
+    ``data.img_size`` = the benchmark's ``size`` (the real loader must make images of the size being timed)."""
     from detector.config import load_config
 
     overrides = list(settings.overrides)
     if not any(o.split("=", 1)[0].strip() == "model.backbone.pretrained" for o in overrides):
         overrides.append("model.backbone.pretrained=false")
-    return load_config(settings.config, overrides)
+    return load_config(settings.config, [*overrides, f"data.img_size={settings.size}"])
 
 
 def build_bench_model(cfg, num_classes: int, device: torch.device, s: DetectorBenchSettings, train: bool):

@@ -230,19 +230,18 @@ def render_markdown(result: dict) -> str:
             out += ["", f"## {title}", "", *lines]
     est = epoch_estimate(result)
     if est:
-        cores = (
-            f"; one GPU needs about {est['cores_per_gpu']:.1f} loader workers (CPU cores) at this rate"
-            if (est["cores_per_gpu"] is not None)
-            else ""
-        )
-        out += [
-            "",
-            "## COCO epoch time (estimate)",
-            "",
-            f"{COCO_TRAIN_IMAGES:,} train2017 images at {est['img_s']:.1f} img/s per GPU ({est['step']}, "
-            f"{est['source']}): **{est['minutes_1gpu']:.1f} min per epoch on 1 GPU, {est['minutes_8gpu']:.1f} min on "
-            f"8** (assuming linear DDP scaling and every GPU fed as well as here{cores}).",
-        ]
+        head = f"{COCO_TRAIN_IMAGES:,} train2017 images at {est['img_s']:.1f} img/s ({est['step']}, {est['source']})"
+        if env["device"].startswith("cuda"):
+            cores = ""
+            if est["cores_per_gpu"] is not None:
+                cores = f"; one GPU needs about {est['cores_per_gpu']:.1f} loader workers (CPU cores) at this rate"
+            text = (
+                f"{head} per GPU: **{est['minutes_1gpu']:.1f} min per epoch on 1 GPU, {est['minutes_8gpu']:.1f} min "
+                f"on 8** (assuming linear DDP scaling and every GPU fed as well as here{cores})."
+            )
+        else:
+            text = f"{head}: {est['minutes_1gpu'] / 60:.1f} hours per epoch on this device."
+        out += ["", "## COCO epoch time (estimate)", "", text]
     errors = {k: r["error"] for k, r in steps.items() if "error" in r}
     if errors:
         out += ["", "## Failed steps", ""] + [f"- `{k}`: {e}" for k, e in errors.items()]

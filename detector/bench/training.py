@@ -86,9 +86,11 @@ def _bench_real(dataset, cfg, step, device: torch.device, s) -> dict:
     workers = int(cfg.train.workers if s.workers is None else s.workers)
     loader = make_dataloader(dataset, s.batch, train=True, workers=workers, seed=int(cfg.train.seed))
     batches = _cycle(loader)
+    seen_sizes: set[tuple[int, int]] = set()
 
     def real_step():
         b = next(batches)
+        seen_sizes.add(tuple(b["images"].shape[-2:]))
         x = b["images"].to(device, non_blocking=True).float().div_(255).contiguous(memory_format=s.memory_format)
         step(x, b["targets"].to(device, non_blocking=True), step=True)
 
@@ -98,5 +100,7 @@ def _bench_real(dataset, cfg, step, device: torch.device, s) -> dict:
         loader_only = timed(lambda: next(batches), device, s, s.batch, warmup)
     finally:
         shutdown_loader(loader)
-    res.update(loader_img_s=loader_only["img_s"], loader_ms=loader_only["ms"], workers=workers)
+    if seen_sizes != {(s.size, s.size)}:
+        raise RuntimeError(f"the real loader gave images of {sorted(seen_sizes)} px, the benchmark times {s.size}")
+    res.update(loader_img_s=loader_only["img_s"], loader_ms=loader_only["ms"], workers=workers, img_size=s.size)
     return res

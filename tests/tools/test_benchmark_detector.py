@@ -52,7 +52,8 @@ def test_detector_inference_json(tmp_path, capsys):
 
 
 def test_detector_train_synthetic_and_real_data(shapes_overrides, capsys):
-    r = main(["detector", *TINY, *shapes_overrides, *FAST, "--train", "--real-data"])
+    # data.img_size is 64 in TINY: the benchmark's --size (96) must drive the real loader too
+    r = main(["detector", *TINY, *shapes_overrides, *FAST, "--size", "96", "--train", "--real-data"])
     printed = capsys.readouterr().out
     assert "synthetic tensors" in printed and "ratio real/synthetic" in printed
     assert r["settings"]["num_classes"] == 6  # taken from the shapes dataset
@@ -60,6 +61,7 @@ def test_detector_train_synthetic_and_real_data(shapes_overrides, capsys):
     _timing_ok(tr["synthetic"])
     _timing_ok(tr["real_data"])
     assert tr["real_data"]["workers"] == 0 and tr["real_data"]["loader_img_s"] > 0
+    assert tr["size"] == tr["real_data"]["img_size"] == 96
     assert tr["real_vs_synthetic"] == pytest.approx(tr["real_data"]["img_s"] / tr["synthetic"]["img_s"])
     assert tr["data_bound"] == (tr["loader_vs_synthetic"] < 1.0)
 

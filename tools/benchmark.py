@@ -173,9 +173,12 @@ def add_detector_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_loader(args: argparse.Namespace) -> dict:
     """``loader`` subcommand: training-loader images/s (full augmentation) for each worker count."""
+    overrides = list(args.overrides)
+    if args.shapes_data:
+        overrides += shapes_data_overrides(args.size or 640)
     r = bench_loader(
         args.config,
-        list(args.overrides),
+        overrides,
         size=args.size,
         batch=args.batch,
         workers=args.workers,
@@ -194,6 +197,11 @@ def add_loader_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, default=None, help="input side, pixels (default data.img_size or 640)")
     p.add_argument("--batch", type=int, default=None, help="images per batch (default train.batch_size or 16)")
     p.add_argument("--workers", type=_int_list, default=None, help="worker counts, e.g. 0,4,8 (default train.workers)")
+    p.add_argument(
+        "--shapes-data",
+        action="store_true",
+        help="use generated shapes JPEGs of --size px (COCO-like) as the train split",
+    )
     p.add_argument("--batches", type=int, default=10, help="timed batches (default %(default)s)")
     p.add_argument("--warmup", type=int, default=2, help="untimed batches first (default %(default)s)")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")

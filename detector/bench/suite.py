@@ -120,7 +120,7 @@ def _detector_step(s: SuiteSettings, device: str, data: list[str], **kw) -> Call
 
 def _loader_step(s: SuiteSettings, data: list[str]) -> dict:
     """Loader images/s per worker count; warm-up of one batch per worker (the pipeline is then full) and at least
-    3 batches per worker timed, so the prefetched queue does not inflate the rate."""
+    3 batches per worker and 64 images timed, so the prefetched queue does not inflate the rate."""
     runs = [
         bench_loader(
             s.config,
@@ -128,7 +128,7 @@ def _loader_step(s: SuiteSettings, data: list[str]) -> dict:
             size=s.size,
             batch=s.batch,
             workers=[w],
-            num_batches=max(s.iters, 3 * w),
+            num_batches=max(s.iters, 3 * w, -(-64 // s.batch)),
             warmup_batches=max(2, w),
         )
         for w in s.loader_workers

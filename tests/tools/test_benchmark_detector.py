@@ -135,3 +135,14 @@ def test_shapes_data_replaces_a_missing_coco(tmp_path):
 
     ds = build_dataset(cfg, "train")
     assert len(ds) == 4 and ds.img_size == 640 and (tmp_path / "shapes_64" / "train.json").is_file()
+
+
+def test_loader_on_generated_shapes_data(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    config = str(Path("configs/yolo_cspx50.yaml").resolve())  # COCO config; COCO is not here
+    monkeypatch.chdir(tmp_path)  # the shapes set is generated under ./data
+    argv = ["loader", config, "--shapes-data", "--size", "64", "--batch", "2", "--workers", "0"]
+    r = main([*argv, "--batches", "1", "--warmup", "0"])
+    assert (tmp_path / "data" / "bench_shapes_64" / "train.json").is_file()
+    assert r["settings"]["size"] == 64 and r["runs"][0]["images_per_s"] > 0 and r["runs"][0]["img_size"] == 64

@@ -53,6 +53,26 @@ def test_collate_format(shapes_dir):
     assert batch["orig_sizes"].shape == (4, 2) and batch["orig_sizes"].dtype == torch.int64
 
 
+def test_collate_keeps_pixels_and_pads_smaller_images_with_114():
+    from detector.data.loader import collate
+
+    rng = np.random.default_rng(0)
+    hwc = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in ((32, 64), (64, 48), (64, 64))]
+    empty = torch.zeros((0, 5))
+    samples = [
+        (torch.from_numpy(a).permute(2, 0, 1), empty, i, torch.tensor([1.0, 0, 0]), torch.tensor([64, 64]))
+        for i, a in enumerate(hwc)
+    ]
+    images = collate(samples)["images"]
+    assert images.shape == (3, 3, 64, 64) and images.dtype == torch.uint8
+    for b, a in enumerate(hwc):
+        h, w = a.shape[:2]
+        assert torch.equal(images[b, :, :h, :w], torch.from_numpy(a).permute(2, 0, 1))
+        assert (images[b, :, h:, :] == 114).all() and (images[b, :, :, w:] == 114).all()
+    contiguous = [(s[0].contiguous(), *s[1:]) for s in samples]  # the samples' memory layout does not matter
+    assert torch.equal(collate(contiguous)["images"], images)
+
+
 def test_same_seed_same_batches_for_0_and_2_workers(shapes_dir):
     torch.manual_seed(0)
     a = _batches(make_dataloader(_train_ds(shapes_dir), 4, train=True, workers=0))

@@ -84,7 +84,12 @@ def _bench_real(dataset, cfg, step, device: torch.device, s) -> dict:
             f"{len(dataset)}: lower --batch"
         )
     workers = int(cfg.train.workers if s.workers is None else s.workers)
-    loader = make_dataloader(dataset, s.batch, train=True, workers=workers, seed=int(cfg.train.seed))
+    warmup = s.warmup + 2 * workers  # the workers' prefetch queue (prefetch_factor 2) starts full
+    # one pass long enough for every batch below (+ the prefetch): no epoch restart stalls on a small dataset
+    batches_needed = 2 * (warmup + s.iters * s.repeats) + 2 * workers + 1
+    loader = make_dataloader(
+        dataset, s.batch, train=True, workers=workers, seed=int(cfg.train.seed), num_samples=batches_needed * s.batch
+    )
     batches = _cycle(loader)
     seen_sizes: set[tuple[int, int]] = set()
 
@@ -94,7 +99,6 @@ def _bench_real(dataset, cfg, step, device: torch.device, s) -> dict:
         x = b["images"].to(device, non_blocking=True).float().div_(255).contiguous(memory_format=s.memory_format)
         step(x, b["targets"].to(device, non_blocking=True), step=True)
 
-    warmup = s.warmup + 2 * workers  # the workers' prefetch queue (prefetch_factor 2) starts full
     try:
         res = timed(real_step, device, s, s.batch, warmup)
         loader_only = timed(lambda: next(batches), device, s, s.batch, warmup)

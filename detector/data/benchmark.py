@@ -36,18 +36,17 @@ def benchmark_loader(
         base = CocoDetection(paths["train_ann"], paths["train_images"], check=False)
     try:
         ds = DetectionDataset(base, img_size, train=True, augment=augment or AugmentParams(mixup=0.1, degrees=5.0))
-        loader = make_dataloader(ds, batch_size, train=True, workers=workers, persistent_workers=False)
+        # one pass holds every timed batch: a small dataset never makes the workers restart an epoch mid-run
+        total = (warmup_batches + num_batches) * batch_size
+        loader = make_dataloader(
+            ds, batch_size, train=True, workers=workers, persistent_workers=False, num_samples=total
+        )
         it = iter(loader)
         for _ in range(warmup_batches):
             next(it)
         images, start = 0, time.perf_counter()
         for _ in range(num_batches):
-            try:
-                batch = next(it)
-            except StopIteration:
-                it = iter(loader)
-                batch = next(it)
-            images += batch["images"].shape[0]
+            images += next(it)["images"].shape[0]
         seconds = time.perf_counter() - start
     finally:
         if tmp is not None:

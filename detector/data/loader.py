@@ -47,19 +47,26 @@ def collate(samples: list[Sample]) -> dict[str, torch.Tensor]:
 
 
 class EpochShuffleSampler(Sampler[int]):
-    """Random order that depends only on (seed, epoch): call ``set_epoch`` each epoch (as with DistributedSampler)."""
+    """Random order that depends only on (seed, epoch): call ``set_epoch`` each epoch (as with DistributedSampler).
 
-    def __init__(self, n: int, seed: int = 0) -> None:
+    ``num_samples`` (default ``n``): indices per pass; more than ``n`` chains the orders of epochs ``epoch``,
+    ``epoch + 1``, ... into one long pass, so a benchmark on a small dataset never waits for an epoch restart.
+    """
+
+    def __init__(self, n: int, seed: int = 0, num_samples: int | None = None) -> None:
         self.n, self.seed, self.epoch = n, int(seed), 0
+        self.num_samples = n if num_samples is None or n == 0 else int(num_samples)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
     def __iter__(self):
-        return iter(np.random.default_rng([self.seed, self.epoch, 7]).permutation(self.n).tolist())
+        passes = -(-self.num_samples // self.n) if self.n else 0
+        order = [np.random.default_rng([self.seed, self.epoch + p, 7]).permutation(self.n) for p in range(passes)]
+        return iter(np.concatenate(order)[: self.num_samples].tolist() if order else [])
 
     def __len__(self) -> int:
-        return self.n
+        return self.num_samples
 
 
 def seed_worker(worker_id: int) -> None:
@@ -82,13 +89,17 @@ def make_dataloader(
     distributed: bool = False,
     pin_memory: bool | None = None,
     persistent_workers: bool = True,
+    num_samples: int | None = None,
 ) -> DataLoader:
     """DataLoader with the batch dict collate. Train: shuffled by (seed, epoch), last partial batch dropped when the
-    dataset holds more than one batch. ``distributed`` uses DistributedSampler (the process group must exist)."""
+    dataset holds more than one batch. ``distributed`` uses DistributedSampler (the process group must exist).
+    ``num_samples`` (train, not distributed): samples per pass, see :class:`EpochShuffleSampler` (benchmarks)."""
+    if num_samples is not None and (distributed or not train):
+        raise ValueError("num_samples is for non-distributed training loaders (benchmarks)")
     if distributed:
         sampler: Sampler = DistributedSampler(dataset, shuffle=train, seed=seed, drop_last=False)
     elif train:
-        sampler = EpochShuffleSampler(len(dataset), seed)
+        sampler = EpochShuffleSampler(len(dataset), seed, num_samples)
     else:
         sampler = torch.utils.data.SequentialSampler(dataset)
     generator = torch.Generator()
@@ -100,7 +111,7 @@ def make_dataloader(
         num_workers=workers,
         collate_fn=collate,
         pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
-        drop_last=train and len(dataset) > batch_size,
+        drop_last=train and len(sampler) > batch_size,
         persistent_workers=persistent_workers and workers > 0,
         worker_init_fn=seed_worker,
         generator=generator,

@@ -171,3 +171,26 @@ def test_rect_val_batches_pad_to_common_size(tmp_path):
     assert ds[0][0].shape == (3, 32, 96) and ds[1][0].shape == (3, 96, 64)
     batch = next(iter(make_dataloader(ds, 2, train=False)))
     assert batch["images"].shape == (2, 3, 96, 96) and batch["targets"].shape == (0, 6)
+
+
+def test_sampler_num_samples_chains_epoch_orders_into_one_pass():
+    from detector.data.loader import EpochShuffleSampler
+
+    default = EpochShuffleSampler(5, seed=3)
+    assert len(default) == 5 and sorted(default) == list(range(5))
+    long = EpochShuffleSampler(5, seed=3, num_samples=12)
+    long.set_epoch(2)
+    order = list(long)
+    assert len(long) == len(order) == 12
+    epoch2, epoch3 = EpochShuffleSampler(5, seed=3), EpochShuffleSampler(5, seed=3)
+    epoch2.set_epoch(2)
+    epoch3.set_epoch(3)
+    assert order[:5] == list(epoch2) and order[5:10] == list(epoch3)  # epoch 2's order, then epoch 3's, ...
+    assert len(EpochShuffleSampler(0, num_samples=4)) == 0 and list(EpochShuffleSampler(0, num_samples=4)) == []
+
+
+def test_loader_num_samples_gives_more_batches_than_the_dataset(shapes_dir):
+    loader = make_dataloader(_train_ds(shapes_dir), 4, train=True, workers=0, num_samples=20)
+    assert [len(b["image_ids"]) for b in loader] == [4] * 5  # 12 images, 20 samples in one pass
+    with pytest.raises(ValueError, match="num_samples"):
+        make_dataloader(_train_ds(shapes_dir), 4, train=False, num_samples=20)

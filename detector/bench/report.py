@@ -51,7 +51,7 @@ def target_rows(result: dict) -> list[TargetRow]:
     bb, bbc = _ok(steps, "backbone"), _ok(steps, "backbone_compile")
     rows = []
     for key, what in (("fwd", "inference"), ("train", "training step")):
-        ratio = bb.get(f"ratio_{key if key == 'fwd' else 'train'}") if bb else None
+        ratio = bb.get(f"ratio_{key}") if bb else None
         rows.append(TargetRow(f"backbone {what}, ours / timm (eager)", ratio, "x", ">=", 1.0, "backbone"))
         compiled = None
         if bbc and bb and bb.get("timm") and f"{key}_img_s" in bbc["ours"]:

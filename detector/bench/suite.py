@@ -169,12 +169,11 @@ def run_suite(settings: SuiteSettings, log: Callable[[str], None] = print) -> di
 
     device = resolve_device(settings.device)
     s = resolve_settings(settings, device.type)
-    table = step_table(s, str(device), [])
+    data, data_desc = data_overrides(s)
+    table = step_table(s, str(device), data)
     unknown = [n for n in s.steps if n not in table]
     if unknown:
         raise ValueError(f"unknown suite step(s) {unknown}; choose from {sorted(table)}")
-    data, data_desc = data_overrides(s)
-    table = step_table(s, str(device), data)
     out_dir = Path(s.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     result: dict = {"env": environment(device), "settings": asdict(s), "data": data_desc, "steps": {}}

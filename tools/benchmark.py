@@ -282,9 +282,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Run a subcommand; bad settings raise ``ValueError`` / ``FileNotFoundError`` naming what to change."""
     args = build_parser().parse_args(argv)
     return args.func(args)
 
 
+def cli(argv: list[str] | None = None) -> int:
+    """Command-line entry: a bad setting or missing data is one line on stderr and exit status 2; a suite with
+    failed steps (their figures missing, the others kept) exits with 1."""
+    try:
+        result = main(argv)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"benchmark: error: {e}", file=sys.stderr)
+        return 2
+    failed = [k for k, r in result.get("steps", {}).items() if "error" in r]
+    if failed:
+        print(f"benchmark: {len(failed)} suite step(s) failed: {', '.join(failed)} (see suite.md)", file=sys.stderr)
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())

@@ -85,9 +85,15 @@ def resolve_settings(s: SuiteSettings, device_type: str) -> SuiteSettings:
     )
 
 
+def needs_data(steps: list[str]) -> bool:
+    """Whether any of ``steps`` reads the training data (the loader and the real-loader training steps)."""
+    return any(n == "loader" or n.startswith("train_") for n in steps)
+
+
 def data_overrides(s: SuiteSettings) -> tuple[list[str], str]:
     """``(overrides, description)`` of the data the real-loader steps read: the config's train split, or a
-    generated shapes set at ``s.size`` px when ``s.data`` is ``shapes`` (or ``auto`` and the split is missing)."""
+    generated shapes set at ``s.size`` px when ``s.data`` is ``shapes`` (or ``auto`` and the split is missing).
+    ``data=config`` with the split missing raises ``FileNotFoundError`` when a step needs the data."""
     from detector.config import load_config
 
     if s.data not in ("auto", "config", "shapes"):
@@ -95,7 +101,13 @@ def data_overrides(s: SuiteSettings) -> tuple[list[str], str]:
     if s.data != "shapes":
         cfg = load_config(s.config, list(s.overrides))
         ann = cfg.data.train.ann
-        if cfg.data.shapes or s.data == "config" or (ann and Path(ann).is_file()):
+        present = bool(cfg.data.shapes) or bool(ann and Path(ann).is_file())
+        if s.data == "config" and not present and needs_data(s.steps):
+            raise FileNotFoundError(
+                f"--data config: the train split of {s.config} is missing (data.train.ann = {ann}); download it "
+                f"(python tools/download_coco.py --out data/coco) or use --data shapes (generated COCO-like JPEGs)"
+            )
+        if present or s.data == "config":
             return list(s.overrides), f"the config's train split ({ann})"
     return [*s.overrides, *shapes_data_overrides(s.size)], f"generated shapes, {s.size} px JPEGs (COCO absent)"
 

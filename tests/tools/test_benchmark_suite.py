@@ -70,6 +70,36 @@ def test_failing_step_is_recorded_and_the_rest_still_run(shapes_overrides, tmp_p
         run_suite(SuiteSettings(config=TINY[0], device="cpu", out=str(tmp_path), steps=["infer_fp8"]))
 
 
+def test_cli_reports_bad_settings_in_one_line(tmp_path, capsys):
+    from tools.benchmark import cli
+
+    argv = ["suite", TINY[0], "--device", "cpu", "--out", str(tmp_path), "--steps", "infer_fp8"]
+    assert cli(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("benchmark: error: unknown suite step(s) ['infer_fp8']") and "Traceback" not in err
+    assert (
+        cli(
+            [
+                "suite",
+                "configs/yolo_cspx50.yaml",
+                "--device",
+                "cpu",
+                "--data",
+                "config",
+                "--steps",
+                "loader",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )  # COCO is not here: the missing split is named
+    assert "data.train.ann" in capsys.readouterr().err and not (tmp_path / "suite.json").exists()
+    argv = ["suite", TINY[0], "--device", "cpu", "--out", str(tmp_path), "--steps", "infer_fp16"]
+    assert cli(argv) == 1  # a failed step: its error recorded, exit status 1
+    assert "1 suite step(s) failed: infer_fp16" in capsys.readouterr().err
+
+
 def test_defaults_per_device():
     gpu, cpu = resolve_settings(SuiteSettings(), "cuda"), resolve_settings(SuiteSettings(), "cpu")
     assert (gpu.size, gpu.batch, gpu.backbone_size, gpu.backbone_batch) == (640, 32, 640, 32)

@@ -9,7 +9,16 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from detector.bench.timing import DTYPES, autocast, environment, paired_ratio, resolve_device, time_fn, time_interleaved
+from detector.bench.timing import (
+    DTYPES,
+    Timing,
+    autocast,
+    environment,
+    paired_ratio,
+    resolve_device,
+    time_fn,
+    time_interleaved,
+)
 
 
 @dataclass
@@ -69,12 +78,10 @@ def bench_model(
     The model is left in eval mode without gradients."""
     infer, step = model_calls(model, x, dtype)
     model.eval()
-    fwd = time_fn(infer, x.device, warmup, iters, repeats)
-    result = {"fwd_ms": fwd.median_s * 1e3, "fwd_img_s": fwd.throughput(x.shape[0])}
+    result = _figures(time_fn(infer, x.device, warmup, iters, repeats), x.shape[0], "fwd")
     if train:
         model.train()
-        trn = time_fn(step, x.device, warmup, iters, repeats)
-        result.update(train_ms=trn.median_s * 1e3, train_img_s=trn.throughput(x.shape[0]))
+        result.update(_figures(time_fn(step, x.device, warmup, iters, repeats), x.shape[0], "train"))
         model.eval()
     return result
 
@@ -99,7 +106,8 @@ def _timm_reference(name: str, ours: nn.Module) -> nn.Module | None:
     return ref
 
 
-def _figures(t, batch: int, prefix: str) -> dict:
+def _figures(t: Timing, batch: int, prefix: str) -> dict:
+    """``{prefix_ms, prefix_img_s}`` of a timing of calls on ``batch`` images."""
     return {f"{prefix}_ms": t.median_s * 1e3, f"{prefix}_img_s": t.throughput(batch)}
 
 

@@ -13,6 +13,7 @@ import dataclasses
 import difflib
 import types
 import typing
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -37,19 +38,32 @@ class BackboneConfig:
 
 @dataclass
 class NeckConfig:
+    type: str = "spp_pan"  # neck registry name (detector/registry.py): spp_pan
     widths: list[int] = field(default_factory=lambda: [128, 256, 512])  # channels of P3/P4/P5
     depth: int = 2  # conv pairs per PAN stack
     spp_kernels: list[int] = field(default_factory=lambda: [5, 9, 13])
 
 
 @dataclass
-class HeadConfig:
+class YoloV4HeadConfig:
     # Anchors in input pixels, one row per level (P3, P4, P5): w0, h0, w1, h1, ... (YOLOv4 COCO anchors).
     anchors: list[list[float]] = field(
         default_factory=lambda: [[12, 16, 19, 36, 40, 28], [36, 75, 76, 55, 72, 146], [142, 110, 192, 243, 459, 401]]
     )
     scale_x_y: list[float] = field(default_factory=lambda: [1.2, 1.1, 1.05])  # YOLOv4 grid sensitivity per level
-    prior_prob: float = 0.01  # initial class probability (bias init)
+
+
+@dataclass
+class DecoupledHeadConfig:
+    reg_max: int = 16  # bins of the box-side distance distribution (distances 0 .. reg_max - 1 strides)
+
+
+@dataclass
+class HeadConfig:
+    type: str = "yolov4"  # head family (detector/registry.py): yolov4 (anchor-based) | decoupled (anchor-free)
+    prior_prob: float | None = None  # initial class probability (bias init); null: the family's default
+    yolov4: YoloV4HeadConfig = field(default_factory=YoloV4HeadConfig)  # used when type is yolov4
+    decoupled: DecoupledHeadConfig = field(default_factory=DecoupledHeadConfig)  # used when type is decoupled
 
 
 @dataclass
@@ -106,13 +120,29 @@ class DataConfig:
 
 
 @dataclass
-class LossConfig:
+class YoloV4LossConfig:
     box: float = 0.05
     obj: float = 1.0
     cls: float = 0.5
     balance: list[float] = field(default_factory=lambda: [4.0, 1.0, 0.4])  # objectness weight of P3/P4/P5
     anchor_t: float = 4.0  # a GT matches an anchor when max(w/aw, aw/w, h/ah, ah/h) < anchor_t
     label_smoothing: float = 0.0
+
+
+@dataclass
+class DecoupledLossConfig:
+    box: float = 7.5  # CIoU gain
+    cls: float = 0.5  # BCE gain (targets: alignment-normalised IoU)
+    dfl: float = 1.5  # distribution focal loss gain
+    topk: int = 10  # task-aligned assigner: candidates per ground truth
+    alpha: float = 0.5  # alignment = score ** alpha * IoU ** beta
+    beta: float = 6.0
+
+
+@dataclass
+class LossConfig:
+    yolov4: YoloV4LossConfig = field(default_factory=YoloV4LossConfig)  # used with model.head.type yolov4
+    decoupled: DecoupledLossConfig = field(default_factory=DecoupledLossConfig)  # with model.head.type decoupled
 
 
 @dataclass
@@ -168,6 +198,8 @@ class Config:
 
 
 _CHOICES = {
+    "model.neck.type": ("spp_pan",),
+    "model.head.type": ("yolov4", "decoupled"),
     "data.format": ("coco", "yolo"),
     "train.optimizer": ("sgd", "adamw"),
     "train.scheduler": ("cosine", "linear"),
@@ -318,7 +350,24 @@ def config_from_dict(data: dict, source: str = "config", overrides: list[str] | 
         cfg = _build(Config, data, "", "command-line override")
     if cfg.data.img_size % 32:
         raise ConfigError(f"data.img_size must be a multiple of 32, got {cfg.data.img_size}")
+    _warn_unused_families(cfg, source)
     return cfg
+
+
+def _warn_unused_families(cfg: Config, source: str) -> None:
+    """Warn when a head family's section that the selected ``model.head.type`` does not use differs from its
+    defaults (e.g. ``loss.yolov4.box`` set while the head is ``decoupled``): nothing set is ignored silently."""
+    selected = cfg.model.head.type
+    for section, obj in (("model.head", cfg.model.head), ("loss", cfg.loss)):
+        for family in _CHOICES["model.head.type"]:
+            value = getattr(obj, family)
+            if family != selected and value != type(value)():
+                warnings.warn(
+                    f"{source}: '{section}.{family}' is set but model.head.type is '{selected}', which does not "
+                    f"use it; set model.head.type={family} to use it, or remove it",
+                    UserWarning,
+                    stacklevel=3,
+                )
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:

@@ -3,11 +3,13 @@
 Exported graph input: ``images`` float ``[B, 3, H, W]`` RGB in ``[0, 1]`` (H, W fixed at export time; B dynamic
 with ``dynamic_batch``). Outputs:
 
-- decoded (default): ``output`` ``[B, N, 5 + C]`` = (cx, cy, w, h in input pixels, objectness prob, class probs),
-  N = sum over levels of ``A * H_l * W_l``. NMS is NOT in the graph: score = obj * class prob, threshold, then run
-  class-aware NMS (e.g. ``detector.postprocess.postprocess``) and undo the letterbox yourself.
-- raw (``raw=True``): one output per level ``raw_s{stride}`` ``[B, A, H_l, W_l, 5 + C]`` logits (tx, ty, tw, th, obj,
-  cls...), decoded as in ``detector.head.decode_boxes``.
+- decoded (default): ``output`` ``[B, N, 4 + C]`` = (cx, cy, w, h in input pixels, class scores in [0, 1]; the
+  YOLOv4 head's scores are objectness x class probability), N = the number of predictions of all levels. NMS is NOT
+  in the graph: threshold the scores, run class-aware NMS (e.g. ``detector.postprocess.postprocess``) and undo the
+  letterbox yourself.
+- raw (``raw=True``): one output per level ``raw_s{stride}``, the head's raw logits: YOLOv4 head
+  ``[B, A, H_l, W_l, 5 + C]`` (tx, ty, tw, th, obj, cls...; ``detector.heads.yolov4.decode_boxes``), decoupled head
+  ``[B, 4 * reg_max + C, H_l, W_l]`` (side-distance bins, class logits; ``detector.heads.decoupled``).
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ import torch
 from torch import nn
 
 MIN_OPSET, MAX_OPSET = 11, 20  # the TorchScript-based exporter supports up to opset 20
-RAW_FORMAT = "raw [B, A, H, W, 5+C] logits per level"
-DECODED_FORMAT = "decoded [B, N, 5+C]: cx, cy, w, h (input pixels), obj, class probs; no NMS"
+RAW_FORMATS = {
+    "yolov4": "raw [B, A, H, W, 5+C] logits per level (tx, ty, tw, th, obj, classes)",
+    "decoupled": "raw [B, 4*reg_max+C, H, W] logits per level (side-distance bins, classes)",
+}
+DECODED_FORMAT = "decoded [B, N, 4+C]: cx, cy, w, h (input pixels), class scores; no NMS"
 
 
 class ExportWrapper(nn.Module):
-    """``images [B, 3, H, W]`` -> decoded ``[B, N, 5 + C]`` (always fp32) or a tuple of raw maps (``raw=True``)."""
+    """``images [B, 3, H, W]`` -> decoded ``[B, N, 4 + C]`` (always fp32) or a tuple of raw maps (``raw=True``)."""
 
     def __init__(self, model: nn.Module, raw: bool = False):
         super().__init__()
@@ -35,15 +40,9 @@ class ExportWrapper(nn.Module):
         self.eval()  # a new module starts in training mode, and exporters restore the wrapper's mode afterwards
 
     def forward(self, images: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
-        head = self.model.head
-        flag = head.decode_in_forward
-        head.decode_in_forward = False
-        try:
-            raw = self.model(images)
-        finally:
-            head.decode_in_forward = flag
-        # decode in fp32 even for fp16 models: pixel boxes need the precision, and ONNX has no fp16 Range (grid)
-        return tuple(raw) if self.raw else head.decode([r.float() for r in raw])
+        raw = self.model.forward_raw(images)
+        # heads decode in fp32 even for fp16 models: pixel boxes need the precision, and ONNX has no fp16 Range
+        return tuple(raw) if self.raw else self.model.head.decode(raw)
 
 
 def _hw(img_size: int | Sequence[int]) -> tuple[int, int]:
@@ -72,7 +71,7 @@ def _metadata(model: nn.Module, hw: tuple[int, int], raw: bool) -> dict[str, str
         "class_names": json.dumps(names),
         "strides": json.dumps(list(model.head.strides)),
         "img_size": json.dumps(list(hw)),
-        "output_format": RAW_FORMAT if raw else DECODED_FORMAT,
+        "output_format": RAW_FORMATS[model.head.family] if raw else DECODED_FORMAT,
     }
 
 

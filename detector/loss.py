@@ -9,7 +9,6 @@ batch size (the trainer should not divide it by the batch size again).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -17,14 +16,15 @@ from torch import nn
 
 from detector.assigner import assign_targets
 from detector.boxes import bbox_iou, cxcywh_to_xyxy
-from detector.head import YoloHead, decode_boxes
+from detector.config import YoloV4LossConfig
+from detector.heads.yolov4 import YoloHead, decode_boxes
 
 
 class YoloLoss(nn.Module):
     """``loss, parts = YoloLoss(head, loss_cfg)(raw, targets)``.
 
-    ``loss_cfg`` provides ``box``, ``obj``, ``cls`` (gains), ``balance`` (objectness weight per level),
-    ``anchor_t`` and ``label_smoothing`` (e.g. ``cfg.loss``). Anchors, strides and ``scale_x_y`` are read from the
+    ``loss_cfg`` (``cfg.loss.yolov4``) provides ``box``, ``obj``, ``cls`` (gains), ``balance`` (objectness weight per
+    level), ``anchor_t`` and ``label_smoothing``. Anchors, strides and ``scale_x_y`` are read from the
     head at every call, so anchors changed by auto-anchor are picked up.
 
     ``neighbor_margin`` (cells): a GT whose centre lies within this distance of a cell edge is also assigned to that
@@ -32,20 +32,20 @@ class YoloLoss(nn.Module):
     capped at 0.5: exactly the band of centres a neighbour can still decode (1.2 -> 0.1 cell, 2.0 -> 0.5 = YOLOv5).
     """
 
-    def __init__(self, head: YoloHead, loss_cfg: Any, neighbor_margin: float | None = None):
+    def __init__(self, head: YoloHead, loss_cfg: YoloV4LossConfig, neighbor_margin: float | None = None):
         super().__init__()
         self.head = head
         self.gains = (float(loss_cfg.box), float(loss_cfg.obj), float(loss_cfg.cls))
         self.balance = [float(b) for b in loss_cfg.balance]
         if len(self.balance) != len(head.strides):
             raise ValueError(
-                f"loss.balance has {len(self.balance)} values but the head has {len(head.strides)} levels; "
+                f"loss.yolov4.balance has {len(self.balance)} values but the head has {len(head.strides)} levels; "
                 f"give one objectness weight per level (e.g. [4.0, 1.0, 0.4])"
             )
         self.anchor_t = float(loss_cfg.anchor_t)
         eps = float(loss_cfg.label_smoothing)
         if not 0 <= eps < 1:
-            raise ValueError(f"loss.label_smoothing must be in [0, 1), got {eps}")
+            raise ValueError(f"loss.yolov4.label_smoothing must be in [0, 1), got {eps}")
         self.cls_pos, self.cls_neg = 1.0 - 0.5 * eps, 0.5 * eps
         self.neighbor_margin = neighbor_margin
 

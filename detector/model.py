@@ -1,14 +1,14 @@
-"""Detector = backbone + SPP-PAN neck + YOLO head; ``build_model(cfg)`` maps the config to constructor arguments."""
+"""Detector = backbone + neck + head; ``build_model(cfg)`` maps the config to constructor arguments.
+
+Neck and head come from the registries in :mod:`detector.registry` (``model.neck.type``, ``model.head.type``).
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 import torch
 from torch import nn
 
-from detector.head import YoloHead
-from detector.neck import SPPPAN
+from detector.config import Config
 from detector.postprocess import postprocess
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -16,13 +16,14 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class Detector(nn.Module):
-    """``forward(images float [B, 3, H, W] RGB in [0, 1])`` -> raw maps ``list[[B, A, H_l, W_l, 5 + C]]``.
+    """``forward(images float [B, 3, H, W] RGB in [0, 1])`` -> the head's raw maps (``head.decode`` turns them into
+    ``[B, N, 4 + C]`` boxes and scores; with ``head.decode_in_forward`` the forward returns that directly).
 
     ImageNet mean/std normalisation is applied inside the model (the backbones are ImageNet-pretrained), so callers
     pass plain ``[0, 1]`` images. ``class_names`` (list of str) is kept as metadata.
     """
 
-    def __init__(self, backbone: nn.Module, neck: nn.Module, head: YoloHead, class_names: list[str] | None = None):
+    def __init__(self, backbone: nn.Module, neck: nn.Module, head: nn.Module, class_names: list[str] | None = None):
         super().__init__()
         self.backbone, self.neck, self.head = backbone, neck, head
         self.num_classes = head.num_classes
@@ -30,9 +31,17 @@ class Detector(nn.Module):
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
-    def forward(self, images: torch.Tensor) -> list[torch.Tensor] | torch.Tensor:
+    def features(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """Normalised images -> backbone -> neck maps."""
         x = (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
-        return self.head(self.neck(self.backbone(x)))
+        return self.neck(self.backbone(x))
+
+    def forward(self, images: torch.Tensor) -> list[torch.Tensor] | torch.Tensor:
+        return self.head(self.features(images))
+
+    def forward_raw(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """Raw head maps, whatever ``head.decode_in_forward`` says."""
+        return self.head.forward_raw(self.features(images))
 
     @torch.no_grad()
     def predict(
@@ -51,27 +60,26 @@ class Detector(nn.Module):
         ``list[dict(boxes_xyxy [N, 4] float32, scores [N], labels [N] int64)]``: original pixels when ``lb_params
         [B, 3]`` (scale, pad_x, pad_y) is given (clipped to ``orig_sizes [B, 2]`` (h, w) if given), else input pixels.
         """
-        was_training, decode_flag = self.training, self.head.decode_in_forward
+        was_training = self.training
         self.eval()
-        self.head.decode_in_forward = True
         try:
             if images.dtype == torch.uint8:
                 images = images.float() / 255
-            decoded = self(images)
+            decoded = self.head.decode(self.forward_raw(images))  # float32 [B, N, 4 + C]
         finally:
             self.train(was_training)
-            self.head.decode_in_forward = decode_flag
         return postprocess(
             decoded, conf_thres, iou_thres, max_det, multi_label, lb_params, orig_sizes, input_hw=images.shape[-2:]
         )
 
 
-def build_model(cfg: Any, num_classes: int | None = None, class_names: list[str] | None = None) -> Detector:
+def build_model(cfg: Config, num_classes: int | None = None, class_names: list[str] | None = None) -> Detector:
     """Build the detector from a :class:`detector.config.Config` (uses ``cfg.model``).
 
     ``num_classes`` overrides ``cfg.model.num_classes`` (which may be None); one of the two must be set.
     """
     from backbones import build_backbone  # imported here so detector/ imports without the backbone registry
+    from detector.registry import build_head, build_neck
 
     m = cfg.model
     nc = num_classes if num_classes is not None else m.num_classes
@@ -92,6 +100,6 @@ def build_model(cfg: Any, num_classes: int | None = None, class_names: list[str]
         frozen_stages=b.frozen_stages,
         norm_eval=b.norm_eval,
     )
-    neck = SPPPAN(backbone.channels, backbone.strides, m.neck.widths, m.neck.depth, m.neck.spp_kernels)
-    head = YoloHead(neck.channels, neck.strides, m.head.anchors, int(nc), m.head.scale_x_y, m.head.prior_prob)
+    neck = build_neck(m.neck, backbone.channels, backbone.strides)
+    head = build_head(m.head, neck.channels, neck.strides, int(nc))
     return Detector(backbone, neck, head, class_names)

@@ -22,21 +22,21 @@ def postprocess(
     input_hw: tuple[int, int] | None = None,
     max_nms: int = 30000,
 ) -> list[dict[str, torch.Tensor]]:
-    """Turn ``decoded [B, N, 5 + C]`` (cx, cy, w, h input pixels, obj prob, class probs) into detections.
+    """Turn ``decoded [B, N, 4 + C]`` (cx, cy, w, h input pixels, class scores in [0, 1]) into detections.
 
-    Score = ``obj * class_prob``; a candidate is kept when its score > ``conf_thres`` (with ``multi_label`` every
+    A candidate is kept when its score > ``conf_thres`` (with ``multi_label`` every
     class above the threshold gives a candidate, else only the best class). Class-aware NMS at ``iou_thres``, then the
     ``max_det`` best. Boxes are clipped to ``input_hw`` (when given), then mapped to original pixels with
     ``lb_params [B, 3]`` (scale, pad_x, pad_y) and clipped to ``orig_sizes [B, 2]`` (h, w) when those are given.
 
     Returns per image ``dict(boxes_xyxy [K, 4] float32, scores [K] float32, labels [K] int64)``.
     """
-    if decoded.dim() != 3 or decoded.shape[-1] < 6:
-        raise ValueError(f"postprocess expects decoded predictions [B, N, 5 + C], got shape {tuple(decoded.shape)}")
+    if decoded.dim() != 3 or decoded.shape[-1] < 5:
+        raise ValueError(f"postprocess expects decoded predictions [B, N, 4 + C], got shape {tuple(decoded.shape)}")
     results = []
     for i, pred in enumerate(decoded.float()):
-        pred = pred[pred[:, 4] > conf_thres]  # score <= obj, so this pre-filter is exact
-        scores_all = pred[:, 5:] * pred[:, 4:5]  # [n, C]
+        pred = pred[pred[:, 4:].amax(1) > conf_thres]
+        scores_all = pred[:, 4:]  # [n, C]
         if multi_label:
             idx, labels = torch.nonzero(scores_all > conf_thres, as_tuple=True)
             scores = scores_all[idx, labels]

@@ -35,13 +35,13 @@ def make_train_step(model, runner, cfg, device: torch.device, s):
     gradient clipping and the settings' autocast dtype (fp16 with a grad scaler)."""
     from detector.engine.optim import build_optimizer
     from detector.engine.step import TrainStep
-    from detector.loss import YoloLoss
+    from detector.registry import build_loss
 
     t = cfg.train
     optimizer = build_optimizer(model, t.optimizer, t.lr, t.momentum, t.weight_decay, t.nesterov)
     return TrainStep(
         runner,
-        YoloLoss(model.head, cfg.loss),
+        build_loss(cfg.loss, model.head),
         optimizer,
         loss_scale=s.batch,
         grad_clip=t.grad_clip,

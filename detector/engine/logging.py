@@ -13,11 +13,10 @@ from typing import Any
 
 import torch
 
+LOSS_PARTS = ("box", "obj", "cls", "dfl")  # every loss part a head family may report (YOLOv4: box/obj/cls)
 RESULTS_COLUMNS = (
     "epoch",
-    "box_loss",
-    "obj_loss",
-    "cls_loss",
+    *(f"{part}_loss" for part in LOSS_PARTS),
     "total_loss",
     "lr",
     "mAP",
@@ -118,10 +117,12 @@ def _fmt(value: Any) -> str:
 
 def epoch_summary(row: Mapping[str, Any], epochs: int) -> str:
     """One console line per epoch: losses, LR, metrics (when evaluated), time and RSS."""
-    text = (
-        f"epoch {int(row['epoch']) + 1}/{epochs}  loss {row['total_loss']:.4f} "
-        f"(box {row['box_loss']:.4f} obj {row['obj_loss']:.4f} cls {row['cls_loss']:.4f})  lr {row['lr']:.3g}"
+    parts = " ".join(
+        f"{p} {row[f'{p}_loss']:.4f}"
+        for p in LOSS_PARTS
+        if row.get(f"{p}_loss") is not None and math.isfinite(float(row[f"{p}_loss"]))
     )
+    text = f"epoch {int(row['epoch']) + 1}/{epochs}  loss {row['total_loss']:.4f} ({parts})  lr {row['lr']:.3g}"
     if row.get("mAP") is not None and math.isfinite(float(row["mAP"])):
         text += f"  mAP {row['mAP']:.4f} AP50 {row['AP50']:.4f} AP75 {row['AP75']:.4f}"
     return text + f"  {row['time_s']:.1f}s  rss {row['rss_mb']:.0f}MB"

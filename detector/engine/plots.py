@@ -71,16 +71,15 @@ def plot_results(csv_path: str | Path, png_path: str | Path | None = None) -> Pa
         return None
     png_path = Path(png_path) if png_path is not None else Path(csv_path).with_name("results.png")
     epochs = [r["epoch"] + 1 for r in rows]
-    panels = [
-        ("box_loss", "box loss"),
-        ("obj_loss", "objectness loss"),
-        ("cls_loss", "class loss"),
-        ("total_loss", "total loss"),
-        ("mAP", "mAP@[.5:.95]"),
-        ("AP50", "mAP@0.5"),
-    ]
+    titles = {"box_loss": "box loss", "obj_loss": "objectness loss", "cls_loss": "class loss", "dfl_loss": "DFL loss"}
+    losses = [(k, t) for k, t in titles.items() if any(math.isfinite(r.get(k, math.nan)) for r in rows)]
+    panels = [*losses[:3], ("total_loss", "total loss"), ("mAP", "mAP@[.5:.95]"), ("AP50", "mAP@0.5")]
+    panels += [(None, "")] * (6 - len(panels))
     fig, axes = plt.subplots(2, 3, figsize=(12, 6), tight_layout=True)
     for ax, (key, title) in zip(axes.ravel(), panels, strict=True):
+        if key is None:
+            ax.axis("off")
+            continue
         pts = [(e, r[key]) for e, r in zip(epochs, rows, strict=True) if math.isfinite(r.get(key, math.nan))]
         if pts:
             xs, ys = zip(*pts, strict=True)

@@ -80,7 +80,8 @@ class TrainStep:
         """Forward + backward one micro-batch; ``step=True`` also applies the accumulated gradients.
 
         ``images``: ``float [B, 3, S, S]`` in ``[0, 1]``; ``targets``: ``[M, 6]`` (batch_index, label, xyxy px).
-        Returns ``{"box", "obj", "cls", "total"}`` floats, or ``None`` when the loss was non-finite (the whole
+        Returns the loss parts (e.g. ``box``, ``obj``, ``cls``) and ``total`` as floats, or ``None`` when the loss
+        was non-finite (the whole
         accumulation window is then dropped and the weights are left unchanged).
         """
         ddp = isinstance(getattr(self.model, "_orig_mod", self.model), nn.parallel.DistributedDataParallel)
@@ -96,7 +97,7 @@ class TrainStep:
                 return None
             scaled = loss.float() * self.loss_scale
             (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
-        out = {k: float(parts[k]) for k in ("box", "obj", "cls")}
+        out = {k: float(v) for k, v in parts.items()}
         out["total"] = float(loss.detach())
         if step:
             self.optimizer_step(where)

@@ -23,7 +23,7 @@ from detector.engine import distributed as dist_utils
 from detector.engine.checkpoint import atomic_save, build_checkpoint, load_checkpoint, set_rng_state, transfer_weights
 from detector.engine.checkpoint import unwrap_model as unwrap
 from detector.engine.ema import ModelEMA
-from detector.engine.logging import ResultsLogger, epoch_summary, gpu_mem_gb, rss_mb
+from detector.engine.logging import LOSS_PARTS, ResultsLogger, epoch_summary, gpu_mem_gb, rss_mb
 from detector.engine.optim import (
     LRSchedule,
     build_optimizer,
@@ -71,8 +71,8 @@ class Trainer:
 
     def __init__(self, cfg: Any, *, resume: str | Path | None = None, callbacks: Sequence[Callback] = ()) -> None:
         from detector.data import build_dataloader, build_dataset
-        from detector.loss import YoloLoss
         from detector.model import build_model
+        from detector.registry import build_loss
 
         self.cfg, t = cfg, cfg.train
         self.callbacks = list(callbacks)
@@ -113,7 +113,7 @@ class Trainer:
         wd = scaled_weight_decay(t.weight_decay, t.nominal_batch_size, t.batch_size, ws, self.accumulate)
         self.optimizer = build_optimizer(model, t.optimizer, t.lr, t.momentum, wd, t.nesterov)
         self.autocast_dtype, self.scaler = amp_setup(t.amp, t.amp_dtype, self.device)
-        self.criterion = YoloLoss(model.head, cfg.loss)
+        self.criterion = build_loss(cfg.loss, model.head)
 
         # --- resume ---
         self.start_epoch, self.iteration, self.best_fitness, ckpt = 0, 0, -1.0, None
@@ -211,7 +211,8 @@ class Trainer:
         t, nb = self.cfg.train, self.iters_per_epoch
         self.train_model.train()
         set_loader_epoch(self.train_loader, epoch, t.epochs)
-        sums = torch.zeros(5, dtype=torch.float64)  # box, obj, cls, total, count
+        names = (*LOSS_PARTS, "total")
+        sums = torch.zeros(len(names) + 1, dtype=torch.float64)  # loss parts, total, count (parts absent: NaN)
         lr, tic = 0.0, time.time()
         bar = tqdm(self.train_loader, total=nb, desc=f"epoch {epoch + 1}/{t.epochs}", disable=not self.main)
         for i, batch in enumerate(bar):
@@ -232,20 +233,18 @@ class Trainer:
                 where=f"epoch {epoch} iteration {i}",
             )
             if out is not None:
-                sums += torch.tensor([out["box"], out["obj"], out["cls"], out["total"], 1.0], dtype=torch.float64)
+                sums += torch.tensor([out.get(k, math.nan) for k in names] + [1.0], dtype=torch.float64)
             if self.main:
-                n = max(sums[4].item(), 1.0)
+                n = max(sums[-1].item(), 1.0)
                 speed = (i + 1) * images.shape[0] * self.dist.world_size / max(time.time() - tic, 1e-9)
-                bar.set_postfix_str(
-                    f"mem {gpu_mem_gb(self.device):.1f}G box {sums[0] / n:.4f} obj {sums[1] / n:.4f} "
-                    f"cls {sums[2] / n:.4f} lr {lr:.2e} {speed:.0f} img/s"
-                )
+                shown = " ".join(f"{k} {v / n:.4f}" for k, v in zip(LOSS_PARTS, sums.tolist(), strict=False) if v == v)
+                bar.set_postfix_str(f"mem {gpu_mem_gb(self.device):.1f}G {shown} lr {lr:.2e} {speed:.0f} img/s")
         bar.close()
         self.iteration = (epoch + 1) * nb
         sums = dist_utils.all_reduce_sum(sums.to(self.device)).cpu() if self.dist.enabled else sums
-        n = sums[4].item()
-        means = [s.item() / n if n else math.nan for s in sums[:4]]
-        return dict(zip(("box", "obj", "cls", "total"), means, strict=True)), lr
+        n = sums[-1].item()
+        means = [s.item() / n if n else math.nan for s in sums[:-1]]
+        return dict(zip(names, means, strict=True)), lr
 
     def validate(self) -> dict[str, float] | None:
         """COCO-evaluate the EMA (or raw) model on rank 0; the training RNG streams are left untouched."""

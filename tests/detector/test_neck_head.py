@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from detector.head import YoloHead, decode_boxes, parse_anchors
+from detector.heads.yolov4 import YoloHead, decode_boxes, parse_anchors
 from detector.neck import SPPPAN, check_strides
 from tests.detector.stubs import SMALL_ANCHORS, TinyBackbone, tiny_detector
 
@@ -16,8 +16,11 @@ def test_detector_raw_shapes_for_several_sizes(hw):
     raw = model(torch.rand(2, 3, h, w))
     assert [tuple(r.shape) for r in raw] == [(2, 3, h // s, w // s, 8) for s in (8, 16, 32)]
     decoded = model.head.decode(raw)
-    assert decoded.shape == (2, 3 * sum((h // s) * (w // s) for s in (8, 16, 32)), 8)
+    assert decoded.shape == (2, 3 * sum((h // s) * (w // s) for s in (8, 16, 32)), 7)
     assert ((decoded[..., 4:] >= 0) & (decoded[..., 4:] <= 1)).all()
+    # scores are objectness x class probability
+    obj_cls = raw[0][..., 4:5].sigmoid() * raw[0][..., 5:].sigmoid()
+    assert torch.allclose(decoded[:, : obj_cls[0].numel() // 3, 4:], obj_cls.reshape(2, -1, 3))
 
 
 def test_neck_builds_from_any_channels_and_strides():
@@ -64,12 +67,12 @@ def test_decode_boxes_formula():
 def test_decode_uses_grid_anchor_and_stride_of_each_level():
     head = YoloHead([4, 4, 4], [8, 16, 32], SMALL_ANCHORS, num_classes=1, scale_x_y=[1.0, 1.0, 1.0])
     raw = [torch.zeros(1, 3, 64 // s, 96 // s, 6) for s in (8, 16, 32)]
-    dec = head.decode(raw).view(-1, 6)
+    dec = head.decode(raw).view(-1, 5)
     # element index of level 1 (stride 16), anchor 2, row 1, col 4
     n0 = 3 * 8 * 12
     idx = n0 + (2 * 4 + 1) * 6 + 4
     assert torch.allclose(dec[idx, :4], torch.tensor([4.5 * 16, 1.5 * 16, 36.0, 48.0]))
-    assert torch.allclose(dec[idx, 4:], torch.full((2,), 0.5))
+    assert torch.allclose(dec[idx, 4:], torch.full((1,), 0.25))  # obj 0.5 x class 0.5
     assert len(head._grids) == 3  # cached per level
     head.decode(raw)
     assert len(head._grids) == 3

@@ -6,35 +6,7 @@ import torch
 
 from detector.boxes import box_iou
 from detector.loss import YoloLoss
-from tests.detector.stubs import loss_cfg, tiny_detector
-
-SIZE = 128
-# per image: (label, x1, y1, x2, y2); label 0 = filled rectangle, 1 = filled circle
-OBJECTS = [
-    [(0, 10, 12, 50, 40), (1, 70, 60, 110, 100)],
-    [(1, 20, 70, 56, 106), (0, 64, 16, 120, 44)],
-    [(0, 40, 40, 72, 100)],
-    [(1, 8, 8, 40, 40), (0, 80, 84, 116, 112), (1, 84, 12, 116, 44)],
-]
-
-
-def _make_batch() -> tuple[torch.Tensor, torch.Tensor]:
-    g = torch.Generator().manual_seed(0)
-    images = torch.rand(len(OBJECTS), 3, SIZE, SIZE, generator=g) * 0.2 + 0.4
-    ys, xs = torch.meshgrid(torch.arange(SIZE) + 0.5, torch.arange(SIZE) + 0.5, indexing="ij")
-    rows = []
-    for i, objs in enumerate(OBJECTS):
-        for label, x1, y1, x2, y2 in objs:
-            if label == 0:
-                mask = (xs >= x1) & (xs < x2) & (ys >= y1) & (ys < y2)
-                color = torch.tensor([0.9, 0.2, 0.1])
-            else:
-                cx, cy, r = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2
-                mask = (xs - cx) ** 2 + (ys - cy) ** 2 < r**2
-                color = torch.tensor([0.1, 0.3, 0.9])
-            images[i][:, mask] = color[:, None]
-            rows.append([i, label, x1, y1, x2, y2])
-    return images, torch.tensor(rows, dtype=torch.float32)
+from tests.detector.stubs import loss_cfg, make_overfit_batch, tiny_detector
 
 
 def test_overfit_small_batch_recovers_boxes():
@@ -48,7 +20,7 @@ def test_overfit_small_batch_recovers_boxes():
 
 def _overfit_and_check():
     torch.manual_seed(0)
-    images, targets = _make_batch()
+    images, targets = make_overfit_batch()
     anchors = [[12, 12, 20, 16, 16, 24], [32, 28, 36, 36, 28, 56], [56, 28, 44, 60, 64, 64]]
     model = tiny_detector(num_classes=2, anchors=anchors, depth=0)
     criterion = YoloLoss(model.head, loss_cfg())

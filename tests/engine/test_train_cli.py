@@ -59,7 +59,9 @@ class _NanLoss:
 
 
 def test_trainer_stops_on_repeated_nan_loss_without_writing_weights(tmp_path, shapes_root, monkeypatch):
-    monkeypatch.setattr("detector.loss.YoloLoss", _NanLoss)
+    from detector.registry import HEADS, HeadFamily
+
+    monkeypatch.setitem(HEADS, "yolov4", HeadFamily(HEADS["yolov4"].build_head, _NanLoss))
     path = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root, train={"max_nonfinite": 1, "epochs": 1})
     torch.manual_seed(0)
     with pytest.warns(RuntimeWarning, match="non-finite loss"), pytest.raises(RuntimeError, match="max_nonfinite=1"):

@@ -13,7 +13,7 @@ DEFAULTS = ROOT / "configs" / "defaults.yaml"
 TINY_MODEL = {
     "backbone": {"name": "cspresnext50", "pretrained": False, "width_mult": 0.0625, "depth_mult": 0.34},
     "neck": {"widths": [16, 24, 32], "depth": 1, "spp_kernels": [3, 5, 7]},
-    "head": {"anchors": [[6, 6, 9, 9, 12, 12], [15, 15, 19, 19, 23, 23], [27, 27, 32, 32, 40, 40]]},
+    "head": {"yolov4": {"anchors": [[6, 6, 9, 9, 12, 12], [15, 15, 19, 19, 23, 23], [27, 27, 32, 32, 40, 40]]}},
 }
 
 

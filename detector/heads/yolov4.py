@@ -8,6 +8,10 @@ Box parametrisation (one function, :func:`decode_boxes`, used by both the loss a
 
 Bias init: objectness logit = ``logit(8 / (640 / stride) ** 2)`` (about 8 objects per 640x640 image at each level),
 class logits = ``logit(prior_prob)``.
+
+Head protocol (shared with every head family, see ``detector/registry.py``): ``forward_raw(feats) -> raw maps``,
+``decode(raw) -> [B, N, 4 + C]`` (cx, cy, w, h input pixels, class scores in [0, 1]; here objectness x class
+probability), ``forward`` = ``forward_raw`` or, with ``decode_in_forward`` (export switch), ``decode(forward_raw)``.
 """
 
 from __future__ import annotations
@@ -39,16 +43,16 @@ def parse_anchors(anchors: Sequence[Sequence[float]], num_levels: int) -> torch.
     rows = [list(map(float, level)) for level in anchors]
     if len(rows) != num_levels:
         raise ValueError(
-            f"model.head.anchors has {len(rows)} levels but the neck gives {num_levels}; give one row per level"
+            f"model.head.yolov4.anchors has {len(rows)} levels but the neck gives {num_levels}; give one row per level"
         )
     for i, row in enumerate(rows):
         if not row or len(row) % 2 or len(row) != len(rows[0]):
             raise ValueError(
-                f"model.head.anchors[{i}] = {row}: every level needs the same number of (w, h) pairs, "
+                f"model.head.yolov4.anchors[{i}] = {row}: every level needs the same number of (w, h) pairs, "
                 f"got {len(row)} values"
             )
         if min(row) <= 0:
-            raise ValueError(f"model.head.anchors[{i}] = {row}: anchor sizes must be > 0 pixels")
+            raise ValueError(f"model.head.yolov4.anchors[{i}] = {row}: anchor sizes must be > 0 pixels")
     return torch.tensor(rows).view(num_levels, -1, 2)
 
 
@@ -56,9 +60,13 @@ class YoloHead(nn.Module):
     """Per level: ConvBNAct 3x3 (``hidden_mult`` x channels) + 1x1 conv to ``A * (5 + C)``.
 
     ``forward(feats)`` returns raw maps ``list[[B, A, H_l, W_l, 5 + C]]`` (tx, ty, tw, th, obj, cls... logits), or the
-    decoded ``[B, N, 5 + C]`` when ``decode_in_forward`` is True (export switch).
+    decoded ``[B, N, 4 + C]`` when ``decode_in_forward`` is True (export switch).
     Buffers: ``anchors [L, A, 2]`` pixels. Attributes: ``strides``, ``scale_x_y``, ``num_classes``, ``num_anchors``.
     """
+
+    family = "yolov4"
+    #: buffers that hold configuration (kept from the config when fine-tuning from another checkpoint)
+    config_buffers = ("anchors",)
 
     def __init__(
         self,
@@ -75,7 +83,9 @@ class YoloHead(nn.Module):
         if num_classes < 1:
             raise ValueError(f"num_classes must be >= 1, got {num_classes}")
         if len(scale_x_y) != len(strides):
-            raise ValueError(f"model.head.scale_x_y needs one value per level ({len(strides)}), got {list(scale_x_y)}")
+            raise ValueError(
+                f"model.head.yolov4.scale_x_y needs one value per level ({len(strides)}), got {list(scale_x_y)}"
+            )
         if not 0 < prior_prob < 1:
             raise ValueError(f"model.head.prior_prob must be in (0, 1), got {prior_prob}")
         self.num_classes = int(num_classes)
@@ -129,15 +139,20 @@ class YoloHead(nn.Module):
         return g
 
     def decode_level(self, raw: torch.Tensor, level: int) -> torch.Tensor:
-        """One raw map ``[B, A, H, W, 5 + C]`` -> ``[B, A * H * W, 5 + C]`` (cx, cy, w, h pixels, obj, class probs)."""
+        """One raw map ``[B, A, H, W, 5 + C]`` -> ``[B, A * H * W, 4 + C]`` (cx, cy, w, h pixels, obj x class prob).
+
+        Always computed in float32 (pixel boxes need the precision under bf16/fp16 autocast)."""
+        raw = raw.float()
         b, a, h, w, no = raw.shape
         grid = self.grid(level, h, w, raw.device, raw.dtype)
-        anchor_wh = self.anchors[level].to(raw.dtype).view(1, a, 1, 1, 2)
+        anchor_wh = self.anchors[level].float().view(1, a, 1, 1, 2)
         boxes = decode_boxes(raw[..., :4], grid, anchor_wh, self.strides[level], self.scale_x_y[level])
-        return torch.cat((boxes, raw[..., 4:].sigmoid()), -1).view(b, a * h * w, no)
+        scores = raw[..., 5:].sigmoid() * raw[..., 4:5].sigmoid()
+        return torch.cat((boxes, scores), -1).view(b, a * h * w, no - 1)
 
     def decode(self, raw: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Raw maps -> ``[B, N, 5 + C]`` (cx, cy, w, h input pixels, obj prob, class probs), N = sum A * H_l * W_l."""
+        """Raw maps -> float32 ``[B, N, 4 + C]`` (cx, cy, w, h input pixels, class scores = obj x class prob),
+        N = sum over levels of A * H_l * W_l."""
         return torch.cat([self.decode_level(r, i) for i, r in enumerate(raw)], dim=1)
 
     def _apply(self, fn, recurse=True):  # device/dtype moves invalidate the grid cache

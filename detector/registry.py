@@ -1,0 +1,70 @@
+"""Registries above the backbone: necks and head families (each head family brings its own loss).
+
+A new head family is one file with the head (``forward_raw``, ``decode``, ``forward`` with ``decode_in_forward``,
+attributes ``family``, ``num_classes``, ``strides``, ``config_buffers``), one file with its loss, a config section
+(``model.head.<family>``, ``loss.<family>``) and one entry in :data:`HEADS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from torch import nn
+
+from detector.config import HeadConfig, LossConfig, NeckConfig
+from detector.heads.decoupled import DecoupledHead
+from detector.heads.yolov4 import YoloHead
+from detector.loss import YoloLoss
+from detector.loss_decoupled import DecoupledLoss
+from detector.neck import SPPPAN
+
+YOLOV4_PRIOR_PROB = 0.01  # class-bias prior of the YOLOv4 head when model.head.prior_prob is null
+
+
+@dataclass(frozen=True)
+class HeadFamily:
+    """How to build a head from ``model.head`` and its loss from ``loss``."""
+
+    build_head: Callable[[HeadConfig, Sequence[int], Sequence[int], int], nn.Module]
+    build_loss: Callable[[LossConfig, nn.Module], nn.Module]
+
+
+def _yolov4_head(cfg: HeadConfig, channels: Sequence[int], strides: Sequence[int], num_classes: int) -> nn.Module:
+    prior = cfg.prior_prob if cfg.prior_prob is not None else YOLOV4_PRIOR_PROB
+    return YoloHead(channels, strides, cfg.yolov4.anchors, num_classes, cfg.yolov4.scale_x_y, prior)
+
+
+def _decoupled_head(cfg: HeadConfig, channels: Sequence[int], strides: Sequence[int], num_classes: int) -> nn.Module:
+    return DecoupledHead(channels, strides, num_classes, cfg.decoupled.reg_max, cfg.prior_prob)
+
+
+HEADS: dict[str, HeadFamily] = {
+    "yolov4": HeadFamily(_yolov4_head, lambda cfg, head: YoloLoss(head, cfg.yolov4)),
+    "decoupled": HeadFamily(_decoupled_head, lambda cfg, head: DecoupledLoss(head, cfg.decoupled)),
+}
+
+NECKS: dict[str, Callable[[NeckConfig, Sequence[int], Sequence[int]], nn.Module]] = {
+    "spp_pan": lambda cfg, channels, strides: SPPPAN(channels, strides, cfg.widths, cfg.depth, cfg.spp_kernels),
+}
+
+
+def _lookup(table: dict, name: str, key: str):
+    if name not in table:
+        raise ValueError(f"{key}: unknown name '{name}'; choose one of {sorted(table)}")
+    return table[name]
+
+
+def build_neck(cfg: NeckConfig, channels: Sequence[int], strides: Sequence[int]) -> nn.Module:
+    """The neck ``model.neck.type`` names, built from the backbone's ``channels`` / ``strides``."""
+    return _lookup(NECKS, cfg.type, "model.neck.type")(cfg, channels, strides)
+
+
+def build_head(cfg: HeadConfig, channels: Sequence[int], strides: Sequence[int], num_classes: int) -> nn.Module:
+    """The head family ``model.head.type`` names, built from the neck's ``channels`` / ``strides``."""
+    return _lookup(HEADS, cfg.type, "model.head.type").build_head(cfg, channels, strides, num_classes)
+
+
+def build_loss(cfg: LossConfig, head: nn.Module) -> nn.Module:
+    """The loss of ``head``'s family (``head.family``), configured by ``cfg.<family>``."""
+    return _lookup(HEADS, head.family, "head family").build_loss(cfg, head)

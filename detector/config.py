@@ -160,7 +160,7 @@ class TrainConfig:
     nesterov: bool = True
     weight_decay: float = 0.0005
     warmup_epochs: float = 3.0
-    warmup_bias_lr: float = 0.1
+    warmup_bias_lr: float | None = None  # bias LR at warmup start; null: 0.1 with sgd, 0.0 with adamw
     scheduler: str = "cosine"  # cosine | linear
     final_lr_ratio: float = 0.01
     amp: bool = True  # CUDA only

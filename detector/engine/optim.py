@@ -17,6 +17,14 @@ import torch
 from torch import nn
 
 WARMUP_MOMENTUM = 0.8  # momentum (SGD) / beta1 (AdamW) at iteration 0 of the warmup
+DEFAULT_WARMUP_BIAS_LR = {"sgd": 0.1, "adamw": 0.0}  # train.warmup_bias_lr: null
+
+
+def warmup_bias_lr(value: float | None, optimizer: str) -> float:
+    """The bias LR at the start of warmup: ``value``, or when None the optimiser's default (SGD 0.1 as in YOLOv5;
+    AdamW 0.0: Adam's per-parameter step is ~lr whatever the gradient, so a 0.1 start moves every bias, BatchNorm
+    shifts included, by ~0.1 per step)."""
+    return float(value) if value is not None else DEFAULT_WARMUP_BIAS_LR[optimizer.lower()]
 MIN_WARMUP_ITERS = 100  # warmup lasts at least this many iterations (capped at half the run)
 _NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
 

@@ -29,6 +29,7 @@ from detector.engine.optim import (
     build_optimizer,
     compute_accumulate,
     scaled_weight_decay,
+    warmup_bias_lr,
     warmup_iterations,
 )
 from detector.engine.plots import plot_results, plot_train_batch
@@ -146,7 +147,7 @@ class Trainer:
             warmup_iters=warmup_iterations(t.warmup_epochs, self.iters_per_epoch, total),
             scheduler=t.scheduler,
             final_lr_ratio=t.final_lr_ratio,
-            warmup_bias_lr=t.warmup_bias_lr,
+            warmup_bias_lr=warmup_bias_lr(t.warmup_bias_lr, t.optimizer),
             momentum=t.momentum,
         )
         self.step = TrainStep(

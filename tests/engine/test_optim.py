@@ -100,3 +100,10 @@ def test_linear_schedule_and_apply_sets_groups():
 def test_unknown_scheduler():
     with pytest.raises(ValueError, match="train.scheduler"):
         LRSchedule(base_lr=0.1, total_iters=10, warmup_iters=0, scheduler="step")
+
+
+def test_warmup_bias_lr_defaults_per_optimiser_and_explicit_value_wins():
+    from detector.engine.optim import warmup_bias_lr
+
+    assert warmup_bias_lr(None, "sgd") == 0.1 and warmup_bias_lr(None, "adamw") == 0.0
+    assert warmup_bias_lr(0.05, "adamw") == 0.05 and warmup_bias_lr(0.0, "sgd") == 0.0

@@ -9,7 +9,7 @@ import torch
 from detector.config import load_config
 from detector.engine.checkpoint import load_checkpoint
 from detector.engine.trainer import Trainer, train
-from tests.engine.train_helpers import ROOT, tiny_config
+from tests.engine.train_helpers import ROOT, TINY_MODELS, tiny_config
 
 TOOL = str(ROOT / "tools" / "train.py")
 
@@ -69,10 +69,11 @@ def test_trainer_stops_on_repeated_nan_loss_without_writing_weights(tmp_path, sh
     assert not (tmp_path / "out" / "weights" / "last.pt").exists()
 
 
-def test_finetune_weights_with_other_class_count(tmp_path, shapes_root, capsys):
+@pytest.mark.parametrize("head", ["yolov4", "decoupled"])
+def test_finetune_weights_with_other_class_count(tmp_path, shapes_root, capsys, head):
     from detector.model import build_model
 
-    path = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root)
+    path = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root, model=TINY_MODELS[head])
     torch.manual_seed(0)
     source = build_model(load_config(path), num_classes=2)
     torch.save({"model": source.state_dict()}, tmp_path / "src.pt")

@@ -8,7 +8,7 @@ import torch
 from detector.config import load_config
 from detector.engine.checkpoint import load_checkpoint
 from detector.engine.trainer import train
-from tests.engine.train_helpers import tiny_config
+from tests.engine.train_helpers import TINY_MODELS, tiny_config
 
 
 class _Killed(Exception):
@@ -25,9 +25,11 @@ def shapes_root(tmp_path_factory):
     return tmp_path_factory.mktemp("shapes")
 
 
-def test_resume_equals_uninterrupted_run(tmp_path, shapes_root):
+@pytest.mark.parametrize("head", ["yolov4", "decoupled"])
+def test_resume_equals_uninterrupted_run(tmp_path, shapes_root, head):
     def cfg(name, **train_kw):
-        path = tiny_config(tmp_path / f"{name}.yaml", tmp_path / name, shapes_root, train=train_kw)
+        model = TINY_MODELS[head]
+        path = tiny_config(tmp_path / f"{name}.yaml", tmp_path / name, shapes_root, train=train_kw, model=model)
         return load_config(path)
 
     torch.manual_seed(0)

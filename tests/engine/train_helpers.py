@@ -16,6 +16,10 @@ TINY_MODEL = {
     "head": {"yolov4": {"anchors": [[6, 6, 9, 9, 12, 12], [15, 15, 19, 19, 23, 23], [27, 27, 32, 32, 40, 40]]}},
 }
 
+# the same with the anchor-free decoupled head (8 distance bins: 64-px images)
+TINY_DECOUPLED = {**TINY_MODEL, "head": {"type": "decoupled", "decoupled": {"reg_max": 8}}}
+TINY_MODELS = {"yolov4": TINY_MODEL, "decoupled": TINY_DECOUPLED}
+
 
 def tiny_config(
     path: Path, out_dir: Path, shapes_root: Path, *, train: dict | None = None, data: dict | None = None, **sections

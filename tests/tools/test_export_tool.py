@@ -16,7 +16,7 @@ import torch
 
 from detector.engine.predictor import fuse_conv_bn
 from detector.export import check_onnx, check_torchscript, export_onnx, export_torchscript
-from tests.engine.test_predictor import tiny_model, write_tiny_checkpoint
+from tests.engine.test_predictor import TINY_OVERRIDES, tiny_model, write_tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,3 +102,27 @@ def test_export_cli_errors(tmp_path: Path, capsys):
     assert "--opset 5" in capsys.readouterr().err
     assert tool.main(["--weights", str(ckpt), "--img-size", "64", "48"]) == 2
     assert "multiples of 32" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("raw", [False, True])
+def test_onnx_parity_with_the_decoupled_head(tmp_path: Path, raw: bool):
+    import copy
+
+    from detector import build_model, load_config
+
+    overrides = ["model.head.type=decoupled", "model.head.decoupled.reg_max=8", "model.num_classes=3"]
+    cfg = load_config(ROOT / "configs" / "defaults.yaml", [*TINY_OVERRIDES, *overrides])
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    path = export_onnx(fuse_conv_bn(copy.deepcopy(model)), tmp_path / "d.onnx", img_size=(64, 96), raw=raw)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = torch.rand(2, 3, 64, 96)
+    got = sess.run(None, {"images": x.numpy()})
+    if raw:
+        assert [g.shape for g in got] == [(2, 4 * 8 + 3, 8, 12), (2, 35, 4, 6), (2, 35, 2, 3)]
+    else:
+        assert got[0].shape == (2, 8 * 12 + 4 * 6 + 2 * 3, 4 + 3)
+        with torch.no_grad():
+            np.testing.assert_allclose(got[0], model.head.decode(model(x)).numpy(), atol=2e-3, rtol=1e-3)
+    res = check_onnx(path, model, (64, 96), raw=raw, batch_sizes=(1, 2))
+    assert res["ok"], res

@@ -39,7 +39,7 @@ def test_onnx_matches_pytorch_dynamic_batch(tmp_path: Path, raw: bool):
         if raw:
             assert [g.shape for g in got] == [(b, 3, 8, 12, 8), (b, 3, 4, 6, 8), (b, 3, 2, 3, 8)]
         else:
-            assert got[0].shape == (b, n, 8)
+            assert got[0].shape == (b, n, 7)
             assert got[0][..., 4:].min() >= 0 and got[0][..., 4:].max() <= 1  # probabilities, not logits
         for g, r in zip(got, ref, strict=True):
             np.testing.assert_allclose(g, r, atol=1e-3, rtol=1e-3)
@@ -87,7 +87,7 @@ def test_export_cli_onnx_with_parity_check(tmp_path: Path):
     assert proc.returncode == 0, proc.stderr
     assert "max abs diff" in proc.stdout and "OK" in proc.stdout and "no NMS" in proc.stdout
     sess = ort.InferenceSession(str(tmp_path / "x.onnx"), providers=["CPUExecutionProvider"])
-    assert sess.run(None, {"images": np.zeros((2, 3, 64, 64), np.float32)})[0].shape == (2, 3 * (64 + 16 + 4), 8)
+    assert sess.run(None, {"images": np.zeros((2, 3, 64, 64), np.float32)})[0].shape == (2, 3 * (64 + 16 + 4), 7)
 
 
 def test_export_cli_errors(tmp_path: Path, capsys):

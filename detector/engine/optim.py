@@ -25,6 +25,8 @@ def warmup_bias_lr(value: float | None, optimizer: str) -> float:
     AdamW 0.0: Adam's per-parameter step is ~lr whatever the gradient, so a 0.1 start moves every bias, BatchNorm
     shifts included, by ~0.1 per step)."""
     return float(value) if value is not None else DEFAULT_WARMUP_BIAS_LR[optimizer.lower()]
+
+
 MIN_WARMUP_ITERS = 100  # warmup lasts at least this many iterations (capped at half the run)
 _NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
 

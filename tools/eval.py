@@ -45,23 +45,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def resolve_device(name: str):
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def evaluate_checkpoint(args: argparse.Namespace, out: Path) -> EvalResult:
     """Model mode: load weights + config, run the val loader through the model, save predictions.json."""
     from detector.config import load_config
     from detector.data import build_dataloader, build_dataset
+    from detector.device import select_device
     from detector.engine.checkpoint_io import load_detector
     from detector.engine.evaluator import evaluate_model
 
     cfg = load_config(args.config, list(args.overrides))
-    device = resolve_device(args.device or cfg.train.device)
+    device = select_device(args.device or cfg.train.device, "--device" if args.device else "train.device")
     model, cfg, meta = load_detector(args.weights, cfg=cfg, device=device)
     dataset = build_dataset(cfg, "val")
     base = getattr(dataset, "base", dataset)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detector.engine.predictor import fuse_conv_bn, select_device
+from detector.device import select_device
 from detector.export import (
     MAX_OPSET,
     MIN_OPSET,
@@ -26,6 +26,7 @@ from detector.export import (
     export_torchscript,
     output_names,
 )
+from detector.fuse import fuse_conv_bn
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

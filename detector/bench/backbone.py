@@ -15,10 +15,10 @@ from detector.bench.timing import (
     autocast,
     environment,
     paired_ratio,
-    resolve_device,
     time_fn,
     time_interleaved,
 )
+from detector.device import select_device
 
 
 @dataclass
@@ -123,7 +123,7 @@ def benchmark_backbone(settings: BackboneBenchSettings) -> dict:
     s = settings
     if s.dtype not in DTYPES:
         raise ValueError(f"dtype {s.dtype!r} unknown; choose one of {sorted(DTYPES)}")
-    device = resolve_device(s.device)
+    device = select_device(s.device)
     torch.manual_seed(0)
     ours = build_backbone(s.name, out_indices=(2, 3, 4)).eval()
     ref = _timm_reference(s.name, ours)

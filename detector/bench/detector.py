@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from detector.bench.inference import bench_inference
-from detector.bench.timing import DTYPES, environment, resolve_device, synchronize
+from detector.bench.timing import DTYPES, environment, synchronize
 from detector.bench.training import bench_train
+from detector.device import select_device
 
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 SHAPES_BENCH_ROOT = "data/bench_shapes"
@@ -103,7 +104,7 @@ def build_bench_model(cfg, num_classes: int, device: torch.device, s: DetectorBe
     torch.manual_seed(s.seed)
     model = build_model(cfg, num_classes=num_classes).train(train)
     if s.fuse and not train:
-        from detector.engine.predictor import fuse_conv_bn
+        from detector.fuse import fuse_conv_bn
 
         fuse_conv_bn(model)
     model.to(device=device, memory_format=s.memory_format)
@@ -119,7 +120,7 @@ def benchmark_detector(settings: DetectorBenchSettings) -> dict:
     "real_data" (with loader_img_s, workers), "real_vs_synthetic", "loader_vs_synthetic", "data_bound"}``.
     """
     s = settings
-    device = resolve_device(s.device)
+    device = select_device(s.device)
     s.validate(device)
     cfg = bench_config(s)
     dataset = None

@@ -20,7 +20,8 @@ from pathlib import Path
 from detector.bench.backbone import BackboneBenchSettings, benchmark_backbone
 from detector.bench.detector import DetectorBenchSettings, benchmark_detector, shapes_data_overrides
 from detector.bench.loader import bench_loader
-from detector.bench.timing import environment, resolve_device
+from detector.bench.timing import environment
+from detector.device import select_device
 
 CUDA_STEPS = [
     "backbone",
@@ -179,7 +180,7 @@ def run_suite(settings: SuiteSettings, log: Callable[[str], None] = print) -> di
     it to ``<out>/suite.json`` (after every step) and the report to ``<out>/suite.md``."""
     from detector.bench.report import render_markdown
 
-    device = resolve_device(settings.device)
+    device = select_device(settings.device)
     s = resolve_settings(settings, device.type)
     data, data_desc = data_overrides(s)
     table = step_table(s, str(device), data)

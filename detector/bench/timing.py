@@ -18,16 +18,6 @@ import torch
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` -> cuda if available else cpu; ``cuda`` without a GPU -> ``ValueError``."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available; use --device cpu")
-    return dev
-
-
 def synchronize(device: torch.device | str) -> None:
     """Wait for queued kernels on ``device`` (no-op on CPU) so wall-clock timings are real."""
     dev = torch.device(device)

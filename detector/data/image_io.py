@@ -7,6 +7,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+# file suffixes read as images wherever images are listed (data folders, detection sources), lower case
+IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".dng", ".mpo", ".pgm", ".ppm"})
+
 
 class ImageReadError(OSError):
     """An image file is missing, unreadable, truncated or not an image."""

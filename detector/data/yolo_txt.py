@@ -17,8 +17,7 @@ import yaml
 from PIL import Image
 
 from detector.data.coco import CocoDetection
-
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+from detector.data.image_io import IMAGE_EXTS
 
 
 def read_class_names(path: str | Path) -> list[str]:
@@ -51,7 +50,7 @@ def list_images(source: str | Path | list) -> tuple[list[Path], Path]:
         raise FileNotFoundError(f"YOLO images not found: {source} (expected a folder of images or a .txt list)")
     if (source / "images").is_dir():
         source = source / "images"
-    files = sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+    files = sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_EXTS)
     return files, source
 
 

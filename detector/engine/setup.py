@@ -15,28 +15,7 @@ import torch
 from torch import nn
 
 from detector.engine.checkpoint import get_rng_state, set_rng_state
-
-
-def select_device(spec: str, local_rank: int = 0) -> torch.device:
-    """``train.device`` -> a device: ``auto`` (CUDA if available), ``cpu``, ``cuda``, ``cuda:N`` or ``N``.
-
-    Under torchrun each process uses ``cuda:LOCAL_RANK`` whatever index was given.
-    """
-    key = str(spec).strip().lower()
-    if key == "auto":
-        key = "cuda" if torch.cuda.is_available() else "cpu"
-    if key == "cpu":
-        return torch.device("cpu")
-    if key == "cuda" or key.startswith("cuda:") or key.isdigit():
-        if not torch.cuda.is_available():
-            raise RuntimeError(f"train.device={spec} but no CUDA device is available; use train.device=cpu (or auto)")
-        index = int(key.split(":")[1]) if ":" in key else int(key) if key.isdigit() else 0
-        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-            index = local_rank
-        if index >= torch.cuda.device_count():
-            raise RuntimeError(f"train.device={spec}: only {torch.cuda.device_count()} CUDA device(s) visible")
-        return torch.device("cuda", index)
-    raise ValueError(f"train.device: unknown device '{spec}', expected auto, cpu, cuda or cuda:N")
+from detector.engine.run_folder import is_free, next_free_folder
 
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
@@ -85,7 +64,7 @@ def resolve_run_paths(out_dir: str, resume: str | Path | None, resume_flag: bool
 
     ``--resume PATH`` resumes PATH and writes into its run folder (``PATH/../..`` when PATH is ``.../weights/X.pt``,
     else ``train.out_dir``); ``train.resume=true`` resumes ``train.out_dir/weights/last.pt``. A fresh run never
-    overwrites a run: when ``out_dir`` already holds one it goes to ``out_dir2``, ``out_dir3``, ... instead.
+    writes into a folder that holds files: it goes to ``out_dir2``, ``out_dir3``, ... instead (``run_folder``).
     """
     out = Path(out_dir)
     if resume is not None:
@@ -99,14 +78,9 @@ def resolve_run_paths(out_dir: str, resume: str | Path | None, resume_flag: bool
                 "or pass --resume PATH"
             )
         return out, last
-    if last.is_file():
-        n = 2
-        while (out.with_name(f"{out.name}{n}") / "weights" / "last.pt").is_file():
-            n += 1
-        new = out.with_name(f"{out.name}{n}")
-        print(
-            f"{out} already holds a training run: this run goes to {new} (continue the old one with train.resume=true)"
-        )
+    if not is_free(out):
+        new = next_free_folder(out)
+        print(f"{out} already holds files: this run goes to {new} (continue the old one with train.resume=true)")
         out = new
     return out, None
 

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from detector.config import config_to_dict, save_config
 from detector.data import set_loader_epoch
+from detector.device import select_device
 from detector.engine import distributed as dist_utils
 from detector.engine.checkpoint import atomic_save, build_checkpoint, load_checkpoint, set_rng_state, transfer_weights
 from detector.engine.checkpoint import unwrap_model as unwrap
@@ -40,7 +41,6 @@ from detector.engine.setup import (
     resolve_num_classes,
     resolve_run_paths,
     seed_everything,
-    select_device,
     shutdown_loader,
     wrap_model,
 )
@@ -77,7 +77,7 @@ class Trainer:
 
         self.cfg, t = cfg, cfg.train
         self.callbacks = list(callbacks)
-        self.device = select_device(t.device, int(os.environ.get("LOCAL_RANK", "0")))
+        self.device = select_device(t.device, "train.device", int(os.environ.get("LOCAL_RANK", "0")))
         self.dist = dist_utils.init_distributed(self.device.type)
         self.main = self.dist.is_main
         seed_everything(t.seed + self.dist.rank, t.deterministic)

@@ -13,7 +13,9 @@ from torch import nn
 from detector import build_model, load_config
 from detector.data.letterbox import letterbox
 from detector.engine.draw import class_color, draw_detections
-from detector.engine.predictor import Predictor, Source, SourceError, fuse_conv_bn
+from detector.engine.predictor import Predictor
+from detector.engine.sources import Source, SourceError
+from detector.fuse import fuse_conv_bn
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_OVERRIDES = [

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from detector.device import select_device
 from detector.engine.logging import RESULTS_COLUMNS, ResultsLogger, epoch_summary, read_results, rss_mb
 from detector.engine.plots import plot_results, plot_train_batch
-from detector.engine.setup import resolve_num_classes, resolve_run_paths, select_device
+from detector.engine.setup import resolve_num_classes, resolve_run_paths
 
 
 def _row(epoch, mAP=None):
@@ -73,4 +74,4 @@ def test_run_folder_and_class_count_rules(tmp_path):
         resolve_num_classes(3, 6, "a.json")
     assert select_device("cpu").type == "cpu"
     with pytest.raises(ValueError, match="train.device"):
-        select_device("tpu")
+        select_device("tpu", "train.device")

@@ -1,0 +1,171 @@
+"""A detection run (``tools/detect.py``): load a checkpoint, read a source, predict every frame, write the outputs."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from detector.engine.checkpoint_io import load_detector
+from detector.engine.detect_outputs import DetectionWriter, annotate, display_available, show_frame, summary_text
+from detector.engine.predictor import Predictor
+from detector.engine.run_folder import next_free_folder
+from detector.engine.sources import Source, SourceError
+
+log = logging.getLogger(__name__)
+
+
+class DetectError(ValueError):
+    """A detection run cannot start; the message names the option and what to do."""
+
+
+class NoImagesError(DetectError):
+    """Every frame of the source was unreadable: nothing was detected."""
+
+
+@dataclass
+class DetectOptions:
+    """Everything a detection run needs; the fields mirror ``tools/detect.py``'s options."""
+
+    weights: str  # checkpoint written by the trainer or converted from darknet
+    source: str  # image, folder, glob, video, webcam index or stream URL
+    img_size: int | None = None  # network input long side in pixels; None: the checkpoint's data.img_size
+    conf: float = 0.25  # score threshold
+    iou: float = 0.45  # NMS IoU threshold
+    max_det: int = 300  # detections per image
+    device: str = "auto"
+    out: str = "runs/detect/exp"  # output folder (out2, out3, ... when it already holds files)
+    exist_ok: bool = False  # write into ``out`` even if it holds files
+    save: bool = True  # annotated images / videos
+    save_txt: bool = False  # labels/<stem>.txt: label cx cy w h score (normalised)
+    save_json: bool = False  # detections.json
+    show: bool = False  # display window
+    half: bool = False  # fp16 (CUDA only)
+    square: bool = False  # pad to img_size x img_size instead of a minimal rectangle
+    fuse: bool = True  # fold BatchNorm into convolutions
+    overrides: list[str] = field(default_factory=list)  # key=value applied to the checkpoint's config
+
+
+@dataclass
+class DetectSummary:
+    """What a run did: frames predicted and skipped, mean milliseconds per stage, wall-clock seconds, output folder."""
+
+    out: Path
+    done: int
+    skipped: int
+    total: int
+    ms_per_image: dict[str, float]
+    seconds: float
+    img_size: int
+    device: str
+
+
+def _source_name(source: str) -> str:
+    return f"webcam{source}" if source.isdigit() else Path(source.split("?")[0]).stem or "stream"
+
+
+def build_predictor(opts: DetectOptions) -> Predictor:
+    """Load ``opts.weights`` and wrap it for inference; raises :class:`DetectError` for an unusable checkpoint."""
+    try:
+        model, cfg, meta = load_detector(opts.weights, list(opts.overrides))
+    except (OSError, ValueError) as e:
+        raise DetectError(f"--weights {opts.weights}: {e}") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore" if not opts.half else "default")
+        return Predictor(
+            model,
+            img_size=opts.img_size or cfg.data.img_size,  # default: the size the model was trained at
+            device=opts.device,
+            half=True if opts.half else None,
+            conf_thres=opts.conf,
+            iou_thres=opts.iou,
+            max_det=opts.max_det,
+            class_names=meta.get("class_names") or getattr(model, "class_names", None),
+            rect=not opts.square,
+            fuse=opts.fuse,
+        )
+
+
+def run_detection(opts: DetectOptions) -> DetectSummary:
+    """Detect on every frame of ``opts.source`` and write the outputs; one log line per frame.
+
+    Unreadable images inside a folder/glob are skipped with a warning and counted. Raises :class:`SourceError` or
+    :class:`DetectError` (no readable image at all, unusable weights); Ctrl-C stops early and keeps what was written.
+    """
+    source = Source(opts.source)
+    predictor = build_predictor(opts)
+    is_video = source.kind != "images"
+    show = opts.show and display_available()
+    if opts.show and not show:
+        log.warning("--show ignored: no display found (DISPLAY/WAYLAND_DISPLAY unset)")
+    out = next_free_folder(opts.out, opts.exist_ok)
+    writer = DetectionWriter(
+        out, _source_name(opts.source), is_video, source.fps, opts.save, opts.save_txt, opts.save_json
+    )
+    totals = {"pre": 0.0, "infer": 0.0, "post": 0.0}
+    done, skipped, total = 0, 0, len(source)
+    t_start = time.perf_counter()
+    try:
+        for frame in source:
+            tag = f"frame {frame.index + 1}/{total or '?'}" if is_video else f"image {frame.index + 1}/{total}"
+            if frame.image is None:
+                skipped += 1
+                log.warning("%s skipped: %s", tag, frame.error)
+                continue
+            det = predictor([frame.image])[0]
+            done += 1
+            t = predictor.timing
+            for k in totals:
+                totals[k] += t[k]
+            log.info(
+                "%s %s: %s (pre %.1fms, infer %.1fms, post %.1fms)",
+                tag, frame.path, summary_text(det), t["pre"], t["infer"], t["post"],
+            )  # fmt: skip
+            vis = annotate(frame.image, det, predictor.class_names) if opts.save or show else None
+            writer.add(frame, det, vis)
+            if show and vis is not None:
+                show = show_frame(vis, frame.path)
+    except KeyboardInterrupt:
+        log.warning("interrupted; saving what was processed")
+    finally:
+        source.close()
+        writer.close()
+        if show:
+            import cv2
+
+            cv2.destroyAllWindows()
+    if skipped:
+        log.warning("skipped %d unreadable image(s) of %d", skipped, total)
+    if done == 0:
+        raise NoImagesError(f"no readable image in --source {opts.source!r}")
+    summary = DetectSummary(
+        out=out,
+        done=done,
+        skipped=skipped,
+        total=total,
+        ms_per_image={k: v / done for k, v in totals.items()},
+        seconds=time.perf_counter() - t_start,
+        img_size=predictor.img_size,
+        device=str(predictor.device),
+    )
+    per = summary.ms_per_image
+    log.info(
+        "Speed per image: pre %.1fms, infer %.1fms, post %.1fms at img-size %d on %s; %d image(s) in %.2fs (%.1f FPS)",
+        per["pre"], per["infer"], per["post"], summary.img_size, summary.device, done, summary.seconds,
+        done / max(summary.seconds, 1e-9),
+    )  # fmt: skip
+    log.info("Results saved to %s", out)
+    return summary
+
+
+__all__ = [
+    "DetectError",
+    "NoImagesError",
+    "DetectOptions",
+    "DetectSummary",
+    "SourceError",
+    "build_predictor",
+    "run_detection",
+]

@@ -1,0 +1,21 @@
+"""The one rule for output folders: a new run never writes into a folder that already holds files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def is_free(folder: Path) -> bool:
+    """True when ``folder`` does not exist or is an empty directory."""
+    return not folder.exists() or (folder.is_dir() and not any(folder.iterdir()))
+
+
+def next_free_folder(out: str | Path, exist_ok: bool = False) -> Path:
+    """``out`` when it is free (or ``exist_ok``), else the first free ``out2``, ``out3``, ... beside it."""
+    out = Path(out)
+    if exist_ok or is_free(out):
+        return out
+    n = 2
+    while not is_free(out.with_name(f"{out.name}{n}")):
+        n += 1
+    return out.with_name(f"{out.name}{n}")

@@ -1,0 +1,122 @@
+"""Detection inputs: an image file, folder, glob, video file, webcam index or stream URL, as a sequence of frames."""
+
+from __future__ import annotations
+
+import glob as globlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from detector.data.image_io import IMAGE_EXTS, ImageReadError, read_image
+
+VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".webm", ".gif", ".ts", ".asf"}
+STREAM_PREFIXES = ("rtsp://", "rtmp://", "http://", "https://")
+EXTS_TEXT = ", ".join(sorted(IMAGE_EXTS))
+
+
+class SourceError(ValueError):
+    """The detection source cannot be used (missing, unreadable, unopenable); the message names it."""
+
+
+@dataclass
+class Frame:
+    """One item of a source: ``image`` RGB uint8 ``[H, W, 3]`` or None when unreadable (``error`` says why)."""
+
+    image: np.ndarray | None
+    path: str  # file / stream the frame came from
+    index: int  # image number (image sources) or frame number (video/stream), from 0
+    error: str | None = None
+
+
+class Source:
+    """Frames from an image file, folder, glob, video file, webcam index (``"0"``) or stream URL (rtsp/rtmp/http).
+
+    Attributes: ``kind`` (``images`` | ``video`` | ``stream``), ``paths`` (image files), ``fps`` and ``frame_count``
+    (videos/streams; ``frame_count`` 0 when unknown). Opening raises :class:`SourceError` for a missing path, an empty
+    folder/glob, a single unreadable image or an unopenable video. Unreadable images inside a folder or glob are
+    yielded with ``image=None`` and ``error`` set, so the caller can warn and count them.
+    """
+
+    def __init__(self, source: str | int):
+        self.source = str(source)
+        self.paths: list[Path] = []
+        self.fps, self.frame_count = 0.0, 0
+        self._cap: cv2.VideoCapture | None = None
+        src = self.source
+        path = Path(src)
+        if src.isdigit() or src.lower().startswith(STREAM_PREFIXES):
+            self.kind = "stream"
+            self._open_video(int(src) if src.isdigit() else src, f"webcam/stream {src!r}")
+        elif any(ch in src for ch in "*?[") and not path.exists():
+            self.kind = "images"
+            self.paths = sorted(
+                Path(p) for p in globlib.glob(src, recursive=True) if Path(p).suffix.lower() in IMAGE_EXTS
+            )
+            if not self.paths:
+                raise SourceError(f"--source {src!r}: the glob matches no image files ({EXTS_TEXT})")
+        elif not path.exists():
+            raise SourceError(f"--source {src!r}: no such file or folder")
+        elif path.is_dir():
+            self.kind = "images"
+            self.paths = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+            if not self.paths:
+                raise SourceError(f"--source {src!r}: the folder holds no image files ({EXTS_TEXT})")
+        elif path.suffix.lower() in VIDEO_EXTS:
+            self.kind = "video"
+            self._open_video(str(path), f"video {src!r}")
+        else:
+            self.kind = "images"
+            self.paths = [path]
+            self._single = self._read(path, 0)  # a single unreadable image is an error, not a warning
+            if self._single.error:
+                raise SourceError(f"--source {src!r}: {self._single.error}")
+
+    def _open_video(self, target: str | int, what: str) -> None:
+        cap = cv2.VideoCapture(target)
+        if not cap.isOpened():
+            cap.release()
+            raise SourceError(f"cannot open {what}: check the path/URL/camera index and that the codec is supported")
+        ok, first = cap.read()
+        if not ok or first is None:
+            cap.release()
+            raise SourceError(
+                f"cannot read any frame from {what}: the file is empty, corrupt or in an unsupported codec"
+            )
+        self._cap, self._first = cap, first
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if fps and np.isfinite(fps) and 0 < fps < 1000 else 30.0
+        self.frame_count = max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0) if self.kind == "video" else 0
+
+    @staticmethod
+    def _read(path: Path, index: int) -> Frame:
+        try:
+            return Frame(read_image(path), str(path), index)
+        except ImageReadError as e:
+            return Frame(None, str(path), index, error=str(e))
+
+    def __len__(self) -> int:
+        """Number of images, or the video's frame count (0 when unknown: streams)."""
+        return len(self.paths) if self.kind == "images" else self.frame_count
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self.kind == "images":
+            for i, p in enumerate(self.paths):
+                yield self._single if len(self.paths) == 1 and hasattr(self, "_single") else self._read(p, i)
+            return
+        cap, frame, i = self._cap, self._first, 0
+        try:
+            while frame is not None:
+                yield Frame(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), self.source, i)
+                ok, frame = cap.read()
+                frame, i = (frame if ok else None), i + 1
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the video capture (safe to call twice)."""
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None

@@ -7,7 +7,6 @@ All sizes ``wh`` are box widths/heights in input pixels, i.e. after letterbox sc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -119,8 +118,3 @@ def check_anchors(
         return anchors_to_config(new, num_levels), report
     report["message"] = f"best possible recall {bpr:.4f} < {thr} but k-means anchors ({new_bpr:.4f}) are no better"
     return None, report
-
-
-def anchors_from_rows(rows: Sequence[Sequence[float]]) -> torch.Tensor:
-    """Config rows -> ``[L, A, 2]`` float tensor."""
-    return torch.as_tensor(rows, dtype=torch.float32).reshape(len(rows), -1, 2)

@@ -80,12 +80,6 @@ class ResultsLogger:
             except ImportError as e:  # tensorboard is optional at run time
                 warnings.warn(f"TensorBoard logging disabled ({e}); pip install tensorboard to enable it", stacklevel=2)
 
-    def log_scalars(self, scalars: Mapping[str, float], step: int) -> None:
-        """TensorBoard scalars (e.g. per-iteration loss and LR) at global ``step``."""
-        if self.tb is not None:
-            for key, value in scalars.items():
-                self.tb.add_scalar(key, value, step)
-
     def log_epoch(self, row: Mapping[str, Any]) -> None:
         """Append one epoch to ``results.csv`` (missing columns -> empty) and mirror it to TensorBoard."""
         with open(self.csv_path, "a", newline="") as f:

@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 COCO_TRAIN_IMAGES = 118_287
-# timm cspresnext50 features, one H100, bf16, channels_last, 640x640, batch 32 (timm 1.0.29, torch 2.11): the
-# reference our backbone is compared with when the run itself has no timm figures.
 
 
 @dataclass

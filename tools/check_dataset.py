@@ -12,7 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detector.data.doctor import check_coco, check_yolo
+from detector.data.doctor import check_coco
+from detector.data.yolo_txt import check_yolo
 
 
 def main(argv: list[str] | None = None) -> int:

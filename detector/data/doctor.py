@@ -317,24 +317,3 @@ def _scan(data: dict, images_dir: Path, report: DoctorReport, full: bool, worker
             report.drop_ann_ids.append(a["id"])
         elif (x1, y1, x2, y2) != (x, y, x + w, y + h):
             report.add("box_out_of_bounds", f"{where}: bbox {bbox} in a {img_w}x{img_h} image")
-
-
-def check_yolo(
-    source: str | Path | list,
-    names: list[str] | str | Path,
-    *,
-    labels_dir: str | Path | None = None,
-    full: bool = False,
-) -> DoctorReport:
-    """Scan a YOLO-txt dataset (see :mod:`detector.data.yolo_txt`): converts it to COCO in memory (malformed label
-    lines become ``bad_label_line`` findings, class indices outside ``names`` ``unknown_category``), then runs
-    :func:`check_coco` on the result (not cached)."""
-    from detector.data.yolo_txt import read_class_names, yolo_to_coco_dict  # here: yolo_txt imports this module
-
-    names = names if isinstance(names, list) else read_class_names(names)
-    problems: list[str] = []
-    data, root = yolo_to_coco_dict(source, names, labels_dir=labels_dir, problems=problems)
-    report = check_coco(data, root, full=full, cache=False, source_key=f"yolo:{source}")
-    for p in problems:
-        report.add("bad_label_line", p)
-    return report

@@ -17,6 +17,7 @@ import yaml
 from PIL import Image
 
 from detector.data.coco import CocoDetection
+from detector.data.doctor import DoctorReport, check_coco
 from detector.data.image_io import IMAGE_EXTS
 
 
@@ -163,6 +164,25 @@ def _source_key(files: list[Path], root: Path, labels_dir: Path | None, names: l
         except OSError:
             h.update(f"{lp}:-;".encode())
     return f"yolo:{root}:{h.hexdigest()}"
+
+
+def check_yolo(
+    source: str | Path | list,
+    names: list[str] | str | Path,
+    *,
+    labels_dir: str | Path | None = None,
+    full: bool = False,
+) -> DoctorReport:
+    """Scan a YOLO-txt dataset (see :mod:`detector.data.yolo_txt`): converts it to COCO in memory (malformed label
+    lines become ``bad_label_line`` findings, class indices outside ``names`` ``unknown_category``), then runs
+    :func:`check_coco` on the result (not cached)."""
+    names = names if isinstance(names, list) else read_class_names(names)
+    problems: list[str] = []
+    data, root = yolo_to_coco_dict(source, names, labels_dir=labels_dir, problems=problems)
+    report = check_coco(data, root, full=full, cache=False, source_key=f"yolo:{source}")
+    for p in problems:
+        report.add("bad_label_line", p)
+    return report
 
 
 class YoloTxtDataset(CocoDetection):

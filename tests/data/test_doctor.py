@@ -3,7 +3,8 @@ import json
 import cv2
 import numpy as np
 
-from detector.data.doctor import check_coco, check_yolo
+from detector.data.doctor import check_coco
+from detector.data.yolo_txt import check_yolo
 from tests.data.conftest import write_coco
 from tools.check_dataset import main as check_main
 

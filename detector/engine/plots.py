@@ -10,15 +10,8 @@ import cv2
 import numpy as np
 import torch
 
+from detector.engine.draw import class_color
 from detector.engine.logging import read_results
-
-
-def _color(label: int) -> tuple[int, int, int]:
-    """A stable, distinct BGR colour per class label."""
-    hue = (label * 47) % 180
-    hsv = np.uint8([[[hue, 220, 255]]])
-    b, g, r = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0]
-    return int(b), int(g), int(r)
 
 
 def plot_train_batch(
@@ -45,9 +38,12 @@ def plot_train_batch(
         for row in targets[targets[:, 0] == i].tolist():
             label = int(row[1])
             x1, y1, x2, y2 = (int(round(v)) for v in row[2:6])
-            cv2.rectangle(tile, (x1, y1), (x2, y2), _color(label), 1)
+            color = class_color(label, bgr=True)
+            cv2.rectangle(tile, (x1, y1), (x2, y2), color, 1)
             name = class_names[label] if class_names is not None and 0 <= label < len(class_names) else str(label)
-            cv2.putText(tile, name, (x1, max(y1 - 2, 8)), cv2.FONT_HERSHEY_SIMPLEX, 0.3, _color(label), 1)
+            cv2.putText(
+                tile, name, (x1, max(y1 - 2, 8)), cv2.FONT_HERSHEY_SIMPLEX, 0.3, class_color(label, bgr=True), 1
+            )
         r, c = divmod(i, cols)
         grid[r * h : (r + 1) * h, c * w : (c + 1) * w] = tile
     path = Path(path)
@@ -57,14 +53,11 @@ def plot_train_batch(
 
 
 def plot_results(csv_path: str | Path, png_path: str | Path | None = None) -> Path | None:
-    """Plot the loss curves and mAP / AP50 from ``results.csv`` into ``results.png`` (matplotlib Agg).
-
-    Returns the written path, or ``None`` when the CSV has no rows yet.
+    """Plot the loss curves and mAP / AP50 from ``results.csv`` into ``results.png`` (matplotlib's object API with
+    an Agg canvas: no global backend is switched). Returns the written path, or ``None`` when the CSV has no rows yet.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     rows = read_results(csv_path)
     if not rows:
@@ -75,7 +68,9 @@ def plot_results(csv_path: str | Path, png_path: str | Path | None = None) -> Pa
     losses = [(k, t) for k, t in titles.items() if any(math.isfinite(r.get(k, math.nan)) for r in rows)]
     panels = [*losses[:3], ("total_loss", "total loss"), ("mAP", "mAP@[.5:.95]"), ("AP50", "mAP@0.5")]
     panels += [(None, "")] * (6 - len(panels))
-    fig, axes = plt.subplots(2, 3, figsize=(12, 6), tight_layout=True)
+    fig = Figure(figsize=(12, 6), tight_layout=True)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(2, 3)
     for ax, (key, title) in zip(axes.ravel(), panels, strict=True):
         if key is None:
             ax.axis("off")
@@ -88,5 +83,4 @@ def plot_results(csv_path: str | Path, png_path: str | Path | None = None) -> Pa
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     fig.savefig(png_path, dpi=100)
-    plt.close(fig)
     return png_path

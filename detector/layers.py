@@ -15,10 +15,8 @@ from backbones.common import make_act
 
 
 def make_activation(name: str | None) -> nn.Module:
-    """Activation by name: ``leaky`` (slope 0.1, YOLOv4 neck), ``None``, or any name of
-    :func:`backbones.common.make_act` (``mish``, ``silu``, ``relu``, ``identity``, ``leaky_relu`` = slope 0.01)."""
-    if name == "leaky":
-        return nn.LeakyReLU(0.1, inplace=True)
+    """Activation by name: ``None`` (identity) or any name of :func:`backbones.common.make_act` (``leaky`` = slope
+    0.1 as in YOLOv4 and darknet, ``leaky_relu`` = slope 0.01 as in timm, ``mish``, ``silu``, ``relu``, ``identity``)."""
     return make_act(name or "identity")
 
 

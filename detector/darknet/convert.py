@@ -42,7 +42,9 @@ def config_from_darknet(net: Section, layers: Sequence[Section], source: str) ->
     classes, num = first.get_int("classes", 20, source), first.get_int("num", 1, source)
     anchors = first.get_list("anchors", source, float)
     if len(anchors) != 2 * num:
-        raise DarknetCfgError(f"{first.where(source, 'anchors')}: {len(anchors)} anchor values for num={num}")
+        raise DarknetCfgError(
+            f"{first.where(source, 'anchors')}: anchors has {len(anchors)} values, num={num} needs {2 * num} (w, h)"
+        )
     masks, rows = [], []
     for y in yolos:
         for key in ("classes", "num", "anchors"):

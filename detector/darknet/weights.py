@@ -98,9 +98,11 @@ def _conv_keys(layer: Layer) -> list[tuple[str, int]]:
 def floats_to_state(
     layers: Sequence[Layer], floats: np.ndarray, own: Mapping[str, torch.Tensor], source: str
 ) -> dict[str, torch.Tensor]:
-    """Map a ``.weights`` body onto a copy of ``own`` (our model's state dict). The body must have exactly the
-    floats the layers need; every parameter and BatchNorm statistic of ``own`` must be covered (buffers such as the anchors keep ``own``'s). Nothing of ``own``
-    is modified (the caller loads the result in one step, so a bad file leaves the model untouched)."""
+    """Map a ``.weights`` body onto a copy of ``own`` (our model's state dict).
+
+    The body must have exactly the floats the layers need, and they must cover every parameter and BatchNorm
+    statistic of ``own`` (buffers such as the anchors keep ``own``'s values). ``own`` itself is not modified: the
+    caller loads the result in one step, so a bad file leaves the model untouched."""
     expected = num_floats(layers)
     if len(floats) != expected:
         what = "is short by" if len(floats) < expected else "has extra"

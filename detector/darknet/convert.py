@@ -27,7 +27,14 @@ from detector.config import (
 from detector.darknet.cfg import DarknetCfgError, Section, read_cfg
 from detector.darknet.layout import Layer, build_layout, check_layout, render_layout
 from detector.darknet.names import category_ids, read_names
-from detector.darknet.weights import WeightsHeader, floats_to_state, read_weights, state_to_floats, write_weights
+from detector.darknet.weights import (
+    WeightsHeader,
+    check_float_count,
+    floats_to_state,
+    read_weights,
+    state_to_floats,
+    write_weights,
+)
 
 BACKBONE = "cspresnext50_darknet"
 DARKNET_BN_EPS = 1e-5  # darknet adds 1e-5 to the running variance
@@ -133,6 +140,7 @@ def load_darknet(
     expected = darknet_layout(cfg, num_classes, masks)
     check_layout(layers, expected, str(cfg_path))
     header, floats = read_weights(weights_path)
+    check_float_count(expected, floats, str(weights_path))  # before building anything
     names = read_names(names_path, num_classes) if names_path else [str(i) for i in range(num_classes)]
     model = build_model(cfg, num_classes=num_classes, class_names=names)
     state = floats_to_state(expected, floats, model.state_dict(), str(weights_path))

@@ -95,14 +95,8 @@ def _conv_keys(layer: Layer) -> list[tuple[str, int]]:
     return [(f"{b.prefix}.bias", 1), (f"{b.prefix}.weight", kernel)]
 
 
-def floats_to_state(
-    layers: Sequence[Layer], floats: np.ndarray, own: Mapping[str, torch.Tensor], source: str
-) -> dict[str, torch.Tensor]:
-    """Map a ``.weights`` body onto a copy of ``own`` (our model's state dict).
-
-    The body must have exactly the floats the layers need, and they must cover every parameter and BatchNorm
-    statistic of ``own`` (buffers such as the anchors keep ``own``'s values). ``own`` itself is not modified: the
-    caller loads the result in one step, so a bad file leaves the model untouched."""
+def check_float_count(layers: Sequence[Layer], floats: np.ndarray, source: str) -> None:
+    """Raise :class:`DarknetWeightsError` unless ``floats`` has exactly the values ``layers`` need, stating both."""
     expected = num_floats(layers)
     if len(floats) != expected:
         what = "is short by" if len(floats) < expected else "has extra"
@@ -111,6 +105,17 @@ def floats_to_state(
             f"({what} {abs(len(floats) - expected):,}); these weights belong to another cfg (other classes, "
             "widths or layers) or the file is truncated"
         )
+
+
+def floats_to_state(
+    layers: Sequence[Layer], floats: np.ndarray, own: Mapping[str, torch.Tensor], source: str
+) -> dict[str, torch.Tensor]:
+    """Map a ``.weights`` body onto a copy of ``own`` (our model's state dict).
+
+    The body must have exactly the floats the layers need, and they must cover every parameter and BatchNorm
+    statistic of ``own`` (buffers such as the anchors keep ``own``'s values). ``own`` itself is not modified: the
+    caller loads the result in one step, so a bad file leaves the model untouched."""
+    check_float_count(layers, floats, source)
     state = {k: v.clone() for k, v in own.items()}
     filled: set[str] = set()
     pos = 0

@@ -69,7 +69,8 @@ def test_darknet_config_builds_the_darknet_model():
 
 
 def test_defaults_keep_todays_model():
-    model = build_model(load_config(None, ["model.backbone.pretrained=false", "model.num_classes=3"]))
+    small = ["model.backbone.width_mult=0.25", "model.neck.widths=[32,64,128]"]
+    model = build_model(load_config(None, ["model.backbone.pretrained=false", "model.num_classes=3", *small]))
     assert model.input_norm == "imagenet" and model.head.wh_decode == "sigmoid2"
     assert not model.neck.spp.input_last
     assert {m.eps for m in model.neck.modules() if isinstance(m, torch.nn.BatchNorm2d)} == {1e-3}

@@ -29,9 +29,11 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
 
 
 def make_act(name: str, inplace: bool = True) -> nn.Module:
-    """Activation module by name: ``leaky_relu`` (slope 0.01, as timm), ``relu``, ``silu``, ``mish`` or ``identity``."""
+    """Activation module by name: ``leaky_relu`` (slope 0.01, as timm), ``leaky`` (slope 0.1, as darknet and the
+    YOLOv4 neck), ``relu``, ``silu``, ``mish`` or ``identity``."""
     acts = {
         "leaky_relu": lambda: nn.LeakyReLU(0.01, inplace=inplace),
+        "leaky": lambda: nn.LeakyReLU(0.1, inplace=inplace),
         "relu": lambda: nn.ReLU(inplace=inplace),
         "silu": lambda: nn.SiLU(inplace=inplace),
         "mish": lambda: nn.Mish(inplace=inplace),
@@ -43,7 +45,7 @@ def make_act(name: str, inplace: bool = True) -> nn.Module:
 
 
 class ConvBNAct(nn.Module):
-    """Conv2d (no bias, 'same'-style padding ``k // 2``) + BatchNorm2d + activation.
+    """Conv2d (no bias, 'same'-style padding ``k // 2``) + BatchNorm2d (``eps=bn_eps``) + activation.
 
     State-dict keys are ``conv.weight`` and ``bn.*`` (the same as timm's ``ConvNormAct``).
     """
@@ -56,12 +58,13 @@ class ConvBNAct(nn.Module):
         stride: int = 1,
         groups: int = 1,
         act: str = "leaky_relu",
+        bn_eps: float = 1e-5,
     ) -> None:
         super().__init__()
         if in_chs % groups or out_chs % groups:
             raise ValueError(f"ConvBNAct: channels {in_chs}->{out_chs} are not divisible by groups={groups}")
         self.conv = nn.Conv2d(in_chs, out_chs, kernel_size, stride, padding=kernel_size // 2, groups=groups, bias=False)
-        self.bn = nn.BatchNorm2d(out_chs)
+        self.bn = nn.BatchNorm2d(out_chs, eps=bn_eps)
         self.act = make_act(act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -2,14 +2,17 @@
 
 A network is described by small frozen dataclasses (``StemCfg``, ``StageCfg``, ``CspNetCfg``). Each stage:
 optional 3x3 strided (grouped) down-conv -> 1x1 expansion (linear if ``cross_linear``) whose output is split
-channel-wise into a cross half and a block half -> residual blocks on the block half -> 1x1 partial transition ->
-concat ``[cross, blocks]`` -> 1x1 transition. Conv layers are Conv + BN + activation (LeakyReLU 0.01 by default).
+channel-wise into a cross part and a block part (halves by default) -> residual blocks on the block part -> 1x1
+partial transition -> concat ``[cross, blocks]`` (or ``[blocks, cross]``) -> 1x1 transition. Conv layers are
+Conv + BN + activation (LeakyReLU 0.01 by default). The extra fields (``pool_kernel``, ``cross_ratio``,
+``block_first``, ``partial_shortcut``, ``bn_eps``) describe darknet's CSPResNeXt-50; their defaults keep timm's.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import partial
 
 import torch
 from torch import nn
@@ -23,19 +26,23 @@ from .common import (
     check_out_indices,
     init_weights,
     level_stride,
-    make_act,
     make_divisible,
 )
+from .csp_blocks import BLOCKS
 
 
 @dataclass(frozen=True)
 class StemCfg:
-    """Stem: one ``kernel_size`` conv with stride ``stride`` (+ optional 3x3/2 max-pool)."""
+    """Stem: one ``kernel_size`` conv with stride ``stride`` (+ optional max-pool with stride 2).
+
+    ``pool_kernel``: 3 = 3x3/2 with padding 1 (timm), 2 = 2x2/2 without padding (darknet ``[maxpool] size=2``).
+    """
 
     out_chs: int = 64
     kernel_size: int = 7
     stride: int = 2
     pool: bool = True
+    pool_kernel: int = 3
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,11 @@ class StageCfg:
     ``expand_ratio``: conv_exp channels / out_chs; ``block_ratio``: block channels / out_chs; ``bottle_ratio``: block
     hidden channels / block channels; ``down_growth``: down-conv outputs ``out_chs`` (else keeps input channels);
     ``block``: ``"bottle"`` (ResNeXt 1x1-3x3g-1x1, act after add) or ``"dark"`` (1x1-3x3, no act after add).
+
+    Darknet variants: ``cross_ratio`` (cross-part channels / out_chs; None = half of the expansion, the block part
+    gets the rest), ``block_first`` (concat ``[blocks, cross]``, darknet's ``[route] layers=-1,-N``),
+    ``partial_shortcut`` (a block whose input is narrower than its output adds the input to its first channels,
+    darknet's ``[shortcut]`` between layers of different widths; otherwise widths must match).
     """
 
     depth: int
@@ -57,16 +69,21 @@ class StageCfg:
     cross_linear: bool = False
     down_growth: bool = False
     block: str = "bottle"
+    cross_ratio: float | None = None
+    block_first: bool = False
+    partial_shortcut: bool = False
 
 
 @dataclass(frozen=True)
 class CspNetCfg:
-    """Whole network: stem, stages (in order), activation name, zero-init of the last BN in each residual branch."""
+    """Whole network: stem, stages (in order), activation name, zero-init of the last BN in each residual branch,
+    BatchNorm epsilon (darknet: 1e-5 added to the variance, as torch's default)."""
 
     stem: StemCfg
     stages: tuple[StageCfg, ...]
     act: str = "leaky_relu"
     zero_init_last: bool = True
+    bn_eps: float = 1e-5
 
 
 def scale_cfg(cfg: CspNetCfg, width_mult: float = 1.0, depth_mult: float = 1.0) -> CspNetCfg:
@@ -94,77 +111,64 @@ def scale_cfg(cfg: CspNetCfg, width_mult: float = 1.0, depth_mult: float = 1.0) 
     return replace(cfg, stem=stem, stages=tuple(stages))
 
 
-class BottleneckBlock(nn.Module):
-    """ResNeXt bottleneck: 1x1 -> grouped 3x3 -> 1x1 (linear), add the input, then activation. ``[B, C, H, W]``."""
-
-    def __init__(self, chs: int, out_chs: int, bottle_ratio: float, groups: int, act: str) -> None:
-        super().__init__()
-        mid = int(round(out_chs * bottle_ratio))
-        self.conv1 = ConvBNAct(chs, mid, 1, act=act)
-        self.conv2 = ConvBNAct(mid, mid, 3, groups=groups, act=act)
-        self.conv3 = ConvBNAct(mid, out_chs, 1, act="identity")
-        self.act3 = make_act(act)
-
-    def zero_init_last(self) -> None:
-        nn.init.zeros_(self.conv3.bn.weight)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act3(self.conv3(self.conv2(self.conv1(x))) + x)
-
-
-class DarkBlock(nn.Module):
-    """DarkNet residual block: 1x1 -> 3x3 (both with activation), plus the input (no activation after the add)."""
-
-    def __init__(self, chs: int, out_chs: int, bottle_ratio: float, groups: int, act: str) -> None:
-        super().__init__()
-        mid = int(round(out_chs * bottle_ratio))
-        self.conv1 = ConvBNAct(chs, mid, 1, act=act)
-        self.conv2 = ConvBNAct(mid, out_chs, 3, groups=groups, act=act)
-
-    def zero_init_last(self) -> None:
-        nn.init.zeros_(self.conv2.bn.weight)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv2(self.conv1(x)) + x
-
-
-BLOCKS = {"bottle": BottleneckBlock, "dark": DarkBlock}
-
-
 class CrossStage(nn.Module):
-    """CSP stage ``[B, in_chs, H, W] -> [B, out_chs, H / stride, W / stride]`` (see module docstring)."""
+    """CSP stage ``[B, in_chs, H, W] -> [B, out_chs, H / stride, W / stride]`` (see module docstring).
 
-    def __init__(self, in_chs: int, cfg: StageCfg, act: str) -> None:
+    Channels: expansion ``E = out_chs * expand_ratio`` split into cross ``X`` (``out_chs * cross_ratio``, or ``E / 2``)
+    and block input ``E - X``; blocks of ``out_chs * block_ratio`` channels; the partial transition outputs ``E / 2``
+    (timm) or the block width (with ``cross_ratio``); the transition takes the concat of that and the cross part.
+    """
+
+    def __init__(self, in_chs: int, cfg: StageCfg, act: str, bn_eps: float = 1e-5) -> None:
         super().__init__()
         if cfg.block not in BLOCKS:
             raise ValueError(f"StageCfg.block={cfg.block!r} unknown; choose one of {sorted(BLOCKS)}")
         exp_chs = int(round(cfg.out_chs * cfg.expand_ratio))
         block_chs = int(round(cfg.out_chs * cfg.block_ratio))
-        if exp_chs % 2:
-            raise ValueError(f"CrossStage: expansion channels {exp_chs} must be even to split in two halves")
-        self.split_chs = exp_chs // 2
+        if cfg.cross_ratio is None:
+            if exp_chs % 2:
+                raise ValueError(f"CrossStage: expansion channels {exp_chs} must be even to split in two halves")
+            cross_chs = trans_b_chs = exp_chs // 2
+        else:
+            cross_chs, trans_b_chs = int(round(cfg.out_chs * cfg.cross_ratio)), block_chs
+            if not 0 < cross_chs < exp_chs:
+                raise ValueError(
+                    f"CrossStage: cross channels {cross_chs} (cross_ratio {cfg.cross_ratio}) must be between 0 and "
+                    f"the expansion channels {exp_chs} (expand_ratio {cfg.expand_ratio})"
+                )
+        self.split = [cross_chs, exp_chs - cross_chs]
+        self.block_first = cfg.block_first
+        conv = partial(ConvBNAct, act=act, bn_eps=bn_eps)
         prev = in_chs
         if cfg.stride != 1:
             down_chs = cfg.out_chs if cfg.down_growth else in_chs
-            self.conv_down = ConvBNAct(in_chs, down_chs, 3, stride=cfg.stride, groups=cfg.groups, act=act)
+            self.conv_down = conv(in_chs, down_chs, 3, stride=cfg.stride, groups=cfg.groups)
             prev = down_chs
         else:
             self.conv_down = nn.Identity()
-        self.conv_exp = ConvBNAct(prev, exp_chs, 1, act="identity" if cfg.cross_linear else act)
+        self.conv_exp = ConvBNAct(prev, exp_chs, 1, act="identity" if cfg.cross_linear else act, bn_eps=bn_eps)
         block_fn = BLOCKS[cfg.block]
-        blocks, prev = [], self.split_chs
+        blocks, prev = [], self.split[1]
         for _ in range(cfg.depth):
-            blocks.append(block_fn(prev, block_chs, cfg.bottle_ratio, cfg.groups, act))
+            blocks.append(block_fn(prev, block_chs, cfg.bottle_ratio, cfg.groups, act, bn_eps, cfg.partial_shortcut))
             prev = block_chs
         self.blocks = nn.Sequential(*blocks)
-        self.conv_transition_b = ConvBNAct(prev, self.split_chs, 1, act=act)
-        self.conv_transition = ConvBNAct(exp_chs, cfg.out_chs, 1, act=act)
+        self.conv_transition_b = conv(prev, trans_b_chs, 1)
+        self.conv_transition = conv(cross_chs + trans_b_chs, cfg.out_chs, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv_exp(self.conv_down(x))
-        x_cross, x_block = torch.split(x, self.split_chs, dim=1)
+        x_cross, x_block = torch.split(x, self.split, dim=1)
         x_block = self.conv_transition_b(self.blocks(x_block))
-        return self.conv_transition(torch.cat([x_cross, x_block], dim=1))
+        parts = [x_block, x_cross] if self.block_first else [x_cross, x_block]
+        return self.conv_transition(torch.cat(parts, dim=1))
+
+
+def make_stem_pool(kernel: int) -> nn.MaxPool2d:
+    """Stride-2 stem max-pool: 3 -> 3x3 padding 1 (timm), 2 -> 2x2 no padding (darknet; even input sizes)."""
+    if kernel not in (2, 3):
+        raise ValueError(f"StemCfg.pool_kernel={kernel}: choose 3 (timm, 3x3/2 pad 1) or 2 (darknet, 2x2/2)")
+    return nn.MaxPool2d(kernel_size=kernel, stride=2, padding=kernel // 2 if kernel == 3 else 0)
 
 
 class CspNet(Backbone):
@@ -187,10 +191,11 @@ class CspNet(Backbone):
         self.cfg, self.num_classes = cfg, num_classes
         # flat module sequence: stem children then stages; `taps` maps a flat position to its feature reduction.
         stem = nn.Sequential()
-        stem.add_module("conv1", ConvBNAct(3, cfg.stem.out_chs, cfg.stem.kernel_size, cfg.stem.stride, act=cfg.act))
+        st = cfg.stem
+        stem.add_module("conv1", ConvBNAct(3, st.out_chs, st.kernel_size, st.stride, act=cfg.act, bn_eps=cfg.bn_eps))
         infos = [FeatureInfo(cfg.stem.out_chs, cfg.stem.stride, "stem.conv1")]
         if cfg.stem.pool:
-            stem.add_module("pool", nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+            stem.add_module("pool", make_stem_pool(cfg.stem.pool_kernel))
             infos.append(FeatureInfo(cfg.stem.out_chs, cfg.stem.stride * 2, "stem.pool"))
         chs, red = infos[-1].num_chs, infos[-1].reduction
         for i, s in enumerate(cfg.stages):
@@ -208,7 +213,7 @@ class CspNet(Backbone):
         for i, s in enumerate(cfg.stages):
             if len(stem) + i > last_pos:  # stages after the last requested map are not built
                 break
-            stages.append(CrossStage(chs, s, cfg.act))
+            stages.append(CrossStage(chs, s, cfg.act, cfg.bn_eps))
             chs = s.out_chs
         self.stem, self.stages = stem, nn.Sequential(*stages)
         self.num_built_stages = len(stages)

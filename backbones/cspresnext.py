@@ -1,12 +1,12 @@
 """CSPResNeXt-50 and CSPDarkNet-53 configs and builders (timm-compatible weights: ``cspresnext50.ra_in1k``,
-``cspdarknet53.ra_in1k``)."""
+``cspdarknet53.ra_in1k``), and darknet's CSPResNeXt-50 (the backbone of ``csresnext50-panet-spp.cfg``)."""
 
 from __future__ import annotations
 
 import os
 
 from .cspnet import CspNet, CspNetCfg, StageCfg, StemCfg, scale_cfg
-from .pretrained import WeightsSpec, load_checked, load_state_dict_file, resolve_pretrained
+from .pretrained import PretrainedWeightsError, WeightsSpec, load_checked, load_state_dict_file, resolve_pretrained
 
 TIMM_RELEASES = "https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights"
 
@@ -29,11 +29,28 @@ CSPDARKNET53 = CspNetCfg(
     ),
 )
 
+# darknet's CSPResNeXt-50 (AlexeyAB/darknet cfg/csresnext50-panet-spp*.cfg, layers 0-80), checked layer by layer
+# against the cfg: 7x7/2 stem + 2x2/2 max-pool; LeakyReLU 0.1; each stage's cross and block parts are two 1x1 convs
+# of the (down-conv) output -- here one conv_exp split [cross, block] -- with activation in stages 1 and 4 and
+# linear in stages 2 and 3; stage 1: cross 128, block input 64 (its first shortcut adds 64 channels into 128);
+# concat [blocks, cross] (route -1,-N); BatchNorm eps 1e-5 (darknet adds it to the variance).
+_DARKNET_STAGE = {"groups": 32, "cross_ratio": 0.5, "block_ratio": 0.5, "block_first": True}
+CSPRESNEXT50_DARKNET = CspNetCfg(
+    stem=StemCfg(out_chs=64, kernel_size=7, stride=2, pool=True, pool_kernel=2),
+    stages=(StageCfg(3, 256, stride=1, expand_ratio=0.75, partial_shortcut=True, **_DARKNET_STAGE),)
+    + tuple(
+        StageCfg(d, c, stride=2, cross_linear=linear, **_DARKNET_STAGE)
+        for d, c, linear in zip((3, 5, 2), (512, 1024, 2048), (True, True, False), strict=True)
+    ),
+    act="leaky",
+    bn_eps=1e-5,
+)
+
 WEIGHTS = {
     "cspresnext50": WeightsSpec(f"{TIMM_RELEASES}/cspresnext50_ra_224-648b4713.pth", "timm/cspresnext50.ra_in1k"),
     "cspdarknet53": WeightsSpec(f"{TIMM_RELEASES}/cspdarknet53_ra_256-d05c7c21.pth", "timm/cspdarknet53.ra_in1k"),
 }
-CONFIGS = {"cspresnext50": CSPRESNEXT50, "cspdarknet53": CSPDARKNET53}
+CONFIGS = {"cspresnext50": CSPRESNEXT50, "cspdarknet53": CSPDARKNET53, "cspresnext50_darknet": CSPRESNEXT50_DARKNET}
 
 
 def build_cspnet(
@@ -47,12 +64,19 @@ def build_cspnet(
     norm_eval: bool = False,
     num_classes: int = 0,
 ) -> CspNet:
-    """Build ``cspresnext50`` / ``cspdarknet53``; ``num_classes > 0`` adds the classifier (forward -> logits).
+    """Build ``cspresnext50`` / ``cspdarknet53`` / ``cspresnext50_darknet``; ``num_classes > 0`` adds the classifier
+    (forward -> logits).
 
     Pretrained weights (timm state_dict keys) load strictly; they need ``width_mult == depth_mult == 1``.
+    ``cspresnext50_darknet`` has no ImageNet weights here: its weights come with a converted darknet detector.
     """
     if name not in CONFIGS:
         raise ValueError(f"unknown CSP backbone {name!r}; choose one of {sorted(CONFIGS)}")
+    if pretrained is True and name not in WEIGHTS:
+        raise PretrainedWeightsError(
+            f"{name}: no ImageNet weights are published for this backbone; use pretrained=false, a file path, or "
+            "convert a darknet detector with tools/convert_darknet.py and fine-tune it with train.weights=CKPT"
+        )
     use_weights = pretrained is not None and pretrained is not False
     if use_weights and (width_mult != 1.0 or depth_mult != 1.0):
         raise ValueError(
@@ -61,7 +85,7 @@ def build_cspnet(
         )
     cfg = scale_cfg(CONFIGS[name], width_mult, depth_mult)
     model = CspNet(cfg, out_indices, num_classes=num_classes, norm_eval=norm_eval, name=name)
-    path = resolve_pretrained(pretrained, name, WEIGHTS[name])
+    path = resolve_pretrained(pretrained, name, WEIGHTS.get(name))
     if path is not None:
         sd = load_state_dict_file(path)
         load_checked(model, sd, name=name, source=str(path), ignore_prefixes=model.ignored_checkpoint_prefixes())

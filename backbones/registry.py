@@ -27,7 +27,7 @@ def register_backbone(name: str, builder: Callable[..., nn.Module]) -> None:
     _REGISTRY[name] = builder
 
 
-for _name in ("cspresnext50", "cspdarknet53"):
+for _name in ("cspresnext50", "cspdarknet53", "cspresnext50_darknet"):
     register_backbone(_name, partial(build_cspnet, _name))
 for _name in ("resnet50", "resnext50_32x4d"):
     register_backbone(_name, partial(build_torchvision, _name))

@@ -42,6 +42,9 @@ class NeckConfig:
     widths: list[int] = field(default_factory=lambda: [128, 256, 512])  # channels of P3/P4/P5
     depth: int = 2  # conv pairs per PAN stack
     spp_kernels: list[int] = field(default_factory=lambda: [5, 9, 13])
+    # darknet import (see detector/darknet/): layout options that make the neck layer for layer a darknet cfg
+    spp_order: str = "input_first"  # SPP concat: input_first [x, pools...] | input_last [pools reversed, x] (darknet)
+    bn_eps: float = 1e-3  # BatchNorm epsilon of the neck convs (darknet: 1e-5)
 
 
 @dataclass
@@ -51,6 +54,9 @@ class YoloV4HeadConfig:
         default_factory=lambda: [[12, 16, 19, 36, 40, 28], [36, 75, 76, 55, 72, 146], [142, 110, 192, 243, 459, 401]]
     )
     scale_x_y: list[float] = field(default_factory=lambda: [1.2, 1.1, 1.05])  # YOLOv4 grid sensitivity per level
+    # darknet import: box size decode and BatchNorm epsilon of the head's 3x3 convs
+    wh_decode: str = "sigmoid2"  # sigmoid2: (2 sigmoid(t))^2 * anchor | exp: exp(t) * anchor (darknet [yolo])
+    bn_eps: float = 1e-3  # darknet: 1e-5
 
 
 @dataclass
@@ -72,6 +78,7 @@ class ModelConfig:
     neck: NeckConfig = field(default_factory=NeckConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
     num_classes: int | None = None  # null: taken from the training annotations
+    input_norm: str = "imagenet"  # imagenet: (x - mean) / std inside the model | none: RGB in [0, 1] as is (darknet)
 
 
 @dataclass
@@ -200,6 +207,9 @@ class Config:
 _CHOICES = {
     "model.neck.type": ("spp_pan",),
     "model.head.type": ("yolov4", "decoupled"),
+    "model.neck.spp_order": ("input_first", "input_last"),
+    "model.head.yolov4.wh_decode": ("sigmoid2", "exp"),
+    "model.input_norm": ("imagenet", "none"),
     "data.format": ("coco", "yolo"),
     "train.optimizer": ("sgd", "adamw"),
     "train.scheduler": ("cosine", "linear"),

@@ -15,20 +15,30 @@ from backbones.common import make_act
 
 
 def make_activation(name: str | None) -> nn.Module:
-    """Activation by name: ``leaky`` (slope 0.1, YOLOv4 neck), ``None``, or any name of
-    :func:`backbones.common.make_act` (``mish``, ``silu``, ``relu``, ``identity``, ``leaky_relu`` = slope 0.01)."""
-    if name == "leaky":
-        return nn.LeakyReLU(0.1, inplace=True)
+    """Activation by name: ``None`` (identity) or any name of :func:`backbones.common.make_act` (``leaky`` = slope
+    0.1 as in YOLOv4 and darknet, ``leaky_relu`` = slope 0.01 as in timm, ``mish``, ``silu``, ``relu``,
+    ``identity``)."""
     return make_act(name or "identity")
 
 
 class ConvBNAct(nn.Module):
-    """Conv2d (no bias, padding ``k // 2``) + BatchNorm2d + activation. ``[B, c_in, H, W] -> [B, c_out, H/s, W/s]``."""
+    """Conv2d (no bias, padding ``k // 2``) + BatchNorm2d (``eps=bn_eps``) + activation.
 
-    def __init__(self, c_in: int, c_out: int, kernel_size: int = 1, stride: int = 1, act: str | None = "leaky"):
+    ``[B, c_in, H, W] -> [B, c_out, H/s, W/s]``.
+    """
+
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        kernel_size: int = 1,
+        stride: int = 1,
+        act: str | None = "leaky",
+        bn_eps: float = 1e-3,
+    ):
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, kernel_size, stride, kernel_size // 2, bias=False)
-        self.bn = nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.03)
+        self.bn = nn.BatchNorm2d(c_out, eps=bn_eps, momentum=0.03)
         self.act = make_activation(act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -41,27 +51,37 @@ class ConvStack(nn.Sequential):
     ``pairs=2`` gives YOLOv4's five-conv block. Spatial size is unchanged.
     """
 
-    def __init__(self, c_in: int, c_out: int, pairs: int, act: str | None = "leaky"):
+    def __init__(self, c_in: int, c_out: int, pairs: int, act: str | None = "leaky", bn_eps: float = 1e-3):
         if pairs < 0:
             raise ValueError(f"ConvStack pairs must be >= 0, got {pairs}")
-        layers: list[nn.Module] = [ConvBNAct(c_in, c_out, 1, act=act)]
+        layers: list[nn.Module] = [ConvBNAct(c_in, c_out, 1, act=act, bn_eps=bn_eps)]
         for _ in range(pairs):
-            layers += [ConvBNAct(c_out, 2 * c_out, 3, act=act), ConvBNAct(2 * c_out, c_out, 1, act=act)]
+            layers += [
+                ConvBNAct(c_out, 2 * c_out, 3, act=act, bn_eps=bn_eps),
+                ConvBNAct(2 * c_out, c_out, 1, act=act, bn_eps=bn_eps),
+            ]
         super().__init__(*layers)
 
 
 class SPP(nn.Module):
     """Spatial pyramid pooling (YOLOv4): concat of the input and stride-1 max-pools of each kernel size.
 
-    ``[B, C, H, W] -> [B, C * (1 + len(kernels)), H, W]``.
+    ``[B, C, H, W] -> [B, C * (1 + len(kernels)), H, W]``. ``order``: ``input_first`` = ``[x, pool(k0), pool(k1),
+    ...]``; ``input_last`` = the reverse, ``[..., pool(k1), pool(k0), x]`` (darknet's ``[route] layers=-1,-3,-5,-6``).
     """
 
-    def __init__(self, kernels: Sequence[int] = (5, 9, 13)):
+    ORDERS = ("input_first", "input_last")
+
+    def __init__(self, kernels: Sequence[int] = (5, 9, 13), order: str = "input_first"):
         super().__init__()
         for k in kernels:
             if k % 2 == 0:
                 raise ValueError(f"SPP kernel sizes must be odd (to keep the map size), got {list(kernels)}")
+        if order not in self.ORDERS:
+            raise ValueError(f"model.neck.spp_order must be one of {list(self.ORDERS)}, got {order!r}")
+        self.input_last = order == "input_last"
         self.pools = nn.ModuleList(nn.MaxPool2d(k, stride=1, padding=k // 2) for k in kernels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([x] + [pool(x) for pool in self.pools], dim=1)
+        parts = [x] + [pool(x) for pool in self.pools]
+        return torch.cat(parts[::-1] if self.input_last else parts, dim=1)

@@ -78,7 +78,12 @@ class YoloLoss(nn.Module):
                 ps = pred[tgt.batch, tgt.anchor, tgt.gj, tgt.gi]  # [n, 5 + C]
                 grid_xy = torch.stack((tgt.gi, tgt.gj), 1).float()
                 pbox = decode_boxes(
-                    ps[:, :4], grid_xy, anchors[level, tgt.anchor], head.strides[level], head.scale_x_y[level]
+                    ps[:, :4],
+                    grid_xy,
+                    anchors[level, tgt.anchor],
+                    head.strides[level],
+                    head.scale_x_y[level],
+                    head.wh_decode,
                 )
                 iou = bbox_iou(cxcywh_to_xyxy(pbox), cxcywh_to_xyxy(tgt.boxes_cxcywh), kind="ciou")
                 l_box = l_box + (1.0 - iou).mean()

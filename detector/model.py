@@ -19,21 +19,36 @@ class Detector(nn.Module):
     """``forward(images float [B, 3, H, W] RGB in [0, 1])`` -> the head's raw maps (``head.decode`` turns them into
     ``[B, N, 4 + C]`` boxes and scores; with ``head.decode_in_forward`` the forward returns that directly).
 
-    ImageNet mean/std normalisation is applied inside the model (the backbones are ImageNet-pretrained), so callers
-    pass plain ``[0, 1]`` images. ``class_names`` (list of str) is kept as metadata.
+    With ``input_norm="imagenet"`` (default) ImageNet mean/std normalisation is applied inside the model (the
+    backbones are ImageNet-pretrained); with ``"none"`` the backbone sees the ``[0, 1]`` images as they are (darknet
+    models). Either way callers pass plain ``[0, 1]`` images. ``class_names`` (list of str) is kept as metadata.
     """
 
-    def __init__(self, backbone: nn.Module, neck: nn.Module, head: nn.Module, class_names: list[str] | None = None):
+    INPUT_NORMS = ("imagenet", "none")
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        neck: nn.Module,
+        head: nn.Module,
+        class_names: list[str] | None = None,
+        input_norm: str = "imagenet",
+    ):
         super().__init__()
+        if input_norm not in self.INPUT_NORMS:
+            raise ValueError(f"model.input_norm must be one of {list(self.INPUT_NORMS)}, got {input_norm!r}")
         self.backbone, self.neck, self.head = backbone, neck, head
         self.num_classes = head.num_classes
         self.class_names = list(class_names) if class_names is not None else [str(i) for i in range(self.num_classes)]
+        self.input_norm = input_norm
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
     def features(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """Normalised images -> backbone -> neck maps."""
-        x = (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
+        """Images (normalised per ``input_norm``) -> backbone -> neck maps."""
+        x = images
+        if self.input_norm == "imagenet":
+            x = (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
         return self.neck(self.backbone(x))
 
     def forward(self, images: torch.Tensor) -> list[torch.Tensor] | torch.Tensor:
@@ -102,4 +117,4 @@ def build_model(cfg: Config, num_classes: int | None = None, class_names: list[s
     )
     neck = build_neck(m.neck, backbone.channels, backbone.strides)
     head = build_head(m.head, neck.channels, neck.strides, int(nc))
-    return Detector(backbone, neck, head, class_names)
+    return Detector(backbone, neck, head, class_names, input_norm=m.input_norm)

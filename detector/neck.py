@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +31,7 @@ class SPPPAN(nn.Module):
     Input: 3 maps ``[B, in_channels[i], H / in_strides[i], W / in_strides[i]]`` (increasing stride).
     Output: P3/P4/P5 ``[B, widths[i], H / in_strides[i], W / in_strides[i]]``; ``channels``/``strides`` describe them.
     ``depth`` is the number of (3x3, 1x1) conv pairs after the 1x1 of each PAN stack (YOLOv4: 2).
+    ``spp_order`` orders the SPP concat (:class:`detector.layers.SPP`); ``bn_eps`` is every BatchNorm's epsilon.
     """
 
     def __init__(
@@ -40,6 +42,8 @@ class SPPPAN(nn.Module):
         depth: int = 2,
         spp_kernels: Sequence[int] = (5, 9, 13),
         act: str = "leaky",
+        spp_order: str = "input_first",
+        bn_eps: float = 1e-3,
     ):
         super().__init__()
         check_strides(in_strides)
@@ -52,22 +56,24 @@ class SPPPAN(nn.Module):
         self.channels = [w3, w4, w5]
         self.strides = [int(s) for s in in_strides]
         spp_pairs = 1 if depth > 0 else 0
+        conv = partial(ConvBNAct, act=act, bn_eps=bn_eps)
+        stack = partial(ConvStack, act=act, bn_eps=bn_eps)
         # SPP block on C5
-        self.pre_spp = ConvStack(c5, w5, spp_pairs, act)
-        self.spp = SPP(spp_kernels)
-        self.post_spp = ConvStack(w5 * (1 + len(spp_kernels)), w5, spp_pairs, act)
+        self.pre_spp = stack(c5, w5, spp_pairs)
+        self.spp = SPP(spp_kernels, spp_order)
+        self.post_spp = stack(w5 * (1 + len(spp_kernels)), w5, spp_pairs)
         # top-down path
-        self.lat5 = ConvBNAct(w5, w4, 1, act=act)
-        self.in4 = ConvBNAct(c4, w4, 1, act=act)
-        self.td4 = ConvStack(2 * w4, w4, depth, act)
-        self.lat4 = ConvBNAct(w4, w3, 1, act=act)
-        self.in3 = ConvBNAct(c3, w3, 1, act=act)
-        self.td3 = ConvStack(2 * w3, w3, depth, act)
+        self.lat5 = conv(w5, w4, 1)
+        self.in4 = conv(c4, w4, 1)
+        self.td4 = stack(2 * w4, w4, depth)
+        self.lat4 = conv(w4, w3, 1)
+        self.in3 = conv(c3, w3, 1)
+        self.td3 = stack(2 * w3, w3, depth)
         # bottom-up path
-        self.down3 = ConvBNAct(w3, w4, 3, stride=2, act=act)
-        self.bu4 = ConvStack(2 * w4, w4, depth, act)
-        self.down4 = ConvBNAct(w4, w5, 3, stride=2, act=act)
-        self.bu5 = ConvStack(2 * w5, w5, depth, act)
+        self.down3 = conv(w3, w4, 3, stride=2)
+        self.bu4 = stack(2 * w4, w4, depth)
+        self.down4 = conv(w4, w5, 3, stride=2)
+        self.bu5 = stack(2 * w5, w5, depth)
 
     def forward(self, feats: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         """``[C3, C4, C5] -> [P3, P4, P5]`` (comments: channels, stride; s = in_strides[0])."""

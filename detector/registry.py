@@ -32,7 +32,10 @@ class HeadFamily:
 
 def _yolov4_head(cfg: HeadConfig, channels: Sequence[int], strides: Sequence[int], num_classes: int) -> nn.Module:
     prior = cfg.prior_prob if cfg.prior_prob is not None else YOLOV4_PRIOR_PROB
-    return YoloHead(channels, strides, cfg.yolov4.anchors, num_classes, cfg.yolov4.scale_x_y, prior)
+    y = cfg.yolov4
+    return YoloHead(
+        channels, strides, y.anchors, num_classes, y.scale_x_y, prior, wh_decode=y.wh_decode, bn_eps=y.bn_eps
+    )
 
 
 def _decoupled_head(cfg: HeadConfig, channels: Sequence[int], strides: Sequence[int], num_classes: int) -> nn.Module:
@@ -45,7 +48,9 @@ HEADS: dict[str, HeadFamily] = {
 }
 
 NECKS: dict[str, Callable[[NeckConfig, Sequence[int], Sequence[int]], nn.Module]] = {
-    "spp_pan": lambda cfg, channels, strides: SPPPAN(channels, strides, cfg.widths, cfg.depth, cfg.spp_kernels),
+    "spp_pan": lambda cfg, channels, strides: SPPPAN(
+        channels, strides, cfg.widths, cfg.depth, cfg.spp_kernels, spp_order=cfg.spp_order, bn_eps=cfg.bn_eps
+    ),
 }
 
 

@@ -167,6 +167,27 @@ def build_checkpoint(
     }
 
 
+def model_checkpoint(
+    model: nn.Module,
+    config: Mapping[str, Any],
+    class_names: list[str],
+    cat_ids: list[int],
+    **extra: Any,
+) -> dict[str, Any]:
+    """A checkpoint with the model only (no training state), e.g. a converted darknet model: what
+    ``load_detector`` (tools/eval.py, detect.py, export.py) and ``train.weights=`` read. ``extra``: plain values
+    stored alongside (e.g. where the weights came from)."""
+    state = clean_state_dict(unwrap_model(model).state_dict())
+    return {
+        "model": state,
+        "config": _plain(config),
+        "class_names": [str(n) for n in class_names],
+        "cat_ids": [int(c) for c in cat_ids],
+        "num_classes": len(class_names),
+        **{k: _plain(v) for k, v in extra.items()},
+    }
+
+
 def load_checkpoint(path: str | Path, *, require_training_state: bool = False) -> dict[str, Any]:
     """Load a checkpoint on CPU and check its keys; errors name the file and the missing keys."""
     path = Path(path)

@@ -3,8 +3,10 @@
 Box parametrisation (one function, :func:`decode_boxes`, used by both the loss and inference):
 
 - centre: ``xy = (sigmoid(t_xy) * s - (s - 1) / 2 + grid_xy) * stride`` (YOLOv4 grid sensitivity ``s = scale_x_y``);
-- size: ``wh = (2 * sigmoid(t_wh)) ** 2 * anchor_wh`` (the bounded Scaled-YOLOv4/YOLOv5 variant: 0..4x the anchor,
-  matching the assigner's ``anchor_t = 4`` and never overflowing like ``exp``).
+- size, ``wh_decode="sigmoid2"`` (default): ``wh = (2 * sigmoid(t_wh)) ** 2 * anchor_wh`` (the bounded
+  Scaled-YOLOv4/YOLOv5 variant: 0..4x the anchor, matching the assigner's ``anchor_t = 4``);
+  ``wh_decode="exp"``: ``wh = exp(t_wh) * anchor_wh`` (darknet's ``[yolo]`` layer; ``t_wh`` is clamped at
+  ``EXP_CLAMP`` so a wild logit cannot overflow to inf -- exp(10) is already 22026 anchors).
 
 Bias init: objectness logit = ``logit(8 / (640 / stride) ** 2)`` (about 8 objects per 640x640 image at each level),
 class logits = ``logit(prior_prob)``.
@@ -24,17 +26,28 @@ from torch import nn
 
 from detector.layers import ConvBNAct
 
+WH_DECODES = ("sigmoid2", "exp")
+EXP_CLAMP = 10.0  # max t_wh before exp() in the "exp" size decode
+
 
 def decode_boxes(
-    t_xywh: torch.Tensor, grid_xy: torch.Tensor, anchor_wh: torch.Tensor, stride: float, scale_x_y: float
+    t_xywh: torch.Tensor,
+    grid_xy: torch.Tensor,
+    anchor_wh: torch.Tensor,
+    stride: float,
+    scale_x_y: float,
+    wh_decode: str = "sigmoid2",
 ) -> torch.Tensor:
     """Raw ``[..., 4]`` (tx, ty, tw, th) -> cxcywh boxes in input pixels.
 
     ``grid_xy``: cell column/row index ``[..., 2]``; ``anchor_wh``: anchor size in input pixels ``[..., 2]``;
-    all three broadcast together.
+    all three broadcast together. ``wh_decode``: ``sigmoid2`` or ``exp`` (module docstring).
     """
     xy = (t_xywh[..., :2].sigmoid() * scale_x_y - (scale_x_y - 1.0) / 2 + grid_xy) * stride
-    wh = (2.0 * t_xywh[..., 2:4].sigmoid()) ** 2 * anchor_wh
+    if wh_decode == "exp":
+        wh = t_xywh[..., 2:4].clamp(max=EXP_CLAMP).exp() * anchor_wh
+    else:
+        wh = (2.0 * t_xywh[..., 2:4].sigmoid()) ** 2 * anchor_wh
     return torch.cat((xy, wh), dim=-1)
 
 
@@ -57,11 +70,12 @@ def parse_anchors(anchors: Sequence[Sequence[float]], num_levels: int) -> torch.
 
 
 class YoloHead(nn.Module):
-    """Per level: ConvBNAct 3x3 (``hidden_mult`` x channels) + 1x1 conv to ``A * (5 + C)``.
+    """Per level: ConvBNAct 3x3 (``hidden_mult`` x channels, BatchNorm ``bn_eps``) + 1x1 conv to ``A * (5 + C)``.
 
     ``forward(feats)`` returns raw maps ``list[[B, A, H_l, W_l, 5 + C]]`` (tx, ty, tw, th, obj, cls... logits), or the
     decoded ``[B, N, 4 + C]`` when ``decode_in_forward`` is True (export switch).
-    Buffers: ``anchors [L, A, 2]`` pixels. Attributes: ``strides``, ``scale_x_y``, ``num_classes``, ``num_anchors``.
+    Buffers: ``anchors [L, A, 2]`` pixels. Attributes: ``strides``, ``scale_x_y``, ``wh_decode``, ``num_classes``,
+    ``num_anchors``.
     """
 
     family = "yolov4"
@@ -78,8 +92,12 @@ class YoloHead(nn.Module):
         prior_prob: float = 0.01,
         hidden_mult: float = 2.0,
         act: str = "leaky",
+        wh_decode: str = "sigmoid2",
+        bn_eps: float = 1e-3,
     ):
         super().__init__()
+        if wh_decode not in WH_DECODES:
+            raise ValueError(f"model.head.yolov4.wh_decode must be one of {list(WH_DECODES)}, got {wh_decode!r}")
         if num_classes < 1:
             raise ValueError(f"num_classes must be >= 1, got {num_classes}")
         if len(scale_x_y) != len(strides):
@@ -91,11 +109,12 @@ class YoloHead(nn.Module):
         self.num_classes = int(num_classes)
         self.strides = [int(s) for s in strides]
         self.scale_x_y = [float(s) for s in scale_x_y]
+        self.wh_decode = wh_decode
         self.register_buffer("anchors", parse_anchors(anchors, len(self.strides)))
         self.num_anchors = self.anchors.shape[1]
         self.num_outputs = 5 + self.num_classes
         self.decode_in_forward = False
-        self.convs = nn.ModuleList(ConvBNAct(c, int(c * hidden_mult), 3, act=act) for c in in_channels)
+        self.convs = nn.ModuleList(ConvBNAct(c, int(c * hidden_mult), 3, act=act, bn_eps=bn_eps) for c in in_channels)
         self.preds = nn.ModuleList(
             nn.Conv2d(int(c * hidden_mult), self.num_anchors * self.num_outputs, 1) for c in in_channels
         )
@@ -146,7 +165,7 @@ class YoloHead(nn.Module):
         b, a, h, w, no = raw.shape
         grid = self.grid(level, h, w, raw.device, raw.dtype)
         anchor_wh = self.anchors[level].float().view(1, a, 1, 1, 2)
-        boxes = decode_boxes(raw[..., :4], grid, anchor_wh, self.strides[level], self.scale_x_y[level])
+        boxes = decode_boxes(raw[..., :4], grid, anchor_wh, self.strides[level], self.scale_x_y[level], self.wh_decode)
         scores = raw[..., 5:].sigmoid() * raw[..., 4:5].sigmoid()
         return torch.cat((boxes, scores), -1).view(b, a * h * w, no - 1)
 

@@ -28,7 +28,7 @@ from .common import (
     level_stride,
     make_divisible,
 )
-from .csp_blocks import BLOCKS
+from .csp_blocks import BLOCKS, BottleneckBlock, DarkBlock
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,8 @@ class CrossStage(nn.Module):
     and block input ``E - X``; blocks of ``out_chs * block_ratio`` channels; the partial transition outputs ``E / 2``
     (timm) or the block width (with ``cross_ratio``); the transition takes the concat of that and the cross part.
     """
+
+    conv_down: nn.Module  # ConvBNAct, or nn.Identity when the stage keeps the stride
 
     def __init__(self, in_chs: int, cfg: StageCfg, act: str, bn_eps: float = 1e-5) -> None:
         super().__init__()
@@ -225,7 +227,7 @@ class CspNet(Backbone):
         init_weights(self)
         if cfg.zero_init_last:
             for m in self.modules():
-                if hasattr(m, "zero_init_last"):
+                if isinstance(m, (BottleneckBlock, DarkBlock)):
                     m.zero_init_last()
         self._setup(frozen_stages, norm_eval)
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 
 from .cspnet import CspNet, CspNetCfg, StageCfg, StemCfg, scale_cfg
 from .pretrained import PretrainedWeightsError, WeightsSpec, load_checked, load_state_dict_file, resolve_pretrained
@@ -34,12 +35,12 @@ CSPDARKNET53 = CspNetCfg(
 # of the (down-conv) output -- here one conv_exp split [cross, block] -- with activation in stages 1 and 4 and
 # linear in stages 2 and 3; stage 1: cross 128, block input 64 (its first shortcut adds 64 channels into 128);
 # concat [blocks, cross] (route -1,-N); BatchNorm eps 1e-5 (darknet adds it to the variance).
-_DARKNET_STAGE = {"groups": 32, "cross_ratio": 0.5, "block_ratio": 0.5, "block_first": True}
+_darknet_stage = partial(StageCfg, groups=32, cross_ratio=0.5, block_ratio=0.5, block_first=True)
 CSPRESNEXT50_DARKNET = CspNetCfg(
     stem=StemCfg(out_chs=64, kernel_size=7, stride=2, pool=True, pool_kernel=2),
-    stages=(StageCfg(3, 256, stride=1, expand_ratio=0.75, partial_shortcut=True, **_DARKNET_STAGE),)
+    stages=(_darknet_stage(3, 256, stride=1, expand_ratio=0.75, partial_shortcut=True),)
     + tuple(
-        StageCfg(d, c, stride=2, cross_linear=linear, **_DARKNET_STAGE)
+        _darknet_stage(d, c, stride=2, cross_linear=linear)
         for d, c, linear in zip((3, 5, 2), (512, 1024, 2048), (True, True, False), strict=True)
     ),
     act="leaky",

@@ -74,22 +74,28 @@ def fetch_official(name: str, spec: WeightsSpec) -> Path:
     return dst
 
 
+def _as_mapping(obj: object, path: str) -> Mapping[object, object]:
+    """``obj`` as a mapping (a module gives its state_dict); an error naming ``path`` for anything else."""
+    if isinstance(obj, nn.Module):
+        obj = obj.state_dict()
+    if not isinstance(obj, Mapping):
+        raise PretrainedWeightsError(f"{path}: holds a {type(obj).__name__}, not a state_dict (dict of tensors)")
+    return obj
+
+
 def _unwrap(obj: object, path: str) -> dict[str, torch.Tensor]:
+    mapping = _as_mapping(obj, path)
     for _ in range(3):  # nested wrappers, e.g. {"ema": {"state_dict": {...}}}
-        if isinstance(obj, nn.Module):
-            obj = obj.state_dict()
-        if not isinstance(obj, Mapping):
-            raise PretrainedWeightsError(f"{path}: holds a {type(obj).__name__}, not a state_dict (dict of tensors)")
-        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        if mapping and all(isinstance(v, torch.Tensor) for v in mapping.values()):
             break
-        inner = next((k for k in STATE_DICT_KEYS if k in obj and obj[k] is not None), None)
+        inner = next((k for k in STATE_DICT_KEYS if k in mapping and mapping[k] is not None), None)
         if inner is None:
             raise PretrainedWeightsError(
-                f"{path}: no state_dict found; top-level keys are {sorted(map(str, obj))[:10]}, "
+                f"{path}: no state_dict found; top-level keys are {sorted(map(str, mapping))[:10]}, "
                 f"expected tensors or one of {list(STATE_DICT_KEYS)}"
             )
-        obj = obj[inner]
-    sd = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+        mapping = _as_mapping(mapping[inner], path)
+    sd = {str(k): v for k, v in mapping.items() if isinstance(v, torch.Tensor)}
     if not sd:
         raise PretrainedWeightsError(f"{path}: the state_dict holds no tensors")
     if all(k.startswith("module.") for k in sd):  # saved from DistributedDataParallel

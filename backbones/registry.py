@@ -7,18 +7,17 @@ import os
 from collections.abc import Callable
 from functools import partial
 
-from torch import nn
-
+from .common import Backbone
 from .cspresnext import build_cspnet
 from .timm_bridge import build_timm
 from .torchvision_nets import build_torchvision
 
 TIMM_PREFIX = "timm:"
 
-_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+_REGISTRY: dict[str, Callable[..., Backbone]] = {}
 
 
-def register_backbone(name: str, builder: Callable[..., nn.Module]) -> None:
+def register_backbone(name: str, builder: Callable[..., Backbone]) -> None:
     """Register ``builder(pretrained=..., out_indices=..., **kwargs) -> Backbone`` under ``name``."""
     if name in _REGISTRY:
         raise ValueError(f"backbone {name!r} is already registered")
@@ -43,7 +42,7 @@ def build_backbone(
     pretrained: bool | str | os.PathLike | None = None,
     out_indices: tuple[int, ...] | list[int] = (2, 3, 4),
     **kwargs,
-) -> nn.Module:
+) -> Backbone:
     """Build a backbone by name.
 
     Args:
@@ -55,8 +54,8 @@ def build_backbone(
             torchvision nets: > 0 adds the ImageNet-style classifier and ``forward`` returns logits ``[B, C]``).
 
     Returns:
-        ``nn.Module`` whose ``forward(x: float [B, 3, H, W])`` returns ``list[Tensor]`` ordered by stride, with
-        ``.channels`` and ``.strides`` (``list[int]``) describing exactly those maps.
+        a :class:`backbones.common.Backbone` whose ``forward(x: float [B, 3, H, W])`` returns ``list[Tensor]``
+        ordered by stride, with ``.channels`` and ``.strides`` (``list[int]``) describing exactly those maps.
     """
     if not isinstance(name, str):
         raise TypeError(f"backbone name must be a str, got {type(name).__name__}")

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from .common import Backbone, FeatureInfo, check_out_indices, level_stride
 from .pretrained import PretrainedWeightsError
+
+if TYPE_CHECKING:
+    from timm.models import FeatureListNet
 
 
 def _import_timm():
@@ -29,7 +33,7 @@ def _import_timm():
 class TimmFeatures(Backbone):
     """Wraps a timm ``features_only`` model. ``forward(x: [B, 3, H, W])`` -> maps at ``self.strides``."""
 
-    def __init__(self, net: nn.Module, out_indices: tuple[int, ...], stride_to_module: dict[int, str]) -> None:
+    def __init__(self, net: FeatureListNet, out_indices: tuple[int, ...], stride_to_module: dict[int, str]) -> None:
         super().__init__()
         self.net = net
         self.out_indices = out_indices
@@ -88,7 +92,7 @@ def build_timm(
     kwargs: dict = {"features_only": True, "out_indices": timm_idx}
     if pretrained is True:
         kwargs["pretrained"] = True
-    elif pretrained not in (None, False):
+    elif pretrained is not None and pretrained is not False:
         path = Path(pretrained).expanduser()
         if not path.is_file():
             raise PretrainedWeightsError(f"pretrained weights file not found: {path} (check the path)")

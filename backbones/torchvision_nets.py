@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -11,8 +12,11 @@ from torch import nn
 from .common import Backbone, FeatureInfo, check_out_indices, level_stride
 from .pretrained import WeightsSpec, load_checked, load_state_dict_file, resolve_pretrained
 
+if TYPE_CHECKING:
+    from torchvision.models import ResNet  # untyped package: Any for the type checker
 
-def _torchvision_models() -> dict[str, tuple]:
+
+def _torchvision_models() -> dict[str, tuple[Any, Any]]:
     from torchvision import models
 
     return {
@@ -24,16 +28,24 @@ def _torchvision_models() -> dict[str, tuple]:
 class TorchvisionResNet(Backbone):
     """ResNet-family backbone. ``forward(x: [B, 3, H, W])`` -> maps at ``self.strides``; logits if ``num_classes``."""
 
-    def __init__(
-        self, net: nn.Module, out_indices: tuple[int, ...], num_classes: int = 0, name: str = "resnet"
-    ) -> None:
+    conv1: nn.Conv2d
+    bn1: nn.BatchNorm2d
+    relu: nn.ReLU
+    maxpool: nn.MaxPool2d
+    layer1: nn.Module  # nn.Sequential of blocks; layers after the last requested map become nn.Identity
+    layer2: nn.Module
+    layer3: nn.Module
+    layer4: nn.Module
+    fc: nn.Linear | None
+
+    def __init__(self, net: ResNet, out_indices: tuple[int, ...], num_classes: int = 0, name: str = "resnet") -> None:
         super().__init__()
         # torchvision names, so its checkpoints load key-for-key
         self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
         self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
-        infos, red = [FeatureInfo(self.bn1.num_features, self.conv1.stride[0], "conv1")], self.conv1.stride[0]
-        red *= self.maxpool.stride if isinstance(self.maxpool.stride, int) else self.maxpool.stride[0]
-        for i, layer in enumerate(self._layers()):
+        infos, red = [FeatureInfo(net.bn1.num_features, net.conv1.stride[0], "conv1")], net.conv1.stride[0]
+        red *= net.maxpool.stride if isinstance(net.maxpool.stride, int) else net.maxpool.stride[0]
+        for i, layer in enumerate([net.layer1, net.layer2, net.layer3, net.layer4]):
             red *= layer[0].conv2.stride[0]
             last = layer[-1]
             chs = last.bn3.num_features if hasattr(last, "bn3") else last.bn2.num_features

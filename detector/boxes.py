@@ -130,8 +130,9 @@ def unletterbox_boxes(
     return out
 
 
-def clip_boxes(boxes_xyxy: torch.Tensor, hw: Sequence[float]) -> torch.Tensor:
-    """Clip ``[..., 4]`` xyxy boxes to ``[0, w] x [0, h]`` (``hw = (h, w)`` pixels); returns a new tensor."""
+def clip_boxes(boxes_xyxy: torch.Tensor, hw: Sequence[float] | torch.Tensor) -> torch.Tensor:
+    """Clip ``[..., 4]`` xyxy boxes to ``[0, w] x [0, h]`` (``hw = (h, w)`` pixels, a pair or a ``[2]`` tensor);
+    returns a new tensor."""
     h, w = float(hw[0]), float(hw[1])
     x = boxes_xyxy[..., 0::2].clamp(0, w)
     y = boxes_xyxy[..., 1::2].clamp(0, h)

@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from detector.model import Detector
+
 MIN_OPSET, MAX_OPSET = 11, 20  # the TorchScript-based exporter supports up to opset 20
 RAW_FORMATS = {
     "yolov4": "raw [B, A, H, W, 5+C] logits per level (tx, ty, tw, th, obj, classes)",
@@ -34,7 +36,7 @@ DECODED_FORMAT = "decoded [B, N, 4+C]: cx, cy, w, h (input pixels), class scores
 class ExportWrapper(nn.Module):
     """``images [B, 3, H, W]`` -> decoded ``[B, N, 4 + C]`` (always fp32) or a tuple of raw maps (``raw=True``)."""
 
-    def __init__(self, model: nn.Module, raw: bool = False):
+    def __init__(self, model: Detector, raw: bool = False):
         super().__init__()
         self.model, self.raw = model, bool(raw)
         self.eval()  # a new module starts in training mode, and exporters restore the wrapper's mode afterwards
@@ -52,12 +54,12 @@ def _hw(img_size: int | Sequence[int]) -> tuple[int, int]:
     return h, w
 
 
-def output_names(model: nn.Module, raw: bool) -> list[str]:
+def output_names(model: Detector, raw: bool) -> list[str]:
     """``["output"]`` (decoded) or ``["raw_s8", "raw_s16", "raw_s32"]`` (one per head level)."""
     return [f"raw_s{s}" for s in model.head.strides] if raw else ["output"]
 
 
-def _prepare(model: nn.Module, device: str | torch.device, half: bool) -> tuple[nn.Module, torch.device]:
+def _prepare(model: Detector, device: str | torch.device, half: bool) -> tuple[Detector, torch.device]:
     device = torch.device(device)
     model = model.eval().to(device)
     if half:
@@ -65,8 +67,8 @@ def _prepare(model: nn.Module, device: str | torch.device, half: bool) -> tuple[
     return model, device
 
 
-def _metadata(model: nn.Module, hw: tuple[int, int], raw: bool) -> dict[str, str]:
-    names = list(getattr(model, "class_names", [])) or [str(i) for i in range(model.head.num_classes)]
+def _metadata(model: Detector, hw: tuple[int, int], raw: bool) -> dict[str, str]:
+    names = list(model.class_names) or [str(i) for i in range(model.head.num_classes)]
     return {
         "class_names": json.dumps(names),
         "strides": json.dumps(list(model.head.strides)),
@@ -76,7 +78,7 @@ def _metadata(model: nn.Module, hw: tuple[int, int], raw: bool) -> dict[str, str
 
 
 def export_onnx(
-    model: nn.Module,
+    model: Detector,
     path: str | Path,
     img_size: int | Sequence[int] = 640,
     opset: int = 17,
@@ -120,7 +122,7 @@ def export_onnx(
 
 
 def export_torchscript(
-    model: nn.Module,
+    model: Detector,
     path: str | Path,
     img_size: int | Sequence[int] = 640,
     raw: bool = False,
@@ -153,7 +155,7 @@ def _compare(ref: Sequence[np.ndarray], got: Sequence[np.ndarray], atol: float, 
     return max_diff, ok
 
 
-def _torch_outputs(model: nn.Module, x: torch.Tensor, raw: bool) -> list[np.ndarray]:
+def _torch_outputs(model: Detector, x: torch.Tensor, raw: bool) -> list[np.ndarray]:
     with torch.no_grad():
         out = ExportWrapper(model, raw)(x)
     out = list(out) if isinstance(out, tuple) else [out]
@@ -168,7 +170,7 @@ def default_tolerance(half: bool) -> tuple[float, float]:
 
 def check_onnx(
     path: str | Path,
-    model: nn.Module,
+    model: Detector,
     img_size: int | Sequence[int] = 640,
     raw: bool = False,
     batch_sizes: Sequence[int] = (1, 2),
@@ -199,7 +201,7 @@ def check_onnx(
 
 
 def _parity(
-    model: nn.Module,
+    model: Detector,
     run: Callable[[torch.Tensor], list[np.ndarray]],
     hw: tuple[int, int],
     raw: bool,
@@ -225,7 +227,7 @@ def _parity(
 
 def check_torchscript(
     path: str | Path,
-    model: nn.Module,
+    model: Detector,
     img_size: int | Sequence[int] = 640,
     raw: bool = False,
     batch_sizes: Sequence[int] = (1, 2),

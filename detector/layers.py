@@ -21,6 +21,16 @@ def make_activation(name: str | None) -> nn.Module:
     return make_act(name or "identity")
 
 
+def conv_bias(module: nn.Module) -> torch.Tensor:
+    """The bias of a Conv2d prediction layer (of the last layer for an ``nn.Sequential``), for bias initialisation.
+
+    Raises TypeError when that layer is not a Conv2d built with ``bias=True``."""
+    layer = module[-1] if isinstance(module, nn.Sequential) else module
+    if not isinstance(layer, nn.Conv2d) or layer.bias is None:
+        raise TypeError(f"expected a Conv2d with a bias as the prediction layer, got {type(layer).__name__}")
+    return layer.bias
+
+
 class ConvBNAct(nn.Module):
     """Conv2d (no bias, padding ``k // 2``) + BatchNorm2d (``eps=bn_eps``) + activation.
 

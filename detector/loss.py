@@ -65,10 +65,13 @@ class YoloLoss(nn.Module):
                 f"target row {bad} has label {int(targets[bad, 1])} but the model has {num_classes} classes; "
                 f"check the dataset's class count against model.num_classes"
             )
-        margin = self.neighbor_margin
-        if margin is None:
-            margin = [min(0.5, max(0.0, (float(s) - 1.0) / 2)) for s in head.scale_x_y]
-        assigned = assign_targets(targets, anchors, head.strides, [r.shape[2:4] for r in raw], self.anchor_t, margin)
+        margin: float | list[float] = (
+            self.neighbor_margin
+            if self.neighbor_margin is not None
+            else [min(0.5, max(0.0, (float(s) - 1.0) / 2)) for s in head.scale_x_y]
+        )
+        grid_sizes = [(int(r.shape[2]), int(r.shape[3])) for r in raw]
+        assigned = assign_targets(targets, anchors, head.strides, grid_sizes, self.anchor_t, margin)
         zero = raw[0].new_zeros((), dtype=torch.float32)
         l_box, l_obj, l_cls = zero.clone(), zero.clone(), zero.clone()
         for level, (pred, tgt) in enumerate(zip(raw, assigned, strict=True)):

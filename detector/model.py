@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from detector.config import Config
+from detector.heads.base import DetectionHead
 from detector.postprocess import postprocess
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -25,12 +26,14 @@ class Detector(nn.Module):
     """
 
     INPUT_NORMS = ("imagenet", "none")
+    mean: torch.Tensor  # buffers [1, 3, 1, 1]: ImageNet RGB mean / std
+    std: torch.Tensor
 
     def __init__(
         self,
         backbone: nn.Module,
         neck: nn.Module,
-        head: nn.Module,
+        head: DetectionHead,
         class_names: list[str] | None = None,
         input_norm: str = "imagenet",
     ):

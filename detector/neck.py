@@ -25,7 +25,15 @@ def check_strides(strides: Sequence[int]) -> None:
             raise ValueError(f"neck input strides must be contiguous (each twice the previous), got {strides}")
 
 
-class SPPPAN(nn.Module):
+class Neck(nn.Module):
+    """Base of the necks: ``forward(maps) -> maps`` (increasing stride); ``channels`` / ``strides`` (pixels) describe
+    the output maps, and the head is built from them."""
+
+    channels: list[int]
+    strides: list[int]
+
+
+class SPPPAN(Neck):
     """SPP on the deepest map, then a PANet top-down and bottom-up path.
 
     Input: 3 maps ``[B, in_channels[i], H / in_strides[i], W / in_strides[i]]`` (increasing stride).

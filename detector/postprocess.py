@@ -19,7 +19,7 @@ def postprocess(
     multi_label: bool = False,
     lb_params: torch.Tensor | Sequence[Any] | None = None,
     orig_sizes: torch.Tensor | Sequence[Sequence[int]] | None = None,
-    input_hw: tuple[int, int] | None = None,
+    input_hw: Sequence[int] | None = None,
     max_nms: int = 30000,
 ) -> list[dict[str, torch.Tensor]]:
     """Turn ``decoded [B, N, 4 + C]`` (cx, cy, w, h input pixels, class scores in [0, 1]) into detections.

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from detector.anchors import check_anchors
+from detector.heads.yolov4 import YoloHead
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def dataset_box_sizes(coco: Any, img_size: int, seed: int = 0) -> np.ndarray:
     return wh
 
 
-def fit_anchors(head: torch.nn.Module, coco: Any, img_size: int, anchor_t: float, replace: bool) -> dict[str, Any]:
+def fit_anchors(head: YoloHead, coco: Any, img_size: int, anchor_t: float, replace: bool) -> dict[str, Any]:
     """Check ``head.anchors`` (``[L, A, 2]`` pixels) against the training boxes; with ``replace`` and BPR below
     :data:`BPR_THRESHOLD`, copy better k-means anchors into the buffer (in place) and return them in config form as
     ``report["anchors"]`` (None when unchanged). The report also has ``bpr_before``, ``bpr_after`` and ``message``."""

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch import nn
 
 from detector.data.letterbox import letterbox
 from detector.device import select_device
 from detector.fuse import fuse_conv_bn
+from detector.model import Detector
 
 
 def _sync(device: torch.device) -> None:
@@ -35,7 +35,7 @@ class Predictor:
 
     def __init__(
         self,
-        model: nn.Module,
+        model: Detector,
         img_size: int = 640,
         device: str | torch.device = "auto",
         half: bool | None = None,
@@ -63,8 +63,8 @@ class Predictor:
         if self.device.type == "cuda":
             model = model.to(memory_format=torch.channels_last)
         self.model = model
-        names = class_names if class_names is not None else getattr(model, "class_names", None)
-        self.class_names = [str(n) for n in names] if names is not None else []
+        names = class_names if class_names is not None else model.class_names
+        self.class_names = [str(n) for n in names]
         self.timing: dict[str, float] = {"pre": 0.0, "infer": 0.0, "post": 0.0}
 
     def preprocess(self, images: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

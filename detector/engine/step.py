@@ -84,8 +84,10 @@ class TrainStep:
         was non-finite (the whole
         accumulation window is then dropped and the weights are left unchanged).
         """
-        ddp = isinstance(getattr(self.model, "_orig_mod", self.model), nn.parallel.DistributedDataParallel)
-        sync = nullcontext() if (step or not ddp) else self.model.no_sync()
+        inner = getattr(self.model, "_orig_mod", self.model)  # the module inside a torch.compile wrapper
+        ddp = inner if isinstance(inner, nn.parallel.DistributedDataParallel) else None
+        # no gradient all-reduce on the micro-batches before the last one of an accumulation window
+        sync = ddp.no_sync() if (ddp is not None and not step) else nullcontext()
         enabled = self.autocast_dtype is not None
         with sync:
             with torch.autocast(images.device.type, dtype=self.autocast_dtype, enabled=enabled):

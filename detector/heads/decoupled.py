@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 from detector.boxes import xyxy_to_cxcywh
-from detector.layers import ConvBNAct
+from detector.heads.base import DetectionHead
+from detector.layers import ConvBNAct, conv_bias
 
 
 def dfl_expectation(logits: torch.Tensor, reg_max: int) -> torch.Tensor:
@@ -55,7 +56,7 @@ def cell_centres(sizes_hw: Sequence[tuple[int, int]], strides: Sequence[int], de
     return torch.cat(points), torch.cat(stride_col)
 
 
-class DecoupledHead(nn.Module):
+class DecoupledHead(DetectionHead):
     """Per level: box branch ``3x3 -> 3x3 -> 1x1 (4 * reg_max)`` and class branch ``3x3 -> 3x3 -> 1x1 (C)``.
 
     Branch widths follow YOLOv8: ``c_box = max(16, c_P3 / 4, 4 * reg_max)``, ``c_cls = max(c_P3, min(C, 100))``.
@@ -64,7 +65,7 @@ class DecoupledHead(nn.Module):
     """
 
     family = "decoupled"
-    config_buffers: tuple[str, ...] = ()
+    config_buffers = ()
 
     def __init__(
         self,
@@ -103,11 +104,11 @@ class DecoupledHead(nn.Module):
         """Box bins 1.0; class bias ``logit(prior_prob)`` or, when None, ``log(5 / C / (640 / stride)^2)``."""
         for box, cls, s in zip(self.box_branches, self.cls_branches, self.strides, strict=True):
             with torch.no_grad():
-                box[-1].bias.fill_(1.0)
+                conv_bias(box).fill_(1.0)
                 if prior_prob is None:
-                    cls[-1].bias.fill_(math.log(5 / self.num_classes / (640 / s) ** 2))
+                    conv_bias(cls).fill_(math.log(5 / self.num_classes / (640 / s) ** 2))
                 else:
-                    cls[-1].bias.fill_(math.log(prior_prob / (1 - prior_prob)))
+                    conv_bias(cls).fill_(math.log(prior_prob / (1 - prior_prob)))
 
     def forward_raw(self, feats: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         """Neck maps ``[B, c_l, H_l, W_l]`` -> raw ``list[[B, 4 * reg_max + C, H_l, W_l]]`` logits."""
@@ -115,10 +116,6 @@ class DecoupledHead(nn.Module):
             torch.cat((box(x), cls(x)), 1)
             for x, box, cls in zip(feats, self.box_branches, self.cls_branches, strict=True)
         ]
-
-    def forward(self, feats: Sequence[torch.Tensor]) -> list[torch.Tensor] | torch.Tensor:
-        raw = self.forward_raw(feats)
-        return self.decode(raw) if self.decode_in_forward else raw
 
     def points(self, raw: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Cached ``(points [N, 2] pixels, stride [N, 1])`` for the raw maps' grid sizes."""

@@ -24,7 +24,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from detector.layers import ConvBNAct
+from detector.heads.base import DetectionHead
+from detector.layers import ConvBNAct, conv_bias
 
 WH_DECODES = ("sigmoid2", "exp")
 EXP_CLAMP = 10.0  # max t_wh before exp() in the "exp" size decode
@@ -69,7 +70,7 @@ def parse_anchors(anchors: Sequence[Sequence[float]], num_levels: int) -> torch.
     return torch.tensor(rows).view(num_levels, -1, 2)
 
 
-class YoloHead(nn.Module):
+class YoloHead(DetectionHead):
     """Per level: ConvBNAct 3x3 (``hidden_mult`` x channels, BatchNorm ``bn_eps``) + 1x1 conv to ``A * (5 + C)``.
 
     ``forward(feats)`` returns raw maps ``list[[B, A, H_l, W_l, 5 + C]]`` (tx, ty, tw, th, obj, cls... logits), or the
@@ -79,8 +80,8 @@ class YoloHead(nn.Module):
     """
 
     family = "yolov4"
-    #: buffers that hold configuration (kept from the config when fine-tuning from another checkpoint)
     config_buffers = ("anchors",)
+    anchors: torch.Tensor  # buffer [L, A, 2], pixels
 
     def __init__(
         self,
@@ -127,7 +128,7 @@ class YoloHead(nn.Module):
         for pred, stride in zip(self.preds, self.strides, strict=True):
             p_obj = min(8.0 / (640.0 / stride) ** 2, 0.5)
             with torch.no_grad():
-                b = pred.bias.view(self.num_anchors, self.num_outputs)
+                b = conv_bias(pred).view(self.num_anchors, self.num_outputs)
                 b[:, :4] = 0.0
                 b[:, 4] = math.log(p_obj / (1 - p_obj))
                 b[:, 5:] = cls_bias
@@ -140,10 +141,6 @@ class YoloHead(nn.Module):
             b, _, h, w = y.shape
             out.append(y.view(b, self.num_anchors, self.num_outputs, h, w).permute(0, 1, 3, 4, 2).contiguous())
         return out
-
-    def forward(self, feats: Sequence[torch.Tensor]) -> list[torch.Tensor] | torch.Tensor:
-        raw = self.forward_raw(feats)
-        return self.decode(raw) if self.decode_in_forward else raw
 
     def grid(self, level: int, h: int, w: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         """Cached cell index grid ``[1, 1, h, w, 2]`` (x = column, y = row) for one level."""

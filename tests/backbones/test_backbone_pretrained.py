@@ -44,6 +44,13 @@ def test_wrapped_ddp_checkpoint_loads(tmp_path, cspx_state):
     assert "head.fc.weight" not in model.state_dict()  # classifier dropped in feature mode
 
 
+def test_deeply_wrapped_non_dict_is_a_weights_error(tmp_path):
+    path = tmp_path / "nested.pt"
+    torch.save({"model": {"ema": {"state_dict": [1, 2]}}}, path)  # the innermost wrapper holds a list
+    with pytest.raises(PretrainedWeightsError, match=r"nested\.pt: holds a list, not a state_dict"):
+        pretrained_mod.load_state_dict_file(path)
+
+
 def test_offline_true_names_url_and_cache_path(hub_home):
     with pytest.raises(PretrainedWeightsError) as e:
         build_backbone("cspresnext50", pretrained=True)

@@ -49,6 +49,20 @@ def coco_from_dict(data: dict) -> COCO:
     return coco
 
 
+def _warn_dropped(r: DoctorReport, where: str) -> None:
+    """One DatasetWarning with the counts of what the doctor report ``r`` drops and repairs (none when clean)."""
+    kinds = ("missing_image", "unreadable_image", "duplicate_image_id", "box_degenerate", "annotation_unknown_image")
+    parts = [f"{k}: {r.count(k)}" for k in kinds if r.count(k)]
+    if parts:
+        warnings.warn(
+            f"{where}: dropped {len(r.drop_image_ids)} images and {len(r.drop_ann_ids)} annotations "
+            f"({', '.join(parts)}); {r.count('box_out_of_bounds')} boxes clipped. "
+            "Run tools/check_dataset.py for details.",
+            DatasetWarning,
+            stacklevel=3,
+        )
+
+
 class CocoDetection:
     """A COCO-format dataset: ``load_item(i) -> (img_rgb uint8 [H, W, 3], boxes_xyxy float32 [N, 4] pixels,
     labels int64 [N], image_id)``.
@@ -78,13 +92,14 @@ class CocoDetection:
         where = source_key or ("<in-memory>" if isinstance(ann_file, dict) else str(ann_file))
         self.report: DoctorReport | None = None
         if check:
-            self.report = check_coco(ann_file, self.images_dir, full=doctor_full, source_key=source_key)
-            if self.report.fatal:
+            report = check_coco(ann_file, self.images_dir, full=doctor_full, source_key=source_key)
+            if report.fatal:
                 raise DatasetError(
-                    f"dataset {where} cannot be used:\n{self.report.summary()}\n"
+                    f"dataset {where} cannot be used:\n{report.summary()}\n"
                     f"Run `python tools/check_dataset.py --ann {where} --images {self.images_dir}` for the full list."
                 )
-            self._warn_dropped(where)
+            _warn_dropped(report, where)
+            self.report = report
         data = ann_file if isinstance(ann_file, dict) else json.loads(Path(ann_file).read_text(encoding="utf-8"))
         if not isinstance(data, dict) or not {"images", "annotations", "categories"} <= set(data):
             raise DatasetError(f"{where}: not a COCO annotation file (needs images, annotations, categories)")
@@ -123,20 +138,6 @@ class CocoDetection:
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
         keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
         return img, boxes[keep], rec.labels[keep].copy(), rec.image_id
-
-    def _warn_dropped(self, where: str) -> None:
-        r = self.report
-        kinds = ("missing_image", "unreadable_image", "duplicate_image_id", "box_degenerate")
-        kinds += ("annotation_unknown_image",)
-        parts = [f"{k}: {r.count(k)}" for k in kinds if r.count(k)]
-        if parts:
-            warnings.warn(
-                f"{where}: dropped {len(r.drop_image_ids)} images and {len(r.drop_ann_ids)} annotations "
-                f"({', '.join(parts)}); {r.count('box_out_of_bounds')} boxes clipped. "
-                "Run tools/check_dataset.py for details.",
-                DatasetWarning,
-                stacklevel=3,
-            )
 
     def _build_records(self, data: dict, max_background: int | None) -> tuple[list[ImageRecord], dict]:
         drop_imgs = set(self.report.drop_image_ids) if self.report else set()

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import warnings
-from typing import Protocol
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -31,7 +33,20 @@ MAX_RETRIES = 10
 class BaseDataset(Protocol):
     """What :class:`DetectionDataset` needs from a source dataset (CocoDetection / YoloTxtDataset)."""
 
-    image_ids: list[int]
+    @property
+    def image_ids(self) -> list[int]: ...
+
+    @property
+    def coco(self) -> Any: ...  # pycocotools COCO index of the kept images (evaluation, auto-anchor)
+
+    @property
+    def cat_ids(self) -> list[int]: ...
+
+    @property
+    def class_names(self) -> list[str]: ...
+
+    @property
+    def num_classes(self) -> int: ...
 
     def __len__(self) -> int: ...
 
@@ -82,7 +97,7 @@ class DetectionDataset(torch.utils.data.Dataset):
 
     # --- the source dataset's interface, passed through (evaluation needs coco / cat_ids) ---
     @property
-    def coco(self):
+    def coco(self) -> Any:
         return self.base.coco
 
     @property
@@ -175,7 +190,7 @@ class DetectionDataset(torch.utils.data.Dataset):
 
     def _train_sample(self, index: int, rng: np.random.Generator) -> Sample:
         a, s = self.aug, self.img_size
-        geo = {"out_size": s, "degrees": a.degrees, "translate": a.translate, "scale": a.scale, "shear": a.shear}
+        geo = partial(random_affine, out_size=s, degrees=a.degrees, translate=a.translate, scale=a.scale, shear=a.shear)
         image_id = self.base.image_ids[index]
         if self.mosaic_enabled and rng.random() < a.mosaic:
             img, boxes, labels = self._mosaic(index, rng, geo)
@@ -187,18 +202,22 @@ class DetectionDataset(torch.utils.data.Dataset):
             img, boxes, labels = self._load(index)
             img, p = letterbox(img, s)
             lb, orig = (p.scale, p.pad_x, p.pad_y), (p.orig_h, p.orig_w)
-            img, boxes, labels = random_affine(img, letterbox_boxes(boxes, p), labels, rng, **geo)
-        img, boxes, labels = self.photometric(img, boxes, labels, rng)
+            img, boxes, labels = geo(img, letterbox_boxes(boxes, p), labels, rng)
+        if self.photometric is not None:  # always set for training datasets
+            img, boxes, labels = self.photometric(img, boxes, labels, rng)
         img = augment_hsv(img, rng, a.hsv_h, a.hsv_s, a.hsv_v)
         if rng.random() < a.fliplr:
             img, boxes = fliplr(img, boxes)
         boxes, labels = clip_and_filter(boxes, labels, s, s)
         return _pack(img, boxes, labels, image_id, lb, orig)
 
-    def _mosaic(self, index: int, rng: np.random.Generator, geo: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _mosaic(
+        self, index: int, rng: np.random.Generator, geo: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mosaic of ``index`` and 3 random images, then ``geo(canvas, boxes, labels, rng)`` (the random affine)."""
         indices = [index, *(int(j) for j in rng.integers(0, len(self.base), 3))]
         canvas, boxes, labels = mosaic4(self._load, indices, self.img_size, rng)
-        return random_affine(canvas, boxes, labels, rng, **geo)
+        return geo(canvas, boxes, labels, rng)
 
 
 def _pack(img, boxes, labels, image_id, lb, orig) -> Sample:

@@ -181,7 +181,7 @@ def check_coco(
     images_dir = Path(images_dir)
     source = str(ann) if not isinstance(ann, dict) else (source_key or "<in-memory>")
     report = DoctorReport(source=source, images_dir=str(images_dir))
-    data = ann
+    data: Any = ann  # the parsed JSON: checked by _coco_structure_error before use
     if not isinstance(ann, dict):
         try:
             with open(ann, encoding="utf-8") as fh:
@@ -272,7 +272,7 @@ def _scan(data: dict, images_dir: Path, report: DoctorReport, full: bool, worker
             report.add("missing_image", where)
             report.drop_image_ids.append(im["id"])
             continue
-        if status.startswith("unreadable"):
+        if status.startswith("unreadable") or hw is None:  # hw is None exactly when the image is not usable
             report.add("unreadable_image", f"{where}: {status.split(':', 1)[1]}")
             report.drop_image_ids.append(im["id"])
             continue

@@ -6,6 +6,7 @@ import shutil
 import urllib.request
 import zipfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 COCO_URLS = {
@@ -66,7 +67,7 @@ def download_coco(
             continue
         zip_path = out / Path(urls[part]).name
         if not (zip_path.exists() and zipfile.is_zipfile(zip_path)):  # reuse a complete zip
-            download_file(urls[part], zip_path, (lambda d, t, p=part: progress(p, d, t)) if progress else None)
+            download_file(urls[part], zip_path, partial(progress, part) if progress else None)
         extract_zip(zip_path, out)
         if not keep_zips:
             zip_path.unlink()

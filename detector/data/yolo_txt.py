@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import yaml
 from PIL import Image
@@ -82,21 +83,20 @@ def yolo_to_coco_dict(
     files, root = list_images(source)
     labels_dir = Path(labels_dir) if labels_dir else None
     problems = problems if problems is not None else []
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for image_id, f in enumerate(files, start=1):
         rel = f.relative_to(root).as_posix() if root != Path("/") else str(f)
-        entry = {"id": image_id, "file_name": rel}
         try:
             with Image.open(f) as im:
-                entry["width"], entry["height"] = im.size
+                w, h = im.size
         except Exception:  # unreadable: the doctor reports it; its labels cannot be denormalised
-            images.append(entry)
+            images.append({"id": image_id, "file_name": rel})
             continue
-        images.append(entry)
+        images.append({"id": image_id, "file_name": rel, "width": w, "height": h})
         lp = label_path_for(f, root, labels_dir)
         if not lp.is_file():
             continue
-        w, h = entry["width"], entry["height"]
         for n, line in enumerate(lp.read_text(encoding="utf-8").splitlines(), start=1):
             fields = line.split()
             if not fields:

@@ -39,23 +39,25 @@ class BackboneBenchSettings:
 
 
 def model_calls(
-    model: nn.Module, x: torch.Tensor, dtype: str = "fp32"
+    model: nn.Module, x: torch.Tensor, dtype: str = "fp32", compile: bool = False
 ) -> tuple[Callable[[], None], Callable[[], None]]:
-    """``(infer, train_step)`` closures over ``model`` and ``x [B, 3, H, W]``.
+    """``(infer, train_step)`` closures over ``model`` (``torch.compile``-d first when ``compile``) and
+    ``x [B, 3, H, W]``.
 
     ``infer``: ``no_grad`` forward under autocast. ``train_step``: forward, loss = sum of the outputs' means (a
     tensor or a list of tensors, e.g. backbone maps), backward, grads dropped. Put the model in the matching mode
     (``eval()`` / ``train()``) before calling them.
     """
     device = x.device
+    forward = torch.compile(model) if compile else model
 
     def infer() -> None:
         with torch.no_grad(), autocast(device, dtype):
-            model(x)
+            forward(x)
 
     def train_step() -> None:
         with autocast(device, dtype):
-            out = model(x)
+            out = forward(x)
             outs = out if isinstance(out, list | tuple) else [out]
             loss = sum(o.float().mean() for o in outs)
         loss.backward()
@@ -131,12 +133,12 @@ def benchmark_backbone(settings: BackboneBenchSettings) -> dict:
     memory_format = torch.channels_last if s.channels_last else torch.contiguous_format
     x = torch.rand(s.batch, 3, s.size, s.size, device=device).contiguous(memory_format=memory_format)
     for model in models.values():
-        model.to(device=device, memory_format=memory_format)
+        model.to(device).to(memory_format=memory_format)
     max_diff = None
     if ref is not None:
         with torch.no_grad():
             max_diff = max((a - b).abs().max().item() for a, b in zip(ours(x), ref(x), strict=True))
-    calls = {k: model_calls(torch.compile(m) if s.compile else m, x, s.dtype) for k, m in models.items()}
+    calls = {k: model_calls(m, x, s.dtype, compile=s.compile) for k, m in models.items()}
     for m in models.values():
         m.eval()
     fwd = time_interleaved({k: c[0] for k, c in calls.items()}, device, s.warmup, s.iters, s.repeats)

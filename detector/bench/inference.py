@@ -4,6 +4,7 @@ decode, NMS) and forward-only latency per size, batched throughput with and with
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import torch
 
@@ -73,7 +74,7 @@ def bench_inference(model, runner, device: torch.device, s) -> dict:
             with torch.no_grad(), autocast(device, s.dtype):
                 runner(xd)
 
-        e2e = timed(lambda x1=x1: infer(x1, True), device, s, 1)
+        e2e = timed(partial(infer, x1, True), device, s, 1)
         fwd = timed(forward_only, device, s, 1)
         latency.append({"size": size, "batch": 1, "gflops": gflops[size], "e2e": e2e, "forward": fwd})
     xb = host_images(s.batch, s.size, device, s.seed)

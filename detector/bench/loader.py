@@ -6,10 +6,11 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from detector.bench.timing import environment
 from detector.data.coco import CocoDetection
-from detector.data.dataset import DetectionDataset
+from detector.data.dataset import BaseDataset, DetectionDataset
 from detector.data.loader import make_dataloader
 from detector.data.shapes import make_shapes
 from detector.data.transforms import AugmentParams
@@ -39,7 +40,7 @@ def bench_loader(
         size, batch = size or cfg.data.img_size, batch or cfg.train.batch_size
         workers = workers if workers is not None else [int(cfg.train.workers)]
     size, batch, workers = size or 640, batch or 16, workers if workers is not None else [0]
-    settings = {"config": config, "overrides": list(overrides or []), "size": size, "batch": batch}
+    settings: dict[str, Any] = {"config": config, "overrides": list(overrides or []), "size": size, "batch": batch}
     settings.update(workers=workers, num_batches=num_batches, warmup_batches=warmup_batches)
     runs = [
         benchmark_loader(
@@ -57,7 +58,7 @@ def bench_loader(
 
 
 def benchmark_loader(
-    base: CocoDetection | None = None,
+    base: BaseDataset | None = None,
     *,
     img_size: int = 640,
     batch_size: int = 16,

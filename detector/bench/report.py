@@ -127,7 +127,7 @@ def _targets_md(result: dict) -> list[str]:
 
 
 def _backbone_md(steps: dict) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for name in ("backbone", "backbone_compile"):
         r = _ok(steps, name)
         if not r:

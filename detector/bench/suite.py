@@ -59,6 +59,28 @@ class SuiteSettings:
     repeats: int | None = None
 
 
+@dataclass(frozen=True)
+class ResolvedSuite:
+    """:class:`SuiteSettings` with every per-device default filled in (:func:`resolve_settings`); same fields."""
+
+    config: str
+    overrides: list[str]
+    device: str
+    out: str
+    steps: list[str]
+    size: int
+    batch: int
+    latency_sizes: list[int]
+    backbone_size: int
+    backbone_batch: int
+    data: str
+    workers: int
+    loader_workers: list[int]
+    warmup: int
+    iters: int
+    repeats: int
+
+
 def _loader_counts(cpus: int) -> list[int]:
     counts, w = [], 1
     while w < cpus:
@@ -67,17 +89,21 @@ def _loader_counts(cpus: int) -> list[int]:
     return [*counts, cpus]
 
 
-def resolve_settings(s: SuiteSettings, device_type: str) -> SuiteSettings:
+def resolve_settings(s: SuiteSettings, device_type: str) -> ResolvedSuite:
     """Fill the ``None`` fields with the defaults of ``device_type`` ("cuda" or "cpu")."""
     gpu, cpus = device_type == "cuda", os.cpu_count() or 1
-    return replace(
-        s,
+    return ResolvedSuite(
+        config=s.config,
+        overrides=list(s.overrides),
+        device=s.device,
+        out=s.out,
         steps=s.steps or (CUDA_STEPS if gpu else CPU_STEPS),
         size=s.size or (640 if gpu else 320),
         batch=s.batch or (32 if gpu else 2),
         latency_sizes=s.latency_sizes or [320, 640],
         backbone_size=s.backbone_size or (640 if gpu else 224),
         backbone_batch=s.backbone_batch or (32 if gpu else 4),
+        data=s.data,
         workers=s.workers if s.workers is not None else max(1, cpus - 1),
         loader_workers=s.loader_workers if s.loader_workers is not None else _loader_counts(cpus),
         warmup=s.warmup if s.warmup is not None else (5 if gpu else 1),
@@ -91,7 +117,7 @@ def needs_data(steps: list[str]) -> bool:
     return any(n == "loader" or n.startswith("train_") for n in steps)
 
 
-def data_overrides(s: SuiteSettings) -> tuple[list[str], str]:
+def data_overrides(s: ResolvedSuite) -> tuple[list[str], str]:
     """``(overrides, description)`` of the data the real-loader steps read: the config's train split, or a
     generated shapes set at ``s.size`` px when ``s.data`` is ``shapes`` (or ``auto`` and the split is missing).
     ``data=config`` with the split missing raises ``FileNotFoundError`` when a step needs the data."""
@@ -113,7 +139,7 @@ def data_overrides(s: SuiteSettings) -> tuple[list[str], str]:
     return [*s.overrides, *shapes_data_overrides(s.size)], f"generated shapes, {s.size} px JPEGs (COCO absent)"
 
 
-def _detector_step(s: SuiteSettings, device: str, data: list[str], **kw) -> Callable[[], dict]:
+def _detector_step(s: ResolvedSuite, device: str, data: list[str], **kw) -> Callable[[], dict]:
     base = DetectorBenchSettings(
         config=s.config,
         overrides=data if kw.get("real_data") else list(s.overrides),
@@ -131,7 +157,7 @@ def _detector_step(s: SuiteSettings, device: str, data: list[str], **kw) -> Call
     return lambda: benchmark_detector(replace(base, **kw))
 
 
-def _loader_step(s: SuiteSettings, data: list[str]) -> dict:
+def _loader_step(s: ResolvedSuite, data: list[str]) -> dict:
     """Loader images/s per worker count; warm-up of one batch per worker (the pipeline is then full) and at least
     3 batches per worker and 64 images timed, so the prefetched queue does not inflate the rate."""
     runs = [
@@ -150,7 +176,7 @@ def _loader_step(s: SuiteSettings, data: list[str]) -> dict:
     return {**runs[0], "settings": settings, "runs": [r["runs"][0] for r in runs]}
 
 
-def step_table(s: SuiteSettings, device: str, data: list[str]) -> dict[str, Callable[[], dict]]:
+def step_table(s: ResolvedSuite, device: str, data: list[str]) -> dict[str, Callable[[], dict]]:
     """Every known step name -> a function that runs it and returns its result dict."""
     bb = BackboneBenchSettings(
         device=device,

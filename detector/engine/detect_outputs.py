@@ -87,7 +87,7 @@ class DetectionWriter:
         if self._video is None:
             path = self.out / f"{self.source_name}.mp4"
             size = (img_bgr.shape[1], img_bgr.shape[0])
-            self._video = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, size)
+            self._video = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), self.fps, size)
             if not self._video.isOpened():
                 raise RuntimeError(f"cannot write video {path}: no mp4v encoder in this OpenCV build")
         self._video.write(img_bgr)

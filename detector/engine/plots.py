@@ -66,7 +66,12 @@ def plot_results(csv_path: str | Path, png_path: str | Path | None = None) -> Pa
     epochs = [r["epoch"] + 1 for r in rows]
     titles = {"box_loss": "box loss", "obj_loss": "objectness loss", "cls_loss": "class loss", "dfl_loss": "DFL loss"}
     losses = [(k, t) for k, t in titles.items() if any(math.isfinite(r.get(k, math.nan)) for r in rows)]
-    panels = [*losses[:3], ("total_loss", "total loss"), ("mAP", "mAP@[.5:.95]"), ("AP50", "mAP@0.5")]
+    panels: list[tuple[str | None, str]] = [
+        *losses[:3],
+        ("total_loss", "total loss"),
+        ("mAP", "mAP@[.5:.95]"),
+        ("AP50", "mAP@0.5"),
+    ]
     panels += [(None, "")] * (6 - len(panels))
     fig = Figure(figsize=(12, 6), tight_layout=True)
     FigureCanvasAgg(fig)

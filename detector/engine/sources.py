@@ -45,6 +45,7 @@ class Source:
         self.paths: list[Path] = []
         self.fps, self.frame_count = 0.0, 0
         self._cap: cv2.VideoCapture | None = None
+        self._first: np.ndarray | None = None  # first video frame (BGR), read when opening to check the codec
         src = self.source
         path = Path(src)
         if src.isdigit() or src.lower().startswith(STREAM_PREFIXES):
@@ -107,6 +108,11 @@ class Source:
                 yield self._single if len(self.paths) == 1 and hasattr(self, "_single") else self._read(p, i)
             return
         cap, frame, i = self._cap, self._first, 0
+        if cap is None:
+            raise SourceError(
+                f"{self.kind} {self.source!r} was already read to its end (or closed); "
+                "open a new Source to read it again"
+            )
         try:
             while frame is not None:
                 yield Frame(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), self.source, i)

@@ -191,6 +191,8 @@ def test_source_video_frames_in_rgb(tmp_path: Path):
     frames = list(src)
     assert [f.index for f in frames] == [0, 1, 2, 3, 4]
     assert frames[0].image.shape == (48, 64, 3) and frames[0].image.dtype == np.uint8
+    with pytest.raises(SourceError, match=r"v\.mp4' was already read to its end"):
+        next(iter(src))  # the capture was released at the end of the first pass
 
 
 def test_draw_detections_colours_are_stable_and_input_untouched():

@@ -7,8 +7,12 @@ numbers ``[route] layers=`` and ``[shortcut] from=`` refer to).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar, overload
+
+T = TypeVar("T")
 
 
 class DarknetCfgError(ValueError):
@@ -50,8 +54,14 @@ class Section:
         except ValueError:
             raise DarknetCfgError(f"{self.where(source, key)}: {key}={self.options[key]!r} is not a number") from None
 
-    def get_list(self, key: str, source: str, kind: type = int) -> list:
-        """Option ``key`` as a comma-separated list of ``kind`` (empty when absent)."""
+    @overload
+    def get_list(self, key: str, source: str) -> list[int]: ...
+
+    @overload
+    def get_list(self, key: str, source: str, kind: Callable[[str], T]) -> list[T]: ...
+
+    def get_list(self, key: str, source: str, kind: Callable[[str], Any] = int) -> list[Any]:
+        """Option ``key`` as a comma-separated list of ``kind`` (int by default; empty when absent)."""
         raw = self.options.get(key, "")
         try:
             return [kind(v) for v in raw.split(",") if v != ""]
@@ -106,7 +116,7 @@ def read_cfg(path: str | Path) -> tuple[Section, list[Section]]:
     return parse_cfg(path.read_text(encoding="utf-8", errors="replace"), str(path))
 
 
-def render_cfg(net_options: dict[str, object], layers: list[tuple[str, dict[str, object]]]) -> str:
+def render_cfg(net_options: Mapping[str, object], layers: Sequence[tuple[str, Mapping[str, object]]]) -> str:
     """Cfg text from ``[net]`` options and ``(type, options)`` layers; lists are written comma-separated."""
 
     def fmt(value: object) -> str:

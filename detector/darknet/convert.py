@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from backbones.cspnet import scale_cfg
 from backbones.cspresnext import CONFIGS
@@ -35,6 +33,9 @@ from detector.darknet.weights import (
     state_to_floats,
     write_weights,
 )
+
+if TYPE_CHECKING:
+    from detector.model import Detector
 
 BACKBONE = "cspresnext50_darknet"
 DARKNET_BN_EPS = 1e-5  # darknet adds 1e-5 to the running variance
@@ -129,14 +130,15 @@ def darknet_layout(cfg: Config, num_classes: int, masks: Sequence[Sequence[int]]
 
 def load_darknet(
     cfg_path: str | Path, weights_path: str | Path, names_path: str | Path | None = None
-) -> tuple[nn.Module, Config, dict[str, Any]]:
+) -> tuple[Detector, Config, dict[str, Any]]:
     """Build our detector from a darknet cfg + weights. Returns ``(model in eval mode, config, meta)``; meta holds
     ``class_names``, ``cat_ids`` (COCO's when the names are COCO's 80) and the weights ``header``."""
     from detector.model import build_model
 
     net, layers = read_cfg(cfg_path)
     cfg, masks = config_from_darknet(net, layers, str(cfg_path))
-    num_classes = int(cfg.model.num_classes)
+    num_classes = cfg.model.num_classes
+    assert num_classes is not None  # config_from_darknet sets it from the [yolo] sections' classes=
     expected = darknet_layout(cfg, num_classes, masks)
     check_layout(layers, expected, str(cfg_path))
     header, floats = read_weights(weights_path)

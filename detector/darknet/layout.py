@@ -10,11 +10,18 @@ same list drives the ``.weights`` reader and writer and :func:`render_layout` wr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from backbones.cspnet import CspNetCfg
 from detector.darknet.cfg import DarknetCfgError, Section, render_cfg
+
+
+def _as_int(value: object, what: str) -> int:
+    """``value`` (an option of a layer: filters, size, groups, ...) as the int it must be; TypeError otherwise."""
+    if not isinstance(value, int):
+        raise TypeError(f"darknet layout option {what}={value!r} is not an integer")
+    return value
 
 
 @dataclass(frozen=True)
@@ -39,12 +46,15 @@ class Layer:
     conv: ConvBinding | None = None
     in_chs: int = 0
 
+    def int_option(self, key: str, default: int | None = None) -> int:
+        """Integer option ``key`` (``default`` when absent), e.g. a convolution's ``filters``, ``size``, ``groups``."""
+        return _as_int(self.options.get(key, default), key)
+
     def num_floats(self) -> int:
         """Floats this layer takes in a ``.weights`` file (0 unless a convolution)."""
         if self.conv is None:
             return 0
-        o = self.options
-        filters, size, groups = int(o["filters"]), int(o["size"]), int(o.get("groups", 1))
+        filters, size, groups = self.int_option("filters"), self.int_option("size"), self.int_option("groups", 1)
         return filters * (self.in_chs // groups) * size * size + filters * (4 if self.conv.bn else 1)
 
 
@@ -212,25 +222,24 @@ def _effective(section: Section, source: str) -> dict[str, object]:
         elif isinstance(default, str):
             out[key] = section.options.get(key, default).lower()
         else:
-            out[key] = section.get_int(key, -1 if default is None else int(default), source)
+            out[key] = section.get_int(key, -1 if default is None else _as_int(default, key), source)
     if section.type == "convolutional":
         pad = out.pop("pad")
-        out["padding"] = int(out["size"]) // 2 if pad else out["padding"]
+        out["padding"] = _as_int(out["size"], "size") // 2 if pad else out["padding"]
     elif section.type == "maxpool":
         out["size"] = out["size"] if out["size"] != -1 else out["stride"]
-        out["padding"] = out["padding"] if out["padding"] != -1 else int(out["size"]) - 1
+        out["padding"] = out["padding"] if out["padding"] != -1 else _as_int(out["size"], "size") - 1
     return out
 
 
 def _expected(layer: Layer) -> dict[str, object]:
-    o = layer.options
     base = {k: v for k, v in _DEFAULTS[layer.type].items() if v is not None}
-    base.update(o)
+    base.update(layer.options)
     if layer.type == "convolutional":
         base.pop("pad")
-        base["padding"] = int(o["size"]) // 2
+        base["padding"] = layer.int_option("size") // 2
     elif layer.type == "maxpool":
-        base["padding"] = int(o["size"]) - 1
+        base["padding"] = layer.int_option("size") - 1
     return base
 
 
@@ -265,15 +274,19 @@ def _show(value: object) -> str:
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-def render_layout(layers: Sequence[Layer], net_options: dict[str, object], yolo_options: Sequence[dict]) -> str:
+def render_layout(
+    layers: Sequence[Layer], net_options: Mapping[str, object], yolo_options: Sequence[Mapping[str, object]]
+) -> str:
     """Cfg text of ``layers`` (routes and shortcuts written relative, as darknet's cfgs do); ``yolo_options[i]``
     adds keys (anchors, scale_x_y, ...) to the i-th ``[yolo]`` section."""
-    out, level = [], 0
+    out: list[tuple[str, Mapping[str, object]]] = []
+    level = 0
     for i, layer in enumerate(layers):
         opts = dict(layer.options)
         for key in ("layers", "from"):
-            if key in opts:
-                opts[key] = [v - i for v in opts[key]]
+            refs = opts.get(key)
+            if isinstance(refs, list):  # absolute layer numbers -> relative
+                opts[key] = [_as_int(v, key) - i for v in refs]
         if layer.type == "yolo":
             opts.update(yolo_options[level])
             level += 1

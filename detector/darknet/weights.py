@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detector.darknet.layout import Layer, num_floats
+from detector.darknet.layout import ConvBinding, Layer, num_floats
 
 
 class DarknetWeightsError(ValueError):
@@ -83,10 +83,9 @@ def write_weights(path: str | Path, floats: np.ndarray, header: WeightsHeader = 
     return path
 
 
-def _conv_keys(layer: Layer) -> list[tuple[str, int]]:
-    """``(state-dict key, floats per output channel)`` in file order for one convolution."""
-    o, b = layer.options, layer.conv
-    kernel = (layer.in_chs // int(o.get("groups", 1))) * int(o["size"]) ** 2
+def _conv_keys(layer: Layer, b: ConvBinding) -> list[tuple[str, int]]:
+    """``(state-dict key, floats per output channel)`` in file order for one convolution (``b = layer.conv``)."""
+    kernel = (layer.in_chs // layer.int_option("groups", 1)) * layer.int_option("size") ** 2
     if b.bn:
         p = b.prefix
         return [(f"{p}.bn.bias", 1), (f"{p}.bn.weight", 1), (f"{p}.bn.running_mean", 1), (f"{p}.bn.running_var", 1)] + [
@@ -123,7 +122,7 @@ def floats_to_state(
         if layer.conv is None:
             continue
         b, n = layer.conv, layer.conv.stop - layer.conv.start
-        for key, per_row in _conv_keys(layer):
+        for key, per_row in _conv_keys(layer, b):
             chunk = torch.from_numpy(floats[pos : pos + n * per_row].copy())
             pos += n * per_row
             target = state[key]
@@ -143,6 +142,6 @@ def state_to_floats(layers: Sequence[Layer], state: Mapping[str, torch.Tensor]) 
         if layer.conv is None:
             continue
         b = layer.conv
-        for key, _ in _conv_keys(layer):
+        for key, _ in _conv_keys(layer, b):
             parts.append(state[key][b.start : b.stop].detach().float().cpu().reshape(-1).numpy())
     return np.concatenate(parts).astype("<f4") if parts else np.zeros(0, dtype="<f4")

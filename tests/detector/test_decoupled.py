@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from detector.assigner_tal import points_in_boxes, task_aligned_assign
-from detector.config import DecoupledLossConfig, load_config
+from detector.config import DecoupledLossConfig, LossConfig, load_config
 from detector.heads.decoupled import (
     DecoupledHead,
     cell_centres,
@@ -18,6 +18,7 @@ from detector.heads.decoupled import (
 )
 from detector.loss_decoupled import DecoupledLoss, distribution_focal_loss, pad_targets
 from detector.model import build_model
+from detector.registry import build_loss
 from tests.detector.stubs import make_overfit_batch, tiny_detector
 
 
@@ -198,3 +199,12 @@ def test_build_model_with_decoupled_head_from_config():
 def test_unused_head_family_section_warns():
     with pytest.warns(UserWarning, match="'loss.yolov4' is set but model.head.type is 'decoupled'"):
         load_config(None, ["model.head.type=decoupled", "loss.yolov4.box=0.1"])
+
+
+def test_build_loss_refuses_a_head_that_is_not_of_its_family():
+    class NotAYoloHead(DecoupledHead):
+        family = "yolov4"
+
+    head = NotAYoloHead([16, 24, 32], [8, 16, 32], num_classes=2, reg_max=8)
+    with pytest.raises(TypeError, match="NotAYoloHead declares head family 'yolov4', whose loss needs a YoloHead"):
+        build_loss(LossConfig(), head)

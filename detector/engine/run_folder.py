@@ -6,8 +6,11 @@ from pathlib import Path
 
 
 def is_free(folder: Path) -> bool:
-    """True when ``folder`` does not exist or is an empty directory."""
-    return not folder.exists() or (folder.is_dir() and not any(folder.iterdir()))
+    """True when ``folder`` does not exist or holds no file (empty sub-folders, e.g. the ``weights/`` of a run that
+    stopped before its first checkpoint, do not count)."""
+    if not folder.exists():
+        return True
+    return folder.is_dir() and not any(p.is_file() or p.is_symlink() for p in folder.rglob("*"))
 
 
 def next_free_folder(out: str | Path, exist_ok: bool = False) -> Path:

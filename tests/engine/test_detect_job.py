@@ -35,6 +35,8 @@ def test_next_free_folder(tmp_path: Path):
     assert next_free_folder(out) == out  # missing
     out.mkdir()
     assert next_free_folder(out) == out  # empty
+    (out / "weights").mkdir()
+    assert next_free_folder(out) == out  # only empty sub-folders (a run rejected before its first checkpoint)
     (out / "a.txt").write_text("x")
     assert next_free_folder(out) == tmp_path / "exp2"
     assert next_free_folder(out, exist_ok=True) == out

@@ -80,8 +80,14 @@ class DetectorBenchSettings:
 def shapes_data_overrides(size: int, num_train: int = 256, root: str = SHAPES_BENCH_ROOT) -> list[str]:
     """Config overrides that point the train split at a generated shapes set of ``size`` px JPEGs (quality 95, up to
     6 objects each; made once under ``root``): a stand-in for COCO's ~640x480 JPEGs on machines without COCO. The
-    model keeps the config's ``model.num_classes`` (80 for COCO configs), so the head costs what it costs on COCO."""
-    return [f"data.shapes={{root: {root}_{size}, num_train: {num_train}, num_val: 0, img_size: {size}, seed: 0}}"]
+    model keeps the config's ``model.num_classes`` (80 for COCO configs), so the head costs what it costs on COCO.
+    ``data.train`` / ``data.val`` point at the generated folders (``data.shapes`` alone never redirects them)."""
+    folder = f"{root}_{size}"
+    return [
+        f"data.shapes={{root: {folder}, num_train: {num_train}, num_val: 0, img_size: {size}, seed: 0}}",
+        f"data.train={{ann: {folder}/train.json, images: {folder}/train/images}}",
+        f"data.val={{ann: {folder}/val.json, images: {folder}/val/images}}",
+    ]
 
 
 def bench_config(settings: DetectorBenchSettings):

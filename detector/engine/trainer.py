@@ -87,14 +87,11 @@ class Trainer:
             self.weights_dir.mkdir(parents=True, exist_ok=True)
 
         # --- data ---
-        if cfg.data.shapes is not None:
-            from detector.data.shapes import ensure_shapes
-
-            if self.main:
-                ensure_shapes(cfg.data)
-            dist_utils.barrier()
-        self.train_ds = build_dataset(cfg, "train")
-        self.val_ds = build_dataset(cfg, "val") if self.main else None
+        if self.main:  # rank 0 first: build_dataset may generate data.shapes' synthetic set, once
+            self.train_ds, self.val_ds = build_dataset(cfg, "train"), build_dataset(cfg, "val")
+        dist_utils.barrier()
+        if not self.main:
+            self.train_ds, self.val_ds = build_dataset(cfg, "train"), None
         self.class_names = list(attr(self.train_ds, "class_names"))
         self.cat_ids = list(attr(self.train_ds, "cat_ids"))
         self.num_classes = resolve_num_classes(cfg.model.num_classes, len(self.cat_ids), cfg.data.train.ann)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -188,23 +188,33 @@ def load_checkpoint(path: str | Path, *, require_training_state: bool = False) -
     return ckpt
 
 
-def transfer_weights(model: nn.Module, state: Mapping[str, torch.Tensor]) -> dict[str, list[str]]:
+def transfer_weights(
+    model: nn.Module, state: Mapping[str, torch.Tensor], keep: Sequence[str] = ()
+) -> dict[str, list[str]]:
     """Load every tensor of ``state`` whose name and shape match ``model``; leave the rest at their fresh init.
 
     Used for fine-tuning from a detector checkpoint with another number of classes: the head's prediction convs
-    change shape and keep the initialisation ``build_model`` gave them. Returns ``{"loaded", "skipped", "missing"}``:
-    skipped = in ``state`` but absent or of another shape in the model; missing = in the model, not loaded.
+    change shape and keep the initialisation ``build_model`` gave them. ``keep``: names (matched as a suffix after a
+    ``.``, e.g. ``head.anchors``) of buffers that come from the config and are never loaded. Returns ``{"loaded",
+    "skipped", "missing", "kept", "kept_differ"}``: skipped = in ``state`` but absent or of another shape in the
+    model; missing = in the model, not loaded; kept = in ``state`` and in ``keep``; kept_differ = those of them whose
+    checkpoint value differs from the model's.
     """
     target = unwrap_model(model)
     own = target.state_dict()
     state = clean_state_dict(state)
-    load, skipped = {}, []
+    load, skipped, kept, kept_differ = {}, [], [], []
     for name, tensor in state.items():
-        if name in own and own[name].shape == tensor.shape:
+        if any(name == k or name.endswith(f".{k}") for k in keep):
+            kept.append(name)
+            same = name in own and own[name].shape == tensor.shape and torch.equal(own[name], tensor.to(own[name]))
+            if not same:
+                kept_differ.append(name)
+        elif name in own and own[name].shape == tensor.shape:
             load[name] = tensor.to(own[name].dtype)
         else:
             shape = tuple(own[name].shape) if name in own else "absent"
             skipped.append(f"{name} {tuple(tensor.shape)} -> {shape}")
     target.load_state_dict(load, strict=False)
     missing = [name for name in own if name not in load]
-    return {"loaded": sorted(load), "skipped": skipped, "missing": missing}
+    return {"loaded": sorted(load), "skipped": skipped, "missing": missing, "kept": kept, "kept_differ": kept_differ}

@@ -285,11 +285,18 @@ class Trainer:
             atomic_save(ckpt, self.weights_dir / "best.pt")
 
     def _load_finetune_weights(self, model: nn.Module, path: str) -> None:
+        """Fine-tuning (``train.weights``): load matching tensors, but keep the buffers the head takes from the config
+        (``head.config_buffers``, e.g. the YOLOv4 anchors): the run uses what its config says. Resume restores all."""
         state = load_checkpoint(path)["model"]
-        report = transfer_weights(model, state)
+        keep = [f"head.{name}" for name in model.head.config_buffers]
+        report = transfer_weights(model, state, keep=keep)
         self._log(f"weights: loaded {len(report['loaded'])} tensors from {path}; {len(report['skipped'])} skipped")
         for line in report["skipped"]:
             self._log(f"  skipped (re-initialised) {line}")
+        for name in report["kept"]:
+            key = f"model.head.{model.head.family}.{name.rsplit('.', 1)[-1]}"
+            relation = "differs from" if name in report["kept_differ"] else "equals"
+            self._log(f"  kept {name} from the config ({key}; it {relation} the checkpoint's)")
         if not report["loaded"]:
             raise ValueError(f"train.weights={path}: no tensor matches this model (another backbone or neck?)")
 

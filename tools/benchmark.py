@@ -4,7 +4,7 @@ Add more with ``add_<name>_parser``.
 
 python tools/benchmark.py suite --device cuda --out runs/benchmark/h100
 python tools/benchmark.py backbone --device cuda --batch 32 --size 640 --dtype bf16 --channels-last
-python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cuda --dtype fp32,bf16,fp16 --channels-last --fuse
+python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cuda --dtype fp32,bf16,fp16
 python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cuda --dtype bf16 --train --real-data
 python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cpu --sizes 320,640 --batch 4
 python tools/benchmark.py loader configs/yolo_cspx50.yaml --workers 0,4,8
@@ -143,7 +143,12 @@ def add_detector_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--dtype", type=_dtype_list, default=["fp32"], help="autocast dtype(s), e.g. fp32,bf16,fp16: one run each"
     )
-    p.add_argument("--channels-last", action="store_true", help="channels_last memory format for model and input")
+    p.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="channels_last memory format for model and input (default: on, as tools/detect.py runs)",
+    )
     p.add_argument(
         "--compile",
         nargs="?",
@@ -152,7 +157,12 @@ def add_detector_parser(sub: argparse._SubParsersAction) -> None:
         choices=COMPILE_MODES,
         help="torch.compile the model; optional mode, e.g. reduce-overhead (CUDA graphs) for batch-1 latency",
     )
-    p.add_argument("--fuse", action="store_true", help="fold BatchNorm into the convolutions (inference)")
+    p.add_argument(
+        "--fuse",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fold BatchNorm into the convolutions for inference (default: on, as tools/detect.py runs)",
+    )
     p.add_argument("--train", action="store_true", help="also time the training step on synthetic tensors")
     p.add_argument("--real-data", action="store_true", help="with --train: also feed it from the config's loader")
     p.add_argument("--workers", type=int, default=None, help="--real-data loader workers (default train.workers)")

@@ -29,9 +29,9 @@ class DetectorBenchSettings:
     sizes: list[int] | None = None  # batch-1 latency sizes; None = [size]
     batch: int = 32
     dtype: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 on CUDA only)
-    channels_last: bool = False
+    channels_last: bool = True  # the default, like fuse, is the model form tools/detect.py runs
     compile: bool | str = False  # False, True (= "default") or a torch.compile mode, e.g. "reduce-overhead"
-    fuse: bool = False  # fold BatchNorm into convs (inference only)
+    fuse: bool = True  # fold BatchNorm into convs (inference only)
     train: bool = False
     real_data: bool = False  # also time the training step fed by the config's train loader (needs train=True)
     workers: int | None = None  # real-data loader workers; None = cfg.train.workers

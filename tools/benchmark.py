@@ -1,6 +1,6 @@
 """Benchmarks that print figures. Subcommands: ``suite`` (all of them, checked against the speed targets),
-``backbone`` (ours vs timm), ``detector`` (latency, throughput, training step), ``loader`` (data-loader images/s).
-Add more with ``add_<name>_parser``.
+``backbone`` (ours vs timm), ``detector`` (latency, throughput, training step), ``loader`` (data-loader images/s),
+``eval`` (COCO evaluation: pycocotools vs ours). Add more with ``add_<name>_parser``.
 
 python tools/benchmark.py suite --device cuda --out runs/benchmark/h100
 python tools/benchmark.py backbone --device cuda --batch 32 --size 640 --dtype bf16 --channels-last
@@ -8,6 +8,7 @@ python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cuda --dtyp
 python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cuda --dtype bf16 --train --real-data
 python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cpu --sizes 320,640 --batch 4
 python tools/benchmark.py loader configs/yolo_cspx50.yaml --workers 0,4,8
+python tools/benchmark.py eval --images 5000          # COCO-val-sized: 5,000 images, ~35k boxes, 500k detections
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from detector.bench import (
     shapes_data_overrides,
 )
 from detector.bench.detector import COMPILE_MODES
+from detector.bench.evaluation import EvalBenchSettings, bench_eval
 from detector.bench.suite import SuiteSettings, run_suite
-from detector.bench.text import format_backbone, format_detector, format_loader
+from detector.bench.text import format_backbone, format_detector, format_eval, format_loader
 
 
 def _write_json(result: dict, path: str | None) -> None:
@@ -218,6 +220,27 @@ def add_loader_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_loader)
 
 
+def run_eval(args: argparse.Namespace) -> dict:
+    """``eval`` subcommand: seconds of pycocotools, faster-coco-eval alone and coco_evaluate on a synthetic set."""
+    settings = EvalBenchSettings(
+        images=args.images, dets_per_image=args.dets, repeats=args.repeats, reference_repeats=args.reference_repeats
+    )
+    r = bench_eval(settings)
+    print(format_eval(r))
+    _write_json(r, args.json)
+    return r
+
+
+def add_eval_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="COCO evaluation seconds: pycocotools vs coco_evaluate (identical stats checked)")
+    p.add_argument("--images", type=int, default=5000, help="images, ~7 boxes each (default %(default)s: COCO val)")
+    p.add_argument("--dets", type=int, default=100, help="detections per image (default %(default)s)")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs of our engines, median (default %(default)s)")
+    p.add_argument("--reference-repeats", type=int, default=1, help="pycocotools runs (default %(default)s)")
+    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    p.set_defaults(func=run_eval)
+
+
 def run_suite_cmd(args: argparse.Namespace) -> dict:
     """``suite`` subcommand: every step, suite.json + suite.md in --out, the report printed at the end."""
     settings = SuiteSettings(
@@ -280,7 +303,7 @@ def add_suite_parser(sub: argparse._SubParsersAction) -> None:
 
 
 # Subcommand registrars; other benchmarks append theirs here.
-SUBCOMMANDS = [add_suite_parser, add_backbone_parser, add_detector_parser, add_loader_parser]
+SUBCOMMANDS = [add_suite_parser, add_backbone_parser, add_detector_parser, add_loader_parser, add_eval_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -111,3 +111,21 @@ def format_loader(r: dict) -> str:
             f"{run['seconds']:>9.2f}"
         )
     return "\n".join(lines)
+
+
+def format_eval(r: dict) -> str:
+    """Seconds per engine, the ratio to pycocotools, and whether the 12 stats equal pycocotools'."""
+    s = r["settings"]
+    lines = [
+        f"COCO evaluation: {s['images']} images, {r['num_gt']} ground-truth boxes, {r['num_detections']} detections, "
+        f"{s['num_classes']} categories (synthetic); median of {s['repeats']} runs (pycocotools: "
+        f"{s['reference_repeats']})",
+        f"{'engine':<24}{'seconds':>9}{'x pycocotools':>15}  stats",
+    ]
+    for name, sec in r["seconds"].items():
+        ratio = r["speedup_vs_pycocotools"].get(name, 1.0)
+        d = r["max_abs_stat_difference"][name]
+        same = "reference" if name == "pycocotools" else ("identical" if r["identical_stats"][name] else "DIFFER")
+        lines.append(f"{name:<24}{sec:>9.2f}{ratio:>15.2f}  {same}" + (f" (max |diff| {d:.1e})" if d else ""))
+    lines.append("AP, AP50, AP75: " + ", ".join(f"{v:.4f}" for v in r["stats"][:3]))
+    return "\n".join(lines)

@@ -253,8 +253,9 @@ class Trainer:
             model = self.ema.module if self.ema is not None else unwrap(self.model)
             with preserved_rng():
                 gt = self.val_ds if hasattr(self.val_ds, "coco") else self.val_ds.base
-                amp = self.autocast_dtype is not None
-                result, _ = evaluate_model(model, self.val_loader, gt, self.cfg.eval, self.device, amp=amp)
+                result, _ = evaluate_model(
+                    model, self.val_loader, gt, self.cfg.eval, self.device, autocast_dtype=self.autocast_dtype
+                )
             metrics = {k: float(result[k]) for k in ("AP", "AP50", "AP75", "APs", "APm", "APl")}
             metrics.update({k: float(result[k]) for k in ("AR1", "AR10", "AR100", "ARs", "ARm", "ARl")})
             self.metrics = metrics

@@ -9,6 +9,7 @@ tensor or a plain Python value, so ``torch.load(path, weights_only=True)`` works
 from __future__ import annotations
 
 import os
+import pickle
 import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -34,6 +35,20 @@ CHECKPOINT_KEYS = (
     "num_classes",
 )
 _WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file cannot be read (damaged, truncated, not written by ``torch.save``); one line says which."""
+
+
+def _read_failure(e: Exception) -> str:
+    """A one-line reason for a ``torch.load`` failure (torch's own text runs over several lines)."""
+    if isinstance(e, pickle.UnpicklingError):
+        return "not a PyTorch checkpoint (its bytes do not unpickle)"
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    if "central directory" in text or "zip archive" in text:
+        return "the file is truncated or damaged (its zip archive is incomplete)"
+    return f"{type(e).__name__}: {text[:200]}"
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:
@@ -168,14 +183,20 @@ def build_checkpoint(
 
 
 def load_checkpoint(path: str | Path, *, require_training_state: bool = False) -> dict[str, Any]:
-    """Load a checkpoint on CPU and check its keys; errors name the file and the missing keys."""
+    """Load a checkpoint on CPU and check its keys; errors name the file and the missing keys.
+
+    Raises FileNotFoundError (no file), :class:`CheckpointError` (unreadable: random bytes, truncated) and ValueError
+    (readable but not a detector checkpoint), each one line."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path} (check the path, or train first to create it)")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - re-raised with the file name
-        raise RuntimeError(f"could not read checkpoint {path}: {e} (the file is damaged or not a checkpoint)") from e
+    except Exception as e:  # noqa: BLE001 - re-raised with the file name, in one line
+        raise CheckpointError(
+            f"could not read checkpoint {path}: {_read_failure(e)}; copy it again, or point at a trainer's "
+            "weights/last.pt or best.pt"
+        ) from None
     if not isinstance(ckpt, dict) or "model" not in ckpt:
         raise ValueError(f"{path} is not a detector checkpoint: expected a dict with a 'model' state dict")
     if require_training_state:

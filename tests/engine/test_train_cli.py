@@ -31,6 +31,10 @@ def test_typo_in_override_suggests_the_key(tmp_path, shapes_root):
     assert not (tmp_path / "out").exists()
     proc = _run(cfg, "train.lr=fast")
     assert proc.returncode == 2 and "train.lr" in proc.stderr and "float" in proc.stderr
+    proc = _run(cfg, "train.batch_size=0")  # was a ZeroDivisionError traceback
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        "error: command-line override: key 'train.batch_size' must be >= 1, got 0"
+    )
 
 
 def test_cli_trains_with_overrides_and_rejects_class_mismatch(tmp_path, shapes_root):

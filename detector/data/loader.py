@@ -154,7 +154,7 @@ def build_dataset(cfg: object, split: str = "train") -> DetectionDataset:
     if split not in ("train", "val"):
         raise ValueError(f"split must be 'train' or 'val', got {split!r}")
     data = cfg.data
-    ensure_shapes(data)
+    ensure_shapes(data, split)
     split_cfg = getattr(data, split) if not isinstance(data, dict) else data[split]
     get = split_cfg.get if isinstance(split_cfg, dict) else (lambda k: getattr(split_cfg, k, None))
     fmt = str(getattr(data, "format", "coco") or "coco")

@@ -2,7 +2,7 @@
 
 The split paths (``data.train`` / ``data.val``) alone decide where data is read from. ``data.shapes`` only says
 "generate the synthetic set into ``shapes.root`` when a split reads from there and it is missing". A split that
-points elsewhere is read from where it points, with one warning saying that ``data.shapes`` is not used for it.
+points elsewhere is read from where it points, with one warning (when that split is built) saying so.
 Called from one place: :func:`detector.data.loader.build_dataset`.
 """
 
@@ -58,39 +58,33 @@ def _read_meta(root: Path) -> dict | None:
     return None
 
 
-def ensure_shapes(data: DataConfig) -> dict[str, dict[str, str]] | None:
-    """Generate the synthetic set into ``data.shapes.root`` when a split reads from there (unless it is already
-    there with the same parameters). ``data`` is read, never modified.
+def ensure_shapes(data: DataConfig, split: str) -> dict[str, str] | None:
+    """Before reading ``split`` ("train" | "val"): when ``data.shapes`` is set and the split's ann/images point into
+    ``data.shapes.root``, generate the synthetic set there (unless it is already there with the same parameters).
+    ``data`` is read, never modified.
 
-    Returns the generated split paths (see :func:`shapes_split_paths`), or None when ``data.shapes`` is not set or
-    no split reads from it. A split whose ann/images point elsewhere gets a :class:`DatasetWarning` (it is read from
-    where it points). Raises :class:`DatasetError` when ``shapes.root`` holds data that the generator did not write.
+    Returns the split's generated paths ``{"ann", "images"}``, or None when ``data.shapes`` is not set or the split
+    points elsewhere; then it gets one :class:`DatasetWarning` and is read from where it points. Raises
+    :class:`DatasetError` when ``shapes.root`` holds data that the generator did not write.
     """
     shapes = data.shapes
     if shapes is None:
         return None
-    generated = shapes_split_paths(shapes.root)
-    used, elsewhere = False, []
-    for split in SPLITS:
-        cfg, gen = getattr(data, split), generated[split]
-        same = [_same(cfg.ann, gen["ann"]), _same(cfg.images, gen["images"])]
-        used = used or any(same)
-        if not all(same):
-            elsewhere.append(f"data.{split} (ann={cfg.ann or '<empty>'}, images={cfg.images or '<empty>'})")
-    if elsewhere:
-        what = "the synthetic set is not generated" if not used else "the synthetic set is not used for it"
+    cfg, generated = getattr(data, split), shapes_split_paths(shapes.root)[split]
+    same = [_same(cfg.ann, generated["ann"]), _same(cfg.images, generated["images"])]
+    if not all(same):
         warnings.warn(
-            f"data.shapes is set (root {shapes.root}) but {' and '.join(elsewhere)} "
-            f"point{'s' if len(elsewhere) == 1 else ''} elsewhere and {'is' if len(elsewhere) == 1 else 'are'} "
-            f"read from there: {what} (remove data.shapes to silence this)",
+            f"data.shapes is set (root {shapes.root}) but data.{split} points elsewhere (ann={cfg.ann or '<empty>'}, "
+            f"images={cfg.images or '<empty>'}): data.{split} is read from there, not from the synthetic set "
+            "(remove data.shapes if no split uses it)",
             DatasetWarning,
             stacklevel=2,
         )
-    if not used:
+    if not any(same):
         return None
     root = Path(shapes.root)
     meta = _read_meta(root)
-    complete = all(Path(generated[s]["ann"]).is_file() for s in SPLITS)
+    complete = all(Path(p["ann"]).is_file() for p in shapes_split_paths(root).values())
     if meta != {**_params(shapes), "version": VERSION} or not complete:
         make_shapes(root, **_params(shapes))
     return generated

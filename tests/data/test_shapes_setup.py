@@ -2,6 +2,7 @@
 
 import copy
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,7 @@ def test_explicit_split_paths_win_over_data_shapes(tiny_coco, tmp_path, how):
         )
         cfg = load_config(child)
     before = copy.deepcopy(cfg)
-    with pytest.warns(DatasetWarning, match=r"data.shapes is set .* point elsewhere .* not generated"):
+    with pytest.warns(DatasetWarning, match=r"data.shapes is set .* data.train points elsewhere .* not from the synth"):
         ds = build_dataset(cfg, "train")
     assert ds.class_names == ["car", "train", "kite"]  # the user's data (ids 3, 7, 11), not the 6 shapes
     assert cfg == before and cfg.data.train.ann == str(ann)  # the config is never rewritten
@@ -53,21 +54,24 @@ def test_explicit_split_paths_win_over_data_shapes(tiny_coco, tmp_path, how):
 def test_generates_where_a_split_reads_from_root_once_and_never_edits_the_config(tmp_path):
     cfg = _shapes_cfg(tmp_path / "s")
     before = copy.deepcopy(cfg)
-    paths = ensure_shapes(cfg.data)
-    assert paths == shapes_split_paths(tmp_path / "s") and cfg == before
+    paths = ensure_shapes(cfg.data, "train")
+    assert paths == shapes_split_paths(tmp_path / "s")["train"] and cfg == before
     assert len(json.loads((tmp_path / "s/train.json").read_text())["images"]) == 3
     mtime = (tmp_path / "s/train.json").stat().st_mtime_ns
     assert len(build_dataset(cfg, "val")) == 2
     assert (tmp_path / "s/train.json").stat().st_mtime_ns == mtime  # not generated again
-    assert ensure_shapes(load_config(CONFIGS / "shapes_tiny.yaml", ["data.shapes=null"]).data) is None
+    assert ensure_shapes(load_config(CONFIGS / "shapes_tiny.yaml", ["data.shapes=null"]).data, "val") is None
 
 
 def test_one_split_elsewhere_is_named_and_the_other_still_generated(tiny_coco, tmp_path):
     ann, images = tiny_coco
     cfg = _shapes_cfg(tmp_path / "s", f"data.train.ann={ann}", f"data.train.images={images}")
-    with pytest.warns(DatasetWarning, match=rf"data.train \(ann={ann}.*not used for it") as record:
-        ensure_shapes(cfg.data)
-    assert not any("data.val" in str(w.message) for w in record)
+    with pytest.warns(DatasetWarning, match=rf"data.train points elsewhere \(ann={ann}, images={images}\)"):
+        assert ensure_shapes(cfg.data, "train") is None
+    assert not (tmp_path / "s").exists()  # the train split does not read it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning for the split that reads the synthetic set
+        assert ensure_shapes(cfg.data, "val") == shapes_split_paths(tmp_path / "s")["val"]
     assert (tmp_path / "s/val.json").is_file() and cfg.data.train.ann == str(ann)
 
 
@@ -76,5 +80,5 @@ def test_foreign_data_in_shapes_root_is_an_error_naming_the_folder(tmp_path):
     root.mkdir()
     (root / "train.json").write_text('{"images": [], "annotations": [], "categories": []}')
     with pytest.raises(DatasetError, match=rf"data.shapes.root={root} holds files that are not a generated shapes"):
-        ensure_shapes(_shapes_cfg(root).data)
+        ensure_shapes(_shapes_cfg(root).data, "train")
     assert (root / "train.json").read_text().startswith('{"images": []')  # untouched

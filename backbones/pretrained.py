@@ -69,7 +69,7 @@ def fetch_official(name: str, spec: WeightsSpec) -> Path:
             f"{name}: could not download the official weights ({type(e).__name__}: {e}).\n"
             f"  Download {spec.url}{alt} on a machine with internet access and either\n"
             f"  - put it at {dst} (the torch hub cache; set TORCH_HOME to move it), or\n"
-            f"  - pass its path: pretrained='/path/to/{spec.filename}' (model.pretrained=PATH in configs)."
+            f"  - pass its path: pretrained='/path/to/{spec.filename}' (model.backbone.pretrained=PATH in configs)."
         ) from e
     return dst
 

@@ -1,9 +1,9 @@
 """Typed, validated configuration: YAML files + ``key.sub=value`` overrides -> :class:`Config`.
 
 Every key is checked: an unknown key is an error that suggests the nearest valid key, a wrong type names the key and
-the expected type. A config file may start from another with ``base: other.yaml`` (path relative to the file) and
-override only what differs. The dataclass defaults below are the documented defaults (``configs/defaults.yaml``
-repeats them with comments).
+the expected type, a number outside its range (``detector/config_ranges.py``) names the key and the range. A config
+file may start from another with ``base: other.yaml`` (path relative to the file) and override only what differs.
+The dataclass defaults below are the documented defaults (``configs/defaults.yaml`` repeats them with comments).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Union
 
 import yaml
+
+from detector.config_ranges import range_problem
 
 
 class ConfigError(ValueError):
@@ -238,6 +240,8 @@ def _convert(value: Any, tp: Any, key: str, source: str) -> Any:
         for arg in typing.get_args(tp):
             if arg is type(None):
                 continue
+            if dataclasses.is_dataclass(arg) and isinstance(value, dict):
+                return _build(arg, value, key, source)  # a mapping for a section: its own errors (did you mean)
             try:
                 return _convert(value, arg, key, source)
             except ConfigError:
@@ -289,6 +293,9 @@ def _build(cls: type, data: dict, prefix: str, source: str) -> Any:
         kwargs[key] = _convert(value, hints[key], full, source)
         if full in _CHOICES and kwargs[key] not in _CHOICES[full]:
             raise ConfigError(f"{source}: key '{full}' must be one of {list(_CHOICES[full])}, got {value!r}")
+        problem = range_problem(full, kwargs[key])
+        if problem:
+            raise ConfigError(f"{source}: key {problem}")
     return cls(**kwargs)
 
 
@@ -358,8 +365,6 @@ def config_from_dict(data: dict, source: str = "config", overrides: list[str] | 
         for override in overrides:
             _apply_override(data, override)
         cfg = _build(Config, data, "", "command-line override")
-    if cfg.data.img_size % 32:
-        raise ConfigError(f"data.img_size must be a multiple of 32, got {cfg.data.img_size}")
     _warn_unused_families(cfg, source)
     return cfg
 

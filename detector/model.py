@@ -83,12 +83,13 @@ class Detector(nn.Module):
         try:
             if images.dtype == torch.uint8:
                 images = images.float() / 255
-            decoded = self.head.decode(self.forward_raw(images))  # float32 [B, N, 4 + C]
+            decoded = self.head.decode(self.forward_raw(images))  # float32 [B, N, 4 + C], also under autocast
         finally:
             self.train(was_training)
-        return postprocess(
-            decoded, conf_thres, iou_thres, max_det, multi_label, lb_params, orig_sizes, input_hw=images.shape[-2:]
-        )
+        with torch.autocast(images.device.type, enabled=False):  # NMS and letterbox undo in float32 pixels
+            return postprocess(
+                decoded, conf_thres, iou_thres, max_det, multi_label, lb_params, orig_sizes, input_hw=images.shape[-2:]
+            )
 
 
 def build_model(cfg: Config, num_classes: int | None = None, class_names: list[str] | None = None) -> Detector:

@@ -1,13 +1,14 @@
 """Benchmarks that print figures. Subcommands: ``suite`` (all of them, checked against the speed targets),
-``backbone`` (ours vs timm), ``detector`` (latency, throughput, training step), ``loader`` (data-loader images/s).
-Add more with ``add_<name>_parser``.
+``backbone`` (ours vs timm), ``detector`` (latency, throughput, training step), ``loader`` (data-loader images/s),
+``eval`` (COCO evaluation: pycocotools vs ours). Add more with ``add_<name>_parser``.
 
 python tools/benchmark.py suite --device cuda --out runs/benchmark/h100
 python tools/benchmark.py backbone --device cuda --batch 32 --size 640 --dtype bf16 --channels-last
-python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cuda --dtype fp32,bf16,fp16 --channels-last --fuse
+python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cuda --dtype fp32,bf16,fp16
 python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cuda --dtype bf16 --train --real-data
 python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cpu --sizes 320,640 --batch 4
 python tools/benchmark.py loader configs/yolo_cspx50.yaml --workers 0,4,8
+python tools/benchmark.py eval --images 5000          # COCO-val-sized: 5,000 images, ~35k boxes, 500k detections
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from detector.bench import (
     shapes_data_overrides,
 )
 from detector.bench.detector import COMPILE_MODES
+from detector.bench.evaluation import EvalBenchSettings, bench_eval
 from detector.bench.suite import SuiteSettings, run_suite
-from detector.bench.text import format_backbone, format_detector, format_loader
+from detector.bench.text import format_backbone, format_detector, format_eval, format_loader
 
 
 def _write_json(result: dict, path: str | None) -> None:
@@ -143,7 +145,12 @@ def add_detector_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--dtype", type=_dtype_list, default=["fp32"], help="autocast dtype(s), e.g. fp32,bf16,fp16: one run each"
     )
-    p.add_argument("--channels-last", action="store_true", help="channels_last memory format for model and input")
+    p.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="channels_last memory format for model and input (default: on, as tools/detect.py runs)",
+    )
     p.add_argument(
         "--compile",
         nargs="?",
@@ -152,7 +159,12 @@ def add_detector_parser(sub: argparse._SubParsersAction) -> None:
         choices=COMPILE_MODES,
         help="torch.compile the model; optional mode, e.g. reduce-overhead (CUDA graphs) for batch-1 latency",
     )
-    p.add_argument("--fuse", action="store_true", help="fold BatchNorm into the convolutions (inference)")
+    p.add_argument(
+        "--fuse",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fold BatchNorm into the convolutions for inference (default: on, as tools/detect.py runs)",
+    )
     p.add_argument("--train", action="store_true", help="also time the training step on synthetic tensors")
     p.add_argument("--real-data", action="store_true", help="with --train: also feed it from the config's loader")
     p.add_argument("--workers", type=int, default=None, help="--real-data loader workers (default train.workers)")
@@ -206,6 +218,27 @@ def add_loader_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=int, default=2, help="untimed batches first (default %(default)s)")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     p.set_defaults(func=run_loader)
+
+
+def run_eval(args: argparse.Namespace) -> dict:
+    """``eval`` subcommand: seconds of pycocotools, faster-coco-eval alone and coco_evaluate on a synthetic set."""
+    settings = EvalBenchSettings(
+        images=args.images, dets_per_image=args.dets, repeats=args.repeats, reference_repeats=args.reference_repeats
+    )
+    r = bench_eval(settings)
+    print(format_eval(r))
+    _write_json(r, args.json)
+    return r
+
+
+def add_eval_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="COCO evaluation seconds: pycocotools vs coco_evaluate (identical stats checked)")
+    p.add_argument("--images", type=int, default=5000, help="images, ~7 boxes each (default %(default)s: COCO val)")
+    p.add_argument("--dets", type=int, default=100, help="detections per image (default %(default)s)")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs of our engines, median (default %(default)s)")
+    p.add_argument("--reference-repeats", type=int, default=1, help="pycocotools runs (default %(default)s)")
+    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    p.set_defaults(func=run_eval)
 
 
 def run_suite_cmd(args: argparse.Namespace) -> dict:
@@ -270,7 +303,7 @@ def add_suite_parser(sub: argparse._SubParsersAction) -> None:
 
 
 # Subcommand registrars; other benchmarks append theirs here.
-SUBCOMMANDS = [add_suite_parser, add_backbone_parser, add_detector_parser, add_loader_parser]
+SUBCOMMANDS = [add_suite_parser, add_backbone_parser, add_detector_parser, add_loader_parser, add_eval_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -70,10 +70,8 @@ def evaluate_checkpoint(args: argparse.Namespace, out: Path) -> EvalResult:
         f"settings: conf_thres={e.conf_thres} nms_iou={e.iou_thres} max_det={e.max_det} "
         f"img_size={cfg.data.img_size} letterbox={e.letterbox} batch_size={e.batch_size} device={device}"
     )
-    result, preds = evaluate_model(
-        model, loader, dataset, e, device, progress=not args.no_progress, engine=args.engine, amp=False
-    )
-    (out / "predictions.json").write_text(json.dumps(preds))
+    result, dets = evaluate_model(model, loader, dataset, e, device, progress=not args.no_progress, engine=args.engine)
+    (out / "predictions.json").write_text(json.dumps(dets.to_results()))
     return result
 
 

@@ -1,8 +1,9 @@
 """Export a trained detector to ONNX (default) or TorchScript and check the result against PyTorch.
 
 The exported graph takes ``images`` float [B, 3, H, W] RGB in [0, 1] (letterboxed) and returns decoded predictions
-``output`` [B, N, 5 + C] (cx, cy, w, h input pixels, objectness, class probabilities) -- NMS is not in the graph --
-or, with --raw, one raw map per level ``raw_s8/raw_s16/raw_s32`` [B, A, H_l, W_l, 5 + C].
+``output`` [B, N, 4 + C] (cx, cy, w, h input pixels, class scores in [0, 1]) -- NMS is not in the graph -- or, with
+--raw, one raw map per level ``raw_s8/raw_s16/raw_s32`` (YOLOv4 head [B, A, H_l, W_l, 5 + C]).
+``--out`` folders that do not exist yet are created.
 
 Example: python tools/export.py --weights runs/train/exp/weights/best.pt --img-size 640 --out best.onnx
 """
@@ -39,7 +40,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--dynamic-batch", action=argparse.BooleanOptionalAction, default=True, help="ONNX batch axis dynamic"
     )
-    p.add_argument("--out", default=None, help="output file (default: the weights path with .onnx / .torchscript)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="output file; missing folders are created (default: the weights path with .onnx / .torchscript)",
+    )
     p.add_argument("--half", action="store_true", help="fp16 weights and input (use with --device cuda)")
     p.add_argument("--device", default="cpu", help="device used for export and the PyTorch side of the check")
     p.add_argument("--no-fuse", action="store_true", help="do not fold BatchNorm into the convolutions")
@@ -69,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     suffix = ".onnx" if args.format == "onnx" else ".torchscript"
     out = Path(args.out) if args.out else Path(args.weights).with_suffix(suffix)
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        print(f"error: --out {out}: cannot create the folder {out.parent} ({e.strerror or e})", file=sys.stderr)
+        return 2
+    try:
         if args.format == "onnx":
             export_onnx(export_model, out, img_size, args.opset, args.raw, args.dynamic_batch, args.half, device)
         else:
@@ -76,11 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        print(f"error: --out {out}: cannot write the file ({e.strerror or e})", file=sys.stderr)
+        return 2
     outs = ", ".join(output_names(model, args.raw))
     print(f"exported {args.format} to {out} ({out.stat().st_size / 1e6:.1f} MB); input: images, outputs: {outs}")
     print(f"classes ({meta['num_classes']}): {meta['class_names']}")
     if not args.raw:
-        print("note: decoded output [B, N, 5+C] has no NMS: apply score = obj * cls, threshold and NMS yourself")
+        print("note: decoded output [B, N, 4+C] (class scores) has no NMS: threshold and run NMS yourself")
     if args.no_check:
         return 0
     batches = (1, 2) if args.dynamic_batch or args.format == "torchscript" else (1,)

@@ -30,9 +30,9 @@ class DetectorBenchSettings:
     sizes: list[int] | None = None  # batch-1 latency sizes; None = [size]
     batch: int = 32
     dtype: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 on CUDA only)
-    channels_last: bool = False
+    channels_last: bool = True  # the default, like fuse, is the model form tools/detect.py runs
     compile: bool | str = False  # False, True (= "default") or a torch.compile mode, e.g. "reduce-overhead"
-    fuse: bool = False  # fold BatchNorm into convs (inference only)
+    fuse: bool = True  # fold BatchNorm into convs (inference only)
     train: bool = False
     real_data: bool = False  # also time the training step fed by the config's train loader (needs train=True)
     workers: int | None = None  # real-data loader workers; None = cfg.train.workers
@@ -81,8 +81,14 @@ class DetectorBenchSettings:
 def shapes_data_overrides(size: int, num_train: int = 256, root: str = SHAPES_BENCH_ROOT) -> list[str]:
     """Config overrides that point the train split at a generated shapes set of ``size`` px JPEGs (quality 95, up to
     6 objects each; made once under ``root``): a stand-in for COCO's ~640x480 JPEGs on machines without COCO. The
-    model keeps the config's ``model.num_classes`` (80 for COCO configs), so the head costs what it costs on COCO."""
-    return [f"data.shapes={{root: {root}_{size}, num_train: {num_train}, num_val: 0, img_size: {size}, seed: 0}}"]
+    model keeps the config's ``model.num_classes`` (80 for COCO configs), so the head costs what it costs on COCO.
+    ``data.train`` / ``data.val`` point at the generated folders (``data.shapes`` alone never redirects them)."""
+    folder = f"{root}_{size}"
+    return [
+        f"data.shapes={{root: {folder}, num_train: {num_train}, num_val: 0, img_size: {size}, seed: 0}}",
+        f"data.train={{ann: {folder}/train.json, images: {folder}/train/images}}",
+        f"data.val={{ann: {folder}/val.json, images: {folder}/val/images}}",
+    ]
 
 
 def bench_config(settings: DetectorBenchSettings):

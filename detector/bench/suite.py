@@ -122,13 +122,20 @@ def data_overrides(s: ResolvedSuite) -> tuple[list[str], str]:
     generated shapes set at ``s.size`` px when ``s.data`` is ``shapes`` (or ``auto`` and the split is missing).
     ``data=config`` with the split missing raises ``FileNotFoundError`` when a step needs the data."""
     from detector.config import load_config
+    from detector.data.shapes_setup import shapes_split_paths
 
     if s.data not in ("auto", "config", "shapes"):
         raise ValueError(f"data {s.data!r} unknown; choose auto, config or shapes")
     if s.data != "shapes":
         cfg = load_config(s.config, list(s.overrides))
         ann = cfg.data.train.ann
-        present = bool(cfg.data.shapes) or bool(ann and Path(ann).is_file())
+        shapes = cfg.data.shapes  # generated on first use when the train split reads from shapes.root
+        generated = (
+            bool(ann)
+            and shapes is not None
+            and Path(ann).resolve() == Path(shapes_split_paths(shapes.root)["train"]["ann"]).resolve()
+        )
+        present = bool(ann) and (Path(ann).is_file() or generated)
         if s.data == "config" and not present and needs_data(s.steps):
             raise FileNotFoundError(
                 f"--data config: the train split of {s.config} is missing (data.train.ann = {ann}); download it "

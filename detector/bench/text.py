@@ -42,6 +42,15 @@ def _fmt_ms(d: dict) -> str:
     return f"{d['ms']:>9.2f} ms {d['img_s']:>9.1f} img/s"
 
 
+def _model_form(fuse: bool, channels_last: bool) -> str:
+    """One line saying whether this is the model form ``tools/detect.py`` runs (BatchNorm folded, channels_last)."""
+    layout = "channels_last" if channels_last else "NCHW (contiguous)"
+    form = f"BatchNorm {'folded into the convs' if fuse else 'separate'}, {layout}"
+    if fuse and channels_last:
+        return f"model form: {form} (what tools/detect.py runs; --no-fuse / --no-channels-last to change)"
+    return f"model form: {form} (NOT what tools/detect.py runs: it folds BatchNorm and uses channels_last)"
+
+
 def format_detector(r: dict) -> str:
     """Model size, batch-1 latency per size, throughput with/without NMS, training step."""
     lines = [format_env(r["env"], r["settings"])]
@@ -51,6 +60,7 @@ def format_detector(r: dict) -> str:
         f"precision: {precision}  channels_last={s['channels_last']}  compile={s['compile']}  "
         f"fuse={s['fuse']}  median of {s['repeats']} runs x {s['iters']} iters after {s['warmup']} warm-up"
     )
+    lines.append(_model_form(s["fuse"], s["channels_last"]))
     lines.append(
         f"model: {m['params']:,} params, {m['gflops']:.2f} GFLOPs at {m['gflops_size']}x{m['gflops_size']} "
         f"(batch 1, multiply-add = 2 FLOPs), {s['num_classes']} classes, random init"
@@ -100,4 +110,22 @@ def format_loader(r: dict) -> str:
             f"{int(run['workers']):>8}{run['images_per_s']:>10.1f}{run['images_per_s_per_worker']:>14.1f}"
             f"{run['seconds']:>9.2f}"
         )
+    return "\n".join(lines)
+
+
+def format_eval(r: dict) -> str:
+    """Seconds per engine, the ratio to pycocotools, and whether the 12 stats equal pycocotools'."""
+    s = r["settings"]
+    lines = [
+        f"COCO evaluation: {s['images']} images, {r['num_gt']} ground-truth boxes, {r['num_detections']} detections, "
+        f"{s['num_classes']} categories (synthetic); median of {s['repeats']} runs (pycocotools: "
+        f"{s['reference_repeats']})",
+        f"{'engine':<24}{'seconds':>9}{'x pycocotools':>15}  stats",
+    ]
+    for name, sec in r["seconds"].items():
+        ratio = r["speedup_vs_pycocotools"].get(name, 1.0)
+        d = r["max_abs_stat_difference"][name]
+        same = "reference" if name == "pycocotools" else ("identical" if r["identical_stats"][name] else "DIFFER")
+        lines.append(f"{name:<24}{sec:>9.2f}{ratio:>15.2f}  {same}" + (f" (max |diff| {d:.1e})" if d else ""))
+    lines.append("AP, AP50, AP75: " + ", ".join(f"{v:.4f}" for v in r["stats"][:3]))
     return "\n".join(lines)

@@ -14,7 +14,8 @@ from detector.data.loader import (
     set_loader_epoch,
 )
 from detector.data.shapes import CLASS_NAMES as SHAPES_CLASS_NAMES
-from detector.data.shapes import ensure_shapes, make_shapes, make_shapes_video
+from detector.data.shapes import make_shapes, make_shapes_video
+from detector.data.shapes_setup import ensure_shapes, shapes_split_paths
 from detector.data.transforms import AugmentParams
 from detector.data.yolo_txt import YoloTxtDataset, read_class_names, yolo_to_coco
 
@@ -44,5 +45,6 @@ __all__ = [
     "read_class_names",
     "read_image",
     "set_loader_epoch",
+    "shapes_split_paths",
     "yolo_to_coco",
 ]

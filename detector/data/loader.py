@@ -15,12 +15,15 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from detector.data.coco import CocoDetection
 from detector.data.dataset import DetectionDataset, Sample
-from detector.data.shapes import ensure_shapes
+from detector.data.shapes_setup import ensure_shapes
 from detector.data.transforms import AugmentParams
 from detector.data.yolo_txt import YoloTxtDataset
 
 COCO_HINT = "download COCO 2017 with `python tools/download_coco.py --out data/coco`"
-SHAPES_HINT = "or train on the built-in synthetic set: set data.shapes: {root: data/shapes} (generated on first use)"
+SHAPES_HINT = (
+    "or train on the built-in synthetic set: start from configs/shapes_tiny.yaml (data.shapes generates it into "
+    "data/shapes on first use; data.train/data.val point there)"
+)
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -145,11 +148,13 @@ def build_dataset(cfg: object, split: str = "train") -> DetectionDataset:
 
     format 'coco': ``data.<split>.ann`` is the JSON, ``.images`` the folder. format 'yolo': ``.images`` is the images
     folder (or a .txt list), ``.ann`` the data yaml / names file. Missing paths raise :class:`DatasetNotFoundError`.
+    With ``data.shapes`` set, the synthetic set is generated first when a split reads from ``data.shapes.root``
+    (:func:`ensure_shapes`, the only place it runs; under DDP rank 0 builds first, see the trainer).
     """
     if split not in ("train", "val"):
         raise ValueError(f"split must be 'train' or 'val', got {split!r}")
     data = cfg.data
-    ensure_shapes(data)
+    ensure_shapes(data, split)
     split_cfg = getattr(data, split) if not isinstance(data, dict) else data[split]
     get = split_cfg.get if isinstance(split_cfg, dict) else (lambda k: getattr(split_cfg, k, None))
     fmt = str(getattr(data, "format", "coco") or "coco")

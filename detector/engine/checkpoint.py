@@ -9,8 +9,9 @@ tensor or a plain Python value, so ``torch.load(path, weights_only=True)`` works
 from __future__ import annotations
 
 import os
+import pickle
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,20 @@ CHECKPOINT_KEYS = (
     "num_classes",
 )
 _WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file cannot be read (damaged, truncated, not written by ``torch.save``); one line says which."""
+
+
+def _read_failure(e: Exception) -> str:
+    """A one-line reason for a ``torch.load`` failure (torch's own text runs over several lines)."""
+    if isinstance(e, pickle.UnpicklingError):
+        return "not a PyTorch checkpoint (its bytes do not unpickle)"
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    if "central directory" in text or "zip archive" in text:
+        return "the file is truncated or damaged (its zip archive is incomplete)"
+    return f"{type(e).__name__}: {text[:200]}"
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:
@@ -189,14 +204,20 @@ def model_checkpoint(
 
 
 def load_checkpoint(path: str | Path, *, require_training_state: bool = False) -> dict[str, Any]:
-    """Load a checkpoint on CPU and check its keys; errors name the file and the missing keys."""
+    """Load a checkpoint on CPU and check its keys; errors name the file and the missing keys.
+
+    Raises FileNotFoundError (no file), :class:`CheckpointError` (unreadable: random bytes, truncated) and ValueError
+    (readable but not a detector checkpoint), each one line."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path} (check the path, or train first to create it)")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - re-raised with the file name
-        raise RuntimeError(f"could not read checkpoint {path}: {e} (the file is damaged or not a checkpoint)") from e
+    except Exception as e:  # noqa: BLE001 - re-raised with the file name, in one line
+        raise CheckpointError(
+            f"could not read checkpoint {path}: {_read_failure(e)}; copy it again, or point at a trainer's "
+            "weights/last.pt or best.pt"
+        ) from None
     if not isinstance(ckpt, dict) or "model" not in ckpt:
         raise ValueError(f"{path} is not a detector checkpoint: expected a dict with a 'model' state dict")
     if require_training_state:
@@ -209,23 +230,33 @@ def load_checkpoint(path: str | Path, *, require_training_state: bool = False) -
     return ckpt
 
 
-def transfer_weights(model: nn.Module, state: Mapping[str, torch.Tensor]) -> dict[str, list[str]]:
+def transfer_weights(
+    model: nn.Module, state: Mapping[str, torch.Tensor], keep: Sequence[str] = ()
+) -> dict[str, list[str]]:
     """Load every tensor of ``state`` whose name and shape match ``model``; leave the rest at their fresh init.
 
     Used for fine-tuning from a detector checkpoint with another number of classes: the head's prediction convs
-    change shape and keep the initialisation ``build_model`` gave them. Returns ``{"loaded", "skipped", "missing"}``:
-    skipped = in ``state`` but absent or of another shape in the model; missing = in the model, not loaded.
+    change shape and keep the initialisation ``build_model`` gave them. ``keep``: names (matched as a suffix after a
+    ``.``, e.g. ``head.anchors``) of buffers that come from the config and are never loaded. Returns ``{"loaded",
+    "skipped", "missing", "kept", "kept_differ"}``: skipped = in ``state`` but absent or of another shape in the
+    model; missing = in the model, not loaded; kept = in ``state`` and in ``keep``; kept_differ = those of them whose
+    checkpoint value differs from the model's.
     """
     target = unwrap_model(model)
     own = target.state_dict()
     state = clean_state_dict(state)
-    load, skipped = {}, []
+    load, skipped, kept, kept_differ = {}, [], [], []
     for name, tensor in state.items():
-        if name in own and own[name].shape == tensor.shape:
+        if any(name == k or name.endswith(f".{k}") for k in keep):
+            kept.append(name)
+            same = name in own and own[name].shape == tensor.shape and torch.equal(own[name], tensor.to(own[name]))
+            if not same:
+                kept_differ.append(name)
+        elif name in own and own[name].shape == tensor.shape:
             load[name] = tensor.to(own[name].dtype)
         else:
             shape = tuple(own[name].shape) if name in own else "absent"
             skipped.append(f"{name} {tuple(tensor.shape)} -> {shape}")
     target.load_state_dict(load, strict=False)
     missing = [name for name in own if name not in load]
-    return {"loaded": sorted(load), "skipped": skipped, "missing": missing}
+    return {"loaded": sorted(load), "skipped": skipped, "missing": missing, "kept": kept, "kept_differ": kept_differ}

@@ -1,27 +1,30 @@
-"""Read and check evaluation inputs: COCO ground truth and COCO result lists, with errors that name the problem.
+"""Read and check COCO ground truth before pycocotools / faster-coco-eval see it, with errors that name the problem.
 
-Everything here runs before pycocotools / faster-coco-eval see the data, so a bad file gives one clear
-:class:`EvaluationInputError` instead of an ``AssertionError`` or ``KeyError`` from inside those libraries.
+A bad file gives one clear :class:`EvaluationInputError` (which record, which field) instead of an
+``AssertionError`` or ``KeyError`` from inside those libraries. The checks run over whole NumPy columns; only when a
+column fails is the record-by-record walk run, to name the first offending record in file order. Result lists
+(predictions) are checked in :mod:`detector.engine.coco_results`.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
-RESULT_KEYS = ("image_id", "category_id", "bbox", "score")
-_RESULT_HELP = "each result needs image_id, category_id, bbox [x, y, w, h] in original pixels and score"
+import numpy as np
 
 
 class EvaluationInputError(ValueError):
     """Ground truth or predictions given to the evaluator are unreadable, malformed or inconsistent."""
 
 
-def _few(ids: Sequence[Any], n: int = 5) -> str:
+def few(ids: Iterable[Any], n: int = 5) -> str:
+    """``[a, b, c, d, e] (and K more)``: a few sorted values for an error message."""
     ids = sorted(ids)
     more = f" (and {len(ids) - n} more)" if len(ids) > n else ""
     return f"{ids[:n]}{more}"
@@ -41,21 +44,79 @@ def read_json(path: str | Path, what: str) -> Any:
         raise EvaluationInputError(f"{path}: cannot read {what} file: {e}") from e
 
 
-def _is_id(value: Any) -> bool:
+# ---------------------------------------------------------------- one value (the record-by-record walk)
+def is_id(value: Any) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(float(value))
 
 
-def _check_box(bbox: Any) -> str | None:
+def check_box(bbox: Any) -> str | None:
     """None if ``bbox`` is 4 finite numbers with w, h >= 0, else what is wrong."""
-    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4 or not all(_is_number(v) for v in bbox):
+    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4 or not all(is_number(v) for v in bbox):
         return f"'bbox' must be 4 finite numbers [x, y, w, h], got {bbox!r}"
     if bbox[2] < 0 or bbox[3] < 0:
         return f"'bbox' {list(bbox)} has a negative width/height (COCO boxes are [x, y, w, h], not [x1, y1, x2, y2])"
     return None
+
+
+# ---------------------------------------------------------------- whole columns (the fast path)
+def _all_types(values: Iterable[Any], ok: type | tuple[type, ...]) -> bool:
+    """Every value is an instance of ``ok`` and none is a bool (checked once per distinct type)."""
+    return all(issubclass(t, ok) and not issubclass(t, (bool, np.bool_)) for t in set(map(type, values)))
+
+
+def id_column(values: Sequence[Any]) -> np.ndarray | None:
+    """int64 array of integer ids, or None when any value is not an int (or does not fit in 64 bits)."""
+    if not _all_types(values, Integral):
+        return None
+    try:
+        return np.fromiter(values, dtype=np.int64, count=len(values))
+    except OverflowError:
+        return None
+
+
+def box_column(boxes: Sequence[Any]) -> np.ndarray | None:
+    """float64 ``[N, 4]`` of boxes that are lists/tuples of 4 finite numbers with w, h >= 0; else None."""
+    if not _all_types(boxes, (list, tuple)) or set(map(len, boxes)) - {4}:
+        return None
+    if not _all_types(itertools.chain.from_iterable(boxes), Real):
+        return None
+    arr = np.array(boxes, dtype=np.float64).reshape(-1, 4)
+    if not np.isfinite(arr).all() or (arr[:, 2:] < 0).any():
+        return None
+    return arr
+
+
+def number_column(values: Sequence[Any]) -> np.ndarray | None:
+    """float64 array of finite numbers, or None."""
+    if not _all_types(values, Real):
+        return None
+    arr = np.fromiter(values, dtype=np.float64, count=len(values))
+    return arr if np.isfinite(arr).all() else None
+
+
+def column(records: Sequence[Mapping[str, Any]], key: str) -> list[Any] | None:
+    """``[r[key] for r in records]``, or None when a record is not a mapping or lacks ``key``."""
+    try:
+        return [r[key] for r in records]
+    except (KeyError, TypeError, IndexError):
+        return None
+
+
+# ---------------------------------------------------------------- ground truth
+def _source_and_data(coco_gt: Any) -> tuple[str, Any]:
+    if isinstance(coco_gt, (str, Path)):
+        return str(coco_gt), read_json(coco_gt, "annotation")
+    if isinstance(coco_gt, Mapping):
+        return "ground-truth dict", coco_gt
+    if isinstance(getattr(coco_gt, "dataset", None), Mapping):
+        return "ground-truth COCO object", coco_gt.dataset
+    raise EvaluationInputError(
+        f"ground truth must be a COCO object, a dict or a path to a COCO JSON, got {type(coco_gt).__name__}"
+    )
 
 
 def load_gt_dataset(coco_gt: Any) -> dict[str, Any]:
@@ -65,16 +126,7 @@ def load_gt_dataset(coco_gt: Any) -> dict[str, Any]:
     Annotations without ``area`` get ``w * h`` of their box and without ``iscrowd`` get 0 (copies; the input is not
     modified). Image/annotation/category dicts are otherwise shared with the input.
     """
-    if isinstance(coco_gt, (str, Path)):
-        source, data = str(coco_gt), read_json(coco_gt, "annotation")
-    elif isinstance(coco_gt, Mapping):
-        source, data = "ground-truth dict", coco_gt
-    elif isinstance(getattr(coco_gt, "dataset", None), Mapping):
-        source, data = "ground-truth COCO object", coco_gt.dataset
-    else:
-        raise EvaluationInputError(
-            f"ground truth must be a COCO object, a dict or a path to a COCO JSON, got {type(coco_gt).__name__}"
-        )
+    source, data = _source_and_data(coco_gt)
     if isinstance(data, list):
         raise EvaluationInputError(
             f"{source}: expected a COCO annotation dict with 'images', 'annotations', 'categories', got a list "
@@ -90,17 +142,56 @@ def load_gt_dataset(coco_gt: Any) -> dict[str, Any]:
         raise EvaluationInputError(f"{source}: 'annotations' must be a list")
     if not data["categories"]:
         raise EvaluationInputError(f"{source}: 'categories' is empty; nothing can be evaluated")
+    image_ids = _entry_ids(source, data, "images")
+    cat_ids = _entry_ids(source, data, "categories")
+    if not _annotations_ok(annotations, image_ids, cat_ids):
+        _walk_annotations(source, annotations, set(image_ids.tolist()), set(cat_ids.tolist()))
+    anns = [ann if "area" in ann and "iscrowd" in ann else _with_area_and_iscrowd(ann) for ann in annotations]
+    return {**data, "annotations": anns}
 
-    image_ids, cat_ids = set(), set()
-    for key, ids in (("images", image_ids), ("categories", cat_ids)):
-        for i, entry in enumerate(data[key]):
-            if not isinstance(entry, Mapping) or not _is_id(entry.get("id")):
+
+def _with_area_and_iscrowd(ann: Mapping[str, Any]) -> dict[str, Any]:
+    out = {**ann}
+    out.setdefault("area", float(ann["bbox"][2]) * float(ann["bbox"][3]))
+    out.setdefault("iscrowd", 0)
+    return out
+
+
+def _entry_ids(source: str, data: Mapping[str, Any], key: str) -> np.ndarray:
+    """Unique integer ids of ``data[key]`` (images or categories), in order; errors name the entry."""
+    entries = data[key]
+    ids = column(entries, "id") if _all_types(entries, Mapping) else None
+    arr = id_column(ids) if ids is not None else None
+    if arr is None:
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, Mapping) or not is_id(entry.get("id")):
                 raise EvaluationInputError(f"{source}: {key}[{i}] has no integer 'id'")
-            if entry["id"] in ids:
-                raise EvaluationInputError(f"{source}: duplicate id {entry['id']} in '{key}'; ids must be unique")
-            ids.add(entry["id"])
+        arr = np.array([int(e["id"]) for e in entries], dtype=np.int64)  # ints beyond 64 bits: OverflowError
+    if len(np.unique(arr)) < len(arr):
+        seen: set[int] = set()
+        for i in arr.tolist():  # the first repeated id, in file order
+            if i in seen:
+                raise EvaluationInputError(f"{source}: duplicate id {i} in '{key}'; ids must be unique")
+            seen.add(i)
+    return arr
 
-    anns, ann_ids = [], set()
+
+def _annotations_ok(annotations: list[Any], image_ids: np.ndarray, cat_ids: np.ndarray) -> bool:
+    """True when every annotation passes every check (whole columns at once)."""
+    if not _all_types(annotations, Mapping):
+        return False
+    cols = {k: column(annotations, k) for k in ("id", "image_id", "category_id", "bbox")}
+    if any(c is None for c in cols.values()):
+        return False
+    ann_ids, img, cat = (id_column(cols[k]) for k in ("id", "image_id", "category_id"))
+    if ann_ids is None or img is None or cat is None or box_column(cols["bbox"]) is None:
+        return False
+    return len(np.unique(ann_ids)) == len(ann_ids) and np.isin(img, image_ids).all() and np.isin(cat, cat_ids).all()
+
+
+def _walk_annotations(source: str, annotations: list[Any], image_ids: set, cat_ids: set) -> None:
+    """Check record by record; raise :class:`EvaluationInputError` for the first bad annotation (in file order)."""
+    ann_ids: set = set()
     for i, ann in enumerate(annotations):
         where = f"{source}: annotations[{i}]"
         if not isinstance(ann, Mapping):
@@ -116,68 +207,6 @@ def load_gt_dataset(coco_gt: Any) -> dict[str, Any]:
             raise EvaluationInputError(f"{where} refers to image_id {ann['image_id']}, which is not in 'images'")
         if ann["category_id"] not in cat_ids:
             raise EvaluationInputError(f"{where} refers to category_id {ann['category_id']}, not in 'categories'")
-        problem = _check_box(ann["bbox"])
+        problem = check_box(ann["bbox"])
         if problem:
             raise EvaluationInputError(f"{where} (image {ann['image_id']}): {problem}")
-        if "area" not in ann or "iscrowd" not in ann:
-            ann = {**ann}
-            ann.setdefault("area", float(ann["bbox"][2]) * float(ann["bbox"][3]))
-            ann.setdefault("iscrowd", 0)
-        anns.append(ann)
-    return {**data, "annotations": anns}
-
-
-def load_predictions(predictions: Any, gt: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Checked copy of COCO results: fresh dicts with only ``RESULT_KEYS`` (ids as int, bbox/score as float).
-
-    ``predictions``: list of result dicts or a JSON path. ``gt``: the dict from :func:`load_gt_dataset`.
-    Raises :class:`EvaluationInputError` for a wrong structure, missing keys, bad values, unknown image or
-    category ids (listing a few offending ids).
-    """
-    if isinstance(predictions, (str, Path)):
-        source, data = str(predictions), read_json(predictions, "predictions")
-    else:
-        source, data = "predictions", predictions
-    if isinstance(data, Mapping):
-        hint = " (this looks like an annotation file)" if "annotations" in data else ""
-        raise EvaluationInputError(f"{source}: expected a JSON list of result dicts, got an object{hint}")
-    if not isinstance(data, (list, tuple)):
-        raise EvaluationInputError(f"{source}: expected a list of result dicts, got {type(data).__name__}")
-    out = []
-    for i, res in enumerate(data):
-        if not isinstance(res, Mapping):
-            raise EvaluationInputError(f"{source}: result #{i} is a {type(res).__name__}, expected a dict")
-        missing = [k for k in RESULT_KEYS if k not in res]
-        if missing:
-            raise EvaluationInputError(f"{source}: result #{i} misses key(s) {missing}; {_RESULT_HELP}")
-        for key in ("image_id", "category_id"):
-            if not _is_id(res[key]):
-                raise EvaluationInputError(f"{source}: result #{i}: '{key}' must be an integer, got {res[key]!r}")
-        problem = _check_box(res["bbox"])
-        if problem:
-            raise EvaluationInputError(f"{source}: result #{i} (image {res['image_id']}): {problem}")
-        if not _is_number(res["score"]):
-            raise EvaluationInputError(f"{source}: result #{i}: 'score' must be a finite number, got {res['score']!r}")
-        out.append(
-            {
-                "image_id": int(res["image_id"]),
-                "category_id": int(res["category_id"]),
-                "bbox": [float(v) for v in res["bbox"]],
-                "score": float(res["score"]),
-            }
-        )
-    known_images = {int(img["id"]) for img in gt["images"]}
-    bad_images = {r["image_id"] for r in out} - known_images
-    if bad_images:
-        raise EvaluationInputError(
-            f"{source}: {len(bad_images)} image id(s) not in the ground truth, e.g. {_few(list(bad_images))}; "
-            "check that the predictions were made on this annotation file's images"
-        )
-    known_cats = {int(c["id"]) for c in gt["categories"]}
-    bad_cats = {r["category_id"] for r in out} - known_cats
-    if bad_cats:
-        raise EvaluationInputError(
-            f"{source}: unknown category id(s) {_few(list(bad_cats))}; valid ids are {_few(list(known_cats), 10)}. "
-            "Category ids must be the dataset's original COCO ids (dataset.cat_ids[label]), not 0-based labels"
-        )
-    return out

@@ -2,14 +2,13 @@
 
 Ground truth is a COCO dataset (a pycocotools/faster-coco-eval ``COCO`` object, a dict or a JSON path).
 Predictions are COCO result dicts ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}`` with boxes in
-original image pixels (xywh: top-left corner, width, height) and the dataset's original category ids.
+original image pixels (xywh: top-left corner, width, height) and the dataset's original category ids, a JSON path,
+or :class:`Detections` (the same as arrays: what :func:`evaluate_model` hands over, no dicts or JSON in between).
 Metrics follow pycocotools exactly, including its ``-1.0`` for "no ground truth in this area range".
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,10 +17,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from detector.engine.coco_inputs import EvaluationInputError, load_gt_dataset, load_predictions
+from detector.engine.coco_engines import ENGINES, EvaluationWarning, pick_engine, run_engine
+from detector.engine.coco_inputs import EvaluationInputError, load_gt_dataset
+from detector.engine.coco_results import load_predictions
+from detector.engine.detections import Detections
 
 __all__ = [
+    "ENGINES",
     "STAT_KEYS",
+    "Detections",
     "EvalResult",
     "EvaluationInputError",
     "EvaluationWarning",
@@ -45,11 +49,6 @@ _SUMMARY_ROWS = (  # (title, IoU, area, maxDets) in pycocotools order, one per S
     ("Average Recall     (AR)", "0.50:0.95", "medium", 100),
     ("Average Recall     (AR)", "0.50:0.95", "large", 100),
 )
-ENGINES = ("auto", "faster", "pycocotools")
-
-
-class EvaluationWarning(UserWarning):
-    """Evaluation ran but the result needs attention (no predictions, engine fallback)."""
 
 
 @dataclass
@@ -106,52 +105,6 @@ class EvalResult:
         return "\n".join(rows)
 
 
-def _pick_engine(engine: str) -> str:
-    if engine not in ENGINES:
-        raise ValueError(f"unknown evaluation engine '{engine}': choose one of {', '.join(ENGINES)}")
-    if engine == "pycocotools":
-        return engine
-    try:
-        import faster_coco_eval  # noqa: F401
-    except ImportError as e:
-        if engine == "faster":
-            raise ImportError(f"engine='faster' needs faster-coco-eval ({e}); pip install faster-coco-eval") from e
-        warnings.warn(
-            "faster-coco-eval is not importable; evaluating with pycocotools", EvaluationWarning, stacklevel=3
-        )
-        return "pycocotools"
-    return "faster"
-
-
-def _run_engine(engine: str, gt: dict, preds: list[dict], img_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Run one engine; returns (stats [12], precision [T, R, K, A, M]). ``preds`` is not empty."""
-    if engine == "faster":
-        from faster_coco_eval import COCO, COCOeval_faster
-
-        coco_gt = COCO(gt)
-        coco_dt = coco_gt.loadRes(preds)
-        ev = COCOeval_faster(coco_gt, coco_dt, "bbox", print_function=lambda *a, **k: None)
-        ev.params.imgIds = list(img_ids)
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    else:
-        from pycocotools.coco import COCO
-        from pycocotools.cocoeval import COCOeval
-
-        with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress unconditionally
-            coco_gt = COCO()
-            coco_gt.dataset = gt
-            coco_gt.createIndex()
-            coco_dt = coco_gt.loadRes(preds)
-            ev = COCOeval(coco_gt, coco_dt, "bbox")
-            ev.params.imgIds = list(img_ids)
-            ev.evaluate()
-            ev.accumulate()
-            ev.summarize()
-    return np.asarray(ev.stats[:12], dtype=np.float64), np.asarray(ev.eval["precision"], dtype=np.float64)
-
-
 def _mean_valid(values: np.ndarray) -> float:
     valid = values[values > -1]
     return float(valid.mean()) if valid.size else -1.0
@@ -168,14 +121,14 @@ def coco_evaluate(
     """Evaluate COCO box predictions against ground truth; numbers equal pycocotools' ``COCOeval``.
 
     ``coco_gt``: ``COCO`` object, dataset dict or JSON path. ``predictions``: list of result dicts (bbox xywh in
-    original pixels, original category ids) or a JSON path. ``img_ids``: evaluate only these images (default: all GT
-    images). ``engine``: "auto" (faster-coco-eval, pycocotools if it cannot be imported or fails), "faster" or
-    "pycocotools". Empty predictions give all stats 0.0 and an :class:`EvaluationWarning`.
+    original pixels, original category ids), a JSON path, or :class:`Detections`. ``img_ids``: evaluate only these
+    images (default: all GT images). ``engine``: "auto" (faster-coco-eval, pycocotools if it cannot be imported or
+    fails), "faster" or "pycocotools". Empty predictions give all stats 0.0 and an :class:`EvaluationWarning`.
     Raises :class:`EvaluationInputError` for unreadable/malformed files, missing keys, unknown image/category ids.
     """
     if iou_type != "bbox":
         raise ValueError(f"iou_type '{iou_type}' is not supported: this detector predicts boxes, use 'bbox'")
-    chosen = _pick_engine(engine)
+    chosen = pick_engine(engine)
     gt = load_gt_dataset(coco_gt)
     all_img_ids = [int(img["id"]) for img in gt["images"]]
     if img_ids is None:
@@ -188,9 +141,10 @@ def coco_evaluate(
                 f"img_ids holds {len(unknown)} id(s) not in the ground truth, e.g. {unknown[:5]}: "
                 "pass ids of entries in the annotation file's 'images'"
             )
-    preds = load_predictions(predictions, gt)
+    dets = load_predictions(predictions, gt)
+    if img_ids is not None:
+        dets = dets.select(np.isin(dets.image_ids, eval_ids))
     keep = set(eval_ids)
-    preds = [p for p in preds if p["image_id"] in keep]
     cats = sorted(gt["categories"], key=lambda c: int(c["id"]))
     cat_ids = [int(c["id"]) for c in cats]
     num_gt = dict.fromkeys(cat_ids, 0)
@@ -198,7 +152,7 @@ def coco_evaluate(
         if ann["image_id"] in keep and not ann.get("iscrowd", 0):
             num_gt[int(ann["category_id"])] += 1
 
-    if not preds:
+    if not len(dets):
         warnings.warn(
             "no predictions to evaluate (the model detected nothing, or the file is empty): all metrics are 0.0",
             EvaluationWarning,
@@ -208,13 +162,13 @@ def coco_evaluate(
         precision = np.zeros((10, 101, len(cat_ids), 4, 3))
     else:
         try:
-            stats, precision = _run_engine(chosen, gt, preds, eval_ids)
+            stats, precision = run_engine(chosen, gt, dets, eval_ids)
         except Exception as e:  # noqa: BLE001 - any engine failure: fall back to the reference implementation
             if engine != "auto" or chosen == "pycocotools":
                 raise RuntimeError(f"COCO evaluation with {chosen} failed: {type(e).__name__}: {e}") from e
             warnings.warn(f"faster-coco-eval failed ({e}); using pycocotools", EvaluationWarning, stacklevel=2)
             chosen = "pycocotools"
-            stats, precision = _run_engine(chosen, gt, preds, eval_ids)
+            stats, precision = run_engine(chosen, gt, dets, eval_ids)
 
     per_class = []
     for k, cat in enumerate(cats):
@@ -235,42 +189,15 @@ def coco_evaluate(
         cat_ids=cat_ids,
         engine="faster-coco-eval" if chosen == "faster" else "pycocotools",
         num_images=len(eval_ids),
-        num_predictions=len(preds),
+        num_predictions=len(dets),
     )
 
 
 def predictions_to_coco(
     outputs: Sequence[dict[str, torch.Tensor]], image_ids: Sequence[int] | torch.Tensor, cat_ids: Sequence[int]
 ) -> list[dict[str, Any]]:
-    """Model outputs -> COCO result dicts.
-
-    ``outputs[i]``: ``{"boxes_xyxy": [N, 4] original pixels, "scores": [N], "labels": [N] int 0..C-1}`` for image
-    ``image_ids[i]``; ``cat_ids[label]`` is the dataset's original category id. Boxes become xywh rounded to 0.001 px.
-    """
-    ids = image_ids.tolist() if isinstance(image_ids, torch.Tensor) else list(image_ids)
-    if len(ids) != len(outputs):
-        raise ValueError(f"predictions_to_coco: {len(outputs)} outputs but {len(ids)} image ids")
-    results = []
-    for out, image_id in zip(outputs, ids, strict=True):
-        boxes = out["boxes_xyxy"].detach().float().cpu().reshape(-1, 4)
-        scores = out["scores"].detach().float().cpu().reshape(-1).tolist()
-        labels = out["labels"].detach().cpu().reshape(-1).tolist()
-        if labels and (min(labels) < 0 or max(labels) >= len(cat_ids)):
-            raise ValueError(
-                f"image {image_id}: predicted label {max(labels)} outside 0..{len(cat_ids) - 1}; "
-                "the model's num_classes does not match the dataset's categories"
-            )
-        xywh = torch.cat((boxes[:, :2], boxes[:, 2:] - boxes[:, :2]), dim=1).tolist()
-        for box, score, label in zip(xywh, scores, labels, strict=True):
-            results.append(
-                {
-                    "image_id": int(image_id),
-                    "category_id": int(cat_ids[int(label)]),
-                    "bbox": [round(v, 3) for v in box],
-                    "score": round(float(score), 5),
-                }
-            )
-    return results
+    """Model outputs -> COCO result dicts (see :meth:`Detections.from_outputs`; boxes xywh rounded to 0.001 px)."""
+    return Detections.from_outputs(outputs, image_ids, cat_ids).to_results()
 
 
 @torch.no_grad()
@@ -281,17 +208,19 @@ def evaluate_model(
     eval_cfg: Any,
     device: torch.device | str,
     *,
-    amp: bool | torch.dtype = False,
+    autocast_dtype: torch.dtype | None = None,
     progress: bool = True,
     engine: str = "auto",
-) -> tuple[EvalResult, list[dict[str, Any]]]:
+) -> tuple[EvalResult, Detections]:
     """Run ``model.predict`` over ``loader`` and COCO-evaluate on the images seen (a subset loader works).
 
     Batches follow the data contract (``images`` uint8 ``[B, 3, S, S]``, ``image_ids``, ``lb_params`` ``[B, 3]``,
     ``orig_sizes`` ``[B, 2]``); ``eval_cfg`` provides ``conf_thres``, ``iou_thres`` (NMS) and ``max_det``.
     ``dataset.coco`` is the ground truth and ``dataset.cat_ids`` maps labels to category ids (a wrapper dataset
-    whose ``.base`` has them works too). ``amp``: autocast on
-    CUDA (True = bf16, or pass the dtype). Returns ``(EvalResult, predictions)`` with predictions as COCO result dicts.
+    whose ``.base`` has them works too). ``autocast_dtype``: run the forward pass under autocast with this dtype
+    (the trainer passes its own: bf16 or fp16), None for float32; boxes are decoded in float32 either way.
+    Returns ``(EvalResult, Detections)``: the detections go to the engine as arrays (``.to_results()`` gives the
+    COCO result dicts, e.g. for a predictions JSON).
     """
     from tqdm import tqdm
 
@@ -299,14 +228,12 @@ def evaluate_model(
     device = torch.device(device)
     was_training = model.training
     model.eval()
-    preds: list[dict[str, Any]] = []
+    parts: list[Detections] = []
     seen: list[int] = []
-    use_amp = bool(amp) and device.type == "cuda"
-    amp_dtype = amp if isinstance(amp, torch.dtype) else torch.bfloat16
     try:
         for batch in tqdm(loader, desc="eval", unit="batch", disable=not progress, leave=False):
             images = batch["images"].to(device, non_blocking=True).float() / 255.0
-            with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
+            with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
                 outputs = model.predict(
                     images,
                     conf_thres=eval_cfg.conf_thres,
@@ -316,13 +243,14 @@ def evaluate_model(
                     orig_sizes=batch["orig_sizes"].to(device),
                 )
             ids = [int(i) for i in batch["image_ids"].reshape(-1).tolist()]
-            preds.extend(predictions_to_coco(outputs, ids, source.cat_ids))
+            parts.append(Detections.from_outputs(outputs, ids, source.cat_ids))
             seen.extend(ids)
     finally:
         model.train(was_training)
     if not seen:
         raise EvaluationInputError("the evaluation loader yielded no images: check data.val (ann/images)")
-    return coco_evaluate(source.coco, preds, engine=engine, img_ids=seen), preds
+    dets = Detections.concat(parts)
+    return coco_evaluate(source.coco, dets, engine=engine, img_ids=seen), dets
 
 
 def _gt_source(dataset: Any) -> Any:

@@ -29,6 +29,8 @@ class Predictor:
     ``img_size``: long side of the network input (pixels, multiple of 32). ``rect=True`` letterboxes each batch to the
     smallest multiple-of-32 rectangle (faster on non-square images); ``rect=False`` pads to ``img_size x img_size``.
     ``half=None`` means fp16 on CUDA, fp32 on CPU. ``fuse=True`` folds BatchNorm into convs (see :func:`fuse_conv_bn`).
+    ``channels_last`` (default) runs model and input in channels_last memory format, the faster one for these convs
+    on GPUs and CPUs alike (``tools/benchmark.py detector`` times this same setting by default).
     After each call ``self.timing`` holds ``{"pre", "infer", "post"}`` in milliseconds for that batch; ``infer``
     includes decoding and NMS (``model.predict``).
     """
@@ -45,6 +47,7 @@ class Predictor:
         class_names: Sequence[str] | None = None,
         rect: bool = True,
         fuse: bool = False,
+        channels_last: bool = True,
     ):
         if img_size % 32 or img_size <= 0:
             raise ValueError(f"img_size must be a positive multiple of 32 (the model's largest stride), got {img_size}")
@@ -60,7 +63,8 @@ class Predictor:
         model = model.to(self.device)
         if self.half:
             model = model.half()
-        if self.device.type == "cuda":
+        self.channels_last = bool(channels_last)
+        if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
         names = class_names if class_names is not None else model.class_names
@@ -103,7 +107,7 @@ class Predictor:
         x, lb, sizes = self.preprocess(images)
         x = x.to(self.device, non_blocking=True)
         x = (x.half() if self.half else x.float()) / 255.0
-        if self.device.type == "cuda":
+        if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         _sync(self.device)
         t1 = time.perf_counter()

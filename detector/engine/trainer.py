@@ -87,14 +87,11 @@ class Trainer:
             self.weights_dir.mkdir(parents=True, exist_ok=True)
 
         # --- data ---
-        if cfg.data.shapes is not None:
-            from detector.data.shapes import ensure_shapes
-
-            if self.main:
-                ensure_shapes(cfg.data)
-            dist_utils.barrier()
-        self.train_ds = build_dataset(cfg, "train")
-        self.val_ds = build_dataset(cfg, "val") if self.main else None
+        if self.main:  # rank 0 first: build_dataset may generate data.shapes' synthetic set, once
+            self.train_ds, self.val_ds = build_dataset(cfg, "train"), build_dataset(cfg, "val")
+        dist_utils.barrier()
+        if not self.main:
+            self.train_ds, self.val_ds = build_dataset(cfg, "train"), None
         self.class_names = list(attr(self.train_ds, "class_names"))
         self.cat_ids = list(attr(self.train_ds, "cat_ids"))
         self.num_classes = resolve_num_classes(cfg.model.num_classes, len(self.cat_ids), cfg.data.train.ann)
@@ -256,8 +253,9 @@ class Trainer:
             model = self.ema.module if self.ema is not None else unwrap(self.model)
             with preserved_rng():
                 gt = self.val_ds if hasattr(self.val_ds, "coco") else self.val_ds.base
-                amp = self.autocast_dtype is not None
-                result, _ = evaluate_model(model, self.val_loader, gt, self.cfg.eval, self.device, amp=amp)
+                result, _ = evaluate_model(
+                    model, self.val_loader, gt, self.cfg.eval, self.device, autocast_dtype=self.autocast_dtype
+                )
             metrics = {k: float(result[k]) for k in ("AP", "AP50", "AP75", "APs", "APm", "APl")}
             metrics.update({k: float(result[k]) for k in ("AR1", "AR10", "AR100", "ARs", "ARm", "ARl")})
             self.metrics = metrics
@@ -288,11 +286,18 @@ class Trainer:
             atomic_save(ckpt, self.weights_dir / "best.pt")
 
     def _load_finetune_weights(self, model: nn.Module, path: str) -> None:
+        """Fine-tuning (``train.weights``): load matching tensors, but keep the buffers the head takes from the config
+        (``head.config_buffers``, e.g. the YOLOv4 anchors): the run uses what its config says. Resume restores all."""
         state = load_checkpoint(path)["model"]
-        report = transfer_weights(model, state)
+        keep = [f"head.{name}" for name in model.head.config_buffers]
+        report = transfer_weights(model, state, keep=keep)
         self._log(f"weights: loaded {len(report['loaded'])} tensors from {path}; {len(report['skipped'])} skipped")
         for line in report["skipped"]:
             self._log(f"  skipped (re-initialised) {line}")
+        for name in report["kept"]:
+            key = f"model.head.{model.head.family}.{name.rsplit('.', 1)[-1]}"
+            relation = "differs from" if name in report["kept_differ"] else "equals"
+            self._log(f"  kept {name} from the config ({key}; it {relation} the checkpoint's)")
         if not report["loaded"]:
             raise ValueError(f"train.weights={path}: no tensor matches this model (another backbone or neck?)")
 

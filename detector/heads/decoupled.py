@@ -133,12 +133,15 @@ class DecoupledHead(DetectionHead):
         return torch.cat([r.float().flatten(2) for r in raw], 2).transpose(1, 2)
 
     def decode(self, raw: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Raw maps -> float32 ``[B, N, 4 + C]``: (cx, cy, w, h) input pixels and class scores in [0, 1]."""
-        flat = self.flatten(raw)
-        points, stride = self.points(raw)
-        ltrb = dfl_expectation(flat[..., : 4 * self.reg_max], self.reg_max) * stride
-        boxes = xyxy_to_cxcywh(distances_to_xyxy(points, ltrb))
-        return torch.cat((boxes, flat[..., 4 * self.reg_max :].sigmoid()), -1)
+        """Raw maps -> float32 ``[B, N, 4 + C]``: (cx, cy, w, h) input pixels and class scores in [0, 1].
+
+        Always float32, autocast off: under bf16 autocast the DFL expectation (a matmul) would otherwise run in bf16."""
+        with torch.autocast(raw[0].device.type, enabled=False):
+            flat = self.flatten(raw)
+            points, stride = self.points(raw)
+            ltrb = dfl_expectation(flat[..., : 4 * self.reg_max], self.reg_max) * stride
+            boxes = xyxy_to_cxcywh(distances_to_xyxy(points, ltrb))
+            return torch.cat((boxes, flat[..., 4 * self.reg_max :].sigmoid()), -1)
 
     def _apply(self, fn, recurse=True):  # device/dtype moves invalidate the point cache
         self._points = {}

@@ -168,8 +168,9 @@ class YoloHead(DetectionHead):
 
     def decode(self, raw: Sequence[torch.Tensor]) -> torch.Tensor:
         """Raw maps -> float32 ``[B, N, 4 + C]`` (cx, cy, w, h input pixels, class scores = obj x class prob),
-        N = sum over levels of A * H_l * W_l."""
-        return torch.cat([self.decode_level(r, i) for i, r in enumerate(raw)], dim=1)
+        N = sum over levels of A * H_l * W_l. Always float32 with autocast off, whatever the logits' dtype."""
+        with torch.autocast(raw[0].device.type, enabled=False):
+            return torch.cat([self.decode_level(r, i) for i, r in enumerate(raw)], dim=1)
 
     def _apply(self, fn, recurse=True):  # device/dtype moves invalidate the grid cache
         self._grids = {}

@@ -58,6 +58,7 @@ def test_offline_true_names_url_and_cache_path(hub_home):
     assert f"https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/{CSPX_FILE}" in msg
     assert str(hub_home / CSPX_FILE) in msg
     assert "huggingface.co/timm/cspresnext50.ra_in1k" in msg and "URLError" in msg
+    assert "model.backbone.pretrained=PATH" in msg  # the config key that exists (not model.pretrained)
 
 
 def test_true_uses_cached_file_without_download(hub_home, cspx_state):

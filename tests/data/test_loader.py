@@ -15,6 +15,7 @@ from detector.data.loader import (
     set_loader_epoch,
 )
 from detector.data.shapes import make_shapes
+from detector.data.shapes_setup import shapes_split_paths
 from detector.data.transforms import AugmentParams
 
 
@@ -123,10 +124,11 @@ def _cfg(data, **train):
 
 
 def test_build_dataset_from_cfg_and_shapes(tmp_path):
+    paths = shapes_split_paths(tmp_path / "s")
     data = SimpleNamespace(
         format="coco",
-        train=SimpleNamespace(ann=None, images=None),
-        val=SimpleNamespace(ann=None, images=None),
+        train=SimpleNamespace(**paths["train"]),
+        val=SimpleNamespace(**paths["val"]),
         shapes=SimpleNamespace(root=str(tmp_path / "s"), num_train=6, num_val=3, img_size=64, seed=1),
         img_size=64,
         max_background=None,
@@ -134,7 +136,7 @@ def test_build_dataset_from_cfg_and_shapes(tmp_path):
     )
     cfg = _cfg(data)
     val = build_dataset(cfg, "val")
-    assert data.val.ann.endswith("val.json") and len(val) == 3 and not val.train
+    assert data.val.ann == paths["val"]["ann"] and len(val) == 3 and not val.train
     assert val.num_classes == 6 and val.cat_ids == [1, 2, 3, 4, 5, 6] and sorted(val.coco.getImgIds()) == [1, 2, 3]
     batch = next(iter(build_dataloader(val, cfg, "val")))
     assert batch["images"].shape == (3, 3, 64, 64)

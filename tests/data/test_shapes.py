@@ -7,7 +7,7 @@ import cv2
 from pycocotools.coco import COCO
 
 from detector.data.download import download_coco
-from detector.data.shapes import CLASS_NAMES, ensure_shapes, make_shapes, make_shapes_video
+from detector.data.shapes import CLASS_NAMES, make_shapes, make_shapes_video
 
 
 def test_shapes_dataset_is_valid_coco_and_deterministic(tmp_path):
@@ -26,20 +26,6 @@ def test_shapes_dataset_is_valid_coco_and_deterministic(tmp_path):
     img_a, img_b = (tmp_path / d / "train/images/000003.jpg" for d in "ab")
     assert img_a.read_bytes() == img_b.read_bytes()
     assert (tmp_path / "a/train.json").read_text() != (tmp_path / "c/train.json").read_text()
-
-
-def test_ensure_shapes_generates_once_and_fills_paths(tmp_path):
-    data = {
-        "shapes": {"root": str(tmp_path / "s"), "num_train": 3, "num_val": 2, "img_size": 64, "seed": 0},
-        "train": {"ann": None, "images": None},
-        "val": None,
-    }
-    paths = ensure_shapes(data)
-    assert data["train"]["ann"] == paths["train_ann"] and data["val"]["images"].endswith("val/images")
-    mtime = (tmp_path / "s/train.json").stat().st_mtime_ns
-    ensure_shapes(data)
-    assert (tmp_path / "s/train.json").stat().st_mtime_ns == mtime  # not regenerated
-    assert ensure_shapes({"shapes": None}) is None
 
 
 def test_shapes_video_has_frames_and_ground_truth(tmp_path):

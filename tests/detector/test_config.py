@@ -95,3 +95,64 @@ def test_base_chain_and_round_trip(tmp_path):
     again = load_config(tmp_path / "resolved.yaml")
     assert again == cfg
     assert config_to_dict(again)["train"]["epochs"] == 11
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.shapes={roots: x}", r"unknown key 'data.shapes.roots'; did you mean 'data.shapes.root'"),
+        ("data.shapes.nmu_train=3", r"unknown key 'data.shapes.nmu_train'; did you mean 'data.shapes.num_train'"),
+        ("data.shapes=[1, 2]", r"'data.shapes' expects mapping or null"),  # not a mapping: the type error
+    ],
+)
+def test_did_you_mean_inside_optional_sections(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(CONFIGS / "shapes_tiny.yaml", [override])
+
+
+def test_did_you_mean_inside_optional_section_of_a_file(tmp_path):
+    (tmp_path / "c.yaml").write_text("data:\n  shapes: {root: x, num_trian: 3}\n")
+    with pytest.raises(ConfigError, match=r"c.yaml: unknown key 'data.shapes.num_trian'; did you mean"):
+        load_config(tmp_path / "c.yaml")
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("train.batch_size=0", r"key 'train.batch_size' must be >= 1, got 0"),
+        ("train.epochs=-3", r"key 'train.epochs' must be >= 1, got -3"),
+        ("train.lr=0", r"key 'train.lr' must be > 0, got 0.0"),
+        ("train.workers=-1", r"key 'train.workers' must be >= 0"),
+        ("train.ema_decay=1.5", r"key 'train.ema_decay' must be in \[0, 1\]"),
+        ("data.augment.mosaic=2", r"key 'data.augment.mosaic' must be in \[0, 1\], got 2.0"),
+        ("eval.iou_thres=-0.1", r"key 'eval.iou_thres' must be in \[0, 1\]"),
+        ("eval.conf_thres=1.5", r"key 'eval.conf_thres' must be in \[0, 1\]"),
+        ("model.head.prior_prob=1", r"key 'model.head.prior_prob' must be in \(0, 1\)"),
+        ("model.neck.widths=[32, 0, 96]", r"key 'model.neck.widths\[1\]' must be >= 1, got 0"),
+        ("model.head.yolov4.anchors=[[1, 2], [3, -1]]", r"key 'model.head.yolov4.anchors\[1\]\[1\]' must be > 0"),
+        ("data.img_size=0", r"key 'data.img_size' must be >= 32 and a multiple of 32, got 0"),
+    ],
+)
+def test_numbers_outside_their_range_name_the_key_and_range(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [override])
+
+
+def test_ranges_checked_in_files_and_edges_accepted(tmp_path):
+    (tmp_path / "c.yaml").write_text("train:\n  epochs: 0\n")
+    with pytest.raises(ConfigError, match=r"c.yaml: key 'train.epochs' must be >= 1, got 0"):
+        load_config(tmp_path / "c.yaml")
+    edges = ["train.epochs=1", "train.workers=0", "data.augment.mosaic=1", "eval.conf_thres=0", "data.img_size=32"]
+    cfg = load_config(None, [*edges, "model.head.prior_prob=null", "train.warmup_bias_lr=null"])
+    assert (cfg.train.epochs, cfg.train.workers, cfg.data.augment.mosaic, cfg.data.img_size) == (1, 0, 1.0, 32)
+
+
+def test_every_range_key_exists_in_the_schema():
+    from detector.config_ranges import RANGES
+
+    flat = config_to_dict(load_config(None, ["data.shapes={}"]))  # with the optional data.shapes section
+    for key in RANGES:
+        node = flat
+        for part in key.split("."):
+            assert part in node, f"RANGES key {key} is not a config key"
+            node = node[part]

@@ -10,6 +10,7 @@ from torch import nn
 from detector.engine import checkpoint as ckpt_mod
 from detector.engine.checkpoint import (
     CHECKPOINT_KEYS,
+    CheckpointError,
     atomic_save,
     build_checkpoint,
     clean_state_dict,
@@ -102,8 +103,9 @@ def test_load_checkpoint_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.pt"):
         load_checkpoint(tmp_path / "nope.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a zip")
-    with pytest.raises(RuntimeError, match="junk.pt"):
+    with pytest.raises(CheckpointError, match=r"could not read checkpoint .*junk.pt: ") as e:
         load_checkpoint(tmp_path / "junk.pt")
+    assert len(str(e.value).splitlines()) == 1 and e.value.__cause__ is None  # one line, no chained traceback
     torch.save({"model": {}}, tmp_path / "weights.pt")
     with pytest.raises(ValueError, match="cannot resume.*train.weights"):
         load_checkpoint(tmp_path / "weights.pt", require_training_state=True)

@@ -11,7 +11,13 @@ from torch import nn
 
 from detector.config import config_to_dict, load_config
 from detector.engine.checkpoint import atomic_save, build_checkpoint
-from detector.engine.evaluator import EvaluationWarning, coco_evaluate, evaluate_model, predictions_to_coco
+from detector.engine.evaluator import (
+    STAT_KEYS,
+    EvaluationWarning,
+    coco_evaluate,
+    evaluate_model,
+    predictions_to_coco,
+)
 from detector.engine.plots_eval import mean_pr_curve, plot_per_class_ap, plot_pr_curves
 from tests.engine.test_evaluator import make_gt, make_predictions
 
@@ -60,6 +66,7 @@ class PerfectModel(nn.Module):
                 max_det=max_det,
                 lb=lb_params.clone(),
                 sizes=orig_sizes.clone(),
+                autocast=torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None,
             )
         )
         outs = []
@@ -105,14 +112,48 @@ def test_evaluate_model_perfect_predictions_on_subset(gt_dataset) -> None:
     subset = [img["id"] for img in gt["images"][:5]]  # a subset loader: unseen images are not counted as misses
     result, preds = evaluate_model(model, make_loader(subset, model), dataset, EVAL_CFG, "cpu", progress=False)
     assert result["AP"] == pytest.approx(1.0) and result["AR100"] == pytest.approx(1.0)
-    assert result.num_images == 5 and {p["image_id"] for p in preds} <= set(subset)
-    assert all(p["category_id"] in cat_ids for p in preds)
+    assert result.num_images == 5 and set(preds.image_ids.tolist()) <= set(subset)
+    assert set(preds.category_ids.tolist()) <= set(cat_ids) and result.num_predictions == len(preds) > 0
+    assert coco_evaluate(gt, preds.to_results(), img_ids=subset).stats == result.stats  # the JSON gives the same
     call = model.calls[0]
     assert call["dtype"] == torch.float32 and call["max"] == pytest.approx(1.0)  # uint8 -> float / 255
     assert not call["training"] and model.training  # eval during inference, training mode restored after
     assert (call["conf"], call["iou"], call["max_det"]) == (0.001, 0.65, 100)
     assert call["lb"][0].tolist() == [0.5, 1.0, 2.0] and call["sizes"][0].tolist() == [64, 60]
     assert len(model.calls) == 2  # batches of 3: 5 images -> 2 calls
+    assert call["autocast"] is None  # float32 unless an autocast dtype is given
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_evaluate_model_runs_under_the_given_autocast_dtype(gt_dataset, dtype) -> None:
+    gt, cat_ids, dataset = gt_dataset
+    model = PerfectModel(gt, cat_ids)
+    ids = [img["id"] for img in gt["images"]]
+    result, _ = evaluate_model(
+        model, make_loader(ids, model), dataset, EVAL_CFG, "cpu", autocast_dtype=dtype, progress=False
+    )
+    assert {c["autocast"] for c in model.calls} == {dtype} and result["AP"] == pytest.approx(1.0)
+
+
+def test_trainer_validates_under_its_own_autocast_dtype(monkeypatch) -> None:
+    """The trainer hands its training autocast dtype (train.amp_dtype: fp16 here) to the evaluator, not bf16."""
+    import detector.engine.evaluator as evaluator_mod
+    from detector.engine.trainer import Trainer
+
+    seen = {}
+
+    def fake_evaluate_model(model, loader, dataset, eval_cfg, device, **kw):
+        seen.update(kw)
+        return dict.fromkeys(STAT_KEYS, 0.5), None
+
+    monkeypatch.setattr(evaluator_mod, "evaluate_model", fake_evaluate_model)
+    trainer = Trainer.__new__(Trainer)  # only what validate() reads
+    trainer.main, trainer.ema, trainer.autocast_dtype = True, None, torch.float16
+    trainer.model, trainer.val_loader, trainer.device = nn.Linear(1, 1), [], torch.device("cpu")
+    trainer.val_ds = SimpleNamespace(coco={}, cat_ids=[])
+    trainer.cfg = SimpleNamespace(eval=EVAL_CFG)
+    trainer.validate()
+    assert seen["autocast_dtype"] is torch.float16 and "amp" not in seen
 
 
 def test_evaluate_model_with_wrapped_dataset_and_no_detections(gt_dataset) -> None:
@@ -122,7 +163,7 @@ def test_evaluate_model_with_wrapped_dataset_and_no_detections(gt_dataset) -> No
     ids = [img["id"] for img in gt["images"]]
     with pytest.warns(EvaluationWarning, match="no predictions"):
         result, preds = evaluate_model(model, make_loader(ids, model), wrapper, EVAL_CFG, "cpu", progress=False)
-    assert preds == [] and result["AP"] == 0.0 and result["AR100"] == 0.0
+    assert len(preds) == 0 and preds.to_results() == [] and result["AP"] == 0.0 and result["AR100"] == 0.0
     with pytest.raises(TypeError, match=r"needs a dataset with \.coco"):
         evaluate_model(model, [], SimpleNamespace(), EVAL_CFG, "cpu", progress=False)
 

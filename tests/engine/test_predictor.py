@@ -223,3 +223,13 @@ def write_tiny_checkpoint(path: Path, num_classes: int = 3, seed: int = 0) -> nn
         path,
     )
     return model
+
+
+def test_predictor_runs_channels_last_on_the_cpu_too():
+    from detector.engine.predictor import Predictor
+    from tests.detector.stubs import tiny_detector
+
+    predictor = Predictor(tiny_detector(), img_size=64, device="cpu", fuse=True)
+    weight = predictor.model.backbone.stages[0][0].weight
+    assert weight.is_contiguous(memory_format=torch.channels_last) and weight.shape[1] == 3
+    assert not Predictor(tiny_detector(), img_size=64, device="cpu", channels_last=False).channels_last

@@ -31,6 +31,10 @@ def test_typo_in_override_suggests_the_key(tmp_path, shapes_root):
     assert not (tmp_path / "out").exists()
     proc = _run(cfg, "train.lr=fast")
     assert proc.returncode == 2 and "train.lr" in proc.stderr and "float" in proc.stderr
+    proc = _run(cfg, "train.batch_size=0")  # was a ZeroDivisionError traceback
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        "error: command-line override: key 'train.batch_size' must be >= 1, got 0"
+    )
 
 
 def test_cli_trains_with_overrides_and_rejects_class_mismatch(tmp_path, shapes_root):
@@ -87,6 +91,49 @@ def test_finetune_weights_with_other_class_count(tmp_path, shapes_root, capsys, 
         for k in shared:
             torch.testing.assert_close(own[k], src[k])
         out = capsys.readouterr().out
-        assert f"loaded {len(shared)} tensors" in out and f"{len(changed)} skipped" in out
+        kept = len(trainer.model.head.config_buffers)  # from the config, not loaded (the YOLOv4 anchors)
+        assert f"loaded {len(shared) - kept} tensors" in out and f"{len(changed)} skipped" in out
+    finally:
+        trainer.close()
+
+
+OTHER_ANCHORS = [[5, 5, 8, 8, 11, 11], [14, 14, 18, 18, 22, 22], [26, 26, 30, 30, 38, 38]]
+
+
+def test_finetune_keeps_the_configs_anchors_and_says_so(tmp_path, shapes_root, capsys):
+    from detector.model import build_model
+
+    path = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root)
+    source = build_model(load_config(path, [f"model.head.yolov4.anchors={OTHER_ANCHORS}"]), num_classes=6)
+    torch.save({"model": source.state_dict()}, tmp_path / "src.pt")
+    cfg = load_config(path, [f"train.weights={tmp_path / 'src.pt'}"])
+    trainer = Trainer(cfg)
+    try:
+        expected = torch.tensor(cfg.model.head.yolov4.anchors).view(3, 3, 2)
+        torch.testing.assert_close(trainer.model.head.anchors, expected)  # the config's, not the checkpoint's
+        torch.testing.assert_close(trainer.ema.module.head.anchors, expected)
+        torch.testing.assert_close(trainer.model.head.preds[0].weight, source.head.preds[0].weight)  # weights loaded
+        out = capsys.readouterr().out
+        assert "kept head.anchors from the config (model.head.yolov4.anchors; it differs from the checkpoint's)" in out
+    finally:
+        trainer.close()
+    torch.save({"model": build_model(cfg, num_classes=6).state_dict()}, tmp_path / "same.pt")
+    Trainer(
+        load_config(path, [f"train.weights={tmp_path / 'same.pt'}", "train.out_dir=" + str(tmp_path / "o2")])
+    ).close()
+    assert "kept head.anchors from the config (model.head.yolov4.anchors; it equals the checkpoint's)" in (
+        capsys.readouterr().out
+    )
+
+
+def test_resume_restores_the_checkpoints_anchors(tmp_path, shapes_root):
+    path = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root, train={"epochs": 1, "save_batches": 0})
+    train(load_config(path, [f"model.head.yolov4.anchors={OTHER_ANCHORS}"]))
+    last = tmp_path / "out" / "weights" / "last.pt"
+    trainer = Trainer(load_config(path, ["train.epochs=2"]), resume=last)  # the config's anchors differ
+    try:
+        torch.testing.assert_close(
+            trainer.model.head.anchors, torch.tensor(OTHER_ANCHORS, dtype=torch.float32).view(3, 3, 2)
+        )
     finally:
         trainer.close()

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from detector.data.shapes_setup import shapes_split_paths
+
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULTS = ROOT / "configs" / "defaults.yaml"
 
@@ -30,6 +32,7 @@ def tiny_config(
         "model": TINY_MODEL,
         "data": {
             "shapes": {"root": str(shapes_root), "num_train": 16, "num_val": 8, "img_size": 64, "seed": 0},
+            **shapes_split_paths(shapes_root),  # data.train / data.val read the generated set
             "img_size": 64,
             "augment": {"close_mosaic": 1},
             **(data or {}),

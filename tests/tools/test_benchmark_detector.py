@@ -22,6 +22,17 @@ def shapes_overrides(tmp_path_factory) -> list[str]:
     return [f"data.train.ann={paths['train_ann']}", f"data.train.images={paths['train_images']}"]
 
 
+def test_detector_defaults_to_the_model_form_detect_runs(capsys):
+    r = main(["detector", *TINY, *FAST])  # no --fuse / --channels-last: what tools/detect.py runs
+    assert r["settings"]["fuse"] is True and r["settings"]["channels_last"] is True
+    assert "model form: BatchNorm folded into the convs, channels_last (what tools/detect.py runs" in (
+        capsys.readouterr().out
+    )
+    r = main(["detector", *TINY, *FAST, "--no-fuse", "--no-channels-last"])
+    assert r["settings"]["fuse"] is False and r["settings"]["channels_last"] is False
+    assert "BatchNorm separate, NCHW (contiguous) (NOT what tools/detect.py runs" in capsys.readouterr().out
+
+
 def _timing_ok(d: dict) -> None:
     assert d["ms"] > 0 and d["img_s"] > 0 and len(d["runs_ms"]) == 1
 

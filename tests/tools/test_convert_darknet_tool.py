@@ -145,6 +145,8 @@ def test_finetune_from_the_converted_checkpoint(converted, tmp_path, capsys):
     overrides = [f"{k}={v}" for k, v in SMALL.items()] + [
         f"train.weights={ckpt}",
         f"data.shapes={{root: {tmp_path / 'shapes'}, num_train: 8, num_val: 4, img_size: 64, seed: 0}}",
+        f"data.train={{ann: {tmp_path / 'shapes' / 'train.json'}, images: {tmp_path / 'shapes' / 'train' / 'images'}}}",
+        f"data.val={{ann: {tmp_path / 'shapes' / 'val.json'}, images: {tmp_path / 'shapes' / 'val' / 'images'}}}",
         "data.img_size=64",
         "model.num_classes=null",
         f"train.out_dir={tmp_path / 'run'}",
@@ -161,6 +163,9 @@ def test_finetune_from_the_converted_checkpoint(converted, tmp_path, capsys):
         for k in src:
             if k not in skipped:
                 torch.testing.assert_close(own[k], src[k])
-        assert f"loaded {len(src) - 6} tensors" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        # the 6 prediction convs are re-initialised; head.anchors comes from the config (equal to the cfg's here)
+        assert f"loaded {len(src) - 7} tensors" in out
+        assert "kept head.anchors from the config" in out and "equals the checkpoint's" in out
     finally:
         trainer.close()

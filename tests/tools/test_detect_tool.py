@@ -138,3 +138,17 @@ def test_detect_bad_sources_exit_with_clear_errors(tmp_path: Path, ckpt, capsys)
     assert "no readable image" in capsys.readouterr().err
     assert main(["--weights", str(tmp_path / "missing.pt"), "--source", str(bad_dir)]) == 2
     assert "missing.pt" in capsys.readouterr().err
+
+
+def test_unreadable_weights_are_one_line_not_a_traceback(tmp_path: Path, ckpt, capsys):
+    weights, _ = ckpt
+    main = _detect_main()
+    random_bytes = tmp_path / "random.pt"
+    random_bytes.write_bytes(np.random.default_rng(0).bytes(4096))
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    (tmp_path / "a.jpg").write_bytes(cv2.imencode(".jpg", np.zeros((32, 32, 3), np.uint8))[1].tobytes())
+    for bad, reason in ((random_bytes, "not a PyTorch checkpoint"), (truncated, "truncated or damaged")):
+        assert main(["--weights", str(bad), "--source", str(tmp_path / "a.jpg"), "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and reason in err and str(bad) in err

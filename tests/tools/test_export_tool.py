@@ -126,3 +126,19 @@ def test_onnx_parity_with_the_decoupled_head(tmp_path: Path, raw: bool):
             np.testing.assert_allclose(got[0], model.head.decode(model(x)).numpy(), atol=2e-3, rtol=1e-3)
     res = check_onnx(path, model, (64, 96), raw=raw, batch_sizes=(1, 2))
     assert res["ok"], res
+
+
+def test_export_out_folders_are_created_or_named_in_one_line(tmp_path: Path, capsys):
+    spec = importlib.util.spec_from_file_location("export_tool", ROOT / "tools" / "export.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    ckpt = tmp_path / "best.pt"
+    write_tiny_checkpoint(ckpt)
+    out = tmp_path / "no" / "such" / "dir" / "x.onnx"
+    assert tool.main(["--weights", str(ckpt), "--img-size", "64", "--out", str(out), "--no-check"]) == 0
+    assert out.is_file()  # missing folders are created
+    (tmp_path / "file.txt").write_text("a file, not a folder")
+    blocked = tmp_path / "file.txt" / "sub" / "x.onnx"
+    assert tool.main(["--weights", str(ckpt), "--img-size", "64", "--out", str(blocked), "--no-check"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"cannot create the folder {blocked.parent}" in err

@@ -1,29 +1,61 @@
-"""Generate the built-in synthetic shapes dataset (COCO format) and, optionally, a short demo video.
+"""Generate a synthetic detection dataset: the built-in shapes set (COCO), a demo video, or a held-out set.
 
 python tools/make_shapes.py --out data/shapes --num-train 800 --num-val 200 --size 256 --seed 0 --video
 python tools/make_shapes.py --out data/shapes --video-only      # just the demo video: data/shapes/video/shapes.mp4
+python tools/make_shapes.py --style heldout_a --out data/heldout_a --num-train 400 --num-val 100 --img-size 256 --seed 1
+python tools/make_shapes.py --style heldout_b --out data/heldout_b --num-train 400 --num-val 100 --img-size 256 --seed 1
+
+Styles: ``shapes`` (the built-in set: circle, square, triangle, star, cross, ring); ``heldout_a`` (hexagon, crescent,
+arrow; 8-160 px, textured backgrounds, occlusion); ``heldout_b`` (6 classes, dense scenes of 15-40 mostly small
+objects). Held-out sets are written as COCO JSON and YOLO-txt labels plus an Ultralytics data.yaml.
 """
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from detector.data.heldout_scene import STYLES
+from detector.data.heldout_writer import make_heldout
 from detector.data.shapes import make_shapes, make_shapes_video
+
+
+def _print_stats(split: str, stats: dict) -> None:
+    o, e = stats["objects_per_image"], stats["extent_px"]
+    print(
+        f"{split}: {stats['images']} images, {stats['boxes']} boxes; objects/image mean {o['mean']} "
+        f"(min {o['min']}, max {o['max']}, {stats['empty_images']} empty); box extent max(w,h) "
+        f"{e['min']:.0f}-{e['max']:.0f} px (median {e['median']:.0f}); areas {json.dumps(stats['area_buckets'])}; "
+        f"per class {json.dumps(stats['per_class'])}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--style", default="shapes", choices=["shapes", *STYLES], help="which set (default: shapes)")
     ap.add_argument("--out", default="data/shapes", help="output folder (default: data/shapes)")
     ap.add_argument("--num-train", type=int, default=800, help="training images (default: 800)")
     ap.add_argument("--num-val", type=int, default=200, help="validation images (default: 200)")
-    ap.add_argument("--size", type=int, default=256, help="image side in pixels (default: 256)")
+    ap.add_argument("--size", "--img-size", dest="size", type=int, default=256, help="image side, px (default: 256)")
     ap.add_argument("--seed", type=int, default=0, help="random seed: same seed, same dataset (default: 0)")
     ap.add_argument("--video", action="store_true", help="also write <out>/video/shapes.mp4 + per-frame GT json")
     ap.add_argument("--frames", type=int, default=48, help="video length in frames (default: 48)")
     ap.add_argument("--video-only", action="store_true", help="write only the video (implies --video)")
     args = ap.parse_args(argv)
+    if args.style != "shapes":
+        if args.video or args.video_only:
+            ap.error(f"--video/--video-only draw the built-in shapes; drop them for --style {args.style}")
+        try:
+            res = make_heldout(args.out, args.style, args.num_train, args.num_val, args.size, args.seed)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        for split in ("train", "val"):
+            _print_stats(split, res[split])
+        print(f"COCO: {res['train_ann']}, {res['val_ann']}; YOLO: {res['data_yaml']}")
+        return 0
     if not args.video_only:
         res = make_shapes(args.out, args.num_train, args.num_val, args.size, args.seed)
         print(f"train: {res['train']['images']} images, {res['train']['annotations']} boxes -> {res['train_ann']}")

@@ -3,6 +3,7 @@
 from detector.data.coco import CocoDetection, DatasetError, DatasetWarning, coco_from_dict
 from detector.data.dataset import DetectionDataset
 from detector.data.doctor import DoctorReport, check_coco
+from detector.data.heldout_writer import make_heldout
 from detector.data.image_io import ImageReadError, read_image
 from detector.data.letterbox import LetterboxParams, letterbox, letterbox_boxes
 from detector.data.loader import (
@@ -40,6 +41,7 @@ __all__ = [
     "letterbox",
     "letterbox_boxes",
     "make_dataloader",
+    "make_heldout",
     "make_shapes",
     "make_shapes_video",
     "read_class_names",

@@ -5,7 +5,7 @@ import backbones
 from detector import build_model
 from detector.config import config_from_dict
 from detector.summary import count_parameters, model_flops, model_summary
-from tests.detector.stubs import tiny_detector
+from tests.helpers import tiny_detector
 
 NARROW = {"cspresnext50", "cspdarknet53"}  # builders that accept width_mult / depth_mult != 1
 

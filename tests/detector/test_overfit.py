@@ -6,7 +6,7 @@ import torch
 
 from detector.boxes import box_iou
 from detector.loss import YoloLoss
-from tests.detector.stubs import loss_cfg, make_overfit_batch, tiny_detector
+from tests.helpers import loss_cfg, make_overfit_batch, tiny_detector
 
 
 def test_overfit_small_batch_recovers_boxes():

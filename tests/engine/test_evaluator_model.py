@@ -19,7 +19,7 @@ from detector.engine.evaluator import (
     predictions_to_coco,
 )
 from detector.engine.plots_eval import mean_pr_curve, plot_per_class_ap, plot_pr_curves
-from tests.engine.test_evaluator import make_gt, make_predictions
+from tests.helpers import make_gt, make_predictions
 
 EVAL_CFG = SimpleNamespace(conf_thres=0.001, iou_thres=0.65, max_det=100)
 

@@ -9,7 +9,7 @@ import torch
 from detector.config import load_config
 from detector.engine.checkpoint import load_checkpoint
 from detector.engine.trainer import Trainer, train
-from tests.engine.train_helpers import ROOT, TINY_MODELS, tiny_config
+from tests.helpers import ROOT, TINY_MODELS, tiny_config
 
 TOOL = str(ROOT / "tools" / "train.py")
 

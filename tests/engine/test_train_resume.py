@@ -8,7 +8,7 @@ import torch
 from detector.config import load_config
 from detector.engine.checkpoint import load_checkpoint
 from detector.engine.trainer import train
-from tests.engine.train_helpers import TINY_MODELS, tiny_config
+from tests.helpers import TINY_MODELS, tiny_config
 
 
 class _Killed(Exception):

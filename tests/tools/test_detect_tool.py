@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from detector.data.letterbox import letterbox
-from tests.engine.test_predictor import write_tiny_checkpoint
+from tests.helpers import write_tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 DETECT = ROOT / "tools" / "detect.py"

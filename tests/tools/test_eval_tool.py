@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from detector.engine.evaluator import STAT_KEYS, coco_evaluate
-from tests.engine.test_evaluator import make_gt, make_predictions
+from tests.helpers import make_gt, make_predictions
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "eval.py"

@@ -16,7 +16,7 @@ import torch
 
 from detector.export import check_onnx, check_torchscript, export_onnx, export_torchscript
 from detector.fuse import fuse_conv_bn
-from tests.engine.test_predictor import TINY_OVERRIDES, tiny_model, write_tiny_checkpoint
+from tests.helpers import TINY_OVERRIDES, tiny_model, write_tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 

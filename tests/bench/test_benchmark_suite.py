@@ -15,6 +15,7 @@ TINY_SUITE += ["--backbone-batch", "1", "--workers", "0", "--loader-workers", "0
 TINY_SUITE += ["--warmup", "0", "--iters", "1", "--repeats", "1"]
 
 
+@pytest.mark.slow  # every suite step, full-size backbone
 def test_cpu_suite_runs_every_step_and_writes_the_report(shapes_overrides, tmp_path, capsys):
     pytest.importorskip("timm")
     out = tmp_path / "bench"

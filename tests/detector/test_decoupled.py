@@ -151,6 +151,7 @@ def test_loss_parts_errors_and_background_only():
         DecoupledLoss(model.head, DecoupledLossConfig(topk=0))
 
 
+@pytest.mark.slow  # hundreds of optimiser steps
 def test_overfit_small_batch_with_decoupled_head():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

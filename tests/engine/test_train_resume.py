@@ -10,6 +10,8 @@ from detector.engine.checkpoint import load_checkpoint
 from detector.engine.trainer import train
 from tests.helpers import TINY_MODELS, tiny_config
 
+pytestmark = pytest.mark.slow  # each test trains the tiny detector for 2-3 epochs, twice
+
 
 class _Killed(Exception):
     pass

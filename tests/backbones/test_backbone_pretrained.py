@@ -36,6 +36,7 @@ def _assert_loaded(model, state):
     assert all(torch.equal(sd[k], state[k]) for k in sd if not k.endswith("num_batches_tracked"))
 
 
+@pytest.mark.slow  # saves and loads the full-size state dict
 def test_wrapped_ddp_checkpoint_loads(tmp_path, cspx_state):
     path = tmp_path / "ckpt.pt"
     torch.save({"epoch": 3, "state_dict": {f"module.{k}": v for k, v in cspx_state.items()}}, path)
@@ -67,6 +68,7 @@ def test_true_uses_cached_file_without_download(hub_home, cspx_state):
     _assert_loaded(build_backbone("cspresnext50", pretrained=True, num_classes=1000), cspx_state)
 
 
+@pytest.mark.slow  # two full-size ResNet-50 builds
 def test_torchvision_true_uses_shared_cache(hub_home):
     from torchvision.models import ResNet50_Weights, resnet50
 
@@ -77,6 +79,7 @@ def test_torchvision_true_uses_shared_cache(hub_home):
     _assert_loaded(build_backbone("resnet50", pretrained=True), state)
 
 
+@pytest.mark.slow  # full-size ResNet-50 and CSPResNeXt-50 builds
 def test_wrong_architecture_lists_keys(tmp_path):
     from torchvision.models import resnet50
 
@@ -104,6 +107,7 @@ def test_missing_extra_and_shape_mismatch_keys(tmp_path, cspx_state):
     assert "stem.conv1.bn.weight: checkpoint (32,) vs model (64,)" in msg
 
 
+@pytest.mark.slow  # writes the full-size weights twice
 def test_truncated_file(tmp_path, cspx_state):
     for suffix in (".pth", ".safetensors"):
         full = tmp_path / f"full{suffix}"
@@ -128,6 +132,7 @@ def test_missing_file_and_bad_values(tmp_path):
         build_backbone("cspresnext50", pretrained=True, width_mult=0.25)
 
 
+@pytest.mark.slow  # two timm builds
 def test_timm_bridge_loads_a_file(tmp_path):
     timm = pytest.importorskip("timm")
     torch.manual_seed(0)

@@ -9,8 +9,17 @@ from backbones import build_backbone, list_backbones
 NAMES = [*list_backbones(), "timm:resnet18"]
 
 
-@pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("out_indices", [(2, 3, 4), (0, 1, 2, 3, 4)])
+def _full_size_cases() -> list:
+    """Every backbone x out_indices; only the default (cspresnext50, C3-C5) is fast: full-size builds take ~0.3 s."""
+    cases = []
+    for out_indices in [(2, 3, 4), (0, 1, 2, 3, 4)]:
+        for name in NAMES:
+            slow = (name, out_indices) != ("cspresnext50", (2, 3, 4))
+            cases.append(pytest.param(name, out_indices, marks=pytest.mark.slow if slow else ()))
+    return cases
+
+
+@pytest.mark.parametrize("name, out_indices", _full_size_cases())
 def test_outputs_match_declared_metadata(name, out_indices):
     if name.startswith("timm:"):
         pytest.importorskip("timm")
@@ -51,7 +60,7 @@ def test_bad_out_indices():
         build_backbone("cspresnext50", out_indices=(4, 3))
 
 
-@pytest.mark.parametrize("name", ["cspresnext50", "cspdarknet53"])
+@pytest.mark.parametrize("name", ["cspresnext50", pytest.param("cspdarknet53", marks=pytest.mark.slow)])
 def test_narrow_csp_variant(name):
     torch.manual_seed(0)
     model = build_backbone(name, width_mult=0.25, depth_mult=0.34).eval()

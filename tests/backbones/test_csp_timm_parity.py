@@ -24,7 +24,8 @@ def _randomised_timm(name: str) -> torch.nn.Module:
     return model.eval()
 
 
-@pytest.fixture(scope="module", params=["cspresnext50", "cspdarknet53"])
+# the full-size cspdarknet53 pair is slow (~2 s to build); cspresnext50, the project's backbone, stays fast
+@pytest.fixture(scope="module", params=["cspresnext50", pytest.param("cspdarknet53", marks=pytest.mark.slow)])
 def pair(request, tmp_path_factory):
     """(timm model, our feature model from .pth, our classifier from .safetensors)."""
     name = request.param
@@ -44,7 +45,10 @@ def _timm_maps(ref: torch.nn.Module, name: str, x: torch.Tensor) -> list[torch.T
     return ref.forward_intermediates(x, indices=idx, intermediates_only=True)
 
 
-@pytest.mark.parametrize("hw", [(224, 224), (193, 257), pytest.param((640, 640), marks=pytest.mark.slow)])
+SLOW = pytest.mark.slow
+
+
+@pytest.mark.parametrize("hw", [pytest.param((224, 224), marks=SLOW), (193, 257), pytest.param((640, 640), marks=SLOW)])
 def test_features_and_logits_match_timm(pair, hw):
     name, ref, feats, cls = pair
     if name == "cspdarknet53" and hw == (640, 640):

@@ -8,8 +8,8 @@ from detector.darknet.cfg import DarknetCfgError, parse_cfg
 from detector.darknet.convert import config_from_darknet, darknet_layout, render_darknet_cfg
 from detector.darknet.layout import check_layout, num_floats
 from detector.model import build_model
-from tests.conftest import ROOT
 from tests.darknet.cfg_text import YOLOV3_ANCHORS, csresnext50_panet_spp
+from tests.helpers import ROOT
 
 
 def layout_of(text: str, source: str = "t.cfg"):

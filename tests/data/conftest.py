@@ -1,17 +1,12 @@
 """Small on-disk datasets for the data-pipeline tests."""
 
-import json
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-
-def write_coco(root: Path, images: list[dict], annotations: list[dict], categories: list[dict]) -> Path:
-    ann = root / "ann.json"
-    ann.write_text(json.dumps({"images": images, "annotations": annotations, "categories": categories}))
-    return ann
+from tests.helpers import write_coco
 
 
 @pytest.fixture

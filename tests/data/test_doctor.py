@@ -5,7 +5,7 @@ import numpy as np
 
 from detector.data.doctor import check_coco
 from detector.data.yolo_txt import check_yolo
-from tests.data.conftest import write_coco
+from tests.helpers import write_coco
 from tools.check_dataset import main as check_main
 
 

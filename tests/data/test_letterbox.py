@@ -28,11 +28,26 @@ def test_letterbox_square_round_trip(hw):
     assert (out[: int(p.pad_y)] == 114).all() and (out[:, : int(p.pad_x)] == 114).all()
 
 
-def test_letterbox_auto_pads_to_multiple_of_stride():
-    out, p = letterbox(np.zeros((100, 200, 3), np.uint8), 256, auto=True)
-    assert out.shape == (128 + 32 * 0, 256, 3) or out.shape[0] % 32 == 0
-    assert out.shape[1] == 256 and out.shape[0] % 32 == 0 and out.shape[0] < 256
-    assert p.pad_x == 0 and p.pad_y == (out.shape[0] - 128) // 2
+@pytest.mark.parametrize(
+    "hw, stride, out_hw, pad_xy",
+    [
+        ((100, 200), 32, (128, 256), (0, 0)),  # 128 rows: already a multiple of 32
+        ((90, 200), 32, (128, 256), (0, 6)),  # 115 rows -> 128: 6 above, 7 below
+        ((200, 90), 32, (256, 128), (6, 0)),  # the same, transposed
+        ((50, 210), 32, (64, 256), (0, 1)),  # 61 rows -> 64: 1 above, 2 below
+        ((50, 210), 128, (128, 256), (0, 33)),  # 61 rows -> 128 with stride 128
+    ],
+)
+def test_letterbox_auto_pads_each_side_to_a_multiple_of_stride(hw, stride, out_hw, pad_xy):
+    h, w = hw
+    out, p = letterbox(np.zeros((h, w, 3), np.uint8), 256, auto=True, stride=stride)
+    assert out.shape == (*out_hw, 3)
+    assert (p.pad_x, p.pad_y) == pad_xy
+    new_h, new_w = round(h * p.scale), round(w * p.scale)
+    assert max(new_h, new_w) == 256  # the long side fills the requested size
+    image = np.zeros(out_hw, bool)
+    image[pad_xy[1] : pad_xy[1] + new_h, pad_xy[0] : pad_xy[0] + new_w] = True
+    assert (out[image] == 0).all() and (out[~image] == 114).all()  # the image where the params say, padding around
 
 
 def test_letterbox_no_scaleup_keeps_small_images():

@@ -165,7 +165,7 @@ def test_rect_val_batches_pad_to_common_size(tmp_path):
     d.mkdir()
     cv2.imwrite(str(d / "a.png"), np.zeros((32, 96, 3), np.uint8))
     cv2.imwrite(str(d / "b.png"), np.zeros((96, 48, 3), np.uint8))
-    from tests.data.conftest import write_coco
+    from tests.helpers import write_coco
 
     imgs = [{"id": 1, "file_name": "a.png"}, {"id": 2, "file_name": "b.png"}]
     ann = write_coco(tmp_path, imgs, [], [{"id": 1, "name": "x"}])

@@ -2,7 +2,7 @@ import torch
 
 from detector.assigner import assign_targets
 from detector.heads.yolov4 import parse_anchors
-from tests.detector.stubs import SMALL_ANCHORS
+from tests.helpers import SMALL_ANCHORS
 
 ANCHORS = parse_anchors(SMALL_ANCHORS, 3)
 STRIDES = [8, 16, 32]

@@ -10,8 +10,7 @@ from detector.heads.yolov4 import EXP_CLAMP, YoloHead, decode_boxes
 from detector.layers import SPP
 from detector.loss import YoloLoss
 from detector.model import build_model
-from tests.conftest import ROOT
-from tests.detector.stubs import SMALL_ANCHORS, tiny_detector
+from tests.helpers import ROOT, SMALL_ANCHORS, tiny_detector
 
 SMALL_DARKNET = ["model.backbone.width_mult=0.25", "model.neck.widths=[32,64,128]"]
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from detector.postprocess import postprocess
-from tests.detector.stubs import tiny_detector
+from tests.helpers import tiny_detector
 
 
 def _bf16_raw_maps(model, size: int) -> list[torch.Tensor]:

@@ -19,7 +19,7 @@ from detector.heads.decoupled import (
 from detector.loss_decoupled import DecoupledLoss, distribution_focal_loss, pad_targets
 from detector.model import build_model
 from detector.registry import build_loss
-from tests.detector.stubs import make_overfit_batch, tiny_detector
+from tests.helpers import make_overfit_batch, tiny_detector
 
 
 def _two_bin_logits(d: torch.Tensor, reg_max: int) -> torch.Tensor:
@@ -151,6 +151,7 @@ def test_loss_parts_errors_and_background_only():
         DecoupledLoss(model.head, DecoupledLossConfig(topk=0))
 
 
+@pytest.mark.slow  # hundreds of optimiser steps
 def test_overfit_small_batch_with_decoupled_head():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

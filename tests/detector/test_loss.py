@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from detector.loss import YoloLoss
-from tests.detector.stubs import loss_cfg, tiny_detector
+from tests.helpers import loss_cfg, tiny_detector
 
 
 def _setup(num_classes=2, **kw):

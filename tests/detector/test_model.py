@@ -5,7 +5,7 @@ import backbones
 from detector import build_model
 from detector.config import config_from_dict
 from detector.summary import count_parameters, model_flops, model_summary
-from tests.detector.stubs import tiny_detector
+from tests.helpers import tiny_detector
 
 NARROW = {"cspresnext50", "cspdarknet53"}  # builders that accept width_mult / depth_mult != 1
 
@@ -23,7 +23,14 @@ def _cfg(name: str = "cspresnext50", num_classes=3, **model):
     return config_from_dict(data)
 
 
-@pytest.mark.parametrize("name", [n for n in backbones.list_backbones() if not n.startswith("timm:")])
+@pytest.mark.parametrize(
+    "name",
+    [
+        n if n in NARROW else pytest.param(n, marks=pytest.mark.slow)  # full-size builds
+        for n in backbones.list_backbones()
+        if not n.startswith("timm:")
+    ],
+)
 def test_build_model_for_every_registered_backbone(name):
     torch.manual_seed(0)
     model = build_model(_cfg(name)).eval()

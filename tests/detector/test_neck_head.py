@@ -5,7 +5,7 @@ import torch
 
 from detector.heads.yolov4 import YoloHead, decode_boxes, parse_anchors
 from detector.neck import SPPPAN, check_strides
-from tests.detector.stubs import SMALL_ANCHORS, TinyBackbone, tiny_detector
+from tests.helpers import SMALL_ANCHORS, TinyBackbone, tiny_detector
 
 
 @pytest.mark.parametrize("hw", [(64, 64), (96, 160), (128, 64)])

@@ -2,11 +2,14 @@
 
 import math
 
+import pytest
 import torch
 
 from detector.boxes import box_iou
 from detector.loss import YoloLoss
-from tests.detector.stubs import loss_cfg, make_overfit_batch, tiny_detector
+from tests.helpers import loss_cfg, make_overfit_batch, tiny_detector
+
+pytestmark = pytest.mark.slow  # hundreds of optimiser steps
 
 
 def test_overfit_small_batch_recovers_boxes():

@@ -2,7 +2,7 @@ import torch
 
 from detector.heads.yolov4 import YoloHead
 from detector.postprocess import postprocess
-from tests.detector.stubs import SMALL_ANCHORS
+from tests.helpers import SMALL_ANCHORS
 
 NEG = -20.0
 

@@ -14,7 +14,7 @@ from detector.device import select_device
 from detector.engine.detect_job import DetectError, DetectOptions, NoImagesError, run_detection
 from detector.engine.detect_outputs import summary_text, yolo_lines
 from detector.engine.run_folder import next_free_folder
-from tests.engine.test_predictor import write_tiny_checkpoint
+from tests.helpers import write_tiny_checkpoint
 
 
 def test_yolo_lines_and_summary_values():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import random
 
 import numpy as np
 import pytest
@@ -13,67 +12,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from detector.engine.evaluator import STAT_KEYS, EvalResult, coco_evaluate
-
-CATEGORIES = [
-    {"id": 1, "name": "person"},
-    {"id": 3, "name": "car"},
-    {"id": 7, "name": "train"},
-    {"id": 12, "name": "x"},
-]
-
-
-def make_gt(seed: int, num_images: int = 12) -> dict:
-    """COCO GT with small/medium/large boxes, crowd regions, empty images and non-contiguous category ids."""
-    rng = random.Random(seed)
-    images, anns = [], []
-    for img_id in range(1, num_images + 1):
-        w, h = rng.randint(200, 640), rng.randint(200, 640)
-        images.append({"id": img_id * 10, "width": w, "height": h, "file_name": f"{img_id}.jpg"})
-        if img_id % 4 == 0:
-            continue  # empty image (background)
-        for _ in range(rng.randint(1, 7)):
-            side = rng.choice([rng.uniform(4, 30), rng.uniform(33, 95), rng.uniform(100, 190)])  # s / m / l
-            bw, bh = side * rng.uniform(0.6, 1.0), side * rng.uniform(0.6, 1.0)
-            x, y = rng.uniform(0, w - bw), rng.uniform(0, h - bh)
-            crowd = int(rng.random() < 0.12)
-            anns.append(
-                {
-                    "id": len(anns) + 1,
-                    "image_id": img_id * 10,
-                    "category_id": rng.choice([1, 3, 7]),  # category 12 has no GT at all
-                    "bbox": [x, y, bw, bh],
-                    "area": bw * bh * rng.uniform(0.6, 1.0),  # segmentation area, not the box area
-                    "iscrowd": crowd,
-                }
-            )
-    return {"images": images, "annotations": anns, "categories": copy.deepcopy(CATEGORIES)}
-
-
-def make_predictions(gt: dict, seed: int, crowded_image: bool = True) -> list[dict]:
-    """Jittered true positives, duplicates, wrong classes, false positives (also on empty images), >100 on one."""
-    rng = random.Random(seed + 1000)
-    preds = []
-    for ann in gt["annotations"]:
-        x, y, w, h = ann["bbox"]
-        for _ in range(rng.choice([0, 1, 1, 2])):
-            j = rng.uniform(0.0, 0.25)
-            box = [x + rng.uniform(-j, j) * w, y + rng.uniform(-j, j) * h, w * rng.uniform(1 - j, 1 + j), h]
-            cat = ann["category_id"] if rng.random() < 0.85 else rng.choice([1, 3, 7, 12])
-            preds.append({"image_id": ann["image_id"], "category_id": cat, "bbox": box, "score": rng.random()})
-    for img in gt["images"]:
-        for _ in range(rng.randint(0, 4)):  # false positives everywhere, including the empty images
-            bw, bh = rng.uniform(5, 150), rng.uniform(5, 150)
-            box = [rng.uniform(0, img["width"] - bw), rng.uniform(0, img["height"] - bh), bw, bh]
-            preds.append(
-                {"image_id": img["id"], "category_id": rng.choice([1, 3, 7]), "bbox": box, "score": rng.random() * 0.6}
-            )
-    if crowded_image:  # 150 detections on one image: the maxDets=100 cut matters
-        img = gt["images"][0]
-        for ann in [a for a in gt["annotations"] if a["image_id"] == img["id"]] * 50:
-            x, y, w, h = ann["bbox"]
-            box = [x + rng.uniform(-3, 3), y + rng.uniform(-3, 3), w, h]
-            preds.append({"image_id": img["id"], "category_id": ann["category_id"], "bbox": box, "score": rng.random()})
-    return preds
+from tests.helpers import make_gt, make_predictions
 
 
 def reference(gt: dict, preds: list[dict], img_ids: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from detector.engine.evaluator import STAT_KEYS, EvaluationInputError, EvaluationWarning, coco_evaluate
-from tests.engine.test_evaluator import make_gt, make_predictions
+from tests.helpers import make_gt, make_predictions
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""predictions_to_coco, evaluate_model (stand-in model and loader), load_detector and the evaluation plots."""
+"""predictions_to_coco, evaluate_model (stand-in model and loader) and the evaluation plots."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import pytest
 import torch
 from torch import nn
 
-from detector.config import config_to_dict, load_config
-from detector.engine.checkpoint import atomic_save, build_checkpoint
 from detector.engine.evaluator import (
     STAT_KEYS,
     EvaluationWarning,
@@ -19,7 +17,7 @@ from detector.engine.evaluator import (
     predictions_to_coco,
 )
 from detector.engine.plots_eval import mean_pr_curve, plot_per_class_ap, plot_pr_curves
-from tests.engine.test_evaluator import make_gt, make_predictions
+from tests.helpers import make_gt, make_predictions
 
 EVAL_CFG = SimpleNamespace(conf_thres=0.001, iou_thres=0.65, max_det=100)
 
@@ -166,58 +164,6 @@ def test_evaluate_model_with_wrapped_dataset_and_no_detections(gt_dataset) -> No
     assert len(preds) == 0 and preds.to_results() == [] and result["AP"] == 0.0 and result["AR100"] == 0.0
     with pytest.raises(TypeError, match=r"needs a dataset with \.coco"):
         evaluate_model(model, [], SimpleNamespace(), EVAL_CFG, "cpu", progress=False)
-
-
-def test_load_detector_reads_checkpoint(tmp_path, monkeypatch) -> None:
-    import detector.model
-    from detector.engine.checkpoint_io import load_detector
-
-    built = []
-
-    def tiny_build_model(cfg, num_classes=None, class_names=None):
-        torch.manual_seed(0)
-        built.append(cfg)
-        model = nn.Sequential(nn.Conv2d(3, 5 + num_classes, 1))
-        model.class_names = class_names
-        return model
-
-    monkeypatch.setattr(detector.model, "build_model", tiny_build_model)
-    cfg = load_config(None, ["model.neck.depth=1", "model.backbone.pretrained=true"])
-    trained = tiny_build_model(cfg, num_classes=2)
-    with torch.no_grad():
-        trained[0].weight.fill_(0.5)
-    ckpt = build_checkpoint(
-        model=trained,
-        ema_model=None,
-        ema_updates=0,
-        optimizer=None,
-        scaler=None,
-        iteration=1,
-        epoch=3,
-        best_fitness=0.1,
-        config=config_to_dict(cfg),
-        class_names=["a", "b"],
-        cat_ids=[4, 9],
-        num_classes=2,
-    )
-    path = atomic_save(ckpt, tmp_path / "best.pt")
-
-    model, got_cfg, meta = load_detector(path, ["eval.conf_thres=0.3"])
-    assert meta == {"class_names": ["a", "b"], "cat_ids": [4, 9], "num_classes": 2, "epoch": 3, "weights": str(path)}
-    assert torch.all(model[0].weight == 0.5) and not model.training
-    assert got_cfg.eval.conf_thres == 0.3 and got_cfg.model.neck.depth == 1
-    assert built[-1].model.backbone.pretrained is False  # never downloads ImageNet weights
-
-    run_cfg = load_config(None, ["eval.max_det=7"])  # CLI config: model section replaced by the checkpoint's
-    _, got_cfg, _ = load_detector(path, cfg=run_cfg)
-    assert got_cfg.eval.max_det == 7 and got_cfg.model.neck.depth == 1 and run_cfg.model.neck.depth == 2
-
-    ckpt["model"] = {"0.weight": torch.zeros(9, 3, 1, 1), "0.bias": torch.zeros(7)}
-    atomic_save(ckpt, tmp_path / "other.pt")
-    with pytest.raises(ValueError, match=r"other\.pt: the weights do not fit .* wrong shape \['0\.weight'\]"):
-        load_detector(tmp_path / "other.pt")
-    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
-        load_detector(tmp_path / "missing.pt")
 
 
 def test_plots_and_mean_pr_curve(tmp_path) -> None:

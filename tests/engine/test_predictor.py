@@ -10,57 +10,12 @@ import pytest
 import torch
 from torch import nn
 
-from detector import build_model, load_config
 from detector.data.letterbox import letterbox
 from detector.engine.draw import class_color, draw_detections
 from detector.engine.predictor import Predictor
 from detector.engine.sources import Source, SourceError
 from detector.fuse import fuse_conv_bn
-
-ROOT = Path(__file__).resolve().parents[2]
-TINY_OVERRIDES = [
-    "model.backbone.pretrained=false",
-    "model.backbone.width_mult=0.125",
-    "model.backbone.depth_mult=0.34",
-    "model.neck.widths=[16,24,32]",
-    "model.neck.depth=1",
-]
-
-
-def tiny_config(num_classes: int = 3):
-    return load_config(ROOT / "configs" / "defaults.yaml", [*TINY_OVERRIDES, f"model.num_classes={num_classes}"])
-
-
-def tiny_model(num_classes: int = 3, seed: int = 0) -> nn.Module:
-    """Narrow random CSPResNeXt detector whose objectness bias is raised so it predicts boxes."""
-    torch.manual_seed(seed)
-    model = build_model(tiny_config(num_classes), num_classes=num_classes)
-    raise_objectness(model)
-    return model.eval()
-
-
-def raise_objectness(model: nn.Module, obj_logit: float = -0.5) -> None:
-    """Make a random model give varied, confident predictions (distinct scores: no NMS ties).
-
-    BatchNorm statistics are calibrated on one random batch (else activations vanish with depth), prediction
-    weights are spread and the objectness bias raised.
-    """
-    head = model.head
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.momentum = None  # cumulative average: one batch sets the running statistics
-    model.train()
-    with torch.no_grad():
-        model(torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0)))
-    model.eval()
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.momentum = 0.03
-    with torch.no_grad():
-        for pred in head.preds:
-            pred.weight.normal_(0.0, 0.02)
-            pred.bias.view(head.num_anchors, head.num_outputs)[:, 4] = obj_logit
-            pred.bias.view(head.num_anchors, head.num_outputs)[:, 5:] = 0.0
+from tests.helpers import tiny_detector, tiny_model
 
 
 def randomise_bn(model: nn.Module) -> None:
@@ -207,28 +162,7 @@ def test_draw_detections_colours_are_stable_and_input_untouched():
         draw_detections(img, [[0, 0, 5, 5]], [0, 1])
 
 
-def write_tiny_checkpoint(path: Path, num_classes: int = 3, seed: int = 0) -> nn.Module:
-    """Save a tiny random model in the trainer's checkpoint format; returns the model (eval mode)."""
-    from detector.config import config_to_dict
-
-    model = tiny_model(num_classes, seed)
-    torch.save(
-        {
-            "model": model.state_dict(),
-            "config": config_to_dict(tiny_config(num_classes)),
-            "class_names": [f"cls{i}" for i in range(num_classes)],
-            "cat_ids": list(range(1, num_classes + 1)),
-            "num_classes": num_classes,
-        },
-        path,
-    )
-    return model
-
-
 def test_predictor_runs_channels_last_on_the_cpu_too():
-    from detector.engine.predictor import Predictor
-    from tests.detector.stubs import tiny_detector
-
     predictor = Predictor(tiny_detector(), img_size=64, device="cpu", fuse=True)
     weight = predictor.model.backbone.stages[0][0].weight
     assert weight.is_contiguous(memory_format=torch.channels_last) and weight.shape[1] == 3

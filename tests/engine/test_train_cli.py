@@ -9,7 +9,7 @@ import torch
 from detector.config import load_config
 from detector.engine.checkpoint import load_checkpoint
 from detector.engine.trainer import Trainer, train
-from tests.engine.train_helpers import ROOT, TINY_MODELS, tiny_config
+from tests.helpers import ROOT, TINY_MODELS, tiny_config
 
 TOOL = str(ROOT / "tools" / "train.py")
 
@@ -23,6 +23,7 @@ def _run(*args):
     return subprocess.run([sys.executable, TOOL, *map(str, args)], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow  # 3 subprocesses that import torch
 def test_typo_in_override_suggests_the_key(tmp_path, shapes_root):
     cfg = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root)
     proc = _run(cfg, "train.epohcs=3")
@@ -37,6 +38,19 @@ def test_typo_in_override_suggests_the_key(tmp_path, shapes_root):
     )
 
 
+def test_override_errors_are_one_line_in_process(tmp_path, shapes_root, capsys):
+    from tools.train import main
+
+    cfg = str(tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root))
+    assert main([cfg, "train.epohcs=3"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown key 'train.epohcs'" in err and "did you mean 'train.epochs'" in err
+    assert main([cfg, "train.batch_size=0"]) == 2
+    assert capsys.readouterr().err.strip() == "error: command-line override: key 'train.batch_size' must be >= 1, got 0"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow  # subprocesses that train
 def test_cli_trains_with_overrides_and_rejects_class_mismatch(tmp_path, shapes_root):
     cfg = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root)
     proc = _run(cfg, "model.num_classes=3")
@@ -126,6 +140,7 @@ def test_finetune_keeps_the_configs_anchors_and_says_so(tmp_path, shapes_root, c
     )
 
 
+@pytest.mark.slow  # trains one epoch
 def test_resume_restores_the_checkpoints_anchors(tmp_path, shapes_root):
     path = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root, train={"epochs": 1, "save_batches": 0})
     train(load_config(path, [f"model.head.yolov4.anchors={OTHER_ANCHORS}"]))

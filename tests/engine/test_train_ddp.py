@@ -8,7 +8,7 @@ import pytest
 
 from detector.engine.checkpoint import load_checkpoint
 from detector.engine.logging import read_results
-from tests.engine.train_helpers import ROOT, tiny_config
+from tests.helpers import ROOT, tiny_config
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ from detector.engine.checkpoint import load_checkpoint
 from detector.engine.evaluator import evaluate_model
 from detector.engine.logging import RESULTS_COLUMNS, read_results
 from detector.engine.trainer import train
-from tests.engine.train_helpers import tiny_config
+from tests.helpers import tiny_config
 
 SMALL_MODEL = {
     "backbone": {"name": "cspresnext50", "pretrained": False, "width_mult": 0.125, "depth_mult": 0.34},

@@ -8,7 +8,9 @@ import torch
 from detector.config import load_config
 from detector.engine.checkpoint import load_checkpoint
 from detector.engine.trainer import train
-from tests.engine.train_helpers import TINY_MODELS, tiny_config
+from tests.helpers import TINY_MODELS, tiny_config
+
+pytestmark = pytest.mark.slow  # each test trains the tiny detector for 2-3 epochs, twice
 
 
 class _Killed(Exception):

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from detector.data.letterbox import letterbox
-from tests.engine.test_predictor import write_tiny_checkpoint
+from tests.helpers import write_tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 DETECT = ROOT / "tools" / "detect.py"
@@ -52,6 +52,7 @@ def _assert_same(record: dict, ref: dict) -> None:
     assert record["class_names"] == [f"cls{i}" for i in record["labels"]]
 
 
+@pytest.mark.slow  # subprocesses
 def test_detect_folder_saves_images_json_txt_and_matches_predict(tmp_path: Path, ckpt):
     weights, model = ckpt
     src = tmp_path / "imgs"
@@ -84,6 +85,7 @@ def test_detect_folder_saves_images_json_txt_and_matches_predict(tmp_path: Path,
     assert (tmp_path / "out2" / "a.jpg").exists()
 
 
+@pytest.mark.slow  # a subprocess
 def test_detect_video_frame_count_and_detections(tmp_path: Path, ckpt):
     weights, model = ckpt
     video = tmp_path / "clip.mp4"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from detector.engine.evaluator import STAT_KEYS, coco_evaluate
-from tests.engine.test_evaluator import make_gt, make_predictions
+from tests.helpers import make_gt, make_predictions
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "eval.py"
@@ -39,6 +39,7 @@ def files(tmp_path: Path) -> tuple[Path, Path, dict, list]:
     return gt_file, pred_file, gt, preds
 
 
+@pytest.mark.slow  # a subprocess
 def test_gt_pred_mode_writes_metrics_and_plots(files, tmp_path: Path) -> None:
     gt_file, pred_file, gt, preds = files
     out, metrics_file = tmp_path / "out", tmp_path / "m" / "metrics.json"
@@ -56,7 +57,8 @@ def test_gt_pred_mode_writes_metrics_and_plots(files, tmp_path: Path) -> None:
     assert "person" in proc.stdout and "engine: faster-coco-eval" in proc.stdout
 
 
-def test_bad_prediction_file_exits_nonzero_with_one_line(files, tmp_path: Path, capsys) -> None:
+@pytest.mark.slow  # a subprocess
+def test_bad_prediction_file_exits_nonzero_with_one_line(files, tmp_path: Path) -> None:
     gt_file, _, _, _ = files
     bad = tmp_path / "bad.json"
     bad.write_text('[{"image_id": 10, "category_id": 0, "bbox": [1, 2, 3, 4], "score": 0.5}]')
@@ -65,9 +67,19 @@ def test_bad_prediction_file_exits_nonzero_with_one_line(files, tmp_path: Path, 
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "unknown category id(s) [0]" in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_bad_files_are_one_line_errors(files, tmp_path: Path, capsys) -> None:
+    gt_file, _, _, _ = files
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"image_id": 10, "category_id": 0, "bbox": [1, 2, 3, 4], "score": 0.5}]')
+    tool = load_tool()
+    assert tool.main(["--gt", str(gt_file), "--pred", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "unknown category id(s) [0]" in err
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    assert load_tool().main(["--gt", str(broken), "--pred", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert tool.main(["--gt", str(broken), "--pred", str(bad), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "broken.json: invalid JSON at line 1" in err
 

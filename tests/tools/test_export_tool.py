@@ -16,12 +16,12 @@ import torch
 
 from detector.export import check_onnx, check_torchscript, export_onnx, export_torchscript
 from detector.fuse import fuse_conv_bn
-from tests.engine.test_predictor import TINY_OVERRIDES, tiny_model, write_tiny_checkpoint
+from tests.helpers import TINY_OVERRIDES, tiny_model, write_tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("raw", [False, True])
+@pytest.mark.parametrize("raw", [False, pytest.param(True, marks=pytest.mark.slow)])  # one ONNX export fast
 def test_onnx_matches_pytorch_dynamic_batch(tmp_path: Path, raw: bool):
     model = tiny_model(num_classes=3)
     path = export_onnx(model, tmp_path / "m.onnx", img_size=(64, 96), opset=17, raw=raw)
@@ -80,6 +80,7 @@ def _run_export(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # a subprocess
 def test_export_cli_onnx_with_parity_check(tmp_path: Path):
     ckpt = tmp_path / "best.pt"
     write_tiny_checkpoint(ckpt)
@@ -104,7 +105,7 @@ def test_export_cli_errors(tmp_path: Path, capsys):
     assert "multiples of 32" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("raw", [False, True])
+@pytest.mark.parametrize("raw", [False, pytest.param(True, marks=pytest.mark.slow)])  # one ONNX export fast
 def test_onnx_parity_with_the_decoupled_head(tmp_path: Path, raw: bool):
     import copy
 

@@ -15,14 +15,7 @@ TINY_SUITE += ["--backbone-batch", "1", "--workers", "0", "--loader-workers", "0
 TINY_SUITE += ["--warmup", "0", "--iters", "1", "--repeats", "1"]
 
 
-@pytest.fixture(scope="module")
-def shapes_overrides(tmp_path_factory) -> list[str]:
-    from detector.data.shapes import make_shapes
-
-    paths = make_shapes(tmp_path_factory.mktemp("shapes"), num_train=8, num_val=4, img_size=64)
-    return [f"data.train.ann={paths['train_ann']}", f"data.train.images={paths['train_images']}"]
-
-
+@pytest.mark.slow  # every suite step, full-size backbone
 def test_cpu_suite_runs_every_step_and_writes_the_report(shapes_overrides, tmp_path, capsys):
     pytest.importorskip("timm")
     out = tmp_path / "bench"

@@ -14,14 +14,6 @@ TINY = ["configs/shapes_tiny.yaml", "data.img_size=64", "data.shapes=null", "tra
 FAST = ["--device", "cpu", "--size", "64", "--batch", "2", "--iters", "1", "--repeats", "1", "--warmup", "0"]
 
 
-@pytest.fixture(scope="module")
-def shapes_overrides(tmp_path_factory) -> list[str]:
-    from detector.data.shapes import make_shapes
-
-    paths = make_shapes(tmp_path_factory.mktemp("shapes"), num_train=8, num_val=4, img_size=64)
-    return [f"data.train.ann={paths['train_ann']}", f"data.train.images={paths['train_images']}"]
-
-
 def test_detector_defaults_to_the_model_form_detect_runs(capsys):
     r = main(["detector", *TINY, *FAST])  # no --fuse / --channels-last: what tools/detect.py runs
     assert r["settings"]["fuse"] is True and r["settings"]["channels_last"] is True

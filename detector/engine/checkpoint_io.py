@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from detector.config import Config, config_from_dict, config_to_dict
 from detector.engine.checkpoint import load_checkpoint
+
+if TYPE_CHECKING:
+    from detector.model import Detector
 
 
 def _checkpoint_config(ckpt: dict[str, Any], path: Path, overrides: list[str] | tuple[str, ...]) -> Config:
@@ -32,7 +35,7 @@ def load_detector(
     *,
     cfg: Config | None = None,
     device: torch.device | str = "cpu",
-) -> tuple[torch.nn.Module, Config, dict[str, Any]]:
+) -> tuple[Detector, Config, dict[str, Any]]:
     """Load ``weights`` into a freshly built detector in eval mode on ``device``.
 
     ``cfg``: the run's config (e.g. from the CLI); its ``model`` section is replaced by the checkpoint's. Without it

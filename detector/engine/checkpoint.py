@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from detector.engine.ema import ModelEMA
 from detector.engine.rng import get_rng_state
 from detector.engine.wrap import unwrap_model
 
@@ -148,6 +149,25 @@ def build_checkpoint(
         "cat_ids": [int(c) for c in cat_ids],
         "num_classes": int(num_classes),
     }
+
+
+def restore_training_state(
+    ckpt: Mapping[str, Any],
+    *,
+    model: nn.Module,
+    ema: ModelEMA | None,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+) -> None:
+    """Load a training checkpoint (:func:`load_checkpoint` with ``require_training_state``) back into what
+    :func:`build_checkpoint` read: the raw weights into ``model``, the EMA weights and update count into ``ema``
+    (when given), the optimiser state, and the grad-scaler state when both are enabled."""
+    unwrap_model(model).load_state_dict(ckpt["model_raw"])
+    if ema is not None:
+        ema.load_state(ckpt["model"], ckpt["ema_updates"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    if ckpt["scaler"] is not None and scaler.is_enabled():
+        scaler.load_state_dict(ckpt["scaler"])
 
 
 def model_checkpoint(

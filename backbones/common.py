@@ -45,9 +45,12 @@ def make_act(name: str, inplace: bool = True) -> nn.Module:
 
 
 class ConvBNAct(nn.Module):
-    """Conv2d (no bias, 'same'-style padding ``k // 2``) + BatchNorm2d (``eps=bn_eps``) + activation.
+    """Conv2d (no bias, 'same'-style padding ``k // 2``) + BatchNorm2d (``eps=bn_eps``, ``momentum=bn_momentum``) +
+    activation (:func:`make_act` name). ``[B, in_chs, H, W] -> [B, out_chs, H / stride, W / stride]``.
 
-    State-dict keys are ``conv.weight`` and ``bn.*`` (the same as timm's ``ConvNormAct``).
+    State-dict keys are ``conv.weight`` and ``bn.*`` (the same as timm's ``ConvNormAct``). The defaults are timm's
+    (LeakyReLU 0.01, eps 1e-5, momentum 0.1); the detector's neck and head use ``detector.layers.ConvBNAct``, this
+    block with the YOLO defaults.
     """
 
     def __init__(
@@ -59,12 +62,13 @@ class ConvBNAct(nn.Module):
         groups: int = 1,
         act: str = "leaky_relu",
         bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         if in_chs % groups or out_chs % groups:
             raise ValueError(f"ConvBNAct: channels {in_chs}->{out_chs} are not divisible by groups={groups}")
         self.conv = nn.Conv2d(in_chs, out_chs, kernel_size, stride, padding=kernel_size // 2, groups=groups, bias=False)
-        self.bn = nn.BatchNorm2d(out_chs, eps=bn_eps)
+        self.bn = nn.BatchNorm2d(out_chs, eps=bn_eps, momentum=bn_momentum)
         self.act = make_act(act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -20,6 +20,19 @@ class _PrefixFormatter(logging.Formatter):
         return text
 
 
+class _ConsoleHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` / ``sys.stderr`` is when a record is emitted (tests, notebooks and
+    ``contextlib.redirect_stdout`` swap them after logging was configured)."""
+
+    def __init__(self, stream_name: str) -> None:
+        super().__init__(getattr(sys, stream_name))
+        self.stream_name = stream_name
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = getattr(sys, self.stream_name)
+        super().emit(record)
+
+
 class _MaxLevel(logging.Filter):
     def __init__(self, level: int):
         super().__init__()
@@ -32,9 +45,9 @@ class _MaxLevel(logging.Filter):
 def configure_logging(verbose: bool = False, quiet: bool = False) -> None:
     """Route the ``detector`` and ``backbones`` loggers: INFO/DEBUG to stdout, WARNING and above to stderr."""
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    out = logging.StreamHandler(sys.stdout)
+    out = _ConsoleHandler("stdout")
     out.addFilter(_MaxLevel(logging.WARNING))
-    err = logging.StreamHandler(sys.stderr)
+    err = _ConsoleHandler("stderr")
     err.setLevel(logging.WARNING)
     for handler in (out, err):
         handler.setFormatter(_PrefixFormatter())

@@ -59,6 +59,9 @@ class YoloV4HeadConfig:
     # darknet import: box size decode and BatchNorm epsilon of the head's 3x3 convs
     wh_decode: str = "sigmoid2"  # sigmoid2: (2 sigmoid(t))^2 * anchor | exp: exp(t) * anchor (darknet [yolo])
     bn_eps: float = 1e-3  # darknet: 1e-5
+    # At the start of a run (not on resume) the trainer reports the anchors' best possible recall (BPR) on the
+    # training boxes; true: anchors below 0.98 BPR are replaced by k-means anchors, written into the run's config.
+    auto_anchor: bool = False
 
 
 @dataclass
@@ -111,6 +114,7 @@ class AugmentConfig:
     hsv_v: float = 0.4
     fliplr: float = 0.5  # probability
     close_mosaic: int = 10  # switch mosaic/mixup off for the last N epochs
+    photometric: float = 0.01  # probability of each of Blur / ToGray / CLAHE (albumentations)
 
 
 @dataclass
@@ -240,13 +244,13 @@ def _convert(value: Any, tp: Any, key: str, source: str) -> Any:
         for arg in typing.get_args(tp):
             if arg is type(None):
                 continue
-            if dataclasses.is_dataclass(arg) and isinstance(value, dict):
+            if isinstance(arg, type) and dataclasses.is_dataclass(arg) and isinstance(value, dict):
                 return _build(arg, value, key, source)  # a mapping for a section: its own errors (did you mean)
             try:
                 return _convert(value, arg, key, source)
             except ConfigError:
                 continue
-    elif dataclasses.is_dataclass(tp):
+    elif isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if isinstance(value, dict):
             return _build(tp, value, key, source)
         if isinstance(value, tp):

@@ -83,6 +83,7 @@ RANGES: dict[str, Range] = {
     "data.augment.hsv_v": FRACTION,
     "data.augment.fliplr": FRACTION,
     "data.augment.close_mosaic": AT_LEAST_0,
+    "data.augment.photometric": FRACTION,
     # loss
     "loss.yolov4.box": AT_LEAST_0,
     "loss.yolov4.obj": AT_LEAST_0,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+M = TypeVar("M", bound=nn.Module)
 
-def fuse_conv_bn(model: nn.Module) -> nn.Module:
+
+def fuse_conv_bn(model: M) -> M:
     """Fold every BatchNorm2d that directly follows a Conv2d into the conv's weights/bias (in place; eval mode).
 
     Recognised pairs: ``module.conv`` + ``module.bn`` (ConvBNAct), ``convN`` + ``bnN`` (torchvision ResNets) and a

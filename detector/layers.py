@@ -11,7 +11,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+import backbones.common
 from backbones.common import make_act
+
+NECK_BN_MOMENTUM = 0.03  # BatchNorm momentum of the neck and head convs (YOLOv5's; the backbones keep timm's 0.1)
 
 
 def make_activation(name: str | None) -> nn.Module:
@@ -31,10 +34,11 @@ def conv_bias(module: nn.Module) -> torch.Tensor:
     return layer.bias
 
 
-class ConvBNAct(nn.Module):
-    """Conv2d (no bias, padding ``k // 2``) + BatchNorm2d (``eps=bn_eps``) + activation.
+class ConvBNAct(backbones.common.ConvBNAct):
+    """The backbones' Conv2d (no bias, padding ``k // 2``) + BatchNorm2d + activation block with the neck/head
+    defaults: LeakyReLU(0.1) (``leaky``; None = identity), BatchNorm eps ``bn_eps`` (1e-3) and momentum 0.03.
 
-    ``[B, c_in, H, W] -> [B, c_out, H/s, W/s]``.
+    ``[B, c_in, H, W] -> [B, c_out, H/s, W/s]``; state-dict keys ``conv.weight``, ``bn.*``.
     """
 
     def __init__(
@@ -46,13 +50,9 @@ class ConvBNAct(nn.Module):
         act: str | None = "leaky",
         bn_eps: float = 1e-3,
     ):
-        super().__init__()
-        self.conv = nn.Conv2d(c_in, c_out, kernel_size, stride, kernel_size // 2, bias=False)
-        self.bn = nn.BatchNorm2d(c_out, eps=bn_eps, momentum=0.03)
-        self.act = make_activation(act)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.bn(self.conv(x)))
+        super().__init__(
+            c_in, c_out, kernel_size, stride, act=act or "identity", bn_eps=bn_eps, bn_momentum=NECK_BN_MOMENTUM
+        )
 
 
 class ConvStack(nn.Sequential):

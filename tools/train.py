@@ -11,13 +11,17 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from detector.cli_logging import configure_logging
 from detector.config import ConfigError, load_config
-from detector.engine.trainer import train
+
+log = logging.getLogger("detector")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,20 +32,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("config", help="YAML config file, e.g. configs/yolo_cspx50.yaml")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
     parser.add_argument("--resume", metavar="PATH", help="continue a run from its training checkpoint (last.pt)")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("--quiet", action="store_true", help="print warnings and errors only (the bar stays)")
+    verbosity.add_argument("--verbose", action="store_true", help="also print debug messages")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    rank = int(os.environ.get("RANK", "0"))  # under torchrun only rank 0 prints progress; every rank prints warnings
+    configure_logging(verbose=args.verbose, quiet=args.quiet or rank != 0)
     try:
         cfg = load_config(args.config, args.overrides)
     except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
+    from detector.engine.trainer import train  # torch & co. load after the config is valid: typos fail fast
+
     try:
         train(cfg, resume=args.resume)
     except (FileNotFoundError, FileExistsError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 1
     except KeyboardInterrupt:
         print("interrupted: resume with train.resume=true or --resume OUT/weights/last.pt", file=sys.stderr)

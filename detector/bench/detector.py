@@ -9,11 +9,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import torch
+from torch import nn
 
 from detector.bench.inference import bench_inference
 from detector.bench.timing import DTYPES, environment, synchronize
 from detector.bench.training import bench_train
+from detector.config import Config, load_config
+from detector.data.loader import build_dataset
 from detector.device import select_device
+from detector.engine.wrap import compile_module
+from detector.fuse import fuse_conv_bn
+from detector.model import Detector, build_model
 
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 SHAPES_BENCH_ROOT = "data/bench_shapes"
@@ -91,10 +97,9 @@ def shapes_data_overrides(size: int, num_train: int = 256, root: str = SHAPES_BE
     ]
 
 
-def bench_config(settings: DetectorBenchSettings):
+def bench_config(settings: DetectorBenchSettings) -> Config:
     """Load the config; random-init backbone unless ``model.backbone.pretrained`` is among the overrides, and
     ``data.img_size`` = the benchmark's ``size`` (the real loader must make images of the size being timed)."""
-    from detector.config import load_config
 
     overrides = list(settings.overrides)
     if not any(o.split("=", 1)[0].strip() == "model.backbone.pretrained" for o in overrides):
@@ -102,20 +107,18 @@ def bench_config(settings: DetectorBenchSettings):
     return load_config(settings.config, [*overrides, f"data.img_size={settings.size}"])
 
 
-def build_bench_model(cfg, num_classes: int, device: torch.device, s: DetectorBenchSettings, train: bool):
+def build_bench_model(
+    cfg: Config, num_classes: int, device: torch.device, s: DetectorBenchSettings, train: bool
+) -> tuple[Detector, nn.Module]:
     """``(model, runner)``: the Detector on ``device`` (BatchNorm folded when ``s.fuse`` and not training) and what
     to call: the model itself or its ``torch.compile``-d version."""
-    from detector.model import build_model
-
     torch.manual_seed(s.seed)
     model = build_model(cfg, num_classes=num_classes).train(train)
     if s.fuse and not train:
-        from detector.fuse import fuse_conv_bn
-
         fuse_conv_bn(model)
-    model.to(device=device, memory_format=s.memory_format)
+    model.to(device).to(memory_format=s.memory_format)
     mode = s.compile_mode
-    return model, (torch.compile(model, mode=mode) if mode else model)
+    return model, (compile_module(model, mode) if mode else model)
 
 
 def benchmark_detector(settings: DetectorBenchSettings) -> dict:
@@ -129,12 +132,8 @@ def benchmark_detector(settings: DetectorBenchSettings) -> dict:
     device = select_device(s.device)
     s.validate(device)
     cfg = bench_config(s)
-    dataset = None
-    if s.real_data:
-        from detector.data.loader import build_dataset
-
-        dataset = build_dataset(cfg, "train")
-    num_classes = s.num_classes or cfg.model.num_classes or (dataset.base.num_classes if dataset is not None else 80)
+    dataset = build_dataset(cfg, "train") if s.real_data else None
+    num_classes = s.num_classes or cfg.model.num_classes or (dataset.num_classes if dataset is not None else 80)
     out = {"env": environment(device), "settings": {**asdict(s), "num_classes": num_classes}}
     model, runner = build_bench_model(cfg, num_classes, device, s, train=False)
     out.update(bench_inference(model, runner, device, s))

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from detector.bench.timing import environment
+from detector.config import AugmentConfig
 from detector.data.coco import CocoDetection
 from detector.data.dataset import BaseDataset, DetectionDataset
 from detector.data.loader import make_dataloader
 from detector.data.shapes import make_shapes
-from detector.data.transforms import AugmentParams
 
 
 def bench_loader(
@@ -33,10 +33,10 @@ def bench_loader(
     base, augment = None, None
     if config is not None:
         from detector.config import load_config
-        from detector.data.loader import build_dataset
+        from detector.data.loader import build_source
 
         cfg = load_config(config, list(overrides or []))
-        base, augment = build_dataset(cfg, "train").base, AugmentParams.from_cfg(cfg.data.augment)
+        base, augment = build_source(cfg.data, "train"), cfg.data.augment
         size, batch = size or cfg.data.img_size, batch or cfg.train.batch_size
         workers = workers if workers is not None else [int(cfg.train.workers)]
     size, batch, workers = size or 640, batch or 16, workers if workers is not None else [0]
@@ -65,7 +65,7 @@ def benchmark_loader(
     workers: int = 0,
     num_batches: int = 10,
     warmup_batches: int = 2,
-    augment: AugmentParams | None = None,
+    augment: AugmentConfig | None = None,
 ) -> dict[str, float]:
     """Time ``num_batches`` training batches (after ``warmup_batches``) at ``img_size`` pixels.
 
@@ -79,7 +79,7 @@ def benchmark_loader(
         paths = make_shapes(Path(tmp.name), num_train=64, num_val=0, img_size=640, seed=0)
         base = CocoDetection(paths["train_ann"], paths["train_images"], check=False)
     try:
-        ds = DetectionDataset(base, img_size, train=True, augment=augment or AugmentParams(mixup=0.1, degrees=5.0))
+        ds = DetectionDataset(base, img_size, train=True, augment=augment or AugmentConfig(mixup=0.1, degrees=5.0))
         # one pass holds every timed batch: a small dataset never makes the workers restart an epoch mid-run
         total = (warmup_batches + num_batches) * batch_size
         loader = make_dataloader(

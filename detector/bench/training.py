@@ -5,11 +5,24 @@ so a data-loading bottleneck shows as ``real_vs_synthetic`` < 1."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import torch
+from torch import nn
 
 from detector.bench.inference import timed
 from detector.bench.timing import DTYPES
+from detector.config import Config
+from detector.data.dataset import DetectionDataset
+from detector.data.loader import make_dataloader
+from detector.engine.optim import build_optimizer
+from detector.engine.setup import shutdown_loader
+from detector.engine.step import TrainStep
+from detector.model import Detector
+from detector.registry import build_loss
+
+if TYPE_CHECKING:  # bench/detector.py imports this module
+    from detector.bench.detector import DetectorBenchSettings
 
 SYNTHETIC_BOXES_PER_IMAGE = 8
 
@@ -30,13 +43,11 @@ def _cycle(loader) -> Iterator[dict]:
         yield from loader
 
 
-def make_train_step(model, runner, cfg, device: torch.device, s):
+def make_train_step(
+    model: Detector, runner: nn.Module, cfg: Config, device: torch.device, s: DetectorBenchSettings
+) -> TrainStep:
     """The engine's ``TrainStep`` over ``runner`` (``model`` or its compiled version) with the config's optimiser,
     gradient clipping and the settings' autocast dtype (fp16 with a grad scaler)."""
-    from detector.engine.optim import build_optimizer
-    from detector.engine.step import TrainStep
-    from detector.registry import build_loss
-
     t = cfg.train
     optimizer = build_optimizer(model, t.optimizer, t.lr, t.momentum, t.weight_decay, t.nesterov)
     return TrainStep(
@@ -51,7 +62,15 @@ def make_train_step(model, runner, cfg, device: torch.device, s):
     )
 
 
-def bench_train(model, runner, cfg, num_classes: int, device: torch.device, s, dataset=None) -> dict:
+def bench_train(
+    model: Detector,
+    runner: nn.Module,
+    cfg: Config,
+    num_classes: int,
+    device: torch.device,
+    s: DetectorBenchSettings,
+    dataset: DetectionDataset | None = None,
+) -> dict:
     """Training-step images/s at ``s.size`` for a train-mode ``model``: ``{"size", "batch", "synthetic"[,
     "peak_mem_gib", "real_data", "real_vs_synthetic", "loader_vs_synthetic", "data_bound"]}`` (real data when
     ``dataset``, the train split, is given)."""
@@ -73,22 +92,21 @@ def bench_train(model, runner, cfg, num_classes: int, device: torch.device, s, d
     return out
 
 
-def _bench_real(dataset, cfg, step, device: torch.device, s) -> dict:
+def _bench_real(
+    dataset: DetectionDataset, cfg: Config, step: TrainStep, device: torch.device, s: DetectorBenchSettings
+) -> dict:
     """Training step fed by the train loader, then the loader alone (both after draining the workers' prefetch)."""
-    from detector.data.loader import make_dataloader
-    from detector.engine.setup import shutdown_loader
-
     if len(dataset) < s.batch:
         raise ValueError(
             f"--real-data needs at least --batch {s.batch} training images; the train split has "
             f"{len(dataset)}: lower --batch"
         )
-    workers = int(cfg.train.workers if s.workers is None else s.workers)
+    workers = cfg.train.workers if s.workers is None else s.workers
     warmup = s.warmup + 2 * workers  # the workers' prefetch queue (prefetch_factor 2) starts full
     # one pass long enough for every batch below (+ the prefetch): no epoch restart stalls on a small dataset
     batches_needed = 2 * (warmup + s.iters * s.repeats) + 2 * workers + 1
     loader = make_dataloader(
-        dataset, s.batch, train=True, workers=workers, seed=int(cfg.train.seed), num_samples=batches_needed * s.batch
+        dataset, s.batch, train=True, workers=workers, seed=cfg.train.seed, num_samples=batches_needed * s.batch
     )
     batches = _cycle(loader)
     seen_sizes: set[tuple[int, int]] = set()

@@ -1,7 +1,7 @@
 """Data pipeline: COCO / YOLO-txt datasets, letterbox, augmentation, loaders, synthetic shapes, dataset doctor."""
 
 from detector.data.coco import CocoDetection, DatasetError, DatasetWarning, coco_from_dict
-from detector.data.dataset import DetectionDataset
+from detector.data.dataset import DetectionDataset, no_augment
 from detector.data.doctor import DoctorReport, check_coco
 from detector.data.heldout_writer import make_heldout
 from detector.data.image_io import ImageReadError, read_image
@@ -10,6 +10,7 @@ from detector.data.loader import (
     DatasetNotFoundError,
     build_dataloader,
     build_dataset,
+    build_source,
     collate,
     make_dataloader,
     set_loader_epoch,
@@ -17,11 +18,9 @@ from detector.data.loader import (
 from detector.data.shapes import CLASS_NAMES as SHAPES_CLASS_NAMES
 from detector.data.shapes import make_shapes, make_shapes_video
 from detector.data.shapes_setup import ensure_shapes, shapes_split_paths
-from detector.data.transforms import AugmentParams
 from detector.data.yolo_txt import YoloTxtDataset, read_class_names, yolo_to_coco
 
 __all__ = [
-    "AugmentParams",
     "CocoDetection",
     "DatasetError",
     "DatasetNotFoundError",
@@ -34,6 +33,7 @@ __all__ = [
     "YoloTxtDataset",
     "build_dataloader",
     "build_dataset",
+    "build_source",
     "check_coco",
     "coco_from_dict",
     "collate",
@@ -44,6 +44,7 @@ __all__ = [
     "make_heldout",
     "make_shapes",
     "make_shapes_video",
+    "no_augment",
     "read_class_names",
     "read_image",
     "set_loader_epoch",

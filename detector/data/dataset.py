@@ -20,14 +20,33 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from detector.config import AugmentConfig
 from detector.data.coco import DatasetWarning
 from detector.data.image_io import ImageReadError
 from detector.data.letterbox import letterbox, letterbox_boxes
 from detector.data.mosaic import mixup, mosaic4
-from detector.data.transforms import AugmentParams, Photometric, augment_hsv, clip_and_filter, fliplr, random_affine
+from detector.data.transforms import Photometric, augment_hsv, clip_and_filter, fliplr, random_affine
 
 Sample = tuple[torch.Tensor, torch.Tensor, int, torch.Tensor, torch.Tensor]
 MAX_RETRIES = 10
+
+
+def no_augment() -> AugmentConfig:
+    """Letterbox only: every augmentation probability and range 0 (the default of validation datasets)."""
+    return AugmentConfig(
+        mosaic=0.0,
+        mixup=0.0,
+        degrees=0.0,
+        translate=0.0,
+        scale=0.0,
+        shear=0.0,
+        hsv_h=0.0,
+        hsv_s=0.0,
+        hsv_v=0.0,
+        fliplr=0.0,
+        close_mosaic=0,
+        photometric=0.0,
+    )
 
 
 class BaseDataset(Protocol):
@@ -61,7 +80,7 @@ class DetectionDataset(torch.utils.data.Dataset):
         base: source dataset with ``load_item``.
         img_size: output side S in pixels (multiple of 32).
         train: True = augmentation from ``augment``; False = letterbox only.
-        augment: augmentation strengths (``AugmentParams.from_cfg(cfg.data.augment)``).
+        augment: augmentation strengths (``cfg.data.augment``); None: the defaults (train) or :func:`no_augment`.
         seed: base seed of the per-sample generators.
         rect: (val only) pad each image only to a multiple of 32 instead of S x S; the collate pads the batch.
 
@@ -77,7 +96,7 @@ class DetectionDataset(torch.utils.data.Dataset):
         img_size: int,
         *,
         train: bool,
-        augment: AugmentParams | None = None,
+        augment: AugmentConfig | None = None,
         seed: int = 0,
         rect: bool = False,
     ) -> None:
@@ -86,10 +105,10 @@ class DetectionDataset(torch.utils.data.Dataset):
         self.base = base
         self.img_size = img_size
         self.train = train
-        self.aug = augment if augment is not None else (AugmentParams() if train else AugmentParams.none())
+        self.aug = augment if augment is not None else (AugmentConfig() if train else no_augment())
         self.seed = int(seed)
         self.rect = rect and not train
-        self.photometric = Photometric(self.aug.photometric_p) if train else None
+        self.photometric = Photometric(self.aug.photometric) if train else None
         self._epoch = mp.RawValue("q", 0)
         self._mosaic_on = mp.RawValue("b", 1)
         self._bad = mp.Value("i", 0)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -41,7 +42,8 @@ def _write_split(out_dir: Path, style: HeldoutStyle, split: str, num: int, size:
     img_dir, lbl_dir = out_dir / split / "images", out_dir / split / "labels"
     img_dir.mkdir(parents=True, exist_ok=True)
     lbl_dir.mkdir(parents=True, exist_ok=True)
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for i in range(num):
         scene = compose_scene(style, size, np.random.default_rng([seed, style.stream, SPLITS.index(split), i]))
         name = f"{i:06d}.jpg"

@@ -1,6 +1,7 @@
 """Config -> dataset / DataLoader adapters, the batch collate, samplers and worker seeding.
 
-``build_dataset`` and ``build_dataloader`` only map ``cfg`` fields to the plain-argument constructors
+``build_source``, ``build_dataset`` and ``build_dataloader`` only map typed config sections
+(:class:`detector.config.Config`, :class:`detector.config.DataConfig`) to the plain-argument constructors
 (:class:`CocoDetection`, :class:`YoloTxtDataset`, :class:`DetectionDataset`, :func:`make_dataloader`).
 """
 
@@ -11,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, DistributedSampler, Sampler
+from torch.utils.data import DataLoader, DistributedSampler, Sampler, SequentialSampler
 
+from detector.config import Config, DataConfig
 from detector.data.coco import CocoDetection
 from detector.data.dataset import DetectionDataset, Sample
-from detector.data.shapes_setup import ensure_shapes
-from detector.data.transforms import AugmentParams
+from detector.data.shapes_setup import ensure_shapes, split_config
 from detector.data.yolo_txt import YoloTxtDataset
 
 COCO_HINT = "download COCO 2017 with `python tools/download_coco.py --out data/coco`"
@@ -83,7 +84,7 @@ def seed_worker(worker_id: int) -> None:
 
 
 def make_dataloader(
-    dataset: torch.utils.data.Dataset,
+    dataset: DetectionDataset,
     batch_size: int,
     *,
     train: bool,
@@ -99,12 +100,13 @@ def make_dataloader(
     ``num_samples`` (train, not distributed): samples per pass, see :class:`EpochShuffleSampler` (benchmarks)."""
     if num_samples is not None and (distributed or not train):
         raise ValueError("num_samples is for non-distributed training loaders (benchmarks)")
+    sampler: DistributedSampler | EpochShuffleSampler | SequentialSampler
     if distributed:
-        sampler: Sampler = DistributedSampler(dataset, shuffle=train, seed=seed, drop_last=False)
+        sampler = DistributedSampler(dataset, shuffle=train, seed=seed, drop_last=False)
     elif train:
         sampler = EpochShuffleSampler(len(dataset), seed, num_samples)
     else:
-        sampler = torch.utils.data.SequentialSampler(dataset)
+        sampler = SequentialSampler(dataset)
     generator = torch.Generator()
     generator.manual_seed(seed)
     return DataLoader(
@@ -131,10 +133,10 @@ def set_loader_epoch(loader: DataLoader, epoch: int, total_epochs: int | None = 
         loader.dataset.set_epoch(epoch, total_epochs)
 
 
-def _require(path: object, key: str, kind: str, fmt: str) -> Path:
+def _require(path: str, key: str, kind: str, fmt: str) -> Path:
     if not path:
         raise DatasetNotFoundError(f"config key {key} is empty: set it to the {kind} ({COCO_HINT}; {SHAPES_HINT})")
-    p = Path(str(path))
+    p = Path(path)
     if not p.exists():
         hint = COCO_HINT if fmt == "coco" else "check the path of your YOLO-txt dataset"
         raise DatasetNotFoundError(
@@ -143,53 +145,52 @@ def _require(path: object, key: str, kind: str, fmt: str) -> Path:
     return p
 
 
-def build_dataset(cfg: object, split: str = "train") -> DetectionDataset:
-    """Dataset for ``split`` ('train' | 'val') from ``cfg.data`` (and cfg.train.seed, cfg.eval.letterbox).
-
-    format 'coco': ``data.<split>.ann`` is the JSON, ``.images`` the folder. format 'yolo': ``.images`` is the images
-    folder (or a .txt list), ``.ann`` the data yaml / names file. Missing paths raise :class:`DatasetNotFoundError`.
-    With ``data.shapes`` set, the synthetic set is generated first when a split reads from ``data.shapes.root``
-    (:func:`ensure_shapes`, the only place it runs; under DDP rank 0 builds first, see the trainer).
-    """
-    if split not in ("train", "val"):
-        raise ValueError(f"split must be 'train' or 'val', got {split!r}")
-    data = cfg.data
+def build_source(data: DataConfig, split: str) -> CocoDetection | YoloTxtDataset:
+    """The source dataset of ``data.<split>`` (no letterbox, no augmentation): :class:`CocoDetection` for format
+    'coco' (``ann`` the JSON, ``images`` the folder), :class:`YoloTxtDataset` for 'yolo' (``images`` the images folder
+    or a .txt list, ``ann`` the data yaml / names file). Missing paths raise :class:`DatasetNotFoundError`.
+    With ``data.shapes`` set, the synthetic set is generated first when the split reads from ``data.shapes.root``
+    (:func:`ensure_shapes`, the only place it runs; under DDP rank 0 builds first, see the trainer)."""
+    split_cfg = split_config(data, split)
     ensure_shapes(data, split)
-    split_cfg = getattr(data, split) if not isinstance(data, dict) else data[split]
-    get = split_cfg.get if isinstance(split_cfg, dict) else (lambda k: getattr(split_cfg, k, None))
-    fmt = str(getattr(data, "format", "coco") or "coco")
+    max_bg = data.max_background if split == "train" else None
+    if data.format == "coco":
+        ann = _require(split_cfg.ann, f"data.{split}.ann", "COCO annotation file", data.format)
+        images = _require(split_cfg.images, f"data.{split}.images", "image folder", data.format)
+        return CocoDetection(ann, images, max_background=max_bg)
+    if data.format == "yolo":
+        images = _require(split_cfg.images, f"data.{split}.images", "YOLO images folder", data.format)
+        names = _require(split_cfg.ann, f"data.{split}.ann", "class names file (data yaml or .names)", data.format)
+        return YoloTxtDataset(images, names, max_background=max_bg)
+    raise ValueError(f"data.format must be 'coco' or 'yolo', got {data.format!r}")
+
+
+def build_dataset(cfg: Config, split: str = "train") -> DetectionDataset:
+    """Model-ready dataset for ``split`` ('train' | 'val'): :func:`build_source` of ``cfg.data`` at
+    ``cfg.data.img_size``; train: ``cfg.data.augment`` seeded by ``cfg.train.seed``; val: letterbox only, a minimal
+    rectangle per image when ``cfg.eval.letterbox`` is 'rect'."""
     train = split == "train"
-    max_bg = getattr(data, "max_background", None) if train else None
-    if fmt == "coco":
-        ann = _require(get("ann"), f"data.{split}.ann", "COCO annotation file", fmt)
-        images = _require(get("images"), f"data.{split}.images", "image folder", fmt)
-        base: CocoDetection = CocoDetection(ann, images, max_background=max_bg)
-    elif fmt == "yolo":
-        images = _require(get("images"), f"data.{split}.images", "YOLO images folder", fmt)
-        names = _require(get("ann"), f"data.{split}.ann", "class names file (data yaml or .names)", fmt)
-        base = YoloTxtDataset(images, names, max_background=max_bg)
-    else:
-        raise ValueError(f"data.format must be 'coco' or 'yolo', got {fmt!r}")
-    train_cfg, eval_cfg = getattr(cfg, "train", None), getattr(cfg, "eval", None)
     return DetectionDataset(
-        base,
-        int(data.img_size),
+        build_source(cfg.data, split),
+        cfg.data.img_size,
         train=train,
-        augment=AugmentParams.from_cfg(getattr(data, "augment", None)) if train else None,
-        seed=int(getattr(train_cfg, "seed", 0) or 0),
-        rect=not train and getattr(eval_cfg, "letterbox", "square") == "rect",
+        augment=cfg.data.augment if train else None,
+        seed=cfg.train.seed,
+        rect=not train and cfg.eval.letterbox == "rect",
     )
 
 
-def build_dataloader(dataset: DetectionDataset, cfg: object, split: str = "train", distributed: bool = False):
-    """DataLoader for ``dataset`` with cfg.train.batch_size / workers / seed (val: cfg.eval.batch_size)."""
+def build_dataloader(
+    dataset: DetectionDataset, cfg: Config, split: str = "train", distributed: bool = False
+) -> DataLoader:
+    """DataLoader for ``dataset``: ``cfg.train.batch_size`` (train) or ``cfg.eval.batch_size`` (val) images per
+    batch, ``cfg.train.workers`` processes, shuffled by ``cfg.train.seed`` (train)."""
     train = split == "train"
-    batch_size = cfg.train.batch_size if train else getattr(cfg.eval, "batch_size", cfg.train.batch_size)
     return make_dataloader(
         dataset,
-        int(batch_size),
+        cfg.train.batch_size if train else cfg.eval.batch_size,
         train=train,
-        workers=int(cfg.train.workers),
-        seed=int(cfg.train.seed),
+        workers=cfg.train.workers,
+        seed=cfg.train.seed,
         distributed=distributed,
     )

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -88,7 +90,9 @@ def render_image(size: int, rng: np.random.Generator, max_objects: int = 6, empt
     """One synthetic image: (RGB uint8 [size, size, 3], boxes_xyxy float32 [N, 4] pixels, labels [N], areas [N])."""
     img = textured_background(size, size, rng)
     n = 0 if rng.random() < empty_p else int(rng.integers(1, max_objects + 1))
-    boxes, labels, areas = [], [], []
+    boxes: list[np.ndarray] = []
+    labels: list[int] = []
+    areas: list[float] = []
     for _ in range(n * 4):  # rejection sampling on overlap
         if len(boxes) == n:
             break
@@ -126,7 +130,8 @@ def _max_iou(box: np.ndarray, boxes: np.ndarray) -> float:
 def _write_split(out_dir: Path, split: str, num: int, size: int, seed: int) -> dict:
     img_dir = out_dir / split / "images"
     img_dir.mkdir(parents=True, exist_ok=True)
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for i in range(num):
         rng = np.random.default_rng([seed, 0 if split == "train" else 1, i])
         img, boxes, labels, areas = render_image(size, rng)
@@ -179,6 +184,20 @@ def make_shapes(
     return result
 
 
+@dataclass
+class _MovingShape:
+    """One object of the video: class index, radius (px), centre and velocity (px, px/frame), angle and spin
+    (radians, radians/frame), RGB colour."""
+
+    cls: int
+    r: float
+    pos: np.ndarray
+    vel: np.ndarray
+    angle: float
+    spin: float
+    col: np.ndarray
+
+
 def make_shapes_video(
     out_path: str | Path, num_frames: int = 48, size: int = 256, seed: int = 0, fps: int = 12, num_objects: int = 4
 ) -> dict:
@@ -192,17 +211,17 @@ def make_shapes_video(
     for _ in range(num_objects):
         r = rng.uniform(max(6.0, size * 0.05), max(7.0, size * 0.12))  # radius, pixels
         objs.append(
-            {
-                "cls": int(rng.integers(len(CLASS_NAMES))),
-                "r": r,
-                "pos": rng.uniform(r, size - r, 2),
-                "vel": rng.uniform(-4, 4, 2),
-                "angle": rng.uniform(0, 6.28),
-                "spin": rng.uniform(-0.1, 0.1),
-                "col": _contrasting_colour(bg.reshape(-1, 3).mean(0), rng),
-            }
+            _MovingShape(
+                cls=int(rng.integers(len(CLASS_NAMES))),
+                r=r,
+                pos=rng.uniform(r, size - r, 2),
+                vel=rng.uniform(-4, 4, 2),
+                angle=rng.uniform(0, 6.28),
+                spin=rng.uniform(-0.1, 0.1),
+                col=_contrasting_colour(bg.reshape(-1, 3).mean(0), rng),
+            )
         )
-    writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (size, size))
+    writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (size, size))
     if not writer.isOpened():
         raise RuntimeError(f"OpenCV cannot write mp4 ('mp4v') to {out_path}; check the folder and the codec")
     frames = []
@@ -210,17 +229,17 @@ def make_shapes_video(
         img, boxes, labels = bg.copy(), [], []
         for o in objs:
             mask = np.zeros((size, size), np.uint8)
-            render_shape(mask, CLASS_NAMES[o["cls"]], *o["pos"], o["r"], o["angle"])
+            render_shape(mask, CLASS_NAMES[o.cls], float(o.pos[0]), float(o.pos[1]), o.r, o.angle)
             ys, xs = np.nonzero(mask)
-            img[mask > 0] = o["col"].astype(np.uint8)
+            img[mask > 0] = o.col.astype(np.uint8)
             boxes.append([int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1])
-            labels.append(o["cls"])
-            o["pos"] += o["vel"]
-            o["angle"] += o["spin"]
+            labels.append(o.cls)
+            o.pos += o.vel
+            o.angle += o.spin
             for k in range(2):  # bounce off the walls
-                if not o["r"] <= o["pos"][k] <= size - o["r"]:
-                    o["vel"][k] *= -1
-                    o["pos"][k] = np.clip(o["pos"][k], o["r"], size - o["r"])
+                if not o.r <= o.pos[k] <= size - o.r:
+                    o.vel[k] *= -1
+                    o.pos[k] = np.clip(o.pos[k], o.r, size - o.r)
         writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
         frames.append({"frame": f, "boxes_xyxy": boxes, "labels": labels})
     writer.release()

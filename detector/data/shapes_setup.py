@@ -17,7 +17,7 @@ from detector.data.coco import DatasetError, DatasetWarning
 from detector.data.shapes import VERSION, make_shapes
 
 if TYPE_CHECKING:
-    from detector.config import DataConfig, ShapesConfig
+    from detector.config import DataConfig, ShapesConfig, SplitConfig
 
 META_FILE = "shapes_meta.json"
 SPLITS = ("train", "val")
@@ -27,6 +27,15 @@ def shapes_split_paths(root: str | Path) -> dict[str, dict[str, str]]:
     """Where :func:`make_shapes` writes each split under ``root``: ``{"train": {"ann", "images"}, "val": {...}}``."""
     root = Path(root)
     return {s: {"ann": str(root / f"{s}.json"), "images": str(root / s / "images")} for s in SPLITS}
+
+
+def split_config(data: DataConfig, split: str) -> SplitConfig:
+    """``data.train`` or ``data.val``; any other ``split`` is a ValueError."""
+    if split == "train":
+        return data.train
+    if split == "val":
+        return data.val
+    raise ValueError(f"split must be 'train' or 'val', got {split!r}")
 
 
 def _same(a: str, b: str) -> bool:
@@ -70,7 +79,7 @@ def ensure_shapes(data: DataConfig, split: str) -> dict[str, str] | None:
     shapes = data.shapes
     if shapes is None:
         return None
-    cfg, generated = getattr(data, split), shapes_split_paths(shapes.root)[split]
+    cfg, generated = split_config(data, split), shapes_split_paths(shapes.root)[split]
     same = [_same(cfg.ann, generated["ann"]), _same(cfg.images, generated["images"])]
     if not all(same):
         warnings.warn(

@@ -2,49 +2,18 @@
 
 Images are RGB uint8 ``[H, W, 3]``; boxes are ``boxes_xyxy`` float32 ``[N, 4]`` in pixels (edge convention: pixel
 ``i`` covers ``[i, i + 1)``). Every random choice comes from the ``numpy.random.Generator`` passed in, so a sample is
-reproducible from its generator's seed.
+reproducible from its generator's seed. The strengths come from ``cfg.data.augment``
+(:class:`detector.config.AugmentConfig`); :class:`detector.data.dataset.DetectionDataset` applies them.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, fields
 
 import albumentations as A
 import cv2
 import numpy as np
-
-
-@dataclass
-class AugmentParams:
-    """Augmentation strengths; field names follow ``cfg.data.augment``. Probabilities in [0, 1]."""
-
-    mosaic: float = 1.0  # probability of a 4-image mosaic
-    mixup: float = 0.0  # probability of blending with a second (mosaic) sample
-    degrees: float = 0.0  # rotation range +- degrees
-    translate: float = 0.1  # translation range +- fraction of the output side
-    scale: float = 0.5  # scale gain range 1 +- scale
-    shear: float = 0.0  # shear range +- degrees
-    hsv_h: float = 0.015  # hue gain (fraction of the hue circle)
-    hsv_s: float = 0.7  # saturation gain
-    hsv_v: float = 0.4  # value gain
-    fliplr: float = 0.5  # horizontal flip probability
-    close_mosaic: int = 10  # last N epochs without mosaic/mixup (see DetectionDataset.set_epoch)
-    photometric_p: float = 0.01  # probability of each of Blur / ToGray / CLAHE
-
-    @classmethod
-    def from_cfg(cls, cfg: object | dict | None) -> AugmentParams:
-        """Build from ``cfg.data.augment`` (dataclass or dict); missing fields keep their defaults."""
-        if cfg is None:
-            return cls()
-        get = cfg.get if isinstance(cfg, dict) else (lambda k, d: getattr(cfg, k, d))
-        return cls(**{f.name: get(f.name, getattr(cls(), f.name)) for f in fields(cls)})
-
-    @classmethod
-    def none(cls) -> AugmentParams:
-        """No augmentation at all (letterbox only)."""
-        return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0.0)
 
 
 def box_candidates(

@@ -1,5 +1,6 @@
 """Auto-anchor at the start of training (anchor heads only): report how well the anchors fit the training boxes and,
-when asked, replace anchors whose best possible recall (BPR) is below 0.98 by k-means anchors.
+when asked (``model.head.yolov4.auto_anchor``), replace anchors whose best possible recall (BPR) is below 0.98 by
+k-means anchors, in the model and in the run's config (so ``config.yaml``, the checkpoints and the model agree).
 
 Box sizes are read from the dataset's COCO index (``dataset.coco``: the same for COCO and YOLO-txt data), scaled
 as the letterbox scales them to ``img_size``. Every process computes the same seeded result, so DDP ranks agree.
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 
 from detector.anchors import check_anchors
+from detector.config import Config
 from detector.heads.yolov4 import YoloHead
 
 log = logging.getLogger(__name__)
@@ -69,4 +71,23 @@ def fit_anchors(head: YoloHead, coco: Any, img_size: int, anchor_t: float, repla
             f"anchors: best possible recall {bpr:.4f} on {len(wh)} training boxes (anchor_t {anchor_t}){advice}"
         )
     report["anchors"] = new
+    return report
+
+
+def anchors_as_config(head: YoloHead) -> list[list[float]]:
+    """``head.anchors`` (``[L, A, 2]`` pixels) in config form, one row per level ``[w0, h0, w1, h1, ...]`` (rounded
+    to 4 decimals: float32 buffers read back as the config's numbers)."""
+    return [[round(float(v), 4) for v in level.reshape(-1).tolist()] for level in head.anchors.detach().cpu()]
+
+
+def auto_anchor(head: YoloHead, cfg: Config, coco: Any) -> dict[str, Any]:
+    """:func:`fit_anchors` as the trainer runs it at the start of a fresh run or a fine-tune: box sizes at
+    ``cfg.data.img_size``, matching threshold ``cfg.loss.yolov4.anchor_t``, replacement when
+    ``cfg.model.head.yolov4.auto_anchor`` is on. Replaced anchors are also written into
+    ``cfg.model.head.yolov4.anchors`` (``cfg`` is the run's own config). Returns the report (``message`` to log)."""
+    report = fit_anchors(
+        head, coco, cfg.data.img_size, cfg.loss.yolov4.anchor_t, replace=cfg.model.head.yolov4.auto_anchor
+    )
+    if report["anchors"] is not None:
+        cfg.model.head.yolov4.anchors = anchors_as_config(head)
     return report

@@ -1,4 +1,4 @@
-"""Checkpoints: atomic writes, plain fp32 state dicts, RNG state, fine-tuning weight transfer.
+"""Checkpoints: atomic writes, plain fp32 state dicts, fine-tuning weight transfer (RNG state: ``rng.py``).
 
 A training checkpoint (``OUT/weights/last.pt`` / ``best.pt``) is a dict with the keys in ``CHECKPOINT_KEYS``.
 ``model`` holds the EMA weights when EMA is on (else the raw weights), ``model_raw`` the raw (non-EMA) weights;
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,10 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
+from detector.engine.ema import ModelEMA
+from detector.engine.rng import get_rng_state
+from detector.engine.wrap import unwrap_model
 
 CHECKPOINT_KEYS = (
     "model",
@@ -51,17 +54,6 @@ def _read_failure(e: Exception) -> str:
     return f"{type(e).__name__}: {text[:200]}"
 
 
-def unwrap_model(model: nn.Module) -> nn.Module:
-    """Return the plain module inside DDP / DataParallel / ``torch.compile`` wrappers."""
-    while True:
-        if hasattr(model, "_orig_mod"):  # torch.compile
-            model = model._orig_mod
-        elif isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
-            model = model.module
-        else:
-            return model
-
-
 def clean_state_dict(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Copy a state dict to CPU, floating tensors to fp32, and strip wrapper prefixes from the keys."""
     out: dict[str, torch.Tensor] = {}
@@ -91,29 +83,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def get_rng_state() -> dict[str, Any]:
-    """Snapshot the python, numpy, torch and CUDA generators (numpy's key as a tensor: weights_only-safe)."""
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    return {
-        "python": random.getstate(),
-        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)],
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-    }
-
-
-def set_rng_state(state: Mapping[str, Any]) -> None:
-    """Restore generators saved by :func:`get_rng_state` (CUDA only when the device count matches)."""
-    py = state["python"]
-    random.setstate((py[0], tuple(py[1]), py[2]))
-    kind, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(state["torch"])
-    cuda = state.get("cuda") or []
-    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(cuda)
 
 
 def atomic_save(obj: Any, path: str | Path) -> Path:
@@ -180,6 +149,25 @@ def build_checkpoint(
         "cat_ids": [int(c) for c in cat_ids],
         "num_classes": int(num_classes),
     }
+
+
+def restore_training_state(
+    ckpt: Mapping[str, Any],
+    *,
+    model: nn.Module,
+    ema: ModelEMA | None,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+) -> None:
+    """Load a training checkpoint (:func:`load_checkpoint` with ``require_training_state``) back into what
+    :func:`build_checkpoint` read: the raw weights into ``model``, the EMA weights and update count into ``ema``
+    (when given), the optimiser state, and the grad-scaler state when both are enabled."""
+    unwrap_model(model).load_state_dict(ckpt["model_raw"])
+    if ema is not None:
+        ema.load_state(ckpt["model"], ckpt["ema_updates"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    if ckpt["scaler"] is not None and scaler.is_enabled():
+        scaler.load_state_dict(ckpt["scaler"])
 
 
 def model_checkpoint(

@@ -16,6 +16,7 @@ import torch
 
 from detector.config import Config, config_from_dict, config_to_dict
 from detector.engine.checkpoint import load_checkpoint
+from detector.model import Detector, build_model
 
 
 def _checkpoint_config(ckpt: dict[str, Any], path: Path, overrides: list[str] | tuple[str, ...]) -> Config:
@@ -32,7 +33,7 @@ def load_detector(
     *,
     cfg: Config | None = None,
     device: torch.device | str = "cpu",
-) -> tuple[torch.nn.Module, Config, dict[str, Any]]:
+) -> tuple[Detector, Config, dict[str, Any]]:
     """Load ``weights`` into a freshly built detector in eval mode on ``device``.
 
     ``cfg``: the run's config (e.g. from the CLI); its ``model`` section is replaced by the checkpoint's. Without it
@@ -41,8 +42,6 @@ def load_detector(
     (``cat_ids`` defaults to ``0..C-1`` and names to ``"0".."C-1"`` for checkpoints without them).
     Raises FileNotFoundError / ValueError naming the file when it is missing, not a checkpoint, or does not fit.
     """
-    from detector.model import build_model
-
     path = Path(weights)
     ckpt = load_checkpoint(path)
     ckpt_cfg = _checkpoint_config(ckpt, path, overrides)

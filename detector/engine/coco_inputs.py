@@ -180,13 +180,18 @@ def _annotations_ok(annotations: list[Any], image_ids: np.ndarray, cat_ids: np.n
     """True when every annotation passes every check (whole columns at once)."""
     if not _all_types(annotations, Mapping):
         return False
-    cols = {k: column(annotations, k) for k in ("id", "image_id", "category_id", "bbox")}
-    if any(c is None for c in cols.values()):
-        return False
+    cols: dict[str, list[Any]] = {}
+    for key in ("id", "image_id", "category_id", "bbox"):
+        values = column(annotations, key)
+        if values is None:
+            return False
+        cols[key] = values
     ann_ids, img, cat = (id_column(cols[k]) for k in ("id", "image_id", "category_id"))
     if ann_ids is None or img is None or cat is None or box_column(cols["bbox"]) is None:
         return False
-    return len(np.unique(ann_ids)) == len(ann_ids) and np.isin(img, image_ids).all() and np.isin(cat, cat_ids).all()
+    return bool(
+        len(np.unique(ann_ids)) == len(ann_ids) and np.isin(img, image_ids).all() and np.isin(cat, cat_ids).all()
+    )
 
 
 def _walk_annotations(source: str, annotations: list[Any], image_ids: set, cat_ids: set) -> None:

@@ -7,14 +7,12 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
 
 from detector.engine.checkpoint_io import load_detector
 from detector.engine.detect_outputs import DetectionWriter, annotate, display_available, show_frame, summary_text
 from detector.engine.predictor import Predictor
 from detector.engine.run_folder import next_free_folder
 from detector.engine.sources import Source, SourceError
-from detector.model import Detector
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +74,8 @@ def build_predictor(opts: DetectOptions) -> Predictor:
         raise DetectError(f"--weights {opts.weights}: {e}") from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore" if not opts.half else "default")
-        # load_detector builds a Detector; its annotation says nn.Module until checkpoint_io.py is typed (issue 15),
-        # then warn_redundant_casts flags this cast for removal
         return Predictor(
-            cast(Detector, model),
+            model,
             img_size=opts.img_size or cfg.data.img_size,  # default: the size the model was trained at
             device=opts.device,
             half=True if opts.half else None,

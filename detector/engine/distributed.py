@@ -75,12 +75,3 @@ def all_reduce_sum(values: torch.Tensor) -> torch.Tensor:
         values = values.clone()
         dist.all_reduce(values, op=dist.ReduceOp.SUM)
     return values
-
-
-def broadcast_object(obj: object, src: int = 0) -> object:
-    """Send a picklable object from ``src`` to all ranks."""
-    if not (dist.is_available() and dist.is_initialized()):
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=src)
-    return box[0]

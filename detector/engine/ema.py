@@ -4,25 +4,31 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import Generic, TypeVar
 
 import torch
 from torch import nn
 
-from detector.engine.checkpoint import unwrap_model
+from detector.engine.wrap import unwrap_model
+
+M = TypeVar("M", bound=nn.Module)
 
 
-class ModelEMA:
+class ModelEMA(Generic[M]):
     """Keeps ``ema = d * ema + (1 - d) * model`` over every floating-point state tensor (params and BN buffers).
 
     The decay ramps up with the number of updates: ``d = decay * (1 - exp(-updates / tau))``, so early EMA
     weights follow the model closely and later ones average over ~``1 / (1 - decay)`` steps. Integer buffers
-    (e.g. BatchNorm ``num_batches_tracked``) are copied. ``self.module`` is an fp32 eval-mode copy without grads.
+    (e.g. BatchNorm ``num_batches_tracked``) are copied. ``self.module`` is an fp32 eval-mode copy without grads of
+    ``model``, which must be the plain model (not its DDP / ``torch.compile`` wrapper; :meth:`update` takes either).
     """
 
-    def __init__(self, model: nn.Module, decay: float = 0.9999, tau: float = 2000.0, updates: int = 0) -> None:
+    def __init__(self, model: M, decay: float = 0.9999, tau: float = 2000.0, updates: int = 0) -> None:
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"train.ema_decay must be in [0, 1), got {decay}")
-        self.module = copy.deepcopy(unwrap_model(model)).float().eval()
+        if unwrap_model(model) is not model:
+            raise TypeError(f"ModelEMA takes the plain model, not a {type(model).__name__} wrapper around it")
+        self.module: M = copy.deepcopy(model).float().eval()
         for p in self.module.parameters():
             p.requires_grad_(False)
         self.decay = float(decay)

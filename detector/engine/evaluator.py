@@ -12,15 +12,20 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
+from detector.config import EvalConfig
 from detector.engine.coco_engines import ENGINES, EvaluationWarning, pick_engine, run_engine
 from detector.engine.coco_inputs import EvaluationInputError, load_gt_dataset
 from detector.engine.coco_results import load_predictions
 from detector.engine.detections import Detections
+
+if TYPE_CHECKING:  # the type only: importing the model pulls in torchvision, which file-mode evaluation never needs
+    from detector.model import Detector
 
 __all__ = [
     "ENGINES",
@@ -29,6 +34,7 @@ __all__ = [
     "EvalResult",
     "EvaluationInputError",
     "EvaluationWarning",
+    "GroundTruth",
     "coco_evaluate",
     "evaluate_model",
     "predictions_to_coco",
@@ -103,6 +109,17 @@ class EvalResult:
             ap, ap50 = (f"{v:6.3f}" if v >= 0 else f"{'-':>6}" for v in (c["AP"], c["AP50"]))
             rows.append(f"{c['category_id']:>5}  {c['name']:<{width}}  {c['num_gt']:>7}  {ap}  {ap50}")
         return "\n".join(rows)
+
+
+class GroundTruth(Protocol):
+    """What :func:`evaluate_model` reads from a dataset (:class:`detector.data.DetectionDataset` and the source
+    datasets have both): the ground truth and the category id of each contiguous label."""
+
+    @property
+    def coco(self) -> Any: ...  # a pycocotools/faster-coco-eval ``COCO`` object, a dataset dict or a JSON path
+
+    @property
+    def cat_ids(self) -> list[int]: ...  # label i -> category id cat_ids[i]
 
 
 def _mean_valid(values: np.ndarray) -> float:
@@ -202,10 +219,10 @@ def predictions_to_coco(
 
 @torch.no_grad()
 def evaluate_model(
-    model: torch.nn.Module,
+    model: Detector,
     loader: Iterable[dict[str, torch.Tensor]],
-    dataset: Any,
-    eval_cfg: Any,
+    dataset: GroundTruth,
+    eval_cfg: EvalConfig,
     device: torch.device | str,
     *,
     autocast_dtype: torch.dtype | None = None,
@@ -216,15 +233,12 @@ def evaluate_model(
 
     Batches follow the data contract (``images`` uint8 ``[B, 3, S, S]``, ``image_ids``, ``lb_params`` ``[B, 3]``,
     ``orig_sizes`` ``[B, 2]``); ``eval_cfg`` provides ``conf_thres``, ``iou_thres`` (NMS) and ``max_det``.
-    ``dataset.coco`` is the ground truth and ``dataset.cat_ids`` maps labels to category ids (a wrapper dataset
-    whose ``.base`` has them works too). ``autocast_dtype``: run the forward pass under autocast with this dtype
-    (the trainer passes its own: bf16 or fp16), None for float32; boxes are decoded in float32 either way.
+    ``dataset.coco`` is the ground truth and ``dataset.cat_ids`` maps labels to category ids. ``autocast_dtype``: run
+    the forward pass under autocast with this dtype (the trainer passes its own: bf16 or fp16), None for float32;
+    boxes are decoded in float32 either way.
     Returns ``(EvalResult, Detections)``: the detections go to the engine as arrays (``.to_results()`` gives the
     COCO result dicts, e.g. for a predictions JSON).
     """
-    from tqdm import tqdm
-
-    source = _gt_source(dataset)
     device = torch.device(device)
     was_training = model.training
     model.eval()
@@ -243,21 +257,11 @@ def evaluate_model(
                     orig_sizes=batch["orig_sizes"].to(device),
                 )
             ids = [int(i) for i in batch["image_ids"].reshape(-1).tolist()]
-            parts.append(Detections.from_outputs(outputs, ids, source.cat_ids))
+            parts.append(Detections.from_outputs(outputs, ids, dataset.cat_ids))
             seen.extend(ids)
     finally:
         model.train(was_training)
     if not seen:
         raise EvaluationInputError("the evaluation loader yielded no images: check data.val (ann/images)")
     dets = Detections.concat(parts)
-    return coco_evaluate(source.coco, dets, engine=engine, img_ids=seen), dets
-
-
-def _gt_source(dataset: Any) -> Any:
-    """The object holding ``.coco`` and ``.cat_ids``: the dataset itself or the source it wraps (``.base``)."""
-    for candidate in (dataset, getattr(dataset, "base", None)):
-        if candidate is not None and hasattr(candidate, "coco") and hasattr(candidate, "cat_ids"):
-            return candidate
-    raise TypeError(
-        f"evaluate_model needs a dataset with .coco (ground truth) and .cat_ids, got {type(dataset).__name__}"
-    )
+    return coco_evaluate(dataset.coco, dets, engine=engine, img_ids=seen), dets

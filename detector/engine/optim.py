@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from detector.config import TrainConfig
+
 WARMUP_MOMENTUM = 0.8  # momentum (SGD) / beta1 (AdamW) at iteration 0 of the warmup
 DEFAULT_WARMUP_BIAS_LR = {"sgd": 0.1, "adamw": 0.0}  # train.warmup_bias_lr: null
 
@@ -150,3 +152,19 @@ def warmup_iterations(warmup_epochs: float, iters_per_epoch: int, total_iters: i
     if warmup_epochs <= 0:
         return 0
     return min(max(round(warmup_epochs * iters_per_epoch), MIN_WARMUP_ITERS), total_iters // 2)
+
+
+def schedule_from_config(t: TrainConfig, iters_per_epoch: int) -> LRSchedule:
+    """The run's :class:`LRSchedule`: ``train.lr`` over ``train.epochs x iters_per_epoch`` iterations, warmup
+    ``train.warmup_epochs`` (:func:`warmup_iterations`), ``train.scheduler`` to ``train.final_lr_ratio``, bias warmup
+    from ``train.warmup_bias_lr`` (:func:`warmup_bias_lr`), ``train.momentum``."""
+    total = t.epochs * iters_per_epoch
+    return LRSchedule(
+        base_lr=t.lr,
+        total_iters=total,
+        warmup_iters=warmup_iterations(t.warmup_epochs, iters_per_epoch, total),
+        scheduler=t.scheduler,
+        final_lr_ratio=t.final_lr_ratio,
+        warmup_bias_lr=warmup_bias_lr(t.warmup_bias_lr, t.optimizer),
+        momentum=t.momentum,
+    )

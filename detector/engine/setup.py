@@ -1,35 +1,17 @@
-"""Run environment for training: device, seeding, AMP, output folder, class count, loader shutdown."""
+"""Run environment for training: AMP, output folder, class count, loader shutdown."""
 
 from __future__ import annotations
 
-import os
-import random
+import logging
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
-from torch import nn
+from torch.utils.data import DataLoader
 
-from detector.engine.checkpoint import get_rng_state, set_rng_state
 from detector.engine.run_folder import is_free, next_free_folder
 
-
-def seed_everything(seed: int, deterministic: bool = False) -> None:
-    """Seed python, numpy and torch; ``deterministic`` also asks torch/cuDNN for deterministic kernels."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    if deterministic:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.backends.cudnn.deterministic = True
-        torch.backends.cudnn.benchmark = False
-    elif torch.cuda.is_available():
-        torch.backends.cudnn.benchmark = True
+log = logging.getLogger(__name__)
 
 
 def amp_setup(amp: bool, amp_dtype: str, device: torch.device) -> tuple[torch.dtype | None, torch.amp.GradScaler]:
@@ -80,44 +62,16 @@ def resolve_run_paths(out_dir: str, resume: str | Path | None, resume_flag: bool
         return out, last
     if not is_free(out):
         new = next_free_folder(out)
-        print(f"{out} already holds files: this run goes to {new} (continue the old one with train.resume=true)")
+        log.info("%s already holds files: this run goes to %s (continue the old one with train.resume=true)", out, new)
         out = new
     return out, None
 
 
-def attr(dataset: Any, name: str) -> Any:
-    """Read ``name`` from a model-ready dataset or from the source dataset it wraps (``.base``)."""
-    if hasattr(dataset, name):
-        return getattr(dataset, name)
-    return getattr(dataset.base, name)
-
-
-def wrap_model(
-    model: nn.Module, device: torch.device, distributed: bool, sync_bn: bool, compile: bool, log: Callable[[str], None]
-) -> nn.Module:
-    """The module the training step calls: SyncBatchNorm (CUDA DDP only) -> DDP -> ``torch.compile`` as asked."""
-    if distributed:
-        if sync_bn and device.type == "cuda":
-            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        elif sync_bn:
-            log("train.sync_bn ignored: SyncBatchNorm needs CUDA devices")
-        model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    return torch.compile(model) if compile else model
-
-
-def shutdown_loader(loader: Any) -> None:
+def shutdown_loader(loader: DataLoader | None) -> None:
     """Stop the persistent worker processes of a DataLoader (no-op otherwise)."""
-    iterator = getattr(loader, "_iterator", None)
-    if iterator is not None and hasattr(iterator, "_shutdown_workers"):
-        iterator._shutdown_workers()
+    if loader is None or loader._iterator is None:
+        return
+    shutdown = getattr(loader._iterator, "_shutdown_workers", None)  # multi-process iterators only
+    if shutdown is not None:
+        shutdown()
         loader._iterator = None
-
-
-@contextmanager
-def preserved_rng() -> Iterator[None]:
-    """Run a block (e.g. validation) without changing the python/numpy/torch generator states."""
-    state = get_rng_state()
-    try:
-        yield
-    finally:
-        set_rng_state(state)

@@ -2,10 +2,13 @@
 
 Outputs in the run folder (rank 0 only): ``config.yaml`` (resolved), ``weights/last.pt`` and ``weights/best.pt``
 (best by mAP@[.5:.95]), ``results.csv`` + ``results.png``, TensorBoard events, ``train_batch{0,1,2}.jpg``.
+Progress goes to the ``logging`` logger of this module (``tools/train.py`` prints it), the batch bar to stderr.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 import math
 import os
 import time
@@ -15,42 +18,45 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from detector.config import config_to_dict, save_config
-from detector.data import set_loader_epoch
+from detector.config import Config, config_to_dict, save_config
+from detector.data import DetectionDataset, build_dataloader, build_dataset, set_loader_epoch
 from detector.device import select_device
 from detector.engine import distributed as dist_utils
-from detector.engine.checkpoint import atomic_save, build_checkpoint, load_checkpoint, set_rng_state, transfer_weights
-from detector.engine.checkpoint import unwrap_model as unwrap
+from detector.engine.auto_anchor import anchors_as_config, auto_anchor
+from detector.engine.checkpoint import atomic_save, build_checkpoint, load_checkpoint, restore_training_state
 from detector.engine.ema import ModelEMA
+from detector.engine.evaluator import STAT_KEYS, evaluate_model
+from detector.engine.finetune import load_finetune_weights
 from detector.engine.logging import LOSS_PARTS, ResultsLogger, epoch_summary, gpu_mem_gb, rss_mb
-from detector.engine.optim import (
-    LRSchedule,
-    build_optimizer,
-    compute_accumulate,
-    scaled_weight_decay,
-    warmup_bias_lr,
-    warmup_iterations,
-)
+from detector.engine.optim import build_optimizer, compute_accumulate, scaled_weight_decay, schedule_from_config
 from detector.engine.plots import plot_results, plot_train_batch
-from detector.engine.setup import (
-    amp_setup,
-    attr,
-    preserved_rng,
-    resolve_num_classes,
-    resolve_run_paths,
-    seed_everything,
-    shutdown_loader,
-    wrap_model,
-)
+from detector.engine.rng import preserved_rng, seed_everything, set_rng_state
+from detector.engine.setup import amp_setup, resolve_num_classes, resolve_run_paths, shutdown_loader
 from detector.engine.step import TrainStep
+from detector.engine.wrap import wrap_model
+from detector.heads.yolov4 import YoloHead
+from detector.model import Detector, build_model
+from detector.registry import build_loss
+from detector.summary import model_summary
+
+log = logging.getLogger(__name__)
 
 Callback = Callable[["Trainer", int], None]
+#: ``criterion(raw maps, targets [M, 6]) -> (scalar loss, {part: float})``, e.g. ``build_loss(cfg.loss, head)``
+Criterion = Callable[[Sequence[torch.Tensor], torch.Tensor], tuple[torch.Tensor, dict[str, float]]]
 
 
-def train(cfg: Any, *, resume: str | Path | None = None, callbacks: Sequence[Callback] = ()) -> dict[str, Any]:
-    """Train a detector as ``cfg`` (a :class:`detector.config.Config`) describes; see :class:`Trainer`.
+def train(
+    cfg: Config,
+    *,
+    resume: str | Path | None = None,
+    callbacks: Sequence[Callback] = (),
+    criterion: Criterion | None = None,
+) -> dict[str, Any]:
+    """Train a detector as ``cfg`` describes; see :class:`Trainer` (``criterion``: replaces the head family's loss).
 
     ``resume``: a training checkpoint to continue (else ``cfg.train.resume`` decides). ``callbacks`` are called as
     ``cb(trainer, epoch)`` on every rank after each epoch's checkpoint is written. Returns ``{"out_dir", "last",
@@ -58,7 +64,7 @@ def train(cfg: Any, *, resume: str | Path | None = None, callbacks: Sequence[Cal
     """
     trainer = None
     try:
-        trainer = Trainer(cfg, resume=resume, callbacks=callbacks)
+        trainer = Trainer(cfg, resume=resume, callbacks=callbacks, criterion=criterion)
         return trainer.fit()
     finally:
         if trainer is not None:
@@ -68,90 +74,55 @@ def train(cfg: Any, *, resume: str | Path | None = None, callbacks: Sequence[Cal
 
 
 class Trainer:
-    """Builds data, model, optimiser, EMA and logging from the config, restores a checkpoint, runs :meth:`fit`."""
+    """Builds data, model, optimiser, loss, EMA and logging from the config, restores a checkpoint, runs :meth:`fit`.
 
-    def __init__(self, cfg: Any, *, resume: str | Path | None = None, callbacks: Sequence[Callback] = ()) -> None:
-        from detector.data import build_dataloader, build_dataset
-        from detector.model import build_model
-        from detector.registry import build_loss
+    Construction calls, in this order, steps a subclass may override one by one: :meth:`build_datasets`,
+    :meth:`build_model`, :meth:`build_optimizer`, :meth:`build_criterion` (skipped when ``criterion`` is given) and
+    :meth:`build_loaders`. ``self.cfg`` is the run's own copy of ``cfg``: auto-anchor and resume write the anchors
+    the model uses into it before it is saved as ``config.yaml``.
+    """
 
-        self.cfg, t = cfg, cfg.train
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        resume: str | Path | None = None,
+        callbacks: Sequence[Callback] = (),
+        criterion: Criterion | None = None,
+    ) -> None:
+        self.cfg = copy.deepcopy(cfg)
+        t = self.cfg.train
         self.callbacks = list(callbacks)
         self.device = select_device(t.device, "train.device", int(os.environ.get("LOCAL_RANK", "0")))
         self.dist = dist_utils.init_distributed(self.device.type)
         self.main = self.dist.is_main
         seed_everything(t.seed + self.dist.rank, t.deterministic)
-        self.out_dir, resume_path = resolve_run_paths(t.out_dir, resume, t.resume)
+        self.out_dir, self.resume_path = resolve_run_paths(t.out_dir, resume, t.resume)
         self.weights_dir = self.out_dir / "weights"
         if self.main:
             self.weights_dir.mkdir(parents=True, exist_ok=True)
 
-        # --- data ---
-        if self.main:  # rank 0 first: build_dataset may generate data.shapes' synthetic set, once
-            self.train_ds, self.val_ds = build_dataset(cfg, "train"), build_dataset(cfg, "val")
-        dist_utils.barrier()
-        if not self.main:
-            self.train_ds, self.val_ds = build_dataset(cfg, "train"), None
-        self.class_names = list(attr(self.train_ds, "class_names"))
-        self.cat_ids = list(attr(self.train_ds, "cat_ids"))
-        self.num_classes = resolve_num_classes(cfg.model.num_classes, len(self.cat_ids), cfg.data.train.ann)
-
-        # --- model ---
-        model = build_model(cfg, num_classes=self.num_classes, class_names=self.class_names)
-        if t.weights and resume_path is None:
-            self._load_finetune_weights(model, t.weights)
-        model.to(self.device)
+        self.train_ds, self.val_ds = self.build_datasets()
+        self.class_names, self.cat_ids = list(self.train_ds.class_names), list(self.train_ds.cat_ids)
+        self.num_classes = resolve_num_classes(self.cfg.model.num_classes, len(self.cat_ids), self.cfg.data.train.ann)
         self.channels_last = t.channels_last
-        if self.channels_last:
-            model.to(memory_format=torch.channels_last)
-        self.model = model
-        self.ema = ModelEMA(model, t.ema_decay) if t.ema and self.main else None
-        ws = self.dist.world_size
-        self.accumulate = compute_accumulate(t.nominal_batch_size, t.batch_size, ws)
-        wd = scaled_weight_decay(t.weight_decay, t.nominal_batch_size, t.batch_size, ws, self.accumulate)
-        self.optimizer = build_optimizer(model, t.optimizer, t.lr, t.momentum, wd, t.nesterov)
+        self.model = self.build_model()
+        self.ema = ModelEMA(self.model, t.ema_decay) if t.ema and self.main else None
+        self.accumulate = compute_accumulate(t.nominal_batch_size, t.batch_size, self.dist.world_size)
+        self.optimizer = self.build_optimizer(self.model)
         self.autocast_dtype, self.scaler = amp_setup(t.amp, t.amp_dtype, self.device)
-        self.criterion = build_loss(cfg.loss, model.head)
-
-        # --- resume ---
-        self.start_epoch, self.iteration, self.best_fitness, ckpt = 0, 0, -1.0, None
-        if resume_path is not None:
-            ckpt = load_checkpoint(resume_path, require_training_state=True)
-            model.load_state_dict(ckpt["model_raw"])
-            if self.ema is not None:
-                self.ema.load_state(ckpt["model"], ckpt["ema_updates"])
-            self.optimizer.load_state_dict(ckpt["optimizer"])
-            if ckpt["scaler"] is not None and self.scaler.is_enabled():
-                self.scaler.load_state_dict(ckpt["scaler"])
-            self.start_epoch, self.iteration = ckpt["epoch"] + 1, ckpt["iteration"]
-            self.best_fitness = ckpt["best_fitness"]
-            if self.start_epoch >= t.epochs:
-                raise ValueError(
-                    f"{resume_path} already finished epoch {self.start_epoch} of train.epochs={t.epochs}; "
-                    f"pass a larger train.epochs=N to train further"
-                )
-
-        self.train_model = wrap_model(model, self.device, self.dist.enabled, t.sync_bn, t.compile, self._log)
-
-        # --- loaders, schedule, step ---
-        self.train_loader = build_dataloader(self.train_ds, cfg, "train", distributed=self.dist.enabled)
-        self.val_loader = build_dataloader(self.val_ds, cfg, "val") if self.main else None
+        self.criterion = criterion if criterion is not None else self.build_criterion(self.model)
+        self.start_epoch, self.iteration, self.best_fitness = 0, 0, -1.0
+        rng_state = self._restore(self.resume_path) if self.resume_path is not None else None
+        self.train_model = wrap_model(self.model, self.device, self.dist.enabled, t.sync_bn, t.compile)
+        self.train_loader, self.val_loader = self.build_loaders()
         self.iters_per_epoch = len(self.train_loader)
-        total = t.epochs * self.iters_per_epoch
-        self.schedule = LRSchedule(
-            base_lr=t.lr,
-            total_iters=total,
-            warmup_iters=warmup_iterations(t.warmup_epochs, self.iters_per_epoch, total),
-            scheduler=t.scheduler,
-            final_lr_ratio=t.final_lr_ratio,
-            warmup_bias_lr=warmup_bias_lr(t.warmup_bias_lr, t.optimizer),
-            momentum=t.momentum,
-        )
+        self.schedule = schedule_from_config(t, self.iters_per_epoch)
         self.step = TrainStep(
             self.train_model,
             self.criterion,
             self.optimizer,
-            loss_scale=t.batch_size * ws,
+            loss_scale=t.batch_size * self.dist.world_size,
             grad_clip=t.grad_clip,
             max_nonfinite=t.max_nonfinite,
             scaler=self.scaler,
@@ -161,13 +132,75 @@ class Trainer:
         self.logger = ResultsLogger(self.out_dir, start_epoch=self.start_epoch) if self.main else None
         self.metrics: dict[str, float] = {}
         if self.main:
-            save_config(cfg, self.out_dir / "config.yaml")
-            self._print_header(model, resume_path)
-        if ckpt is not None:  # last: nothing between here and the first epoch may draw random numbers
+            save_config(self.cfg, self.out_dir / "config.yaml")
+            self._log_header()
+        if rng_state is not None:  # last: nothing between here and the first epoch may draw random numbers
             if self.main:
-                set_rng_state(ckpt["rng"])
+                set_rng_state(rng_state)
             else:
                 seed_everything(t.seed + self.dist.rank + 1000 * self.start_epoch)
+
+    # ------------------------------------------------------------------ construction steps
+    def build_datasets(self) -> tuple[DetectionDataset, DetectionDataset | None]:
+        """``(train, val)`` datasets from ``cfg.data``; val only on rank 0. Rank 0 builds first: building may
+        generate the ``data.shapes`` synthetic set, once."""
+        train_ds: DetectionDataset | None = None
+        val_ds = None
+        if self.main:
+            train_ds, val_ds = build_dataset(self.cfg, "train"), build_dataset(self.cfg, "val")
+        dist_utils.barrier()
+        if train_ds is None:
+            train_ds = build_dataset(self.cfg, "train")
+        return train_ds, val_ds
+
+    def build_model(self) -> Detector:
+        """The detector on ``self.device``: built from ``cfg.model``; on a fresh run or a fine-tune (not on resume)
+        ``train.weights`` loaded and, for an anchor head, auto-anchor run (:func:`auto_anchor`)."""
+        model = build_model(self.cfg, num_classes=self.num_classes, class_names=self.class_names)
+        if self.resume_path is None:
+            if self.cfg.train.weights:
+                for line in load_finetune_weights(model, self.cfg.train.weights):
+                    self._log(line)
+            if isinstance(model.head, YoloHead):
+                self._log(auto_anchor(model.head, self.cfg, self.train_ds.coco)["message"])
+        model.to(self.device)
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
+        return model
+
+    def build_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        """``train.optimizer`` over ``model``'s parameters, weight decay scaled to the accumulated batch."""
+        t = self.cfg.train
+        wd = scaled_weight_decay(
+            t.weight_decay, t.nominal_batch_size, t.batch_size, self.dist.world_size, self.accumulate
+        )
+        return build_optimizer(model, t.optimizer, t.lr, t.momentum, wd, t.nesterov)
+
+    def build_criterion(self, model: Detector) -> Criterion:
+        """The loss of the model's head family, configured by ``cfg.loss``."""
+        return build_loss(self.cfg.loss, model.head)
+
+    def build_loaders(self) -> tuple[DataLoader, DataLoader | None]:
+        """``(train loader, val loader or None)`` (val on rank 0 only)."""
+        train = build_dataloader(self.train_ds, self.cfg, "train", distributed=self.dist.enabled)
+        return train, build_dataloader(self.val_ds, self.cfg, "val") if self.val_ds is not None else None
+
+    def _restore(self, path: Path) -> dict[str, Any]:
+        """Load model, EMA, optimiser, scaler and counters from a training checkpoint; the anchors restored with the
+        model go into ``self.cfg``. Returns the checkpoint's RNG state (restored last, by ``__init__``)."""
+        t = self.cfg.train
+        ckpt = load_checkpoint(path, require_training_state=True)
+        restore_training_state(ckpt, model=self.model, ema=self.ema, optimizer=self.optimizer, scaler=self.scaler)
+        self.start_epoch, self.iteration = ckpt["epoch"] + 1, ckpt["iteration"]
+        self.best_fitness = ckpt["best_fitness"]
+        if self.start_epoch >= t.epochs:
+            raise ValueError(
+                f"{path} already finished epoch {self.start_epoch} of train.epochs={t.epochs}; "
+                f"pass a larger train.epochs=N to train further"
+            )
+        if isinstance(self.model.head, YoloHead):
+            self.cfg.model.head.yolov4.anchors = anchors_as_config(self.model.head)
+        return ckpt["rng"]
 
     # ------------------------------------------------------------------ loop
     def fit(self) -> dict[str, Any]:
@@ -178,14 +211,14 @@ class Trainer:
             losses, lr = self.train_one_epoch(epoch)
             evaluate = (epoch + 1) % max(t.eval_interval, 1) == 0 or epoch == t.epochs - 1
             metrics = self.validate() if evaluate else None
-            if self.main:
+            if self.logger is not None:
                 row = {"epoch": epoch, **{f"{k}_loss": v for k, v in losses.items()}, "lr": lr}
                 if metrics is not None:
                     row.update(mAP=metrics["AP"], AP50=metrics["AP50"], AP75=metrics["AP75"])
                 row.update(time_s=time.time() - start, rss_mb=rss_mb())
                 self.logger.log_epoch(row)
                 plot_results(self.logger.csv_path)
-                print(epoch_summary(row, t.epochs), flush=True)
+                self._log(epoch_summary(row, t.epochs))
                 self._save(epoch, metrics)
             dist_utils.barrier()
             for cb in self.callbacks:
@@ -246,18 +279,14 @@ class Trainer:
 
     def validate(self) -> dict[str, float] | None:
         """COCO-evaluate the EMA (or raw) model on rank 0; the training RNG streams are left untouched."""
-        from detector.engine.evaluator import evaluate_model
-
         metrics = None
-        if self.main:
-            model = self.ema.module if self.ema is not None else unwrap(self.model)
+        if self.main and self.val_ds is not None and self.val_loader is not None:
+            model = self.ema.module if self.ema is not None else self.model
             with preserved_rng():
-                gt = self.val_ds if hasattr(self.val_ds, "coco") else self.val_ds.base
                 result, _ = evaluate_model(
-                    model, self.val_loader, gt, self.cfg.eval, self.device, autocast_dtype=self.autocast_dtype
+                    model, self.val_loader, self.val_ds, self.cfg.eval, self.device, autocast_dtype=self.autocast_dtype
                 )
-            metrics = {k: float(result[k]) for k in ("AP", "AP50", "AP75", "APs", "APm", "APl")}
-            metrics.update({k: float(result[k]) for k in ("AR1", "AR10", "AR100", "ARs", "ARm", "ARl")})
+            metrics = {k: float(result[k]) for k in STAT_KEYS}
             self.metrics = metrics
         dist_utils.barrier()
         return metrics
@@ -265,7 +294,7 @@ class Trainer:
     # ------------------------------------------------------------------ helpers
     def _save(self, epoch: int, metrics: dict[str, float] | None) -> None:
         improved = metrics is not None and metrics["AP"] > self.best_fitness
-        if improved:
+        if metrics is not None and improved:
             self.best_fitness = metrics["AP"]
         ckpt = build_checkpoint(
             model=self.model,
@@ -285,46 +314,27 @@ class Trainer:
         if improved:
             atomic_save(ckpt, self.weights_dir / "best.pt")
 
-    def _load_finetune_weights(self, model: nn.Module, path: str) -> None:
-        """Fine-tuning (``train.weights``): load matching tensors, but keep the buffers the head takes from the config
-        (``head.config_buffers``, e.g. the YOLOv4 anchors): the run uses what its config says. Resume restores all."""
-        state = load_checkpoint(path)["model"]
-        keep = [f"head.{name}" for name in model.head.config_buffers]
-        report = transfer_weights(model, state, keep=keep)
-        self._log(f"weights: loaded {len(report['loaded'])} tensors from {path}; {len(report['skipped'])} skipped")
-        for line in report["skipped"]:
-            self._log(f"  skipped (re-initialised) {line}")
-        for name in report["kept"]:
-            key = f"model.head.{model.head.family}.{name.rsplit('.', 1)[-1]}"
-            relation = "differs from" if name in report["kept_differ"] else "equals"
-            self._log(f"  kept {name} from the config ({key}; it {relation} the checkpoint's)")
-        if not report["loaded"]:
-            raise ValueError(f"train.weights={path}: no tensor matches this model (another backbone or neck?)")
-
-    def _print_header(self, model: nn.Module, resume_path: Path | None) -> None:
-        from detector.summary import model_summary
-
+    def _log_header(self) -> None:
         t = self.cfg.train
-        print(model_summary(model, self.cfg.data.img_size), flush=True)
-        print(
+        self._log(model_summary(self.model, self.cfg.data.img_size))
+        self._log(
             f"train: {len(self.train_ds)} images, {self.num_classes} classes, {self.iters_per_epoch} iterations/epoch, "
             f"batch {t.batch_size} x {self.dist.world_size} process(es), accumulate {self.accumulate} "
             f"(nominal {t.nominal_batch_size}), warmup {self.schedule.warmup_iters} iterations, device {self.device}, "
-            f"amp {self.autocast_dtype or 'off'}; output {self.out_dir}",
-            flush=True,
+            f"amp {self.autocast_dtype or 'off'}; output {self.out_dir}"
         )
-        if resume_path is not None:
-            print(f"resuming {resume_path} at epoch {self.start_epoch + 1}/{t.epochs}", flush=True)
+        if self.resume_path is not None:
+            self._log(f"resuming {self.resume_path} at epoch {self.start_epoch + 1}/{t.epochs}")
 
     def _log(self, text: str) -> None:
         if self.main:
-            print(text, flush=True)
+            log.info("%s", text)
 
     def close(self) -> None:
         """Flush logs, stop loader workers, leave the process group (safe to call twice)."""
-        if getattr(self, "logger", None) is not None:
+        if self.logger is not None:
             self.logger.close()
             self.logger = None
-        for loader in (getattr(self, "train_loader", None), getattr(self, "val_loader", None)):
+        for loader in (self.train_loader, self.val_loader):
             shutdown_loader(loader)
         dist_utils.cleanup_distributed()

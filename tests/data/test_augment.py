@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 import torch
 
+from detector.config import AugmentConfig
 from detector.data.dataset import DetectionDataset
-from detector.data.transforms import AugmentParams, box_candidates, fliplr, random_affine
+from detector.data.transforms import box_candidates, fliplr, random_affine
 
 COLOURS = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [255, 0, 255], [0, 255, 255]], np.uint8)
 
@@ -40,7 +41,7 @@ def _colour_components(img_hwc: np.ndarray, colour: np.ndarray) -> list[tuple[np
 
 def test_mosaic_affine_flip_keep_boxes_on_their_pixels():
     size = 128
-    aug = AugmentParams(
+    aug = AugmentConfig(
         mosaic=1.0,
         degrees=10,
         translate=0.1,
@@ -50,7 +51,7 @@ def test_mosaic_affine_flip_keep_boxes_on_their_pixels():
         hsv_s=0,
         hsv_v=0,
         fliplr=0.5,
-        photometric_p=0.0,
+        photometric=0.0,
     )
     ds = DetectionDataset(RectBase(size), size, train=True, augment=aug, seed=3)
     tight = 0
@@ -117,7 +118,7 @@ def test_box_candidates_drop_tiny_thin_and_mostly_cut_boxes():
 
 def test_train_samples_are_deterministic_and_change_with_epoch():
     torch.manual_seed(0)
-    ds = DetectionDataset(RectBase(64), 64, train=True, augment=AugmentParams(mixup=0.5, photometric_p=0.5), seed=1)
+    ds = DetectionDataset(RectBase(64), 64, train=True, augment=AugmentConfig(mixup=0.5, photometric=0.5), seed=1)
     a, b = ds[2], ds[2]
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     ds.set_epoch(1)
@@ -126,7 +127,7 @@ def test_train_samples_are_deterministic_and_change_with_epoch():
 
 
 def test_close_mosaic_switches_off_for_last_epochs():
-    aug = AugmentParams(mosaic=1.0, close_mosaic=2)
+    aug = AugmentConfig(mosaic=1.0, close_mosaic=2)
     ds = DetectionDataset(RectBase(64), 64, train=True, augment=aug)
     ds.set_epoch(7, total_epochs=10)
     assert ds.mosaic_enabled

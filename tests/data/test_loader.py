@@ -1,10 +1,9 @@
-from types import SimpleNamespace
-
 import cv2
 import numpy as np
 import pytest
 import torch
 
+from detector.config import AugmentConfig, Config, DataConfig, EvalConfig, ShapesConfig, SplitConfig, TrainConfig
 from detector.data.coco import CocoDetection, DatasetWarning
 from detector.data.dataset import DetectionDataset
 from detector.data.loader import (
@@ -16,7 +15,6 @@ from detector.data.loader import (
 )
 from detector.data.shapes import make_shapes
 from detector.data.shapes_setup import shapes_split_paths
-from detector.data.transforms import AugmentParams
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +26,7 @@ def shapes_dir(tmp_path_factory):
 
 def _train_ds(root, **kw):
     base = CocoDetection(root / "train.json", root / "train" / "images")
-    return DetectionDataset(base, 64, train=True, augment=AugmentParams(mixup=0.3, degrees=5), seed=7, **kw)
+    return DetectionDataset(base, 64, train=True, augment=AugmentConfig(mixup=0.3, degrees=5), seed=7, **kw)
 
 
 def _batches(loader, epochs=(0, 1)):
@@ -115,24 +113,19 @@ def test_bad_image_mid_epoch_is_skipped_not_fatal(shapes_dir, tmp_path):
         victim.write_bytes(backup)
 
 
-def _cfg(data, **train):
-    return SimpleNamespace(
-        data=data,
-        train=SimpleNamespace(batch_size=2, workers=0, seed=0, **train),
-        eval=SimpleNamespace(batch_size=3, letterbox="square"),
-    )
+def _cfg(data: DataConfig) -> Config:
+    return Config(data=data, train=TrainConfig(batch_size=2, workers=0, seed=0), eval=EvalConfig(batch_size=3))
 
 
 def test_build_dataset_from_cfg_and_shapes(tmp_path):
     paths = shapes_split_paths(tmp_path / "s")
-    data = SimpleNamespace(
+    data = DataConfig(
         format="coco",
-        train=SimpleNamespace(**paths["train"]),
-        val=SimpleNamespace(**paths["val"]),
-        shapes=SimpleNamespace(root=str(tmp_path / "s"), num_train=6, num_val=3, img_size=64, seed=1),
+        train=SplitConfig(**paths["train"]),
+        val=SplitConfig(**paths["val"]),
+        shapes=ShapesConfig(root=str(tmp_path / "s"), num_train=6, num_val=3, img_size=64, seed=1),
         img_size=64,
-        max_background=None,
-        augment=SimpleNamespace(mosaic=0.0, fliplr=0.0),
+        augment=AugmentConfig(mosaic=0.0, fliplr=0.0),
     )
     cfg = _cfg(data)
     val = build_dataset(cfg, "val")
@@ -145,15 +138,7 @@ def test_build_dataset_from_cfg_and_shapes(tmp_path):
 
 
 def test_missing_data_error_names_key_path_and_download(tmp_path):
-    data = SimpleNamespace(
-        format="coco",
-        train=SimpleNamespace(ann=str(tmp_path / "coco/annotations/instances_train2017.json"), images="x"),
-        val=None,
-        shapes=None,
-        img_size=64,
-        max_background=None,
-        augment=None,
-    )
+    data = DataConfig(train=SplitConfig(ann=str(tmp_path / "coco/annotations/instances_train2017.json"), images="x"))
     with pytest.raises(DatasetNotFoundError) as e:
         build_dataset(_cfg(data), "train")
     msg = str(e.value)

@@ -7,19 +7,18 @@ import pytest
 import torch
 from torch import nn
 
-from detector.engine import checkpoint as ckpt_mod
 from detector.engine.checkpoint import (
     CHECKPOINT_KEYS,
     CheckpointError,
     atomic_save,
     build_checkpoint,
     clean_state_dict,
-    get_rng_state,
     load_checkpoint,
-    set_rng_state,
     transfer_weights,
 )
 from detector.engine.ema import ModelEMA
+from detector.engine.rng import get_rng_state, set_rng_state
+from detector.engine.wrap import unwrap_model
 
 
 def test_crash_during_save_leaves_previous_file_intact(tmp_path, monkeypatch):
@@ -135,4 +134,4 @@ def test_transfer_weights_skips_mismatched_shapes():
 def test_clean_state_dict_strips_compile_and_ddp_prefixes():
     out = clean_state_dict({"module._orig_mod.a": torch.ones(1, dtype=torch.float16), "n": torch.tensor(3)})
     assert set(out) == {"a", "n"} and out["a"].dtype == torch.float32 and out["n"].dtype == torch.int64
-    assert ckpt_mod.unwrap_model(nn.DataParallel(nn.Linear(1, 1))).__class__ is nn.Linear
+    assert unwrap_model(nn.DataParallel(nn.Linear(1, 1))).__class__ is nn.Linear

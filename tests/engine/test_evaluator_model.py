@@ -9,8 +9,10 @@ import pytest
 import torch
 from torch import nn
 
+from detector.config import EvalConfig
 from detector.engine.evaluator import (
     STAT_KEYS,
+    EvaluationInputError,
     EvaluationWarning,
     coco_evaluate,
     evaluate_model,
@@ -19,7 +21,7 @@ from detector.engine.evaluator import (
 from detector.engine.plots_eval import mean_pr_curve, plot_per_class_ap, plot_pr_curves
 from tests.helpers import make_gt, make_predictions
 
-EVAL_CFG = SimpleNamespace(conf_thres=0.001, iou_thres=0.65, max_det=100)
+EVAL_CFG = EvalConfig(conf_thres=0.001, iou_thres=0.65, max_det=100)
 
 
 def test_predictions_to_coco_converts_boxes_and_ids() -> None:
@@ -135,7 +137,7 @@ def test_evaluate_model_runs_under_the_given_autocast_dtype(gt_dataset, dtype) -
 
 def test_trainer_validates_under_its_own_autocast_dtype(monkeypatch) -> None:
     """The trainer hands its training autocast dtype (train.amp_dtype: fp16 here) to the evaluator, not bf16."""
-    import detector.engine.evaluator as evaluator_mod
+    import detector.engine.trainer as trainer_mod
     from detector.engine.trainer import Trainer
 
     seen = {}
@@ -144,7 +146,7 @@ def test_trainer_validates_under_its_own_autocast_dtype(monkeypatch) -> None:
         seen.update(kw)
         return dict.fromkeys(STAT_KEYS, 0.5), None
 
-    monkeypatch.setattr(evaluator_mod, "evaluate_model", fake_evaluate_model)
+    monkeypatch.setattr(trainer_mod, "evaluate_model", fake_evaluate_model)
     trainer = Trainer.__new__(Trainer)  # only what validate() reads
     trainer.main, trainer.ema, trainer.autocast_dtype = True, None, torch.float16
     trainer.model, trainer.val_loader, trainer.device = nn.Linear(1, 1), [], torch.device("cpu")
@@ -154,16 +156,15 @@ def test_trainer_validates_under_its_own_autocast_dtype(monkeypatch) -> None:
     assert seen["autocast_dtype"] is torch.float16 and "amp" not in seen
 
 
-def test_evaluate_model_with_wrapped_dataset_and_no_detections(gt_dataset) -> None:
+def test_evaluate_model_with_no_detections_or_no_images(gt_dataset) -> None:
     gt, cat_ids, dataset = gt_dataset
     model = PerfectModel(gt, cat_ids, empty=True)
-    wrapper = SimpleNamespace(base=dataset)  # e.g. DetectionDataset wrapping CocoDetection
     ids = [img["id"] for img in gt["images"]]
     with pytest.warns(EvaluationWarning, match="no predictions"):
-        result, preds = evaluate_model(model, make_loader(ids, model), wrapper, EVAL_CFG, "cpu", progress=False)
+        result, preds = evaluate_model(model, make_loader(ids, model), dataset, EVAL_CFG, "cpu", progress=False)
     assert len(preds) == 0 and preds.to_results() == [] and result["AP"] == 0.0 and result["AR100"] == 0.0
-    with pytest.raises(TypeError, match=r"needs a dataset with \.coco"):
-        evaluate_model(model, [], SimpleNamespace(), EVAL_CFG, "cpu", progress=False)
+    with pytest.raises(EvaluationInputError, match="yielded no images"):
+        evaluate_model(model, [], dataset, EVAL_CFG, "cpu", progress=False)
 
 
 def test_plots_and_mean_pr_curve(tmp_path) -> None:

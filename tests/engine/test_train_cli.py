@@ -88,7 +88,7 @@ def test_trainer_stops_on_repeated_nan_loss_without_writing_weights(tmp_path, sh
 
 
 @pytest.mark.parametrize("head", ["yolov4", "decoupled"])
-def test_finetune_weights_with_other_class_count(tmp_path, shapes_root, capsys, head):
+def test_finetune_weights_with_other_class_count(tmp_path, shapes_root, detector_log, head):
     from detector.model import build_model
 
     path = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root, model=TINY_MODELS[head])
@@ -104,7 +104,7 @@ def test_finetune_weights_with_other_class_count(tmp_path, shapes_root, capsys, 
         assert changed and all(".pred" in k or "head" in k for k in changed)
         for k in shared:
             torch.testing.assert_close(own[k], src[k])
-        out = capsys.readouterr().out
+        out = detector_log.text
         kept = len(trainer.model.head.config_buffers)  # from the config, not loaded (the YOLOv4 anchors)
         assert f"loaded {len(shared) - kept} tensors" in out and f"{len(changed)} skipped" in out
     finally:
@@ -114,7 +114,7 @@ def test_finetune_weights_with_other_class_count(tmp_path, shapes_root, capsys, 
 OTHER_ANCHORS = [[5, 5, 8, 8, 11, 11], [14, 14, 18, 18, 22, 22], [26, 26, 30, 30, 38, 38]]
 
 
-def test_finetune_keeps_the_configs_anchors_and_says_so(tmp_path, shapes_root, capsys):
+def test_finetune_keeps_the_configs_anchors_and_says_so(tmp_path, shapes_root, detector_log):
     from detector.model import build_model
 
     path = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root)
@@ -127,16 +127,17 @@ def test_finetune_keeps_the_configs_anchors_and_says_so(tmp_path, shapes_root, c
         torch.testing.assert_close(trainer.model.head.anchors, expected)  # the config's, not the checkpoint's
         torch.testing.assert_close(trainer.ema.module.head.anchors, expected)
         torch.testing.assert_close(trainer.model.head.preds[0].weight, source.head.preds[0].weight)  # weights loaded
-        out = capsys.readouterr().out
+        out = detector_log.text
         assert "kept head.anchors from the config (model.head.yolov4.anchors; it differs from the checkpoint's)" in out
     finally:
         trainer.close()
     torch.save({"model": build_model(cfg, num_classes=6).state_dict()}, tmp_path / "same.pt")
+    detector_log.clear()
     Trainer(
         load_config(path, [f"train.weights={tmp_path / 'same.pt'}", "train.out_dir=" + str(tmp_path / "o2")])
     ).close()
     assert "kept head.anchors from the config (model.head.yolov4.anchors; it equals the checkpoint's)" in (
-        capsys.readouterr().out
+        detector_log.text
     )
 
 

@@ -138,7 +138,7 @@ def test_export_tool_onnx_matches_pytorch(converted, tmp_path, capsys):
     assert code == 0 and "OK" in capsys.readouterr().out
 
 
-def test_finetune_from_the_converted_checkpoint(converted, tmp_path, capsys):
+def test_finetune_from_the_converted_checkpoint(converted, tmp_path, detector_log):
     from detector.engine.trainer import Trainer
 
     _, ckpt = converted
@@ -163,7 +163,7 @@ def test_finetune_from_the_converted_checkpoint(converted, tmp_path, capsys):
         for k in src:
             if k not in skipped:
                 torch.testing.assert_close(own[k], src[k])
-        out = capsys.readouterr().out
+        out = detector_log.text
         # the 6 prediction convs are re-initialised; head.anchors comes from the config (equal to the cfg's here)
         assert f"loaded {len(src) - 7} tensors" in out
         assert "kept head.anchors from the config" in out and "equals the checkpoint's" in out

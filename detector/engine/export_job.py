@@ -1,0 +1,120 @@
+"""An export run (``tools/export.py``): load a checkpoint, fold BatchNorm, write ONNX or TorchScript, check the file
+against the PyTorch model on random inputs."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from detector.device import select_device
+from detector.engine.checkpoint_io import load_detector
+from detector.export import check_onnx, check_torchscript, export_onnx, export_torchscript, output_names
+from detector.fuse import fuse_conv_bn
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("onnx", "torchscript")
+
+
+class ExportError(ValueError):
+    """An export cannot be done as asked; the message names the option (or file) and what to do."""
+
+
+@dataclass
+class ExportOptions:
+    """Everything an export needs; the fields mirror ``tools/export.py``'s options."""
+
+    weights: str  # checkpoint written by the trainer or converted from darknet
+    format: str = "onnx"  # onnx | torchscript
+    img_size: list[int] = field(default_factory=lambda: [640])  # input side, or [H, W]; multiples of 32 pixels
+    opset: int = 17  # ONNX opset
+    raw: bool = False  # raw per-level maps instead of decoded boxes
+    dynamic_batch: bool = True  # ONNX batch axis dynamic
+    out: str | None = None  # output file; None: the weights path with .onnx / .torchscript
+    half: bool = False  # fp16 weights and input
+    device: str = "cpu"  # device of the export and of the PyTorch side of the check
+    fuse: bool = True  # fold BatchNorm into the convolutions
+    check: bool = True  # parity check of the file against PyTorch
+    overrides: list[str] = field(default_factory=list)  # key=value applied to the checkpoint's config
+
+
+@dataclass
+class ExportSummary:
+    """What an export wrote: the file, its size, the output names, the parity check (None when skipped)."""
+
+    out: Path
+    format: str
+    outputs: list[str]
+    size_mb: float
+    batch_sizes: tuple[int, ...]
+    max_abs_diff: float | None = None
+    ok: bool = True  # False: the file does not reproduce the PyTorch outputs within tolerance
+
+
+def _output_path(opts: ExportOptions) -> Path:
+    suffix = ".onnx" if opts.format == "onnx" else ".torchscript"
+    out = Path(opts.out) if opts.out else Path(opts.weights).with_suffix(suffix)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ExportError(f"--out {out}: cannot create the folder {out.parent} ({e.strerror or e})") from None
+    return out
+
+
+def run_export(opts: ExportOptions) -> ExportSummary:
+    """Export as ``opts`` says and (unless ``opts.check`` is off) compare the file with the unfused PyTorch model
+    at batch 1 and 2 (batch 1 only for a fixed-batch ONNX file). Logs what was written and the check's result.
+
+    Raises :class:`ExportError` for bad options, an unusable checkpoint or an unwritable ``out``; a failed parity
+    check is ``summary.ok == False`` (the file is kept).
+    """
+    if opts.format not in FORMATS:
+        raise ExportError(f"--format {opts.format!r}: choose one of {', '.join(FORMATS)}")
+    if len(opts.img_size) not in (1, 2):
+        raise ExportError(f"--img-size takes one or two values (H W), got {opts.img_size}")
+    img_size: int | tuple[int, int] = (
+        opts.img_size[0] if len(opts.img_size) == 1 else (opts.img_size[0], opts.img_size[1])
+    )
+    try:
+        device = select_device(opts.device)
+        model, _cfg, meta = load_detector(opts.weights, list(opts.overrides))
+    except (OSError, ValueError, RuntimeError) as e:
+        raise ExportError(str(e)) from None
+    if opts.half and device.type == "cpu":
+        log.warning("--half on CPU: fp16 convolutions may be slow or unsupported in onnxruntime")
+    reference = copy.deepcopy(model).eval()  # unfused PyTorch model for the parity check
+    export_model = fuse_conv_bn(model) if opts.fuse else model
+    out = _output_path(opts)
+    try:
+        if opts.format == "onnx":
+            export_onnx(export_model, out, img_size, opts.opset, opts.raw, opts.dynamic_batch, opts.half, device)
+        else:
+            export_torchscript(export_model, out, img_size, opts.raw, opts.half, device)
+    except ValueError as e:
+        raise ExportError(str(e)) from None
+    except OSError as e:
+        raise ExportError(f"--out {out}: cannot write the file ({e.strerror or e})") from None
+    outputs = output_names(model, opts.raw)
+    batches = (1, 2) if opts.dynamic_batch or opts.format == "torchscript" else (1,)
+    summary = ExportSummary(out, opts.format, outputs, out.stat().st_size / 1e6, batches)
+    log.info(
+        "exported %s to %s (%.1f MB); input: images, outputs: %s", opts.format, out, summary.size_mb, ", ".join(outputs)
+    )
+    log.info("classes (%d): %s", meta["num_classes"], meta["class_names"])
+    if not opts.raw:
+        log.info("note: decoded output [B, N, 4+C] (class scores) has no NMS: threshold and run NMS yourself")
+    if not opts.check:
+        return summary
+    check = check_onnx if opts.format == "onnx" else check_torchscript
+    res = check(out, reference, img_size, opts.raw, batches, opts.half, device)
+    summary.max_abs_diff, summary.ok = float(res["max_abs_diff"]), bool(res["ok"])
+    log.info(
+        "parity check vs PyTorch (batch %s): max abs diff %.3g %s",
+        ", ".join(map(str, batches)), summary.max_abs_diff, "OK" if summary.ok else "FAILED",
+    )  # fmt: skip
+    return summary
+
+
+__all__ = ["FORMATS", "ExportError", "ExportOptions", "ExportSummary", "run_export"]

@@ -1,0 +1,85 @@
+"""detector.engine.eval_job: checkpoint evaluation as a library call (what tools/eval.py runs), options checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from detector.engine.eval_job import EvalOptions, EvaluationInputError, run_evaluation
+from detector.engine.evaluator import STAT_KEYS, coco_evaluate
+from tests.helpers import write_tiny_checkpoint
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def val_set(tmp_path_factory) -> dict[str, Path]:
+    """A 3-image synthetic val split (6 categories, ids 1..6, 64 px) and a config that reads it."""
+    from detector.data.shapes import make_shapes
+
+    root = tmp_path_factory.mktemp("evaljob")
+    paths = make_shapes(root / "shapes", num_train=1, num_val=3, img_size=64, seed=0)
+    config = root / "c.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "base": str(ROOT / "configs" / "defaults.yaml"),
+                "data": {"val": {"ann": paths["val_ann"], "images": paths["val_images"]}, "img_size": 64},
+                "train": {"device": "cpu", "workers": 0},
+                "eval": {"batch_size": 2},
+            }
+        )
+    )
+    return {"config": config, "ann": Path(paths["val_ann"]), "root": root}
+
+
+def test_checkpoint_evaluation_writes_predictions_metrics_and_plots(val_set, tmp_path, detector_log) -> None:
+    weights = tmp_path / "w.pt"
+    write_tiny_checkpoint(weights, num_classes=6)
+    out = tmp_path / "eval"
+    opts = EvalOptions(
+        config=str(val_set["config"]), weights=str(weights), out=str(out), json=str(tmp_path / "m.json"), progress=False
+    )
+    result = run_evaluation(opts)
+    assert result.num_images == 3 and result.num_predictions > 0
+    predictions = json.loads((out / "predictions.json").read_text())
+    assert len(predictions) == result.num_predictions and {p["category_id"] for p in predictions} <= set(range(1, 7))
+    assert coco_evaluate(val_set["ann"], predictions).stats == result.stats  # the written file gives the numbers
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {k: metrics[k] for k in STAT_KEYS} == result.stats and json.loads(
+        (tmp_path / "m.json").read_text()
+    ) == metrics
+    for png in ("pr_curve.png", "per_class_ap.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = detector_log.text
+    assert f"weights {weights} (epoch None), 6 classes, 3 val images" in text
+    assert "settings: conf_thres=0.001 nms_iou=0.65 max_det=100 img_size=64 letterbox=square batch_size=2" in text
+    assert f"results saved to {out} and {tmp_path / 'm.json'}" in text
+
+
+def test_checkpoint_of_other_categories_is_refused(val_set, tmp_path) -> None:
+    weights = tmp_path / "w3.pt"
+    write_tiny_checkpoint(weights, num_classes=3)  # category ids 1..3, the val split has 1..6
+    opts = EvalOptions(config=str(val_set["config"]), weights=str(weights), out=str(tmp_path / "e"), progress=False)
+    with pytest.raises(EvaluationInputError, match=r"trained on category ids \[1, 2, 3\].*has \[1, 2, 3, 4, 5, 6\]"):
+        run_evaluation(opts)
+    assert not (tmp_path / "e" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("opts", "message"),
+    [
+        (EvalOptions(gt="a.json"), "needs both --gt"),
+        (EvalOptions(), "give CONFIG and --weights"),
+        (EvalOptions(config="c.yaml", weights="w.pt", gt="a.json", pred="b.json"), "not both"),
+        (EvalOptions(config="c.yaml"), "give CONFIG and --weights"),
+    ],
+)
+def test_incomplete_options_name_what_is_missing(opts, message, tmp_path) -> None:
+    opts.out = str(tmp_path / "never")
+    with pytest.raises(ValueError, match=message):
+        run_evaluation(opts)
+    assert not (tmp_path / "never").exists()

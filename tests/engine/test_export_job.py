@@ -1,0 +1,33 @@
+"""detector.engine.export_job: an export as a library call (what tools/export.py runs) and its option errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from detector.engine.export_job import ExportError, ExportOptions, run_export
+from tests.helpers import write_tiny_checkpoint
+
+
+def test_torchscript_export_next_to_the_weights_passes_its_parity_check(tmp_path, detector_log) -> None:
+    weights = tmp_path / "w.pt"
+    write_tiny_checkpoint(weights, num_classes=3)
+    summary = run_export(ExportOptions(weights=str(weights), format="torchscript", img_size=[64]))
+    assert summary.out == tmp_path / "w.torchscript" and summary.out.is_file() and summary.size_mb > 0
+    assert summary.outputs == ["output"] and summary.batch_sizes == (1, 2)
+    assert summary.ok and summary.max_abs_diff is not None and summary.max_abs_diff < 0.05
+    assert "parity check vs PyTorch (batch 1, 2): max abs diff" in detector_log.text
+    assert "classes (3): ['cls0', 'cls1', 'cls2']" in detector_log.text
+
+
+def test_bad_options_are_export_errors_naming_the_option(tmp_path) -> None:
+    weights = tmp_path / "w.pt"
+    write_tiny_checkpoint(weights, num_classes=3)
+    with pytest.raises(ExportError, match=r"--img-size takes one or two values \(H W\), got \[64, 64, 64\]"):
+        run_export(ExportOptions(weights=str(weights), img_size=[64, 64, 64]))
+    with pytest.raises(ExportError, match="missing.pt"):
+        run_export(ExportOptions(weights=str(tmp_path / "missing.pt"), img_size=[64]))
+    with pytest.raises(ExportError, match="--opset 5"):
+        run_export(ExportOptions(weights=str(weights), img_size=[64], opset=5, check=False))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ExportError, match="cannot create the folder"):
+        run_export(ExportOptions(weights=str(weights), img_size=[64], out=str(tmp_path / "file" / "m.onnx")))

@@ -14,7 +14,7 @@ from tests.helpers import tiny_config
 SMALL_MODEL = {
     "backbone": {"name": "cspresnext50", "pretrained": False, "width_mult": 0.125, "depth_mult": 0.34},
     "neck": {"widths": [32, 48, 64], "depth": 1, "spp_kernels": [3, 5, 7]},
-    "head": {"yolov4": {"anchors": [[10, 10, 14, 14, 18, 18], [22, 22, 28, 28, 34, 34], [40, 40, 48, 48, 56, 56]]}},
+    "head": {"type": "decoupled"},  # the default head of configs/shapes_tiny.yaml and yolo_cspx50.yaml
 }
 
 

@@ -16,7 +16,6 @@ the yaml's folder, which Ultralytics uses when ``path`` is absent). Image ``i`` 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import cv2
 import numpy as np
 import yaml
 
+from detector.data.coco_writer import box_annotation, write_coco_split
 from detector.data.heldout_scene import HeldoutStyle, compose_scene, get_style
 
 VERSION = 1  # bump when the rendering changes
@@ -53,30 +53,10 @@ def _write_split(out_dir: Path, style: HeldoutStyle, split: str, num: int, size:
             raise OSError(f"OpenCV could not write {img_dir / name}; check that the folder is writable")
         (lbl_dir / f"{i:06d}.txt").write_text(_yolo_lines(scene.boxes_xyxy, scene.labels, size))
         images.append({"id": i + 1, "file_name": name, "width": size, "height": size})
-        for (x1, y1, x2, y2), lab, area in zip(
-            scene.boxes_xyxy.tolist(), scene.labels.tolist(), scene.areas.tolist(), strict=True
-        ):
-            annotations.append(
-                {
-                    "id": len(annotations) + 1,
-                    "image_id": i + 1,
-                    "category_id": lab + 1,
-                    "bbox": [x1, y1, x2 - x1, y2 - y1],
-                    "area": area,
-                    "iscrowd": 0,
-                }
-            )
-    data = {
-        "info": {"description": f"cspx-yolo held-out synthetic set {style.name} ({split}, seed {seed}, v{VERSION})"},
-        "licenses": [],
-        "images": images,
-        "annotations": annotations,
-        "categories": [{"id": k + 1, "name": n} for k, n in enumerate(style.class_names)],
-    }
-    tmp = out_dir / f"{split}.json.tmp"
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, out_dir / f"{split}.json")  # written last: its presence means the split is complete
-    return data
+        for box, lab, area in zip(scene.boxes_xyxy.tolist(), scene.labels.tolist(), scene.areas.tolist(), strict=True):
+            annotations.append(box_annotation(len(annotations) + 1, i + 1, lab, box, area))
+    description = f"cspx-yolo held-out synthetic set {style.name} ({split}, seed {seed}, v{VERSION})"
+    return write_coco_split(out_dir, split, images, annotations, style.class_names, description)
 
 
 def split_stats(coco: dict) -> dict:

@@ -176,7 +176,7 @@ class TrainConfig:
     warmup_bias_lr: float | None = None  # bias LR at warmup start; null: 0.1 with sgd, 0.0 with adamw
     scheduler: str = "cosine"  # cosine | linear
     final_lr_ratio: float = 0.01
-    amp: bool = True  # CUDA only
+    amp: bool = True  # mixed precision: amp_dtype on CUDA, bf16 on CPUs with bf16 hardware (else fp32)
     amp_dtype: str = "bf16"  # bf16 | fp16
     channels_last: bool = True
     compile: bool = False

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -155,8 +156,23 @@ def _compare(ref: Sequence[np.ndarray], got: Sequence[np.ndarray], atol: float, 
     return max_diff, ok
 
 
+@contextmanager
+def ieee_fp32() -> Iterator[None]:
+    """Float32 convolutions and matmuls in full precision on CUDA (no TF32) while inside; the flags restored after.
+
+    cuDNN uses TF32 for float32 convolutions by default (10-bit mantissa): a detector's box outputs then differ from
+    onnxruntime's float32 by ~0.5 px, which a parity check must not blame on the exported file."""
+    cudnn, matmul = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = cudnn, matmul
+
+
 def _torch_outputs(model: Detector, x: torch.Tensor, raw: bool) -> list[np.ndarray]:
-    with torch.no_grad():
+    """The reference outputs of a parity check: ``model`` on ``x`` in IEEE float32 (:func:`ieee_fp32`), as numpy."""
+    with torch.no_grad(), ieee_fp32():
         out = ExportWrapper(model, raw)(x)
     out = list(out) if isinstance(out, tuple) else [out]
     return [o.float().cpu().numpy() for o in out]

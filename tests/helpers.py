@@ -204,6 +204,7 @@ def tiny_config(
             "nominal_batch_size": 16,
             "workers": 0,
             "device": "cpu",
+            "amp": False,  # float32 on every CPU: results must not depend on the CPU's bf16 hardware
             "out_dir": str(out_dir),
             "warmup_epochs": 1.0,
             "save_batches": 1,

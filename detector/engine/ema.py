@@ -45,12 +45,16 @@ class ModelEMA(Generic[M]):
         self.updates += 1
         d = self.current_decay()
         model_state = unwrap_model(model).state_dict()
+        floats, targets = [], []
         for name, ema_value in self.module.state_dict().items():
             value = model_state[name].detach()
             if ema_value.is_floating_point():
-                ema_value.mul_(d).add_(value.to(ema_value.dtype), alpha=1.0 - d)
+                floats.append(ema_value)
+                targets.append(value.to(ema_value.dtype))
             else:
                 ema_value.copy_(value)
+        if floats:  # ema += (1 - d) * (value - ema), one fused call over all tensors
+            torch._foreach_lerp_(floats, targets, 1.0 - d)
 
     def load_state(self, state: dict[str, torch.Tensor], updates: int) -> None:
         """Restore EMA weights and the update counter from a checkpoint."""

@@ -116,3 +116,22 @@ def test_guard_resets():
     with pytest.warns(RuntimeWarning):
         g.bad("loss", "b")
     assert g.total == 2 and g.consecutive == 1
+
+
+def test_bf16_autocast_step_on_cpu_keeps_fp32_weights_and_learns():
+    """CPU bf16 autocast (train.amp on a CPU with bf16 hardware): fp32 weights, finite loss that goes down."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.SiLU(), nn.Conv2d(8, 2, 1))
+    seen = []
+
+    def criterion(raw, targets):
+        seen.append(raw.dtype)
+        return (raw.float() - 1.0).square().mean(), {"box": 0.0}
+
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    step = TrainStep(model, criterion, opt, autocast_dtype=torch.bfloat16)
+    x = torch.rand(4, 3, 8, 8)
+    losses = [step(x, torch.zeros(0, 6), step=True)["total"] for _ in range(20)]
+    assert seen[0] is torch.bfloat16  # the convolutions ran in bf16
+    assert all(p.dtype is torch.float32 for p in model.parameters())
+    assert losses[-1] < 0.5 * losses[0] and step.optimizer_steps == 20

@@ -143,3 +143,24 @@ def test_export_out_folders_are_created_or_named_in_one_line(tmp_path: Path, cap
     assert tool.main(["--weights", str(ckpt), "--img-size", "64", "--out", str(blocked), "--no-check"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"cannot create the folder {blocked.parent}" in err
+
+
+def test_parity_reference_runs_without_tf32_and_restores_the_flags(monkeypatch):
+    """The PyTorch side of a parity check runs in IEEE float32: cuDNN's default TF32 convolutions moved a CUDA
+    model's boxes by 0.57 px against onnxruntime (seen on an H200), failing a correct export."""
+    import detector.export as export_mod
+
+    seen = []
+    real = export_mod.ExportWrapper
+
+    class Spy(real):
+        def forward(self, x):
+            seen.append((torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32))
+            return super().forward(x)
+
+    monkeypatch.setattr(export_mod, "ExportWrapper", Spy)
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", True)
+    export_mod._torch_outputs(tiny_model(num_classes=2).eval(), torch.rand(1, 3, 64, 64), raw=False)
+    assert seen == [(False, False)]
+    assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32

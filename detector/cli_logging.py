@@ -2,12 +2,50 @@
 
 The library logs through ``logging.getLogger(__name__)`` and never configures handlers; each tool calls
 :func:`configure_logging` once (``--quiet`` shows warnings and errors only, ``--verbose`` adds debug lines).
+Python warnings raised from this project's code (``DatasetWarning``, skipped training steps, ...) print as one
+``warning: ...`` line too; warnings from other packages keep Python's format (file, line and source line).
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import logging
+import os
 import sys
+import warnings
+from pathlib import Path
+from typing import TextIO
+
+
+def _own_dirs() -> tuple[str, ...]:
+    """Folders of this project's code: the ``detector`` and ``backbones`` packages and ``tools/`` beside them."""
+    here = Path(__file__).resolve().parent
+    dirs = [here, here.parent / "tools"]
+    spec = importlib.util.find_spec("backbones")
+    if spec is not None and spec.origin is not None:
+        dirs.append(Path(spec.origin).resolve().parent)
+    return tuple(os.path.join(str(d), "") for d in dirs)  # with the trailing separator
+
+
+_OWN_DIRS = _own_dirs()
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """``warnings.showwarning`` for the tools: one ``warning: <message>`` line for warnings from our code, Python's
+    ``warnings.formatwarning`` text (file, line, category, source line) for the others."""
+    ours = str(Path(filename).resolve()).startswith(_OWN_DIRS)
+    text = f"warning: {message}\n" if ours else warnings.formatwarning(message, category, filename, lineno, line)
+    stream = file if file is not None else sys.stderr
+    with contextlib.suppress(OSError):  # a closed stream: nowhere to report (Python's own showwarning does the same)
+        stream.write(text)
 
 
 class _PrefixFormatter(logging.Formatter):
@@ -56,3 +94,4 @@ def configure_logging(verbose: bool = False, quiet: bool = False) -> None:
         logger.handlers[:] = [out, err]
         logger.setLevel(level)
         logger.propagate = False
+    warnings.showwarning = _show_warning

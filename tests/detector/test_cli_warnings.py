@@ -1,5 +1,6 @@
 """Python warnings under the command-line tools: ours as one ``warning:`` line, other packages' as Python shows them."""
 
+import logging
 import warnings
 from pathlib import Path
 
@@ -11,7 +12,12 @@ OURS = str(Path(detector.__file__).resolve().parent / "data" / "dataset.py")
 THEIRS = "/site-packages/albumentations/check_version.py"
 
 
-def test_our_warnings_print_one_line_and_others_keep_pythons_format(capsys) -> None:
+def test_our_warnings_print_one_line_and_others_keep_pythons_format(capsys, monkeypatch) -> None:
+    for name in ("detector", "backbones"):  # configure_logging reconfigures these loggers: restore them afterwards
+        logger = logging.getLogger(name)
+        monkeypatch.setattr(logger, "handlers", list(logger.handlers))  # a copy: configure_logging edits in place
+        monkeypatch.setattr(logger, "propagate", logger.propagate)
+        monkeypatch.setattr(logger, "level", logger.level)
     with warnings.catch_warnings():  # restores warnings.showwarning afterwards
         warnings.simplefilter("always")
         configure_logging()

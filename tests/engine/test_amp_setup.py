@@ -1,7 +1,5 @@
 """amp_setup: which autocast dtype and loss scaler each device and setting gets."""
 
-import logging
-
 import pytest
 import torch
 
@@ -12,20 +10,18 @@ CPU = torch.device("cpu")
 
 
 @pytest.mark.parametrize("dtype", ["bf16", "fp16"])
-def test_cpu_with_bf16_hardware_trains_in_bf16_without_a_scaler(monkeypatch, caplog, dtype) -> None:
+def test_cpu_with_bf16_hardware_trains_in_bf16_without_a_scaler(monkeypatch, detector_log, dtype) -> None:
     monkeypatch.setattr(setup_mod, "cpu_has_native_bf16", lambda: True)
-    with caplog.at_level(logging.INFO, logger=setup_mod.__name__):
-        autocast, scaler = amp_setup(True, dtype, CPU)
+    autocast, scaler = amp_setup(True, dtype, CPU)
     assert autocast is torch.bfloat16 and not scaler.is_enabled()
-    assert ("fp16 on the CPU: using bf16" in caplog.text) == (dtype == "fp16")
+    assert ("fp16 on the CPU: using bf16" in detector_log.text) == (dtype == "fp16")
 
 
-def test_cpu_without_bf16_hardware_trains_in_fp32_and_says_so(monkeypatch, caplog) -> None:
+def test_cpu_without_bf16_hardware_trains_in_fp32_and_says_so(monkeypatch, detector_log) -> None:
     monkeypatch.setattr(setup_mod, "cpu_has_native_bf16", lambda: False)
-    with caplog.at_level(logging.INFO, logger=setup_mod.__name__):
-        autocast, scaler = amp_setup(True, "bf16", CPU)
+    autocast, scaler = amp_setup(True, "bf16", CPU)
     assert autocast is None and not scaler.is_enabled()
-    assert "no bf16 hardware" in caplog.text and "float32" in caplog.text
+    assert "no bf16 hardware" in detector_log.text and "float32" in detector_log.text
 
 
 def test_amp_off_is_fp32_everywhere_and_bad_dtype_names_the_key(monkeypatch) -> None:

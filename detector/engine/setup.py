@@ -19,8 +19,9 @@ def amp_setup(amp: bool, amp_dtype: str, device: torch.device) -> tuple[torch.dt
     """Autocast dtype (None = fp32) and a GradScaler (enabled only for fp16 on CUDA).
 
     CUDA: ``amp_dtype`` (bf16 falls back to fp16 on GPUs without bf16). CPU: bf16 when the CPU computes it in
-    hardware (:func:`cpu_has_native_bf16`: AVX512-BF16 / AMX, ~1.4x faster training steps), else float32 with a log
-    line; ``amp_dtype: fp16`` is taken as bf16 on the CPU (fp16 autocast has no fast CPU kernels). Other devices: fp32.
+    hardware (:func:`cpu_has_native_bf16`: AVX512-BF16 / AMX, ~1.4x faster training steps), else float32;
+    ``amp_dtype: fp16`` is taken as bf16 on the CPU (fp16 autocast has no fast CPU kernels). Other devices: fp32.
+    ``amp: true`` means "where it is fast" (an INFO line says float32); an explicit ``fp16`` replaced is a warning.
     """
     if amp_dtype not in ("bf16", "fp16"):
         raise ValueError(f"train.amp_dtype: unknown dtype '{amp_dtype}', expected bf16 or fp16")
@@ -32,7 +33,10 @@ def amp_setup(amp: bool, amp_dtype: str, device: torch.device) -> tuple[torch.dt
             log.info("train.amp: this CPU has no bf16 hardware (AVX512-BF16 / AMX); training in float32")
             return None, off
         if amp_dtype == "fp16":
-            log.info("train.amp_dtype=fp16 on the CPU: using bf16 (fp16 autocast has no fast CPU kernels)")
+            log.warning(
+                "train.amp_dtype=fp16 on the CPU: using bf16 (fp16 autocast has no fast CPU kernels; "
+                "set train.amp_dtype=bf16 to say so in the config)"
+            )
         return torch.bfloat16, off
     if device.type != "cuda":
         log.info("train.amp: no mixed precision on %s; training in float32", device.type)

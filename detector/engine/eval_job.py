@@ -17,6 +17,7 @@ from detector.engine.checkpoint_io import load_detector
 from detector.engine.coco_inputs import EvaluationInputError
 from detector.engine.evaluator import EvalResult, coco_evaluate, evaluate_model
 from detector.engine.plots_eval import plot_per_class_ap, plot_pr_curves
+from detector.engine.run_folder import next_free_folder
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,8 @@ class EvalOptions:
     overrides: list[str] = field(default_factory=list)  # key=value, e.g. eval.conf_thres=0.01
     gt: str | None = None  # COCO annotation JSON (file mode)
     pred: str | None = None  # COCO results JSON (file mode)
-    out: str = "runs/eval/exp"  # output folder (created)
+    out: str = "runs/eval/exp"  # output folder (out2, out3, ... when it already holds files)
+    exist_ok: bool = False  # write into ``out`` even if it holds files
     json: str | None = None  # also write the metrics JSON here
     engine: str = "auto"  # auto | faster | pycocotools
     device: str | None = None  # auto | cpu | cuda | cuda:N; None: the config's train.device
@@ -89,7 +91,7 @@ def run_evaluation(opts: EvalOptions) -> EvalResult:
     differ from the checkpoint's), FileNotFoundError / OSError (paths), RuntimeError (an engine failed).
     """
     opts.check()
-    out = Path(opts.out)
+    out = next_free_folder(opts.out, opts.exist_ok)
     out.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -83,3 +83,28 @@ def test_incomplete_options_name_what_is_missing(opts, message, tmp_path) -> Non
     with pytest.raises(ValueError, match=message):
         run_evaluation(opts)
     assert not (tmp_path / "never").exists()
+
+
+def test_a_second_evaluation_never_overwrites_the_first(val_set, tmp_path, detector_log) -> None:
+    """The run-folder rule of train and detect: ``out`` holding files -> ``out2``; ``exist_ok`` writes into ``out``."""
+    gt = json.loads(val_set["ann"].read_text())
+    perfect = [
+        {"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 1.0}
+        for a in gt["annotations"]
+    ]
+    half = perfect[::2]
+    (tmp_path / "perfect.json").write_text(json.dumps(perfect))
+    (tmp_path / "half.json").write_text(json.dumps(half))
+    out = tmp_path / "eval"
+
+    def evaluate(pred: str, exist_ok: bool = False) -> float:
+        opts = EvalOptions(gt=str(val_set["ann"]), pred=str(tmp_path / pred), out=str(out), exist_ok=exist_ok)
+        return run_evaluation(opts).stats["AR100"]
+
+    assert evaluate("perfect.json") == pytest.approx(1.0)
+    assert evaluate("half.json") < 0.9
+    assert json.loads((out / "metrics.json").read_text())["AR100"] == pytest.approx(1.0)  # the first is kept
+    assert json.loads((tmp_path / "eval2" / "metrics.json").read_text())["AR100"] < 0.9
+    assert f"results saved to {tmp_path / 'eval2'}" in detector_log.text
+    evaluate("half.json", exist_ok=True)
+    assert json.loads((out / "metrics.json").read_text())["AR100"] < 0.9 and not (tmp_path / "eval3").exists()

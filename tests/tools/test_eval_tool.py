@@ -104,3 +104,14 @@ def test_empty_predictions_file_gives_zeros(files, tmp_path: Path, capsys) -> No
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert all(metrics[k] == 0.0 for k in STAT_KEYS)
     assert "warning: no predictions" in capsys.readouterr().err
+
+
+def test_a_taken_out_folder_goes_to_exp2_unless_exist_ok(files, tmp_path: Path) -> None:
+    gt_file, pred_file, _, _ = files
+    tool, out = load_tool(), tmp_path / "exp"
+    argv = ["--gt", str(gt_file), "--pred", str(pred_file), "--out", str(out)]
+    assert tool.main(argv) == 0 and tool.main(argv) == 0
+    assert (out / "metrics.json").is_file() and (tmp_path / "exp2" / "metrics.json").is_file()
+    first = (out / "metrics.json").stat().st_mtime_ns
+    assert tool.main([*argv, "--exist-ok"]) == 0
+    assert (out / "metrics.json").stat().st_mtime_ns >= first and not (tmp_path / "exp3").exists()

@@ -14,6 +14,7 @@ with ``dynamic_batch``). Outputs:
 
 from __future__ import annotations
 
+import copy
 import json
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -144,15 +145,19 @@ def export_torchscript(
     return path
 
 
-def _compare(ref: Sequence[np.ndarray], got: Sequence[np.ndarray], atol: float, rtol: float) -> tuple[float, bool]:
-    """Max abs difference over all outputs and whether ``|got - ref| <= atol + rtol * |ref|`` holds everywhere."""
+def _compare(
+    ref: Sequence[np.ndarray], got: Sequence[np.ndarray], atol: float | Sequence[np.ndarray], rtol: float
+) -> tuple[float, bool]:
+    """Max abs difference over all outputs and whether ``|got - ref| <= atol + rtol * |ref|`` holds everywhere.
+    ``atol``: one number, or one array per output that broadcasts against it (see :func:`fp16_tolerances`)."""
     max_diff, ok = 0.0, len(ref) == len(got)
-    for r, g in zip(ref, got, strict=False):  # lengths compared above
+    atols = [atol] * len(ref) if isinstance(atol, (int, float)) else list(atol)
+    for r, g, a in zip(ref, got, atols, strict=False):  # lengths compared above
         if r.shape != g.shape:
             return float("inf"), False
         diff = np.abs(r.astype(np.float64) - g.astype(np.float64))
         max_diff = max(max_diff, float(diff.max(initial=0.0)))
-        ok = ok and bool(np.all(diff <= atol + rtol * np.abs(r.astype(np.float64))))
+        ok = ok and bool(np.all(diff <= a + rtol * np.abs(r.astype(np.float64))))
     return max_diff, ok
 
 
@@ -179,9 +184,36 @@ def _torch_outputs(model: Detector, x: torch.Tensor, raw: bool) -> list[np.ndarr
 
 
 def default_tolerance(half: bool) -> tuple[float, float]:
-    """(atol, rtol) of the parity checks: fp32 1e-3/1e-3; fp16 0.1/0.1 (a coarse check: fp16 logits differ by ~0.03
-    between runtimes, and box sizes scale with ``(2 sigmoid(t))^2 * anchor``, so pixels differ by a few percent)."""
-    return (0.1, 0.1) if half else (1e-3, 1e-3)
+    """(atol, rtol) of the float32 parity checks: 1e-3 / 1e-3. With ``half`` (0, 0): an fp16 check adds
+    :func:`fp16_tolerances` measured on the model itself, and no relative term (10 % of a 600 px box would hide a
+    wrong anchor or stride)."""
+    return (0.0, 0.0) if half else (1e-3, 1e-3)
+
+
+FP16_NOISE_FACTOR = 3.0  # an fp16 export may differ from PyTorch fp16 by this many times PyTorch's own fp16 noise
+FP16_MIN_ATOL = 1e-3  # floor of every fp16 tolerance (outputs whose fp16 noise is ~0)
+
+
+def fp16_tolerances(ref16: Sequence[np.ndarray], ref32: Sequence[np.ndarray], raw: bool) -> list[np.ndarray]:
+    """Absolute tolerances of an fp16 parity check, one array per output (broadcasts against it).
+
+    The noise of half precision is measured on the model itself: ``ref16`` are the outputs of the fp16 PyTorch
+    model and ``ref32`` those of the same fp16 weights run in float32, on the same inputs and device. Two correct
+    fp16 runtimes differ by about that noise (other accumulation orders, the same rounding), so the tolerance is
+    ``FP16_MIN_ATOL + FP16_NOISE_FACTOR * max |ref16 - ref32|``, taken over the box columns ``[..., :4]`` (pixels)
+    and the score columns ``[..., 4:]`` separately for a decoded output ``[B, N, 4 + C]``, over the whole map for
+    a raw output. A defect of the file (a wrong weight, anchor or stride) moves outputs far beyond it."""
+    tols = []
+    for r16, r32 in zip(ref16, ref32, strict=True):
+        noise = np.abs(r16.astype(np.float64) - r32.astype(np.float64))
+        if raw or r16.ndim != 3:
+            tol = np.full((1,) * r16.ndim, noise.max(initial=0.0))
+        else:
+            tol = np.empty((1, 1, r16.shape[-1]))
+            tol[..., :4] = noise[..., :4].max(initial=0.0)
+            tol[..., 4:] = noise[..., 4:].max(initial=0.0)
+        tols.append(FP16_MIN_ATOL + FP16_NOISE_FACTOR * tol)
+    return tols
 
 
 def check_onnx(
@@ -196,7 +228,10 @@ def check_onnx(
     rtol: float | None = None,
     seed: int = 0,
 ) -> dict[str, float | bool]:
-    """Run the ONNX file with onnxruntime (CPU) and ``model`` in PyTorch on the same random inputs.
+    """Run the ONNX file with onnxruntime and ``model`` in PyTorch on the same random inputs, on the same device:
+    onnxruntime's CUDA provider when ``device`` is CUDA and the provider is installed, else its CPU provider with
+    the PyTorch reference on the CPU too (an fp16 check across devices would measure two kinds of fp16 arithmetic,
+    not the file). ``atol``/``rtol`` default to :func:`default_tolerance` (fp16: plus :func:`fp16_tolerances`).
 
     Returns ``{"max_abs_diff": float, "ok": bool}`` over all ``batch_sizes`` and outputs.
     """
@@ -205,10 +240,12 @@ def check_onnx(
     h, w = _hw(img_size)
     d_atol, d_rtol = default_tolerance(half)
     atol, rtol = atol if atol is not None else d_atol, rtol if rtol is not None else d_rtol
-    model, device = _prepare(model, device, half)
+    cuda = torch.device(device).type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers()
+    model, device = _prepare(model, device if cuda else "cpu", half)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
-    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    provider = "CUDAExecutionProvider" if cuda else "CPUExecutionProvider"
+    session = ort.InferenceSession(str(path), opts, providers=[provider])
 
     def run(x: torch.Tensor) -> list[np.ndarray]:
         return [np.asarray(o, dtype=np.float32) for o in session.run(None, {"images": x.cpu().numpy()})]
@@ -229,14 +266,20 @@ def _parity(
     seed: int,
 ) -> dict[str, float | bool]:
     """Compare ``run(x) -> list[np.ndarray]`` (an exported runtime) with ``model`` on the same random inputs
-    ``[b, 3, H, W]`` for every ``b`` in ``batch_sizes``; returns ``{"max_abs_diff", "ok"}``."""
+    ``[b, 3, H, W]`` for every ``b`` in ``batch_sizes``; returns ``{"max_abs_diff", "ok"}``. With ``half`` (an fp16
+    ``model``), :func:`fp16_tolerances` measured against a float32 copy of the same fp16 weights are added to
+    ``atol``."""
     gen = torch.Generator().manual_seed(seed)
+    model32 = copy.deepcopy(model).float() if half else None
     max_diff, ok = 0.0, True
     for b in batch_sizes:
         x = torch.rand(b, 3, *hw, generator=gen).to(device)
         x = x.half() if half else x
         ref = _torch_outputs(model, x, raw)
-        diff, good = _compare(ref, run(x), atol, rtol)
+        tol: float | list[np.ndarray] = atol
+        if model32 is not None:
+            tol = [atol + t for t in fp16_tolerances(ref, _torch_outputs(model32, x.float(), raw), raw)]
+        diff, good = _compare(ref, run(x), tol, rtol)
         max_diff, ok = max(max_diff, diff), ok and good
     return {"max_abs_diff": max_diff, "ok": ok}
 

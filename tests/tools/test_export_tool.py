@@ -147,7 +147,10 @@ def test_export_out_folders_are_created_or_named_in_one_line(tmp_path: Path, cap
 
 def test_parity_reference_runs_without_tf32_and_restores_the_flags(monkeypatch):
     """The PyTorch side of a parity check runs in IEEE float32: cuDNN's default TF32 convolutions moved a CUDA
-    model's boxes by 0.57 px against onnxruntime (seen on an H200), failing a correct export."""
+    model's boxes by 0.57 px against onnxruntime (seen on an H200), failing a correct export.
+
+    The TF32 flags are set and restored by plain assignment: ``torch.backends.cuda.matmul`` serves ``allow_tf32``
+    through ``__getattr__``/``__setattr__``, which pytest's monkeypatch (>= 9.2) cannot restore."""
     import detector.export as export_mod
 
     seen = []
@@ -159,8 +162,11 @@ def test_parity_reference_runs_without_tf32_and_restores_the_flags(monkeypatch):
             return super().forward(x)
 
     monkeypatch.setattr(export_mod, "ExportWrapper", Spy)
-    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)
-    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", True)
-    export_mod._torch_outputs(tiny_model(num_classes=2).eval(), torch.rand(1, 3, 64, 64), raw=False)
-    assert seen == [(False, False)]
-    assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
+    before = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        export_mod._torch_outputs(tiny_model(num_classes=2).eval(), torch.rand(1, 3, 64, 64), raw=False)
+        assert seen == [(False, False)]
+        assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before

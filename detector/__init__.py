@@ -2,9 +2,16 @@
 
 ``build_model`` and ``Detector`` are imported lazily so that torch-free paths (config, evaluation of a predictions
 file) start fast.
+
+The library reaches the network only when asked (downloads of weights or COCO): albumentations' version check,
+which it runs at import time, is switched off here, before any of our modules imports albumentations (a user's own
+``NO_ALBUMENTATIONS_UPDATE`` setting is kept).
 """
 
+import os
 from typing import Any
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 from detector.config import load_config
 

@@ -111,7 +111,7 @@ class DetectionDataset(torch.utils.data.Dataset):
         self.photometric = Photometric(self.aug.photometric) if train else None
         self._epoch = mp.RawValue("q", 0)
         self._mosaic_on = mp.RawValue("b", 1)
-        self._bad = mp.Value("i", 0)
+        self._bad = mp.get_context("spawn").Value("i", 0)  # a lock that forked and forkserver workers both accept
         self._warned: set[int] = set()
 
     # --- the source dataset's interface, passed through (evaluation needs coco / cat_ids) ---

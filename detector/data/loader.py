@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import random
 from pathlib import Path
 
@@ -83,6 +84,15 @@ def seed_worker(worker_id: int) -> None:
     np.random.seed(seed)
 
 
+def worker_start_method(workers: int) -> str | None:
+    """How loader workers start: ``"forkserver"`` when this process has already started CUDA (a forked child of a
+    process with CUDA's threads may deadlock; Python 3.12 warns about it on every worker), else None: the platform's
+    default (``fork`` on Linux, which starts workers fastest and shares the dataset without pickling it)."""
+    if workers > 0 and torch.cuda.is_initialized() and "forkserver" in mp.get_all_start_methods():
+        return "forkserver"
+    return None
+
+
 def make_dataloader(
     dataset: DetectionDataset,
     batch_size: int,
@@ -97,7 +107,8 @@ def make_dataloader(
 ) -> DataLoader:
     """DataLoader with the batch dict collate. Train: shuffled by (seed, epoch), last partial batch dropped when the
     dataset holds more than one batch. ``distributed`` uses DistributedSampler (the process group must exist).
-    ``num_samples`` (train, not distributed): samples per pass, see :class:`EpochShuffleSampler` (benchmarks)."""
+    ``num_samples`` (train, not distributed): samples per pass, see :class:`EpochShuffleSampler` (benchmarks).
+    Workers start as :func:`worker_start_method` says: build the loader after the model has moved to its device."""
     if num_samples is not None and (distributed or not train):
         raise ValueError("num_samples is for non-distributed training loaders (benchmarks)")
     sampler: DistributedSampler | EpochShuffleSampler | SequentialSampler
@@ -121,6 +132,7 @@ def make_dataloader(
         worker_init_fn=seed_worker,
         generator=generator,
         prefetch_factor=2 if workers > 0 else None,
+        multiprocessing_context=worker_start_method(workers),
     )
 
 

@@ -181,3 +181,32 @@ def test_loader_num_samples_gives_more_batches_than_the_dataset(shapes_dir):
     assert [len(b["image_ids"]) for b in loader] == [4] * 5  # 12 images, 20 samples in one pass
     with pytest.raises(ValueError, match="num_samples"):
         make_dataloader(_train_ds(shapes_dir), 4, train=False, num_samples=20)
+
+
+def test_workers_fork_unless_cuda_started(shapes_dir, monkeypatch):
+    """A process that already started CUDA starts loader workers by forkserver (fork would copy CUDA's threads:
+    deadlocks, and a warning per worker); otherwise the platform default (fork: fast, no pickling)."""
+    ds = _train_ds(shapes_dir)
+    assert make_dataloader(ds, 4, train=True, workers=2).multiprocessing_context is None
+    assert make_dataloader(ds, 4, train=True, workers=0).multiprocessing_context is None
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    loader = make_dataloader(ds, 4, train=True, workers=2)
+    assert loader.multiprocessing_context.get_start_method() == "forkserver"
+
+
+@pytest.mark.slow
+def test_forkserver_workers_give_the_same_batches_and_see_close_mosaic(shapes_dir, monkeypatch):
+    """The dataset survives pickling into forkserver workers: same batches as in-process loading, and the shared
+    epoch / mosaic switch still reaches the persistent workers."""
+    torch.manual_seed(0)
+    a = _batches(make_dataloader(_train_ds(shapes_dir), 4, train=True, workers=0))
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    ds = _train_ds(shapes_dir)
+    loader = make_dataloader(ds, 4, train=True, workers=2, persistent_workers=True)
+    b = _batches(loader)
+    for x, y in zip(a, b, strict=True):
+        for key in x:
+            assert torch.equal(x[key], y[key]), key
+    ds.aug.close_mosaic = 1
+    set_loader_epoch(loader, 2, total_epochs=3)
+    assert all((batch["lb_params"][:, 0] < 1).all() for batch in loader)  # mosaic off in the workers

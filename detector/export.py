@@ -151,13 +151,13 @@ def _compare(
     """Max abs difference over all outputs and whether ``|got - ref| <= atol + rtol * |ref|`` holds everywhere.
     ``atol``: one number, or one array per output that broadcasts against it (see :func:`fp16_tolerances`)."""
     max_diff, ok = 0.0, len(ref) == len(got)
-    atols = [atol] * len(ref) if isinstance(atol, (int, float)) else list(atol)
+    atols: list[float | np.ndarray] = [atol] * len(ref) if isinstance(atol, (int, float)) else list(atol)
     for r, g, a in zip(ref, got, atols, strict=False):  # lengths compared above
         if r.shape != g.shape:
             return float("inf"), False
         diff = np.abs(r.astype(np.float64) - g.astype(np.float64))
         max_diff = max(max_diff, float(diff.max(initial=0.0)))
-        ok = ok and bool(np.all(diff <= a + rtol * np.abs(r.astype(np.float64))))
+        ok = ok and bool(np.all(diff <= np.add(a, rtol * np.abs(r.astype(np.float64)))))
     return max_diff, ok
 
 

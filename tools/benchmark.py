@@ -33,13 +33,18 @@ from detector.bench.detector import COMPILE_MODES
 from detector.bench.evaluation import EvalBenchSettings, bench_eval
 from detector.bench.suite import SuiteSettings, run_suite
 from detector.bench.text import format_backbone, format_detector, format_eval, format_loader
+from detector.output_files import check_output_file, write_text_atomic
 
 
 def _write_json(result: dict, path: str | None) -> None:
-    if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(result, indent=2))
+    if path:  # checked in main() before the benchmark ran
+        write_text_atomic(path, json.dumps(result, indent=2))
         print(f"wrote {path}")
+
+
+def _add_json_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    p.add_argument("--exist-ok", action="store_true", help="replace the --json file if it exists")
 
 
 def run_backbone(args: argparse.Namespace) -> dict:
@@ -76,7 +81,7 @@ def add_backbone_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--iters", type=int, default=10, help="calls per timed run (default %(default)s)")
     p.add_argument("--repeats", type=int, default=5, help="timed runs; the median is reported (default %(default)s)")
     p.add_argument("--no-train", action="store_true", help="skip the training-step (fwd+bwd) figure")
-    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    _add_json_args(p)
     p.set_defaults(func=run_backbone)
 
 
@@ -179,7 +184,7 @@ def add_detector_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=int, default=3, help="untimed calls first (default %(default)s)")
     p.add_argument("--iters", type=int, default=10, help="calls per timed run (default %(default)s)")
     p.add_argument("--repeats", type=int, default=5, help="timed runs; the median is reported (default %(default)s)")
-    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    _add_json_args(p)
     p.set_defaults(func=run_detector)
 
 
@@ -216,7 +221,7 @@ def add_loader_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--batches", type=int, default=10, help="timed batches (default %(default)s)")
     p.add_argument("--warmup", type=int, default=2, help="untimed batches first (default %(default)s)")
-    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    _add_json_args(p)
     p.set_defaults(func=run_loader)
 
 
@@ -237,7 +242,7 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dets", type=int, default=100, help="detections per image (default %(default)s)")
     p.add_argument("--repeats", type=int, default=3, help="timed runs of our engines, median (default %(default)s)")
     p.add_argument("--reference-repeats", type=int, default=1, help="pycocotools runs (default %(default)s)")
-    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    _add_json_args(p)
     p.set_defaults(func=run_eval)
 
 
@@ -260,6 +265,7 @@ def run_suite_cmd(args: argparse.Namespace) -> dict:
         warmup=args.warmup,
         iters=args.iters,
         repeats=args.repeats,
+        exist_ok=args.exist_ok,
     )
     result = run_suite(settings)
     print()
@@ -299,6 +305,7 @@ def add_suite_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=int, default=None, help="untimed calls first (default 5 GPU, 1 CPU)")
     p.add_argument("--iters", type=int, default=None, help="calls per timed run (default 20 GPU, 2 CPU)")
     p.add_argument("--repeats", type=int, default=None, help="timed runs, median reported (default 5 GPU, 3 CPU)")
+    p.add_argument("--exist-ok", action="store_true", help="replace suite.json / suite.md of an earlier suite in --out")
     p.set_defaults(func=run_suite_cmd)
 
 
@@ -317,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> dict:
     """Run a subcommand; bad settings raise ``ValueError`` / ``FileNotFoundError`` naming what to change."""
     args = build_parser().parse_args(argv)
+    if getattr(args, "json", None):  # before the benchmark runs: never over the config, over a file only if asked
+        inputs = {"CONFIG": getattr(args, "config", None)}
+        check_output_file(args.json, "--json", exist_ok=args.exist_ok, inputs=inputs)
     return args.func(args)
 
 

@@ -7,6 +7,7 @@
 The checkpoint works with tools/detect.py, tools/eval.py and tools/export.py (--weights) and as train.weights=.
 The class count comes from the cfg; names from --names (one per line), numbered otherwise; COCO's 80 names (also
 darknet's coco.names spellings) map the labels to COCO category ids, so tools/eval.py on COCO val works directly.
+An output is never one of the inputs; an existing output file is replaced only with --exist-ok (exit status 2).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--checkpoint", help="reverse direction: a checkpoint of the darknet layout to write as .weights")
     p.add_argument("--out", required=True, help="checkpoint to write (.pt), or .weights with --checkpoint")
     p.add_argument("--out-cfg", help="with --checkpoint: the .cfg to write (default: --out with suffix .cfg)")
+    p.add_argument("--exist-ok", action="store_true", help="replace --out (and --out-cfg) if they exist")
     args = p.parse_args(argv)
     if args.checkpoint:
         if args.cfg or args.weights or args.names:
@@ -43,10 +45,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.checkpoint:
-            weights, cfg = export_darknet(args.checkpoint, args.out, args.out_cfg)
+            weights, cfg = export_darknet(args.checkpoint, args.out, args.out_cfg, exist_ok=args.exist_ok)
             print(f"wrote {weights} ({weights.stat().st_size / 1e6:.1f} MB) and {cfg} from {args.checkpoint}")
             return 0
-        out, ckpt = convert_darknet(args.cfg, args.weights, args.out, args.names)
+        out, ckpt = convert_darknet(args.cfg, args.weights, args.out, args.names, exist_ok=args.exist_ok)
     except (OSError, ValueError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from detector.cli_logging import configure_logging
 from detector.engine.detect_job import DetectError, DetectOptions, NoImagesError, run_detection
 from detector.engine.sources import SourceError
+from detector.output_files import OutputFileError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -32,7 +33,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-det", type=int, default=300, help="maximum detections per image")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--out", default="runs/detect/exp", help="output folder (exp2, exp3... if it already has files)")
-    p.add_argument("--exist-ok", action="store_true", help="write into --out even if it already has files")
+    p.add_argument(
+        "--exist-ok",
+        action="store_true",
+        help="write into --out even if it already has files, replacing same-named outputs (never a --source file)",
+    )
     p.add_argument("--save-json", action="store_true", help="write OUT/detections.json (all images/frames)")
     p.add_argument("--save-txt", action="store_true", help="write OUT/labels/<name>.txt: label cx cy w h score (0-1)")
     p.add_argument("--no-save", action="store_true", help="do not write annotated images/videos")
@@ -75,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(quiet=args.quiet)
     try:
         run_detection(options(args))
-    except (SourceError, DetectError) as e:
+    except (SourceError, DetectError, OutputFileError) as e:
         logging.getLogger("detector").error("%s", e)
         return 1 if isinstance(e, NoImagesError) else 2
     return 0

@@ -6,7 +6,8 @@
 Prints the 12 COCO metrics (pycocotools layout) and a per-class AP table; writes into --out (default
 runs/eval/exp; a folder that already holds files is left alone and exp2, exp3, ... is used unless --exist-ok):
 metrics.json, predictions.json (model mode), pr_curve.png and per_class_ap.png. --json FILE writes the metrics JSON
-there too. Exit status 0 on success, 2 on bad input (one-line message on stderr).
+there too (never over an input; over an existing file only with --exist-ok). Exit status 0 on success, 2 on bad input
+(one-line message on stderr).
 The run itself is detector/engine/eval_job.py.
 """
 
@@ -33,7 +34,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--pred", help="COCO results JSON: [{image_id, category_id, bbox [x,y,w,h] px, score}, ...]")
     ap.add_argument("--json", help="also write the metrics JSON to this file")
     ap.add_argument("--out", default="runs/eval/exp", help="output folder (default: runs/eval/exp; exp2, ... if taken)")
-    ap.add_argument("--exist-ok", action="store_true", help="write into --out even if it already has files")
+    ap.add_argument(
+        "--exist-ok", action="store_true", help="write into --out even if it already has files; replace --json FILE"
+    )
     ap.add_argument("--engine", default="auto", choices=ENGINES, help="evaluation engine (default: auto)")
     ap.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N (default: train.device of the config)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -3,7 +3,8 @@
 The exported graph takes ``images`` float [B, 3, H, W] RGB in [0, 1] (letterboxed) and returns decoded predictions
 ``output`` [B, N, 4 + C] (cx, cy, w, h input pixels, class scores in [0, 1]) -- NMS is not in the graph -- or, with
 --raw, one raw map per level ``raw_s8/raw_s16/raw_s32`` (YOLOv4 head [B, A, H_l, W_l, 5 + C]).
-``--out`` folders that do not exist yet are created. The run itself is detector/engine/export_job.py.
+``--out`` folders that do not exist yet are created; ``--out`` is never the weights, and an existing file is replaced
+only with --exist-ok (checked before the export). The run itself is detector/engine/export_job.py.
 
 Example: python tools/export.py --weights runs/train/exp/weights/best.pt --img-size 640 --out best.onnx
 """
@@ -39,6 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="output file; missing folders are created (default: the weights path with .onnx / .torchscript)",
     )
+    p.add_argument("--exist-ok", action="store_true", help="replace --out if it exists (never the --weights file)")
     p.add_argument("--half", action="store_true", help="fp16 weights and input (use with --device cuda)")
     p.add_argument("--device", default="cpu", help="device used for export and the PyTorch side of the check")
     p.add_argument("--no-fuse", action="store_true", help="do not fold BatchNorm into the convolutions")
@@ -58,6 +60,7 @@ def options(args: argparse.Namespace) -> ExportOptions:
         raw=args.raw,
         dynamic_batch=args.dynamic_batch,
         out=args.out,
+        exist_ok=args.exist_ok,
         half=args.half,
         device=args.device,
         fuse=not args.no_fuse,

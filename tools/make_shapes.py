@@ -8,6 +8,8 @@ python tools/make_shapes.py --style heldout_b --out data/heldout_b --num-train 4
 Styles: ``shapes`` (the built-in set: circle, square, triangle, star, cross, ring); ``heldout_a`` (hexagon, crescent,
 arrow; 8-160 px, textured backgrounds, occlusion); ``heldout_b`` (6 classes, dense scenes of 15-40 mostly small
 objects). Held-out sets are written as COCO JSON and YOLO-txt labels plus an Ultralytics data.yaml.
+--out must be missing, empty or hold an earlier set of the same generator (whose files are removed first); a folder
+with other files, or a video file this tool did not write, is an error (exit status 2) unless --exist-ok.
 """
 
 import argparse
@@ -19,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from detector.data.heldout_scene import STYLES
 from detector.data.heldout_writer import make_heldout
-from detector.data.shapes import make_shapes, make_shapes_video
+from detector.data.shapes import check_video_out, make_shapes, make_shapes_video
+from detector.output_files import OutputFileError
 
 
 def _print_stats(split: str, stats: dict) -> None:
@@ -43,12 +46,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--video", action="store_true", help="also write <out>/video/shapes.mp4 + per-frame GT json")
     ap.add_argument("--frames", type=int, default=48, help="video length in frames (default: 48)")
     ap.add_argument("--video-only", action="store_true", help="write only the video (implies --video)")
+    ap.add_argument(
+        "--exist-ok",
+        action="store_true",
+        help="write into an --out that holds other files (files with the generator's names are replaced)",
+    )
     args = ap.parse_args(argv)
     if args.style != "shapes":
         if args.video or args.video_only:
             ap.error(f"--video/--video-only draw the built-in shapes; drop them for --style {args.style}")
         try:
-            res = make_heldout(args.out, args.style, args.num_train, args.num_val, args.size, args.seed)
+            res = make_heldout(
+                args.out, args.style, args.num_train, args.num_val, args.size, args.seed, exist_ok=args.exist_ok
+            )
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
@@ -56,13 +66,20 @@ def main(argv: list[str] | None = None) -> int:
             _print_stats(split, res[split])
         print(f"COCO: {res['train_ann']}, {res['val_ann']}; YOLO: {res['data_yaml']}")
         return 0
-    if not args.video_only:
-        res = make_shapes(args.out, args.num_train, args.num_val, args.size, args.seed)
-        print(f"train: {res['train']['images']} images, {res['train']['annotations']} boxes -> {res['train_ann']}")
-        print(f"val:   {res['val']['images']} images, {res['val']['annotations']} boxes -> {res['val_ann']}")
-    if args.video or args.video_only:
-        v = make_shapes_video(Path(args.out) / "video" / "shapes.mp4", args.frames, args.size, args.seed)
-        print(f"video: {v['video']} ({v['frames']} frames), ground truth: {v['ground_truth']}")
+    video = Path(args.out) / "video" / "shapes.mp4"
+    try:
+        if args.video or args.video_only:
+            check_video_out(video, args.exist_ok)  # before the set: a refusal writes nothing
+        if not args.video_only:
+            res = make_shapes(args.out, args.num_train, args.num_val, args.size, args.seed, exist_ok=args.exist_ok)
+            print(f"train: {res['train']['images']} images, {res['train']['annotations']} boxes -> {res['train_ann']}")
+            print(f"val:   {res['val']['images']} images, {res['val']['annotations']} boxes -> {res['val_ann']}")
+        if args.video or args.video_only:
+            v = make_shapes_video(video, args.frames, args.size, args.seed, exist_ok=args.exist_ok)
+            print(f"video: {v['video']} ({v['frames']} frames), ground truth: {v['ground_truth']}")
+    except OutputFileError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

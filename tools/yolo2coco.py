@@ -2,7 +2,8 @@
 
     python tools/yolo2coco.py --images data/my_set/images/val --names data/my_set/data.yaml --out val.json
 
-Category ids are class index + 1; file_name entries are relative to the images folder.
+Category ids are class index + 1; file_name entries are relative to the images folder. --out is never one of the
+inputs; an existing --out is replaced only with --exist-ok (exit status 2 otherwise).
 """
 
 import argparse
@@ -20,9 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--names", required=True, help="data yaml with 'names', or a names file (one per line)")
     ap.add_argument("--labels", help="label folder, if not the images -> labels sibling")
     ap.add_argument("--out", required=True, help="COCO JSON to write")
+    ap.add_argument("--exist-ok", action="store_true", help="replace --out if it exists")
     args = ap.parse_args(argv)
     try:
-        res = yolo_to_coco(args.images, Path(args.names), args.out, labels_dir=args.labels)
+        res = yolo_to_coco(args.images, Path(args.names), args.out, labels_dir=args.labels, exist_ok=args.exist_ok)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -22,6 +22,7 @@ from detector.bench.detector import DetectorBenchSettings, benchmark_detector, s
 from detector.bench.loader import bench_loader
 from detector.bench.timing import environment
 from detector.device import select_device
+from detector.output_files import check_output_file, write_text_atomic
 
 CUDA_STEPS = [
     "backbone",
@@ -57,6 +58,7 @@ class SuiteSettings:
     warmup: int | None = None
     iters: int | None = None
     repeats: int | None = None
+    exist_ok: bool = False  # replace suite.json / suite.md of an earlier suite in ``out``
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,8 @@ def run_suite(settings: SuiteSettings, log: Callable[[str], None] = print) -> di
     if unknown:
         raise ValueError(f"unknown suite step(s) {unknown}; choose from {sorted(table)}")
     out_dir = Path(s.out)
+    for name in ("suite.json", "suite.md"):  # before any step: an earlier suite's figures are kept unless exist_ok
+        check_output_file(out_dir / name, "--out", exist_ok=settings.exist_ok, what="the earlier suite's file")
     out_dir.mkdir(parents=True, exist_ok=True)
     result: dict = {"env": environment(device), "settings": asdict(s), "data": data_desc, "steps": {}}
     log(f"benchmark suite on {result['env']['device_name']}: {len(s.steps)} steps -> {out_dir}")
@@ -234,6 +238,6 @@ def run_suite(settings: SuiteSettings, log: Callable[[str], None] = print) -> di
             status = f"FAILED ({type(e).__name__}: {e})"
         result["steps"][name]["seconds"] = time.perf_counter() - t0
         log(f"[{i}/{len(s.steps)}] {name}: {status} in {result['steps'][name]['seconds']:.0f} s")
-        (out_dir / "suite.json").write_text(json.dumps(result, indent=2))
-    (out_dir / "suite.md").write_text(render_markdown(result))
+        write_text_atomic(out_dir / "suite.json", json.dumps(result, indent=2))  # this run's own file
+    write_text_atomic(out_dir / "suite.md", render_markdown(result))
     return result

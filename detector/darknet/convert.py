@@ -33,6 +33,7 @@ from detector.darknet.weights import (
     state_to_floats,
     write_weights,
 )
+from detector.output_files import OutputFileError, check_output_file, same_file, write_text_atomic
 
 if TYPE_CHECKING:
     from detector.model import Detector
@@ -153,12 +154,20 @@ def load_darknet(
 
 
 def convert_darknet(
-    cfg_path: str | Path, weights_path: str | Path, out: str | Path, names_path: str | Path | None = None
+    cfg_path: str | Path,
+    weights_path: str | Path,
+    out: str | Path,
+    names_path: str | Path | None = None,
+    *,
+    exist_ok: bool = False,
 ) -> tuple[Path, dict[str, Any]]:
     """Write the checkpoint of a darknet model to ``out`` (read by ``load_detector``, tools and ``train.weights=``).
-    Returns the path and the checkpoint dict."""
+    Returns the path and the checkpoint dict. ``out`` never replaces an input, nor an existing file unless
+    ``exist_ok`` (OutputFileError, before anything is read)."""
     from detector.engine.checkpoint import atomic_save, model_checkpoint
 
+    inputs = {"--cfg": cfg_path, "--weights": weights_path, "--names": names_path}
+    check_output_file(out, "--out", exist_ok=exist_ok, inputs=inputs)
     model, cfg, meta = load_darknet(cfg_path, weights_path, names_path)
     h: WeightsHeader = meta["header"]
     source = {"cfg": str(cfg_path), "weights": str(weights_path), "version": [h.major, h.minor, h.revision]}
@@ -168,18 +177,27 @@ def convert_darknet(
 
 
 def export_darknet(
-    checkpoint: str | Path, out_weights: str | Path, out_cfg: str | Path | None = None
+    checkpoint: str | Path, out_weights: str | Path, out_cfg: str | Path | None = None, *, exist_ok: bool = False
 ) -> tuple[Path, Path]:
     """Write a checkpoint of the darknet layout as darknet ``.weights`` and ``.cfg`` (default: next to the weights).
-    The ``[net]`` size is ``data.img_size``; the ``[yolo]`` sections carry the anchors and ``scale_x_y``."""
+    The ``[net]`` size is ``data.img_size``; the ``[yolo]`` sections carry the anchors and ``scale_x_y``. Neither
+    file replaces the checkpoint or the other one, nor an existing file unless ``exist_ok`` (OutputFileError,
+    before anything is read)."""
     from detector.engine.checkpoint_io import load_detector
 
+    cfg_what = "--out-cfg" if out_cfg else "the .cfg beside --out"
+    out_cfg = Path(out_cfg) if out_cfg else Path(out_weights).with_suffix(".cfg")
+    if same_file(out_cfg, out_weights):
+        raise OutputFileError(
+            f"{cfg_what} {out_cfg} is the same file as --out {out_weights}: name --out *.weights or set --out-cfg"
+        )
+    check_output_file(out_weights, "--out", exist_ok=exist_ok, inputs={"--checkpoint": checkpoint})
+    check_output_file(out_cfg, "--out-cfg", exist_ok=exist_ok, inputs={"--checkpoint": checkpoint}, what=cfg_what)
     model, cfg, meta = load_detector(checkpoint)
     layers = darknet_layout(cfg, meta["num_classes"])
     floats = state_to_floats(layers, model.state_dict())
     out_weights = write_weights(out_weights, floats)
-    out_cfg = Path(out_cfg) if out_cfg else Path(out_weights).with_suffix(".cfg")
-    out_cfg.write_text(render_darknet_cfg(cfg, layers))
+    write_text_atomic(out_cfg, render_darknet_cfg(cfg, layers))
     return out_weights, out_cfg
 
 

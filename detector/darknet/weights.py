@@ -9,7 +9,6 @@ layout of ``nn.Conv2d.weight``).
 
 from __future__ import annotations
 
-import os
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 
 from detector.darknet.layout import ConvBinding, Layer, num_floats
+from detector.output_files import atomic_path
 
 
 class DarknetWeightsError(ValueError):
@@ -67,20 +67,13 @@ def read_weights(path: str | Path) -> tuple[WeightsHeader, np.ndarray]:
 
 
 def write_weights(path: str | Path, floats: np.ndarray, header: WeightsHeader = WeightsHeader()) -> Path:
-    """Write ``floats`` (float32 ``[N]``) with ``header`` (written to a temp file, then renamed into place)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``floats`` (float32 ``[N]``) with ``header`` (written to a temp file, then renamed into place by
+    :func:`detector.output_files.atomic_path`; an existing ``path`` is replaced: callers check first)."""
     seen = struct.pack("<q" if header.seen_is_64bit else "<i", header.seen)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(struct.pack("<3i", header.major, header.minor, header.revision) + seen)
-            f.write(np.ascontiguousarray(floats, dtype="<f4").tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(struct.pack("<3i", header.major, header.minor, header.revision) + seen)
+        f.write(np.ascontiguousarray(floats, dtype="<f4").tobytes())
+    return Path(path)
 
 
 def _conv_keys(layer: Layer, b: ConvBinding) -> list[tuple[str, int]]:

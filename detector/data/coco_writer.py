@@ -1,12 +1,29 @@
-"""Writing generated datasets as COCO JSON: one annotation record per box, and an atomic per-split file."""
+"""Writing generated datasets as COCO JSON: one annotation record per box, an atomic per-split file, and the names
+of the files a generator owns (what regenerating over its earlier set removes first)."""
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from detector.output_files import write_text_atomic
+
+SPLITS = ("train", "val")
+_NUMBERED = "[0-9]" * 6  # images and labels are numbered 000000, 000001, ...
+
+
+def generated_patterns(meta_file: str, *, labels: bool = False, extra: Sequence[str] = ()) -> list[str]:
+    """Glob patterns (relative to the dataset folder) of every file a generator writes: numbered images (and YOLO
+    labels), the split JSONs and their temporary files, ``extra`` files, and ``meta_file`` last (removing it last
+    keeps an interrupted clean-up recognisable as the generator's own folder)."""
+    patterns = []
+    for split in SPLITS:
+        patterns += [f"{split}/images/{_NUMBERED}.jpg", f"{split}.json", f".{split}.tmp-*.json"]
+        if labels:
+            patterns.append(f"{split}/labels/{_NUMBERED}.txt")
+    return [*patterns, *extra, meta_file]
 
 
 def box_annotation(ann_id: int, image_id: int, label: int, box_xyxy: Sequence[float], area: float) -> dict[str, Any]:
@@ -34,7 +51,5 @@ def write_coco_split(
         "annotations": annotations,
         "categories": [{"id": k + 1, "name": n} for k, n in enumerate(class_names)],
     }
-    tmp = out_dir / f"{split}.json.tmp"
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, out_dir / f"{split}.json")
+    write_text_atomic(out_dir / f"{split}.json", json.dumps(data), fsync=False)
     return data

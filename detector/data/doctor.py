@@ -10,6 +10,7 @@ annotation file and every image file's size and mtime, so a large scan is paid o
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -21,6 +22,7 @@ from typing import Any
 from PIL import Image
 
 from detector.data.image_io import is_truncated
+from detector.output_files import write_text_atomic
 
 CACHE_VERSION = 1
 MAX_EXAMPLES = 5
@@ -219,15 +221,22 @@ def check_coco(
                 pass  # stale or damaged cache: rescan
 
     _scan(data, images_dir, report, full, workers)
-    if cache_path is not None and not report.fatal:
-        try:
-            cache_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"key": key, "report": report.to_dict()}))
-            os.replace(tmp, cache_path)
-        except OSError:
-            pass  # read-only location: the scan simply is not cached
+    if cache_path is not None and not report.fatal and _cache_or_absent(cache_path):
+        with contextlib.suppress(OSError):  # read-only location: the scan simply is not cached
+            write_text_atomic(cache_path, json.dumps({"key": key, "report": report.to_dict()}), fsync=False)
     return report
+
+
+def _cache_or_absent(path: Path) -> bool:
+    """True when ``path`` is missing or a doctor cache (``{"key", "report"}``): a cache replaces only a cache, never
+    another file that happens to have its name (then the scan is simply not cached)."""
+    if not (path.exists() or path.is_symlink()):
+        return True
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"key", "report"} <= set(data)
 
 
 def _coco_structure_error(data: Any) -> str:

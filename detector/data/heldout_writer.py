@@ -23,11 +23,13 @@ import cv2
 import numpy as np
 import yaml
 
-from detector.data.coco_writer import box_annotation, write_coco_split
+from detector.data.coco_writer import SPLITS, box_annotation, generated_patterns, write_coco_split
 from detector.data.heldout_scene import HeldoutStyle, compose_scene, get_style
+from detector.data.shapes import OUT_ADVICE
+from detector.output_files import generated_folder_meta, remove_generated, write_text_atomic
 
 VERSION = 1  # bump when the rendering changes
-SPLITS = ("train", "val")
+META_FILE = "heldout_meta.json"  # written first (without stats) and again at the end
 
 
 def _yolo_lines(boxes_xyxy: np.ndarray, labels: np.ndarray, size: int) -> str:
@@ -93,12 +95,21 @@ def split_stats(coco: dict) -> dict:
 
 
 def make_heldout(
-    out_dir: str | Path, style: str, num_train: int = 400, num_val: int = 100, img_size: int = 256, seed: int = 1
+    out_dir: str | Path,
+    style: str,
+    num_train: int = 400,
+    num_val: int = 100,
+    img_size: int = 256,
+    seed: int = 1,
+    *,
+    exist_ok: bool = False,
 ) -> dict:
     """Render held-out style ``style`` (``heldout_a`` | ``heldout_b``) into ``out_dir`` (layout in the module doc).
 
-    ``img_size`` is the square image side in pixels (>= 64). Returns ``{"train": split_stats, "val": split_stats,
-    "data_yaml": path, "train_ann": path, "val_ann": path, "train_images": path, "val_images": path}``.
+    ``img_size`` is the square image side in pixels (>= 64). ``out_dir`` must be missing, empty or hold an earlier
+    held-out set (its files are removed first); other files raise OutputFileError unless ``exist_ok``. Returns
+    ``{"train": split_stats, "val": split_stats, "data_yaml": path, "train_ann": path, "val_ann": path,
+    "train_images": path, "val_images": path}``.
     """
     spec = get_style(style)
     if img_size < 64:
@@ -106,7 +117,17 @@ def make_heldout(
     if num_train < 0 or num_val < 0:
         raise ValueError(f"num_train={num_train}, num_val={num_val}: image counts cannot be negative")
     out_dir = Path(out_dir)
+    label = f"--out {out_dir}"
+    if (
+        generated_folder_meta(
+            out_dir, META_FILE, what="held-out set", label=label, name="--out", advice=OUT_ADVICE, exist_ok=exist_ok
+        )
+        is not None
+    ):
+        remove_generated(out_dir, generated_patterns(META_FILE, labels=True, extra=["data.yaml"]))
     out_dir.mkdir(parents=True, exist_ok=True)
+    meta = {"style": style, "num_train": num_train, "num_val": num_val, "img_size": img_size, "seed": seed}
+    write_text_atomic(out_dir / META_FILE, json.dumps({**meta, "version": VERSION}, indent=1), fsync=False)
     result: dict = {}
     for split, num in zip(SPLITS, (num_train, num_val), strict=True):
         result[split] = split_stats(_write_split(out_dir, spec, split, num, img_size, seed))
@@ -114,9 +135,8 @@ def make_heldout(
         result[f"{split}_images"] = str(out_dir / split / "images")
     data_yaml = {"train": "train/images", "val": "val/images", "nc": len(spec.class_names)}
     data_yaml["names"] = dict(enumerate(spec.class_names))
-    (out_dir / "data.yaml").write_text(yaml.safe_dump(data_yaml, sort_keys=False))
-    meta = {"style": style, "num_train": num_train, "num_val": num_val, "img_size": img_size, "seed": seed}
+    write_text_atomic(out_dir / "data.yaml", yaml.safe_dump(data_yaml, sort_keys=False), fsync=False)
     meta.update(version=VERSION, stats={split: result[split] for split in SPLITS})
-    (out_dir / "heldout_meta.json").write_text(json.dumps(meta, indent=1))
+    write_text_atomic(out_dir / META_FILE, json.dumps(meta, indent=1), fsync=False)
     result["data_yaml"] = str(out_dir / "data.yaml")
     return result

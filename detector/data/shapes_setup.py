@@ -8,18 +8,17 @@ Called from one place: :func:`detector.data.loader.build_dataset`.
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from detector.data.coco import DatasetError, DatasetWarning
-from detector.data.shapes import VERSION, make_shapes
+from detector.data.shapes import VERSION, make_shapes, shapes_folder_meta
+from detector.output_files import OutputFileError
 
 if TYPE_CHECKING:
     from detector.config import DataConfig, ShapesConfig, SplitConfig
 
-META_FILE = "shapes_meta.json"
 SPLITS = ("train", "val")
 
 
@@ -47,24 +46,18 @@ def _params(shapes: ShapesConfig) -> dict[str, int]:
 
 
 def _read_meta(root: Path) -> dict | None:
-    """The generator's metadata in ``root``, None when absent; foreign data in ``root`` raises DatasetError."""
-    meta_file = root / META_FILE
-    if root.exists() and not root.is_dir():
-        raise DatasetError(f"data.shapes.root={root} is a file, not a folder: set data.shapes.root to a folder")
-    if meta_file.is_file():
-        try:
-            meta = json.loads(meta_file.read_text())
-        except (OSError, ValueError):
-            meta = None
-        if isinstance(meta, dict) and "version" in meta:
-            return meta
-    if root.is_dir() and any(root.iterdir()):
-        raise DatasetError(
-            f"data.shapes.root={root} holds files that are not a generated shapes set (no valid {META_FILE}); "
-            "the synthetic set is never written over other data: set data.shapes.root (and data.train/data.val) "
-            "to an empty or new folder, or remove data.shapes to read data.train/data.val as they are"
+    """The generator's metadata in ``root``, None when absent; foreign data in ``root`` raises DatasetError (the same
+    rule as ``tools/make_shapes.py --out``, without an ``--exist-ok`` here)."""
+    try:
+        return shapes_folder_meta(
+            root,
+            label=f"data.shapes.root={root}",
+            name="data.shapes.root",
+            advice="the synthetic set is never written over other data: set data.shapes.root (and data.train/"
+            "data.val) to an empty or new folder, or remove data.shapes to read data.train/data.val as they are",
         )
-    return None
+    except OutputFileError as e:
+        raise DatasetError(str(e)) from None
 
 
 def ensure_shapes(data: DataConfig, split: str) -> dict[str, str] | None:
@@ -95,5 +88,5 @@ def ensure_shapes(data: DataConfig, split: str) -> dict[str, str] | None:
     meta = _read_meta(root)
     complete = all(Path(p["ann"]).is_file() for p in shapes_split_paths(root).values())
     if meta != {**_params(shapes), "version": VERSION} or not complete:
-        make_shapes(root, **_params(shapes))
+        make_shapes(root, shapes.num_train, shapes.num_val, shapes.img_size, shapes.seed)
     return generated

@@ -20,6 +20,7 @@ from PIL import Image
 from detector.data.coco import CocoDetection
 from detector.data.doctor import DoctorReport, check_coco
 from detector.data.image_io import IMAGE_EXTS
+from detector.output_files import check_output_file, write_text_atomic
 
 
 def read_class_names(path: str | Path) -> list[str]:
@@ -137,15 +138,18 @@ def yolo_to_coco(
     out_json: str | Path,
     *,
     labels_dir: str | Path | None = None,
+    exist_ok: bool = False,
 ) -> dict:
     """Convert a YOLO-txt dataset to a COCO JSON file at ``out_json``; returns a summary dict
-    (images, annotations, images_dir, problems)."""
+    (images, annotations, images_dir, problems). ``out_json`` is never an input (the names file, a ``.txt`` image
+    list) and replaces an existing file only when ``exist_ok`` (OutputFileError, before anything is read)."""
+    inputs = {"--names": None if isinstance(names, list) else names, "--labels": labels_dir}
+    inputs["--images"] = None if isinstance(source, list) else source
+    check_output_file(out_json, "--out", exist_ok=exist_ok, inputs=inputs)
     names = names if isinstance(names, list) else read_class_names(names)
     problems: list[str] = []
     data, root = yolo_to_coco_dict(source, names, labels_dir=labels_dir, problems=problems)
-    out_json = Path(out_json)
-    out_json.parent.mkdir(parents=True, exist_ok=True)
-    out_json.write_text(json.dumps(data))
+    write_text_atomic(out_json, json.dumps(data), exist_ok=exist_ok, option="--out")
     return {
         "images": len(data["images"]),
         "annotations": len(data["annotations"]),

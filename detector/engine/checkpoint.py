@@ -8,7 +8,6 @@ tensor or a plain Python value, so ``torch.load(path, weights_only=True)`` works
 
 from __future__ import annotations
 
-import os
 import pickle
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from torch import nn
 from detector.engine.ema import ModelEMA
 from detector.engine.rng import get_rng_state
 from detector.engine.wrap import unwrap_model
+from detector.output_files import atomic_path
 
 CHECKPOINT_KEYS = (
     "model",
@@ -88,27 +88,12 @@ def _plain(value: Any) -> Any:
 def atomic_save(obj: Any, path: str | Path) -> Path:
     """``torch.save`` to a temp file in the same directory, fsync it, then ``os.replace`` over ``path``.
 
-    A crash (or exception) during the write leaves any previous ``path`` untouched and removes the temp file.
+    A crash (or exception, KeyboardInterrupt and SystemExit included) during the write leaves any previous ``path``
+    untouched and removes the temp file (:func:`detector.output_files.atomic_path`).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # persist the rename itself (POSIX)
-        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    return path
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(obj, f)
+    return Path(path)
 
 
 def build_checkpoint(

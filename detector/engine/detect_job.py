@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from detector.engine.checkpoint_io import load_detector
-from detector.engine.detect_outputs import DetectionWriter, annotate, display_available, show_frame, summary_text
+from detector.engine.detect_outputs import (
+    DetectionWriter,
+    annotate,
+    check_spares_source,
+    display_available,
+    show_frame,
+    summary_text,
+)
 from detector.engine.predictor import Predictor
 from detector.engine.run_folder import next_free_folder
 from detector.engine.sources import Source, SourceError
@@ -101,6 +108,7 @@ def run_detection(opts: DetectOptions) -> DetectSummary:
     if opts.show and not show:
         log.warning("--show ignored: no display found (DISPLAY/WAYLAND_DISPLAY unset)")
     out = next_free_folder(opts.out, opts.exist_ok)
+    check_spares_source(out, source, _source_name(opts.source), opts.save)  # --out never replaces a --source file
     writer = DetectionWriter(
         out, _source_name(opts.source), is_video, source.fps, opts.save, opts.save_txt, opts.save_json
     )

@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 
 from detector.engine.draw import draw_detections
-from detector.engine.sources import Frame
+from detector.engine.sources import Frame, Source
+from detector.output_files import check_output_file, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,27 @@ def json_record(frame: Frame, det: dict, is_video: bool) -> dict:
         "labels": det["labels"].tolist(),
         "class_names": det["names"],
     }
+
+
+def check_spares_source(out: Path, source: Source, source_name: str, save: bool) -> None:
+    """Raise OutputFileError when an annotated image (``out/<image name>``) or video (``out/<source_name>.mp4``)
+    would replace a ``--source`` file -- possible when ``--out`` is the source folder and ``--exist-ok`` is given."""
+    if not save:
+        return
+    if source.kind == "video":
+        target = out / f"{source_name}.mp4"
+        check_output_file(
+            target, "--out", exist_ok=True, inputs={"--source": source.source}, what="the annotated video"
+        )
+        return
+    out_resolved = out.resolve()
+    folders: dict[Path, bool] = {}  # source image folder -> is it ``out``
+    for p in source.paths:
+        if p.parent not in folders:
+            folders[p.parent] = p.parent.resolve() == out_resolved
+        if folders[p.parent]:
+            target = out / p.name
+            check_output_file(target, "--out", exist_ok=True, inputs={"--source": p}, what="the annotated image")
 
 
 class DetectionWriter:
@@ -98,7 +120,7 @@ class DetectionWriter:
             self._video.release()
             self._video = None
         if self.save_json:
-            (self.out / "detections.json").write_text(json.dumps(self.records, indent=1))
+            write_text_atomic(self.out / "detections.json", json.dumps(self.records, indent=1), fsync=False)
 
 
 def annotate(frame_rgb: np.ndarray, det: dict, class_names: list[str]) -> np.ndarray:

@@ -18,6 +18,7 @@ from detector.engine.coco_inputs import EvaluationInputError
 from detector.engine.evaluator import EvalResult, coco_evaluate, evaluate_model
 from detector.engine.plots_eval import plot_per_class_ap, plot_pr_curves
 from detector.engine.run_folder import next_free_folder
+from detector.output_files import check_output_file, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,8 @@ class EvalOptions:
     gt: str | None = None  # COCO annotation JSON (file mode)
     pred: str | None = None  # COCO results JSON (file mode)
     out: str = "runs/eval/exp"  # output folder (out2, out3, ... when it already holds files)
-    exist_ok: bool = False  # write into ``out`` even if it holds files
-    json: str | None = None  # also write the metrics JSON here
+    exist_ok: bool = False  # write into ``out`` even if it holds files, and replace an existing ``json`` file
+    json: str | None = None  # also write the metrics JSON here (never over an input; over a file only if exist_ok)
     engine: str = "auto"  # auto | faster | pycocotools
     device: str | None = None  # auto | cpu | cuda | cuda:N; None: the config's train.device
     progress: bool = True  # progress bar over the val batches
@@ -89,8 +90,13 @@ def run_evaluation(opts: EvalOptions) -> EvalResult:
     Warnings raised while evaluating (e.g. no predictions) are logged as warnings. Raises ValueError (options,
     config), :class:`EvaluationInputError` (unreadable or inconsistent ground truth / predictions, categories that
     differ from the checkpoint's), FileNotFoundError / OSError (paths), RuntimeError (an engine failed).
+    ``opts.json`` that is an input or (without ``exist_ok``) an existing file is an OutputFileError (a ValueError)
+    before anything is evaluated.
     """
     opts.check()
+    if opts.json:
+        inputs = {"CONFIG": opts.config, "--weights": opts.weights, "--gt": opts.gt, "--pred": opts.pred}
+        check_output_file(opts.json, "--json", exist_ok=opts.exist_ok, inputs=inputs)
     out = next_free_folder(opts.out, opts.exist_ok)
     out.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings(record=True) as caught:
@@ -106,9 +112,9 @@ def run_evaluation(opts: EvalOptions) -> EvalResult:
     log.info("%s", result.summary())
     log.info("%s", result.per_class_table())
     metrics = json.dumps(result.to_dict(), indent=2)
-    for path in [out / "metrics.json"] + ([Path(opts.json)] if opts.json else []):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(metrics)
+    write_text_atomic(out / "metrics.json", metrics)
+    if opts.json:
+        write_text_atomic(opts.json, metrics, exist_ok=opts.exist_ok, option="--json")
     plot_pr_curves(result, out / "pr_curve.png")
     plot_per_class_ap(result, out / "per_class_ap.png")
     log.info("results saved to %s%s", out, f" and {opts.json}" if opts.json else "")

@@ -12,6 +12,7 @@ from detector.device import select_device
 from detector.engine.checkpoint_io import load_detector
 from detector.export import check_onnx, check_torchscript, export_onnx, export_torchscript, output_names
 from detector.fuse import fuse_conv_bn
+from detector.output_files import OutputFileError, atomic_path, check_output_file
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class ExportOptions:
     raw: bool = False  # raw per-level maps instead of decoded boxes
     dynamic_batch: bool = True  # ONNX batch axis dynamic
     out: str | None = None  # output file; None: the weights path with .onnx / .torchscript
+    exist_ok: bool = False  # replace an existing ``out`` (never the weights)
     half: bool = False  # fp16 weights and input
     device: str = "cpu"  # device of the export and of the PyTorch side of the check
     fuse: bool = True  # fold BatchNorm into the convolutions
@@ -54,20 +56,30 @@ class ExportSummary:
 
 
 def _output_path(opts: ExportOptions) -> Path:
+    """``--out`` (or its default beside the weights), checked before any work: never the weights, never an existing
+    file unless ``exist_ok``."""
     suffix = ".onnx" if opts.format == "onnx" else ".torchscript"
     out = Path(opts.out) if opts.out else Path(opts.weights).with_suffix(suffix)
+    what = "--out" if opts.out else f"--out (default: the weights path with {suffix})"
+    try:
+        return check_output_file(out, "--out", exist_ok=opts.exist_ok, inputs={"--weights": opts.weights}, what=what)
+    except OutputFileError as e:
+        raise ExportError(str(e)) from None
+
+
+def _make_folder(out: Path) -> None:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ExportError(f"--out {out}: cannot create the folder {out.parent} ({e.strerror or e})") from None
-    return out
 
 
 def run_export(opts: ExportOptions) -> ExportSummary:
     """Export as ``opts`` says and (unless ``opts.check`` is off) compare the file with the unfused PyTorch model
     at batch 1 and 2 (batch 1 only for a fixed-batch ONNX file). Logs what was written and the check's result.
 
-    Raises :class:`ExportError` for bad options, an unusable checkpoint or an unwritable ``out``; a failed parity
+    Raises :class:`ExportError` for bad options, an unusable checkpoint, an unwritable ``out``, or an ``out`` that is
+    the weights or (without ``exist_ok``) an existing file -- checked before the model is loaded; a failed parity
     check is ``summary.ok == False`` (the file is kept).
     """
     if opts.format not in FORMATS:
@@ -77,6 +89,7 @@ def run_export(opts: ExportOptions) -> ExportSummary:
     img_size: int | tuple[int, int] = (
         opts.img_size[0] if len(opts.img_size) == 1 else (opts.img_size[0], opts.img_size[1])
     )
+    out = _output_path(opts)
     try:
         device = select_device(opts.device)
         model, _cfg, meta = load_detector(opts.weights, list(opts.overrides))
@@ -86,12 +99,13 @@ def run_export(opts: ExportOptions) -> ExportSummary:
         log.warning("--half on CPU: fp16 convolutions may be slow or unsupported in onnxruntime")
     reference = copy.deepcopy(model).eval()  # unfused PyTorch model for the parity check
     export_model = fuse_conv_bn(model) if opts.fuse else model
-    out = _output_path(opts)
+    _make_folder(out)
     try:
-        if opts.format == "onnx":
-            export_onnx(export_model, out, img_size, opts.opset, opts.raw, opts.dynamic_batch, opts.half, device)
-        else:
-            export_torchscript(export_model, out, img_size, opts.raw, opts.half, device)
+        with atomic_path(out, exist_ok=opts.exist_ok, option="--out") as tmp:  # no half-written file at ``out``
+            if opts.format == "onnx":
+                export_onnx(export_model, tmp, img_size, opts.opset, opts.raw, opts.dynamic_batch, opts.half, device)
+            else:
+                export_torchscript(export_model, tmp, img_size, opts.raw, opts.half, device)
     except ValueError as e:
         raise ExportError(str(e)) from None
     except OSError as e:

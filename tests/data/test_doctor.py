@@ -80,6 +80,15 @@ def test_scan_is_cached_until_a_file_changes(tmp_path):
     assert not third.from_cache and third.count("missing_image") == 0
 
 
+def test_the_cache_never_replaces_a_file_that_is_not_a_cache(tmp_path):
+    ann, d = _broken(tmp_path)
+    user_file = tmp_path / "ann.doctor-cache.json"
+    user_file.write_text('{"my": "notes"}')
+    assert not check_coco(ann, d).from_cache and not check_coco(ann, d).from_cache  # not cached, not an error
+    assert user_file.read_text() == '{"my": "notes"}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ann.doctor-cache.json", "ann.json", "imgs"]  # no temp
+
+
 def test_cli_exit_zero_for_warnings_only(tmp_path, capsys):
     ann, d = _broken(tmp_path)
     assert check_main(["--ann", str(ann), "--images", str(d)]) == 0

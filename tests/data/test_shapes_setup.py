@@ -82,3 +82,16 @@ def test_foreign_data_in_shapes_root_is_an_error_naming_the_folder(tmp_path):
     with pytest.raises(DatasetError, match=rf"data.shapes.root={root} holds files that are not a generated shapes"):
         ensure_shapes(_shapes_cfg(root).data, "train")
     assert (root / "train.json").read_text().startswith('{"images": []')  # untouched
+
+
+def test_new_parameters_regenerate_without_stale_images(tmp_path):
+    root = tmp_path / "s"
+    ensure_shapes(_shapes_cfg(root).data, "train")
+    assert len(list((root / "train" / "images").iterdir())) == 3
+    (root / "README.txt").write_text("the user's note beside the set")
+    cfg = _shapes_cfg(root, "data.shapes.num_train=1", "data.shapes.seed=4")
+    ensure_shapes(cfg.data, "train")
+    assert sorted(p.name for p in (root / "train" / "images").iterdir()) == ["000000.jpg"]  # 2 stale ones removed
+    assert len(json.loads((root / "train.json").read_text())["images"]) == 1
+    assert json.loads((root / "shapes_meta.json").read_text())["seed"] == 4
+    assert (root / "README.txt").read_text() == "the user's note beside the set"

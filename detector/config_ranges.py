@@ -70,7 +70,7 @@ RANGES: dict[str, Range] = {
     "data.max_background": AT_LEAST_0,
     "data.shapes.num_train": AT_LEAST_1,
     "data.shapes.num_val": AT_LEAST_0,
-    "data.shapes.img_size": Range(lo=32),
+    "data.shapes.img_size": Range(lo=36),  # pixels; the generator draws objects from 16 px to 45 % of the side
     "data.shapes.seed": AT_LEAST_0,
     "data.augment.mosaic": FRACTION,
     "data.augment.mixup": FRACTION,

@@ -33,6 +33,7 @@ from detector.bench.detector import COMPILE_MODES
 from detector.bench.evaluation import EvalBenchSettings, bench_eval
 from detector.bench.suite import SuiteSettings, run_suite
 from detector.bench.text import format_backbone, format_detector, format_eval, format_loader
+from detector.cli_args import arg_list_type, arg_type
 from detector.output_files import check_output_file, write_text_atomic
 
 
@@ -72,24 +73,42 @@ def add_backbone_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("backbone", help="backbone throughput: ours vs timm (same weights and settings)")
     p.add_argument("--name", default="cspresnext50", help="backbone with a same-named timm model (default %(default)s)")
     p.add_argument("--device", default="auto", help="cpu | cuda | cuda:N | auto (default %(default)s)")
-    p.add_argument("--batch", type=int, default=8, help="images per call (default %(default)s)")
-    p.add_argument("--size", type=int, default=224, help="square input side in pixels (default %(default)s)")
+    p.add_argument(
+        "--batch",
+        type=arg_type("benchmark backbone", "--batch"),
+        default=8,
+        help="images per call (default %(default)s)",
+    )
+    p.add_argument(
+        "--size",
+        type=arg_type("benchmark backbone", "--size"),
+        default=224,
+        help="square input side in pixels (default %(default)s)",
+    )
     p.add_argument("--dtype", choices=sorted(DTYPES), default="fp32", help="autocast dtype (default %(default)s)")
     p.add_argument("--channels-last", action="store_true", help="channels_last memory format for model and input")
     p.add_argument("--compile", action="store_true", help="torch.compile both models")
-    p.add_argument("--warmup", type=int, default=3, help="untimed calls first (default %(default)s)")
-    p.add_argument("--iters", type=int, default=10, help="calls per timed run (default %(default)s)")
-    p.add_argument("--repeats", type=int, default=5, help="timed runs; the median is reported (default %(default)s)")
+    p.add_argument(
+        "--warmup",
+        type=arg_type("benchmark backbone", "--warmup"),
+        default=3,
+        help="untimed calls first (default %(default)s)",
+    )
+    p.add_argument(
+        "--iters",
+        type=arg_type("benchmark backbone", "--iters"),
+        default=10,
+        help="calls per timed run (default %(default)s)",
+    )
+    p.add_argument(
+        "--repeats",
+        type=arg_type("benchmark backbone", "--repeats"),
+        default=5,
+        help="timed runs; the median is reported (default %(default)s)",
+    )
     p.add_argument("--no-train", action="store_true", help="skip the training-step (fwd+bwd) figure")
     _add_json_args(p)
     p.set_defaults(func=run_backbone)
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 320,640, got {text!r}") from None
 
 
 def _dtype_list(text: str) -> list[str]:
@@ -144,9 +163,24 @@ def add_detector_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("config", help="YAML config, e.g. configs/yolo_cspx50.yaml")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
     p.add_argument("--device", default="auto", help="cpu | cuda | cuda:N | auto (default %(default)s)")
-    p.add_argument("--size", type=int, default=640, help="throughput/training input side, pixels (default %(default)s)")
-    p.add_argument("--sizes", type=_int_list, default=None, help="batch-1 latency sizes, e.g. 320,640 (default --size)")
-    p.add_argument("--batch", type=int, default=32, help="throughput and training batch (default %(default)s)")
+    p.add_argument(
+        "--size",
+        type=arg_type("benchmark detector", "--size"),
+        default=640,
+        help="throughput/training input side, pixels (default %(default)s)",
+    )
+    p.add_argument(
+        "--sizes",
+        type=arg_list_type("benchmark detector", "--sizes"),
+        default=None,
+        help="batch-1 latency sizes, e.g. 320,640 (default --size)",
+    )
+    p.add_argument(
+        "--batch",
+        type=arg_type("benchmark detector", "--batch"),
+        default=32,
+        help="throughput and training batch (default %(default)s)",
+    )
     p.add_argument(
         "--dtype", type=_dtype_list, default=["fp32"], help="autocast dtype(s), e.g. fp32,bf16,fp16: one run each"
     )
@@ -172,18 +206,53 @@ def add_detector_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--train", action="store_true", help="also time the training step on synthetic tensors")
     p.add_argument("--real-data", action="store_true", help="with --train: also feed it from the config's loader")
-    p.add_argument("--workers", type=int, default=None, help="--real-data loader workers (default train.workers)")
+    p.add_argument(
+        "--workers",
+        type=arg_type("benchmark detector", "--workers"),
+        default=None,
+        help="--real-data loader workers (default train.workers)",
+    )
     p.add_argument(
         "--shapes-data",
         action="store_true",
         help="--real-data from a generated shapes set of --size px JPEGs (COCO-like) instead of the config's split",
     )
-    p.add_argument("--num-classes", type=int, default=None, help="default: model.num_classes, the dataset's, or 80")
-    p.add_argument("--conf", type=float, default=0.25, help="NMS confidence threshold (default %(default)s)")
-    p.add_argument("--iou", type=float, default=0.45, help="NMS IoU threshold (default %(default)s)")
-    p.add_argument("--warmup", type=int, default=3, help="untimed calls first (default %(default)s)")
-    p.add_argument("--iters", type=int, default=10, help="calls per timed run (default %(default)s)")
-    p.add_argument("--repeats", type=int, default=5, help="timed runs; the median is reported (default %(default)s)")
+    p.add_argument(
+        "--num-classes",
+        type=arg_type("benchmark detector", "--num-classes"),
+        default=None,
+        help="default: model.num_classes, the dataset's, or 80",
+    )
+    p.add_argument(
+        "--conf",
+        type=arg_type("benchmark detector", "--conf"),
+        default=0.25,
+        help="NMS confidence threshold (default %(default)s)",
+    )
+    p.add_argument(
+        "--iou",
+        type=arg_type("benchmark detector", "--iou"),
+        default=0.45,
+        help="NMS IoU threshold (default %(default)s)",
+    )
+    p.add_argument(
+        "--warmup",
+        type=arg_type("benchmark detector", "--warmup"),
+        default=3,
+        help="untimed calls first (default %(default)s)",
+    )
+    p.add_argument(
+        "--iters",
+        type=arg_type("benchmark detector", "--iters"),
+        default=10,
+        help="calls per timed run (default %(default)s)",
+    )
+    p.add_argument(
+        "--repeats",
+        type=arg_type("benchmark detector", "--repeats"),
+        default=5,
+        help="timed runs; the median is reported (default %(default)s)",
+    )
     _add_json_args(p)
     p.set_defaults(func=run_detector)
 
@@ -211,16 +280,41 @@ def add_loader_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("loader", help="training data-loader images/s (mosaic + augmentation) per worker count")
     p.add_argument("config", nargs="?", default=None, help="YAML config (its train split); default: generated shapes")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
-    p.add_argument("--size", type=int, default=None, help="input side, pixels (default data.img_size or 640)")
-    p.add_argument("--batch", type=int, default=None, help="images per batch (default train.batch_size or 16)")
-    p.add_argument("--workers", type=_int_list, default=None, help="worker counts, e.g. 0,4,8 (default train.workers)")
+    p.add_argument(
+        "--size",
+        type=arg_type("benchmark loader", "--size"),
+        default=None,
+        help="input side, pixels (default data.img_size or 640)",
+    )
+    p.add_argument(
+        "--batch",
+        type=arg_type("benchmark loader", "--batch"),
+        default=None,
+        help="images per batch (default train.batch_size or 16)",
+    )
+    p.add_argument(
+        "--workers",
+        type=arg_list_type("benchmark loader", "--workers"),
+        default=None,
+        help="worker counts, e.g. 0,4,8 (default train.workers)",
+    )
     p.add_argument(
         "--shapes-data",
         action="store_true",
         help="use generated shapes JPEGs of --size px (COCO-like) as the train split",
     )
-    p.add_argument("--batches", type=int, default=10, help="timed batches (default %(default)s)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed batches first (default %(default)s)")
+    p.add_argument(
+        "--batches",
+        type=arg_type("benchmark loader", "--batches"),
+        default=10,
+        help="timed batches (default %(default)s)",
+    )
+    p.add_argument(
+        "--warmup",
+        type=arg_type("benchmark loader", "--warmup"),
+        default=2,
+        help="untimed batches first (default %(default)s)",
+    )
     _add_json_args(p)
     p.set_defaults(func=run_loader)
 
@@ -238,10 +332,30 @@ def run_eval(args: argparse.Namespace) -> dict:
 
 def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="COCO evaluation seconds: pycocotools vs coco_evaluate (identical stats checked)")
-    p.add_argument("--images", type=int, default=5000, help="images, ~7 boxes each (default %(default)s: COCO val)")
-    p.add_argument("--dets", type=int, default=100, help="detections per image (default %(default)s)")
-    p.add_argument("--repeats", type=int, default=3, help="timed runs of our engines, median (default %(default)s)")
-    p.add_argument("--reference-repeats", type=int, default=1, help="pycocotools runs (default %(default)s)")
+    p.add_argument(
+        "--images",
+        type=arg_type("benchmark eval", "--images"),
+        default=5000,
+        help="images, ~7 boxes each (default %(default)s: COCO val)",
+    )
+    p.add_argument(
+        "--dets",
+        type=arg_type("benchmark eval", "--dets"),
+        default=100,
+        help="detections per image (default %(default)s)",
+    )
+    p.add_argument(
+        "--repeats",
+        type=arg_type("benchmark eval", "--repeats"),
+        default=3,
+        help="timed runs of our engines, median (default %(default)s)",
+    )
+    p.add_argument(
+        "--reference-repeats",
+        type=arg_type("benchmark eval", "--reference-repeats"),
+        default=1,
+        help="pycocotools runs (default %(default)s)",
+    )
     _add_json_args(p)
     p.set_defaults(func=run_eval)
 
@@ -288,11 +402,36 @@ def add_suite_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--steps", type=_str_list, default=None, help="comma-separated steps (default: all for the device; see docs)"
     )
-    p.add_argument("--size", type=int, default=None, help="throughput/training side, px (default 640 GPU, 320 CPU)")
-    p.add_argument("--batch", type=int, default=None, help="throughput/training batch (default 32 GPU, 2 CPU)")
-    p.add_argument("--latency-sizes", type=_int_list, default=None, help="batch-1 latency sides (default 320,640)")
-    p.add_argument("--backbone-size", type=int, default=None, help="backbone side, px (default 640 GPU, 224 CPU)")
-    p.add_argument("--backbone-batch", type=int, default=None, help="backbone batch (default 32 GPU, 4 CPU)")
+    p.add_argument(
+        "--size",
+        type=arg_type("benchmark suite", "--size"),
+        default=None,
+        help="throughput/training side, px (default 640 GPU, 320 CPU)",
+    )
+    p.add_argument(
+        "--batch",
+        type=arg_type("benchmark suite", "--batch"),
+        default=None,
+        help="throughput/training batch (default 32 GPU, 2 CPU)",
+    )
+    p.add_argument(
+        "--latency-sizes",
+        type=arg_list_type("benchmark suite", "--latency-sizes"),
+        default=None,
+        help="batch-1 latency sides (default 320,640)",
+    )
+    p.add_argument(
+        "--backbone-size",
+        type=arg_type("benchmark suite", "--backbone-size"),
+        default=None,
+        help="backbone side, px (default 640 GPU, 224 CPU)",
+    )
+    p.add_argument(
+        "--backbone-batch",
+        type=arg_type("benchmark suite", "--backbone-batch"),
+        default=None,
+        help="backbone batch (default 32 GPU, 4 CPU)",
+    )
     p.add_argument(
         "--data",
         choices=("auto", "config", "shapes"),
@@ -300,11 +439,36 @@ def add_suite_parser(sub: argparse._SubParsersAction) -> None:
         help="real-loader data: the config's train split, generated shapes JPEGs, or auto (shapes when the split "
         "is missing; default)",
     )
-    p.add_argument("--workers", type=int, default=None, help="real-data training loader workers (default cores - 1)")
-    p.add_argument("--loader-workers", type=_int_list, default=None, help="loader worker counts (default 1,2,4,..)")
-    p.add_argument("--warmup", type=int, default=None, help="untimed calls first (default 5 GPU, 1 CPU)")
-    p.add_argument("--iters", type=int, default=None, help="calls per timed run (default 20 GPU, 2 CPU)")
-    p.add_argument("--repeats", type=int, default=None, help="timed runs, median reported (default 5 GPU, 3 CPU)")
+    p.add_argument(
+        "--workers",
+        type=arg_type("benchmark suite", "--workers"),
+        default=None,
+        help="real-data training loader workers (default cores - 1)",
+    )
+    p.add_argument(
+        "--loader-workers",
+        type=arg_list_type("benchmark suite", "--loader-workers"),
+        default=None,
+        help="loader worker counts (default 1,2,4,..)",
+    )
+    p.add_argument(
+        "--warmup",
+        type=arg_type("benchmark suite", "--warmup"),
+        default=None,
+        help="untimed calls first (default 5 GPU, 1 CPU)",
+    )
+    p.add_argument(
+        "--iters",
+        type=arg_type("benchmark suite", "--iters"),
+        default=None,
+        help="calls per timed run (default 20 GPU, 2 CPU)",
+    )
+    p.add_argument(
+        "--repeats",
+        type=arg_type("benchmark suite", "--repeats"),
+        default=None,
+        help="timed runs, median reported (default 5 GPU, 3 CPU)",
+    )
     p.add_argument("--exist-ok", action="store_true", help="replace suite.json / suite.md of an earlier suite in --out")
     p.set_defaults(func=run_suite_cmd)
 

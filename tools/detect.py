@@ -12,6 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from detector.cli_args import arg_type
 from detector.cli_logging import configure_logging
 from detector.engine.detect_job import DetectError, DetectOptions, NoImagesError, run_detection
 from detector.engine.sources import SourceError
@@ -24,13 +25,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--source", required=True, help="image, folder, glob ('imgs/*.jpg'), video, webcam index or URL")
     p.add_argument(
         "--img-size",
-        type=int,
+        type=arg_type("detect", "--img-size"),
         default=None,
         help="network input long side, pixels (default: training data.img_size)",
     )
-    p.add_argument("--conf", type=float, default=0.25, help="score threshold (objectness x class probability)")
-    p.add_argument("--iou", type=float, default=0.45, help="NMS IoU threshold")
-    p.add_argument("--max-det", type=int, default=300, help="maximum detections per image")
+    p.add_argument(
+        "--conf",
+        type=arg_type("detect", "--conf"),
+        default=0.25,
+        help="score threshold (objectness x class probability)",
+    )
+    p.add_argument("--iou", type=arg_type("detect", "--iou"), default=0.45, help="NMS IoU threshold")
+    p.add_argument("--max-det", type=arg_type("detect", "--max-det"), default=300, help="maximum detections per image")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--out", default="runs/detect/exp", help="output folder (exp2, exp3... if it already has files)")
     p.add_argument(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from detector.cli_args import arg_type
 from detector.cli_logging import configure_logging
 from detector.engine.export_job import FORMATS, ExportError, ExportOptions, run_export
 from detector.export import MAX_OPSET, MIN_OPSET
@@ -29,8 +30,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", required=True, help="checkpoint written by tools/train.py")
     p.add_argument("--format", choices=FORMATS, default="onnx")
-    p.add_argument("--img-size", type=int, nargs="+", default=[640], help="input side, or H W (multiples of 32)")
-    p.add_argument("--opset", type=int, default=17, help=f"ONNX opset ({MIN_OPSET}..{MAX_OPSET})")
+    p.add_argument(
+        "--img-size",
+        type=arg_type("export", "--img-size"),
+        nargs="+",
+        default=[640],
+        help="input side, or H W (multiples of 32)",
+    )
+    p.add_argument(
+        "--opset", type=arg_type("export", "--opset"), default=17, help=f"ONNX opset ({MIN_OPSET}..{MAX_OPSET})"
+    )
     p.add_argument("--raw", action="store_true", help="export raw per-level maps instead of decoded boxes")
     p.add_argument(
         "--dynamic-batch", action=argparse.BooleanOptionalAction, default=True, help="ONNX batch axis dynamic"

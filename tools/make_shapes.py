@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from detector.cli_args import arg_type
 from detector.data.heldout_scene import STYLES
 from detector.data.heldout_writer import make_heldout
 from detector.data.shapes import check_video_out, make_shapes, make_shapes_video
@@ -39,12 +40,30 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--style", default="shapes", choices=["shapes", *STYLES], help="which set (default: shapes)")
     ap.add_argument("--out", default="data/shapes", help="output folder (default: data/shapes)")
-    ap.add_argument("--num-train", type=int, default=800, help="training images (default: 800)")
-    ap.add_argument("--num-val", type=int, default=200, help="validation images (default: 200)")
-    ap.add_argument("--size", "--img-size", dest="size", type=int, default=256, help="image side, px (default: 256)")
-    ap.add_argument("--seed", type=int, default=0, help="random seed: same seed, same dataset (default: 0)")
+    ap.add_argument(
+        "--num-train", type=arg_type("make_shapes", "--num-train"), default=800, help="training images (default: 800)"
+    )
+    ap.add_argument(
+        "--num-val", type=arg_type("make_shapes", "--num-val"), default=200, help="validation images (default: 200)"
+    )
+    ap.add_argument(
+        "--size",
+        "--img-size",
+        dest="size",
+        type=arg_type("make_shapes", "--size"),
+        default=256,
+        help="image side, px (default: 256)",
+    )
+    ap.add_argument(
+        "--seed",
+        type=arg_type("make_shapes", "--seed"),
+        default=0,
+        help="random seed: same seed, same dataset (default: 0)",
+    )
     ap.add_argument("--video", action="store_true", help="also write <out>/video/shapes.mp4 + per-frame GT json")
-    ap.add_argument("--frames", type=int, default=48, help="video length in frames (default: 48)")
+    ap.add_argument(
+        "--frames", type=arg_type("make_shapes", "--frames"), default=48, help="video length in frames (default: 48)"
+    )
     ap.add_argument("--video-only", action="store_true", help="write only the video (implies --video)")
     ap.add_argument(
         "--exist-ok",

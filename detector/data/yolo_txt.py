@@ -75,15 +75,18 @@ def yolo_to_coco_dict(
     *,
     labels_dir: str | Path | None = None,
     problems: list[str] | None = None,
+    unknown_classes: list[str] | None = None,
 ) -> tuple[dict, Path]:
     """Convert a YOLO-txt dataset to a COCO dict (boxes_xywh in pixels). Returns (dict, images folder).
 
     Malformed label lines are skipped and described in ``problems`` (file:line: reason) when a list is given;
-    class indices outside ``names`` are kept as unknown category ids so the doctor reports them (fatal).
+    class indices outside ``names`` are kept as unknown category ids so the doctor reports them (fatal), and
+    described in ``unknown_classes`` (:func:`unknown_class_text`) when a list is given.
     """
     files, root = list_images(source)
     labels_dir = Path(labels_dir) if labels_dir else None
     problems = problems if problems is not None else []
+    unknown_classes = unknown_classes if unknown_classes is not None else []
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     for image_id, f in enumerate(files, start=1):
@@ -116,6 +119,8 @@ def yolo_to_coco_dict(
             else:
                 problems.append(f"{lp}:{n}: expected 'class cx cy w h', got {len(fields)} fields")
                 continue
+            if not 0 <= cls < len(names):
+                unknown_classes.append(unknown_class_text(lp, n, cls, len(names)))
             box = [x1 * w, y1 * h, bw * w, bh * h]
             ann_id = len(annotations) + 1
             annotations.append(
@@ -132,6 +137,15 @@ def yolo_to_coco_dict(
     return {"images": images, "annotations": annotations, "categories": categories}, root
 
 
+def unknown_class_text(label_file: Path, line: int, cls: int, num_names: int) -> str:
+    """``<label file>:<line>: class id 7 is outside the 3 names (valid ids 0..2)`` and what to do."""
+    valid = f"valid ids 0..{num_names - 1}" if num_names else "no names at all"
+    return (
+        f"{label_file}:{line}: class id {cls} is outside the {num_names} names ({valid}); fix the label or add the "
+        "missing names to --names"
+    )
+
+
 def yolo_to_coco(
     source: str | Path | list,
     names: list[str] | str | Path,
@@ -142,13 +156,21 @@ def yolo_to_coco(
 ) -> dict:
     """Convert a YOLO-txt dataset to a COCO JSON file at ``out_json``; returns a summary dict
     (images, annotations, images_dir, problems). ``out_json`` is never an input (the names file, a ``.txt`` image
-    list) and replaces an existing file only when ``exist_ok`` (OutputFileError, before anything is read)."""
+    list) and replaces an existing file only when ``exist_ok`` (OutputFileError, before anything is read).
+
+    A class id outside ``names`` is fatal, as in :func:`check_yolo`: ``ValueError`` naming the first such label
+    file, line, class id and the number of names (and how many more there are); nothing is written.
+    """
     inputs = {"--names": None if isinstance(names, list) else names, "--labels": labels_dir}
     inputs["--images"] = None if isinstance(source, list) else source
     check_output_file(out_json, "--out", exist_ok=exist_ok, inputs=inputs)
     names = names if isinstance(names, list) else read_class_names(names)
     problems: list[str] = []
-    data, root = yolo_to_coco_dict(source, names, labels_dir=labels_dir, problems=problems)
+    unknown: list[str] = []
+    data, root = yolo_to_coco_dict(source, names, labels_dir=labels_dir, problems=problems, unknown_classes=unknown)
+    if unknown:
+        more = f" ({len(unknown) - 1} more label line(s) like it)" if len(unknown) > 1 else ""
+        raise ValueError(unknown[0] + more)
     write_text_atomic(out_json, json.dumps(data), exist_ok=exist_ok, option="--out")
     return {
         "images": len(data["images"]),

@@ -36,8 +36,8 @@ def load_predictions(predictions: Any, gt: Mapping[str, Any]) -> Detections:
 
     ``predictions``: list of result dicts, a JSON path, or :class:`Detections`. ``gt``: the dict from
     :func:`detector.engine.coco_inputs.load_gt_dataset`. Raises :class:`EvaluationInputError` for a wrong
-    structure, missing keys, bad values (naming the result's index and field), unknown image or category ids
-    (listing a few of them).
+    structure, missing keys, bad values (naming the result's index, field and value; scores must be in [0, 1]),
+    unknown image or category ids (listing a few of them).
     """
     if isinstance(predictions, Detections):
         source, dets = "predictions", predictions
@@ -68,6 +68,8 @@ def _columns(data: list | tuple) -> Detections | None:
     boxes, scores = box_column(box_col), number_column(score_col)
     if image_ids is None or category_ids is None or boxes is None or scores is None:
         return None
+    if ((scores < 0) | (scores > 1)).any():
+        return None
     return Detections(image_ids, category_ids, boxes, scores)
 
 
@@ -87,6 +89,8 @@ def _walk(source: str, data: list | tuple) -> Detections:
             raise EvaluationInputError(f"{source}: result #{i} (image {res['image_id']}): {problem}")
         if not is_number(res["score"]):
             raise EvaluationInputError(f"{source}: result #{i}: 'score' must be a finite number, got {res['score']!r}")
+        if not 0 <= res["score"] <= 1:
+            raise EvaluationInputError(f"{source}: result #{i}: 'score' must be in [0, 1], got {res['score']!r}")
     try:  # every record is valid: only ids beyond 64 bits can get here
         return Detections(
             np.array([int(r["image_id"]) for r in data], dtype=np.int64),
@@ -99,9 +103,10 @@ def _walk(source: str, data: list | tuple) -> Detections:
 
 
 def _check_arrays(source: str, dets: Detections) -> None:
-    """Detections built from arrays: finite boxes with w, h >= 0 and finite scores; errors name the first bad row."""
+    """Detections built from arrays: finite boxes with w, h >= 0 and scores in [0, 1]; errors name the first bad row."""
     bad_box = ~np.isfinite(dets.boxes_xywh).all(1) | (dets.boxes_xywh[:, 2:] < 0).any(1)
     bad_score = ~np.isfinite(dets.scores)
+    out_of_range = ~bad_score & ((dets.scores < 0) | (dets.scores > 1))
     if bad_box.any():
         i = int(np.argmax(bad_box))
         problem = check_box(dets.boxes_xywh[i].tolist())
@@ -109,6 +114,9 @@ def _check_arrays(source: str, dets: Detections) -> None:
     if bad_score.any():
         i = int(np.argmax(bad_score))
         raise EvaluationInputError(f"{source}: detection #{i}: 'score' must be a finite number, got {dets.scores[i]}")
+    if out_of_range.any():
+        i = int(np.argmax(out_of_range))
+        raise EvaluationInputError(f"{source}: detection #{i}: 'score' must be in [0, 1], got {dets.scores[i]}")
 
 
 def _check_ids(source: str, dets: Detections, gt: Mapping[str, Any]) -> None:

@@ -8,6 +8,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from detector.cli_args import check_value
+from detector.device import select_device
 from detector.engine.checkpoint_io import load_detector
 from detector.engine.detect_outputs import (
     DetectionWriter,
@@ -73,8 +75,24 @@ def _source_name(source: str) -> str:
     return f"webcam{source}" if source.isdigit() else Path(source.split("?")[0]).stem or "stream"
 
 
+def check_options(opts: DetectOptions) -> None:
+    """Raise :class:`DetectError` when a number is outside its range (the table of ``tools/detect.py``'s arguments,
+    :mod:`detector.cli_args`) or the device is unavailable; the message names the option."""
+    numbers = {"--img-size": opts.img_size, "--conf": opts.conf, "--iou": opts.iou, "--max-det": opts.max_det}
+    for flag, value in numbers.items():
+        problem = None if value is None else check_value("detect", flag, value)
+        if problem:
+            raise DetectError(f"{flag}: {problem}")
+    try:
+        select_device(opts.device)
+    except ValueError as e:
+        raise DetectError(str(e)) from None
+
+
 def build_predictor(opts: DetectOptions) -> Predictor:
-    """Load ``opts.weights`` and wrap it for inference; raises :class:`DetectError` for an unusable checkpoint."""
+    """Load ``opts.weights`` and wrap it for inference; raises :class:`DetectError` for bad options (see
+    :func:`check_options`) or an unusable checkpoint."""
+    check_options(opts)
     try:
         model, cfg, meta = load_detector(opts.weights, list(opts.overrides))
     except (OSError, ValueError) as e:
@@ -99,8 +117,10 @@ def run_detection(opts: DetectOptions) -> DetectSummary:
     """Detect on every frame of ``opts.source`` and write the outputs; one log line per frame.
 
     Unreadable images inside a folder/glob are skipped with a warning and counted. Raises :class:`SourceError` or
-    :class:`DetectError` (no readable image at all, unusable weights); Ctrl-C stops early and keeps what was written.
+    :class:`DetectError` (bad options, no readable image at all, unusable weights); Ctrl-C stops early and keeps
+    what was written.
     """
+    check_options(opts)  # before the source is opened and the model loaded
     source = Source(opts.source)
     predictor = build_predictor(opts)
     is_video = source.kind != "images"
@@ -175,5 +195,6 @@ __all__ = [
     "DetectSummary",
     "SourceError",
     "build_predictor",
+    "check_options",
     "run_detection",
 ]

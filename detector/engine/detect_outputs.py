@@ -37,9 +37,15 @@ def summary_text(det: dict) -> str:
     return ", ".join(f"{n} {name}" for name, n in counts.items()) or "no detections"
 
 
+def image_name(frame: Frame) -> str:
+    """Where an image's outputs go, relative to the output folder: its path relative to the source root
+    (``a/x.jpg``, :meth:`Source.name_of`), or its file name."""
+    return frame.name or Path(frame.path).name
+
+
 def json_record(frame: Frame, det: dict, is_video: bool) -> dict:
     """One entry of ``detections.json``: source, image name or frame number, boxes (pixels), scores, labels, names."""
-    key = {"frame": frame.index} if is_video else {"image": Path(frame.path).name}
+    key = {"frame": frame.index} if is_video else {"image": image_name(frame)}
     return {
         "source": frame.path,
         **key,
@@ -72,8 +78,9 @@ def check_spares_source(out: Path, source: Source, source_name: str, save: bool)
 
 
 class DetectionWriter:
-    """Writes the outputs of one run into ``out``: annotated images (same file names) or one ``<name>.mp4`` per
-    video, ``labels/<stem>.txt`` (``save_txt``) and ``detections.json`` (``save_json``, written by :meth:`close`)."""
+    """Writes the outputs of one run into ``out``: annotated images (their paths relative to the source root, e.g.
+    ``a/x.jpg``) or one ``<name>.mp4`` per video, ``labels/<relative path>.txt`` (``labels/a/x.txt``, ``save_txt``)
+    and ``detections.json`` (``save_json``, written by :meth:`close`)."""
 
     def __init__(
         self, out: Path, source_name: str, is_video: bool, fps: float, save: bool, save_txt: bool, save_json: bool
@@ -87,7 +94,10 @@ class DetectionWriter:
             (out / "labels").mkdir(exist_ok=True)
 
     def stem(self, frame: Frame) -> str:
-        return f"{self.source_name}_{frame.index:06d}" if self.is_video else Path(frame.path).stem
+        """The label file's path under ``labels/`` without ``.txt``: ``<video>_000042``, or ``a/x`` for ``a/x.jpg``."""
+        if self.is_video:
+            return f"{self.source_name}_{frame.index:06d}"
+        return Path(image_name(frame)).with_suffix("").as_posix()
 
     def add(self, frame: Frame, det: dict, annotated_bgr: np.ndarray | None) -> None:
         """Record one frame's detections; ``annotated_bgr`` is the drawn frame (None when images are not saved)."""
@@ -96,14 +106,16 @@ class DetectionWriter:
             self.records.append(json_record(frame, det, self.is_video))
         if self.save_txt:
             h, w = frame.image.shape[:2]
-            (self.out / "labels" / f"{self.stem(frame)}.txt").write_text(
-                "".join(x + "\n" for x in yolo_lines(det, h, w))
-            )
+            label_path = self.out / "labels" / f"{self.stem(frame)}.txt"
+            label_path.parent.mkdir(parents=True, exist_ok=True)
+            label_path.write_text("".join(x + "\n" for x in yolo_lines(det, h, w)))
         if self.save and annotated_bgr is not None:
             if self.is_video:
                 self._write_video_frame(annotated_bgr)
             else:
-                cv2.imwrite(str(self.out / Path(frame.path).name), annotated_bgr)
+                image_path = self.out / image_name(frame)
+                image_path.parent.mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(image_path), annotated_bgr)
 
     def _write_video_frame(self, img_bgr: np.ndarray) -> None:
         if self._video is None:

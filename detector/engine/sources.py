@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob as globlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,20 +30,33 @@ class Frame:
     path: str  # file / stream the frame came from
     index: int  # image number (image sources) or frame number (video/stream), from 0
     error: str | None = None
+    name: str = ""  # images: path relative to the source root ("a/x.jpg"; a single file: its name); video: ""
+
+
+def glob_root(pattern: str) -> Path:
+    """The fixed folder in front of a glob's first wildcard: ``imgs/**/*.jpg`` -> ``imgs``, ``*.jpg`` -> ``.``."""
+    fixed: list[str] = []
+    for part in Path(pattern).parts[:-1]:  # the last part names files
+        if any(ch in part for ch in "*?["):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
 
 
 class Source:
     """Frames from an image file, folder, glob, video file, webcam index (``"0"``) or stream URL (rtsp/rtmp/http).
 
-    Attributes: ``kind`` (``images`` | ``video`` | ``stream``), ``paths`` (image files), ``fps`` and ``frame_count``
-    (videos/streams; ``frame_count`` 0 when unknown). Opening raises :class:`SourceError` for a missing path, an empty
-    folder/glob, a single unreadable image or an unopenable video. Unreadable images inside a folder or glob are
-    yielded with ``image=None`` and ``error`` set, so the caller can warn and count them.
+    Attributes: ``kind`` (``images`` | ``video`` | ``stream``), ``paths`` (image files), ``root`` (the folder, or a
+    glob's fixed prefix, that image names are relative to; None for a single file and videos: see :meth:`name_of`),
+    ``fps`` and ``frame_count`` (videos/streams; ``frame_count`` 0 when unknown). Opening raises :class:`SourceError`
+    for a missing path, an empty folder/glob, a single unreadable image or an unopenable video. Unreadable images
+    inside a folder or glob are yielded with ``image=None`` and ``error`` set, so the caller can warn and count them.
     """
 
     def __init__(self, source: str | int):
         self.source = str(source)
         self.paths: list[Path] = []
+        self.root: Path | None = None
         self.fps, self.frame_count = 0.0, 0
         self._cap: cv2.VideoCapture | None = None
         self._first: np.ndarray | None = None  # first video frame (BGR), read when opening to check the codec
@@ -53,6 +67,7 @@ class Source:
             self._open_video(int(src) if src.isdigit() else src, f"webcam/stream {src!r}")
         elif any(ch in src for ch in "*?[") and not path.exists():
             self.kind = "images"
+            self.root = glob_root(src)
             self.paths = sorted(
                 Path(p) for p in globlib.glob(src, recursive=True) if Path(p).suffix.lower() in IMAGE_EXTS
             )
@@ -62,6 +77,7 @@ class Source:
             raise SourceError(f"--source {src!r}: no such file or folder")
         elif path.is_dir():
             self.kind = "images"
+            self.root = path
             self.paths = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
             if not self.paths:
                 raise SourceError(f"--source {src!r}: the folder holds no image files ({EXTS_TEXT})")
@@ -91,12 +107,23 @@ class Source:
         self.fps = float(fps) if fps and np.isfinite(fps) and 0 < fps < 1000 else 30.0
         self.frame_count = max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0) if self.kind == "video" else 0
 
-    @staticmethod
-    def _read(path: Path, index: int) -> Frame:
+    def name_of(self, path: Path) -> str:
+        """``path`` relative to :attr:`root` as a POSIX path (``a/x.jpg``), so that files of the same name in
+        different folders of a recursive glob stay apart; its plain name for a single file (or a path that would
+        leave the root)."""
+        if self.root is None:
+            return path.name
         try:
-            return Frame(read_image(path), str(path), index)
+            rel = os.path.normpath(path.relative_to(self.root))
+        except ValueError:
+            return path.name
+        return path.name if rel.startswith("..") or os.path.isabs(rel) else Path(rel).as_posix()
+
+    def _read(self, path: Path, index: int) -> Frame:
+        try:
+            return Frame(read_image(path), str(path), index, name=self.name_of(path))
         except ImageReadError as e:
-            return Frame(None, str(path), index, error=str(e))
+            return Frame(None, str(path), index, error=str(e), name=self.name_of(path))
 
     def __len__(self) -> int:
         """Number of images, or the video's frame count (0 when unknown: streams)."""

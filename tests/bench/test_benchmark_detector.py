@@ -81,13 +81,16 @@ def test_loader_subcommand(shapes_overrides, tmp_path, capsys):
     assert r["runs"][0]["images_per_s"] == pytest.approx(run["images_per_s"])
 
 
-def test_bad_settings_are_reported():
+def test_bad_settings_are_reported(capsys):
     with pytest.raises(ValueError, match="--train"):
         main(["detector", *TINY, "--device", "cpu", "--real-data"])
     with pytest.raises(ValueError, match="fp16 autocast is CUDA-only"):
         main(["detector", *TINY, "--device", "cpu", "--dtype", "fp16"])
-    with pytest.raises(ValueError, match="multiples of 32"):
+    with pytest.raises(SystemExit, match="2"):  # argparse (detector/cli_args.py)
         main(["detector", *TINY, "--device", "cpu", "--sizes", "320,100"])
+    assert "argument --sizes: must be >= 32 and a multiple of 32, got 100" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="multiples of 32"):  # the library's own check
+        DetectorBenchSettings(config=TINY[0], sizes=[320, 100]).validate(torch.device("cpu"))
     with pytest.raises(ValueError, match="--warmup >= 1"):
         main(["detector", *TINY, "--device", "cpu", "--compile", "--warmup", "0"])
     with pytest.raises(SystemExit):

@@ -6,7 +6,7 @@ import pytest
 
 from detector.data.coco import CocoDetection, DatasetWarning
 from detector.data.image_io import ImageReadError, read_image
-from detector.data.yolo_txt import YoloTxtDataset, read_class_names, yolo_to_coco
+from detector.data.yolo_txt import YoloTxtDataset, check_yolo, read_class_names, yolo_to_coco
 
 
 def test_category_ids_map_to_contiguous_labels_and_back(tiny_coco):
@@ -95,3 +95,20 @@ def test_doctor_drops_missing_images_with_warning(tiny_coco):
     with pytest.warns(DatasetWarning, match="missing_image: 1"):
         ds = CocoDetection(ann, img_dir)
     assert 2 not in ds.image_ids and len(ds) == 3
+
+
+@pytest.mark.parametrize("cls", [7, -1, 2])
+def test_yolo_to_coco_rejects_class_ids_outside_the_names(tmp_path, cls: int):
+    root = _yolo_set(tmp_path)  # names: cat, dog (2 names)
+    (root / "labels" / "b.txt").write_text(f"0 0.5 0.5 0.2 0.2\n{cls} 0.5 0.5 0.2 0.2\n9 0.1 0.1 0.1 0.1\n")
+    out = tmp_path / "out.json"
+    label = root / "labels" / "b.txt"
+    with pytest.raises(ValueError) as err:
+        yolo_to_coco(root / "images", root / "data.yaml", out)
+    assert str(err.value) == (
+        f"{label}:2: class id {cls} is outside the 2 names (valid ids 0..1); fix the label or add the missing "
+        "names to --names (1 more label line(s) like it)"
+    )
+    assert not out.exists()  # nothing written
+    report = check_yolo(root / "images", root / "data.yaml")  # the dataset doctor's verdict is the same: fatal
+    assert report.fatal and report.count("unknown_category") == 2

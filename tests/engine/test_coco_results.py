@@ -49,6 +49,9 @@ def test_valid_results_are_checked_by_whole_columns(gt, monkeypatch) -> None:
         ({**OK, "category_id": None}, r"result #3: 'category_id' must be an integer, got None"),
         ({**OK, "score": "0.5"}, r"result #3: 'score' must be a finite number, got '0.5'"),
         ({**OK, "score": False}, r"result #3: 'score' must be a finite number, got False"),
+        ({**OK, "score": 5.0}, r"result #3: 'score' must be in \[0, 1\], got 5\.0"),
+        ({**OK, "score": -0.25}, r"result #3: 'score' must be in \[0, 1\], got -0\.25"),
+        ({**OK, "score": 2}, r"result #3: 'score' must be in \[0, 1\], got 2$"),
         ({k: v for k, v in OK.items() if k != "bbox"}, r"result #3 misses key\(s\) \['bbox'\]"),
         ("not a dict", r"result #3 is a str, expected a dict"),
     ],
@@ -67,6 +70,8 @@ def test_detections_arrays_are_checked_too(gt) -> None:
         coco_evaluate(gt, Detections([10], [1], [[1, 1, -5, 5]], [0.5]))
     with pytest.raises(EvaluationInputError, match=r"detection #1: 'score' must be a finite number"):
         coco_evaluate(gt, Detections([10, 20], [1, 3], good.boxes_xywh, [0.5, np.inf]))
+    with pytest.raises(EvaluationInputError, match=r"detection #1: 'score' must be in \[0, 1\], got 1\.5"):
+        coco_evaluate(gt, Detections([10, 20], [1, 3], good.boxes_xywh, [0.5, 1.5]))
     with pytest.raises(EvaluationInputError, match=r"1 image id\(s\) not in the ground truth, e.g. \[99\]"):
         coco_evaluate(gt, Detections([10, 99], [1, 3], good.boxes_xywh, good.scores))
     with pytest.raises(EvaluationInputError, match=r"unknown category id\(s\) \[0\]"):

@@ -14,6 +14,7 @@ from detector.device import select_device
 from detector.engine.detect_job import DetectError, DetectOptions, NoImagesError, run_detection
 from detector.engine.detect_outputs import summary_text, yolo_lines
 from detector.engine.run_folder import next_free_folder
+from detector.engine.sources import Source, glob_root
 from tests.helpers import write_tiny_checkpoint
 
 
@@ -95,3 +96,63 @@ def test_run_detection_errors(tmp_path: Path):
     write_tiny_checkpoint(weights)
     with pytest.raises(NoImagesError, match="no readable image"):
         run_detection(DetectOptions(weights=str(weights), source=str(bad), out=str(tmp_path / "o")))
+
+
+def test_source_names_are_relative_to_the_folder_or_the_glob_prefix(tmp_path: Path):
+    for sub in ("a", "b", "b/c"):
+        (tmp_path / "imgs" / sub).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "imgs" / sub / "x.jpg"), np.zeros((8, 8, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "imgs" / "top.jpg"), np.zeros((8, 8, 3), np.uint8))
+    glob = Source(str(tmp_path / "imgs" / "**" / "*.jpg"))
+    assert glob.root == tmp_path / "imgs"
+    assert sorted(f.name for f in glob) == ["a/x.jpg", "b/c/x.jpg", "b/x.jpg", "top.jpg"]
+    assert [f.name for f in Source(str(tmp_path / "imgs" / "*" / "x.jpg"))] == ["a/x.jpg", "b/x.jpg"]
+    assert [f.name for f in Source(str(tmp_path / "imgs" / "a"))] == ["x.jpg"]  # a folder: its direct images
+    assert [f.name for f in Source(str(tmp_path / "imgs" / "b" / "c" / "x.jpg"))] == ["x.jpg"]  # a file: its name
+    assert glob_root("*.jpg") == Path(".") and glob_root("d/e*/f/*.png") == Path("d")
+    # a glob that climbs out of its prefix keeps the plain name instead of writing outside the output folder
+    assert [f.name for f in Source(str(tmp_path / "imgs" / "*" / ".." / "top.jpg"))] == ["top.jpg", "top.jpg"]
+
+
+@pytest.mark.slow  # loads a checkpoint and runs the model (~2-7 s on 2 shared cores)
+def test_run_detection_keeps_same_named_images_of_a_recursive_glob_apart(tmp_path: Path):
+    weights = tmp_path / "best.pt"
+    write_tiny_checkpoint(weights)
+    rng = np.random.default_rng(0)
+    for sub in ("a", "b"):
+        (tmp_path / "imgs" / sub).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "imgs" / sub / "x.png"), rng.integers(0, 255, (48, 64, 3), np.uint8))
+    out = tmp_path / "out"
+    opts = DetectOptions(
+        weights=str(weights), source=str(tmp_path / "imgs" / "**" / "*.png"), img_size=64, conf=0.0, out=str(out),
+        save_txt=True, save_json=True,
+    )  # fmt: skip
+    run_detection(opts)
+    records = json.loads((out / "detections.json").read_text())
+    assert [r["image"] for r in records] == ["a/x.png", "b/x.png"]
+    assert [r["source"] for r in records] == [str(tmp_path / "imgs" / s / "x.png") for s in ("a", "b")]
+    for sub, record in zip(("a", "b"), records, strict=True):
+        drawn = cv2.imread(str(out / sub / "x.png"))
+        assert drawn is not None and drawn.shape == (48, 64, 3)
+        rows = (out / "labels" / sub / "x.txt").read_text().splitlines()
+        assert len(rows) == len(record["labels"]) > 0
+    assert records[0]["scores"] != records[1]["scores"]  # two images, two sets of detections
+    assert not (out / "x.png").exists() and not (out / "labels" / "x.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"conf": 2.0}, r"--conf: must be in \[0, 1\], got 2\.0"),
+        ({"iou": -1.0}, r"--iou: must be in \[0, 1\], got -1\.0"),
+        ({"img_size": 33}, r"--img-size: must be >= 32 and a multiple of 32, got 33"),
+        ({"img_size": 0}, r"--img-size: must be >= 32 and a multiple of 32, got 0"),
+        ({"max_det": 0}, r"--max-det: must be >= 1, got 0"),
+        ({"device": "tpu"}, r"--device=tpu: unknown device"),
+        ({"device": "cuda:99"}, r"--device=cuda:99"),
+    ],
+)
+def test_run_detection_checks_its_options_before_anything_else(tmp_path: Path, change: dict, message: str):
+    opts = DetectOptions(weights=str(tmp_path / "missing.pt"), source=str(tmp_path / "missing"), **change)
+    with pytest.raises(DetectError, match=message):  # before the missing source and weights are noticed
+        run_detection(opts)

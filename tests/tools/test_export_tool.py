@@ -99,10 +99,12 @@ def test_export_cli_errors(tmp_path: Path, capsys):
     assert "missing.pt" in capsys.readouterr().err
     ckpt = tmp_path / "best.pt"
     write_tiny_checkpoint(ckpt)
-    assert tool.main(["--weights", str(ckpt), "--img-size", "64", "--opset", "5", "--no-check"]) == 2
-    assert "--opset 5" in capsys.readouterr().err
-    assert tool.main(["--weights", str(ckpt), "--img-size", "64", "48"]) == 2
-    assert "multiples of 32" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="2"):  # argparse, before the checkpoint is read (see test_bad_inputs.py)
+        tool.main(["--weights", str(ckpt), "--img-size", "64", "--opset", "5", "--no-check"])
+    assert "argument --opset: must be in [11, 20], got 5" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="2"):
+        tool.main(["--weights", str(ckpt), "--img-size", "64", "48"])
+    assert "argument --img-size: must be >= 32 and a multiple of 32, got 48" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("raw", [False, pytest.param(True, marks=pytest.mark.slow)])  # one ONNX export fast

@@ -28,7 +28,7 @@ from detector.engine import distributed as dist_utils
 from detector.engine.auto_anchor import anchors_as_config, auto_anchor
 from detector.engine.checkpoint import atomic_save, build_checkpoint, load_checkpoint, restore_training_state
 from detector.engine.ema import ModelEMA
-from detector.engine.evaluator import STAT_KEYS, evaluate_model
+from detector.engine.evaluator import NO_GROUND_TRUTH, STAT_KEYS, evaluate_model
 from detector.engine.finetune import load_finetune_weights
 from detector.engine.logging import LOSS_PARTS, ResultsLogger, epoch_summary, gpu_mem_gb, rss_mb
 from detector.engine.optim import build_optimizer, compute_accumulate, scaled_weight_decay, schedule_from_config
@@ -60,7 +60,8 @@ def train(
 
     ``resume``: a training checkpoint to continue (else ``cfg.train.resume`` decides). ``callbacks`` are called as
     ``cb(trainer, epoch)`` on every rank after each epoch's checkpoint is written. Returns ``{"out_dir", "last",
-    "best", "best_fitness", "metrics" (last validation's 12 COCO stats), "epochs", "nonfinite_skipped"}``.
+    "best", "best_fitness", "metrics" (last validation's 12 COCO stats; NaN when data.val has no ground-truth box),
+    "epochs", "nonfinite_skipped"}``.
     """
     trainer = None
     try:
@@ -224,7 +225,7 @@ class Trainer:
             for cb in self.callbacks:
                 cb(self, epoch)
         self._log(
-            f"done: {t.epochs} epochs, best mAP@[.5:.95] {max(self.best_fitness, 0):.4f}; results in {self.out_dir}"
+            f"done: {t.epochs} epochs, best mAP@[.5:.95] {self._best_text()}; results in {self.out_dir}"
             + (f" ({self.step.guard.total} non-finite steps skipped)" if self.step.guard.total else "")
         )
         return {
@@ -286,7 +287,8 @@ class Trainer:
                 result, _ = evaluate_model(
                     model, self.val_loader, self.val_ds, self.cfg.eval, self.device, autocast_dtype=self.autocast_dtype
                 )
-            metrics = {k: float(result[k]) for k in STAT_KEYS}
+            nan = result["AP"] < 0  # pycocotools' -1: data.val has no box, AP is undefined (NaN here, not -1)
+            metrics = {k: math.nan if nan else float(result[k]) for k in STAT_KEYS}
             self.metrics = metrics
         dist_utils.barrier()
         return metrics
@@ -313,6 +315,12 @@ class Trainer:
         atomic_save(ckpt, self.weights_dir / "last.pt")
         if improved:
             atomic_save(ckpt, self.weights_dir / "best.pt")
+
+    def _best_text(self) -> str:
+        """The best mAP for the final line; "no ground truth" when validation had no box to find (no best.pt)."""
+        if self.best_fitness < 0 and self.metrics and all(math.isnan(v) for v in self.metrics.values()):
+            return f"{NO_GROUND_TRUTH} (data.val.ann {self.cfg.data.val.ann} has no boxes; no best.pt, use last.pt)"
+        return f"{max(self.best_fitness, 0):.4f}"
 
     def _log_header(self) -> None:
         t = self.cfg.train

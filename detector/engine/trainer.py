@@ -30,6 +30,7 @@ from detector.engine.checkpoint import atomic_save, build_checkpoint, load_check
 from detector.engine.ema import ModelEMA
 from detector.engine.evaluator import NO_GROUND_TRUTH, STAT_KEYS, evaluate_model
 from detector.engine.finetune import load_finetune_weights
+from detector.engine.interrupt import interrupted_message, sigterm_received
 from detector.engine.logging import LOSS_PARTS, ResultsLogger, epoch_summary, gpu_mem_gb, rss_mb
 from detector.engine.optim import build_optimizer, compute_accumulate, scaled_weight_decay, schedule_from_config
 from detector.engine.plots import plot_results, plot_train_batch
@@ -58,7 +59,9 @@ def train(
 ) -> dict[str, Any]:
     """Train a detector as ``cfg`` describes; see :class:`Trainer` (``criterion``: replaces the head family's loss).
 
-    ``resume``: a training checkpoint to continue (else ``cfg.train.resume`` decides). ``callbacks`` are called as
+    ``resume``: a training checkpoint to continue (else ``cfg.train.resume`` decides). A ``KeyboardInterrupt``
+    (Ctrl-C, or SIGTERM inside :func:`detector.engine.interrupt.sigterm_as_interrupt`) is logged with how to resume
+    and raised again. ``callbacks`` are called as
     ``cb(trainer, epoch)`` on every rank after each epoch's checkpoint is written. Returns ``{"out_dir", "last",
     "best", "best_fitness", "metrics" (last validation's 12 COCO stats; NaN when data.val has no ground-truth box),
     "epochs", "nonfinite_skipped"}``.
@@ -67,6 +70,10 @@ def train(
     try:
         trainer = Trainer(cfg, resume=resume, callbacks=callbacks, criterion=criterion)
         return trainer.fit()
+    except BaseException as e:  # Ctrl-C, or SIGTERM under sigterm_as_interrupt (or an error it caused)
+        if (isinstance(e, KeyboardInterrupt) or sigterm_received()) and (trainer is None or trainer.main):
+            log.warning("%s", interrupted_message(e, trainer.out_dir if trainer is not None else None))
+        raise
     finally:
         if trainer is not None:
             trainer.close()

@@ -1,7 +1,9 @@
 """Typed, validated configuration: YAML files + ``key.sub=value`` overrides -> :class:`Config`.
 
 Every key is checked: an unknown key is an error that suggests the nearest valid key, a wrong type names the key and
-the expected type, a number outside its range (``detector/config_ranges.py``) names the key and the range. A config
+the expected type, a number outside its range (``detector/config_ranges.py``) names the key and the range, an empty
+path where one is needed (``detector/config_paths.py``) names the key. Overrides that set one key twice are applied
+in order and warned about (``detector/config_overrides.py``). A config
 file may start from another with ``base: other.yaml`` (path relative to the file) and override only what differs.
 The dataclass defaults below are the documented defaults (``configs/defaults.yaml`` repeats them with comments).
 """
@@ -20,6 +22,8 @@ from typing import Any, Union
 
 import yaml
 
+from detector.config_overrides import override_collisions, parse_override
+from detector.config_paths import empty_path_problem
 from detector.config_ranges import range_problem
 
 
@@ -297,7 +301,7 @@ def _build(cls: type, data: dict, prefix: str, source: str) -> Any:
         kwargs[key] = _convert(value, hints[key], full, source)
         if full in _CHOICES and kwargs[key] not in _CHOICES[full]:
             raise ConfigError(f"{source}: key '{full}' must be one of {list(_CHOICES[full])}, got {value!r}")
-        problem = range_problem(full, kwargs[key])
+        problem = range_problem(full, kwargs[key]) or empty_path_problem(full, kwargs[key])
         if problem:
             raise ConfigError(f"{source}: key {problem}")
     return cls(**kwargs)
@@ -335,12 +339,8 @@ def _apply_override(data: dict, override: str) -> None:
     """Apply ``a.b.c=value`` (value parsed as YAML: numbers, true/false, null, [lists]) to the raw dict."""
     if "=" not in override:
         raise ConfigError(f"override '{override}' must look like key.sub=value (e.g. train.epochs=10)")
-    key, raw = override.split("=", 1)
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    parts = key.strip().split(".")
+    key, value = parse_override(override)
+    parts = key.split(".")
     cls: Any = Config
     node = data
     for i, part in enumerate(parts):
@@ -369,6 +369,8 @@ def config_from_dict(data: dict, source: str = "config", overrides: list[str] | 
         for override in overrides:
             _apply_override(data, override)
         cfg = _build(Config, data, "", "command-line override")
+        for message in override_collisions(overrides):
+            warnings.warn(message, UserWarning, stacklevel=3)
     _warn_unused_families(cfg, source)
     return cfg
 

@@ -1,6 +1,7 @@
 """Train a detector: ``python tools/train.py CONFIG [key=value ...] [--resume PATH]``.
 
 Multi-GPU / multi-node: ``torchrun --nproc_per_node N tools/train.py CONFIG ...`` (CPU: gloo, GPU: nccl).
+Ctrl-C or SIGTERM stops the run cleanly and prints how to resume it; exit status 130 (Ctrl-C), 143 (SIGTERM).
 Examples::
 
     python tools/train.py configs/yolo_cspx50.yaml train.epochs=100 train.batch_size=32
@@ -47,16 +48,22 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         log.error("%s", e)
         return 2
+    from detector.engine.interrupt import EXIT_SIGINT, EXIT_SIGTERM, sigterm_as_interrupt, sigterm_received
     from detector.engine.trainer import train  # torch & co. load after the config is valid: typos fail fast
 
     try:
-        train(cfg, resume=args.resume)
-    except (FileNotFoundError, FileExistsError, ValueError) as e:
-        log.error("%s", e)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted: resume with train.resume=true or --resume OUT/weights/last.pt", file=sys.stderr)
-        return 130
+        with sigterm_as_interrupt():  # SIGTERM stops the run as Ctrl-C does; train() logs how to resume
+            train(cfg, resume=args.resume)
+    except BaseException as e:
+        if sigterm_received():  # also when the stop surfaced as another error (a loader worker killed by it, ...)
+            log.debug("after SIGTERM: %s: %s", type(e).__name__, e)
+            return EXIT_SIGTERM
+        if isinstance(e, KeyboardInterrupt):
+            return EXIT_SIGINT
+        if isinstance(e, (FileNotFoundError, FileExistsError, ValueError)):
+            log.error("%s", e)
+            return 1
+        raise
     return 0
 
 

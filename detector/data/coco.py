@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from pycocotools.coco import COCO
 
+from detector.coco_fields import annotation_problem, describe_annotation
 from detector.data.doctor import DoctorReport, check_coco
 from detector.data.image_io import read_image
 
@@ -63,6 +64,31 @@ def _warn_dropped(r: DoctorReport, where: str) -> None:
         )
 
 
+def _warn_invalid(problems: list[str], where: str) -> None:
+    """One DatasetWarning counting the annotations skipped for fields of the wrong type, naming the first few."""
+    if problems:
+        shown = "; ".join(problems[:3]) + (f"; ... and {len(problems) - 3} more" if len(problems) > 3 else "")
+        warnings.warn(
+            f"{where}: skipped {len(problems)} annotation(s) whose fields have the wrong type: {shown}. "
+            "Fix them in the annotation file (tools/check_dataset.py lists them as annotation_invalid).",
+            DatasetWarning,
+            stacklevel=4,
+        )
+
+
+def _warn_no_ground_truth(where: str, num_in_file: int) -> None:
+    """The DatasetWarning for a split without one usable (non-crowd, kept) box: AP is undefined on it."""
+    what = (
+        "0 annotations" if num_in_file == 0 else f"0 usable annotations ({num_in_file} in the file: crowd or dropped)"
+    )
+    warnings.warn(
+        f"{where} has {what}: every image is background; AP cannot be computed on it (evaluation reports "
+        "'no ground truth'). Check that this is the annotation file you meant.",
+        DatasetWarning,
+        stacklevel=3,
+    )
+
+
 class CocoDetection:
     """A COCO-format dataset: ``load_item(i) -> (img_rgb uint8 [H, W, 3], boxes_xyxy float32 [N, 4] pixels,
     labels int64 [N], image_id)``.
@@ -107,7 +133,9 @@ class CocoDetection:
         self.cat_ids: list[int] = [int(c["id"]) for c in cats]
         self.class_names: list[str] = [str(c.get("name", c["id"])) for c in cats]
         self._label_of = {cid: i for i, cid in enumerate(self.cat_ids)}
-        self.records, kept_data = self._build_records(data, max_background)
+        self.records, kept_data = self._build_records(data, max_background, where)
+        if not any(len(r.labels) for r in self.records):
+            _warn_no_ground_truth(where, len(data["annotations"]))
         self.image_ids: list[int] = [r.image_id for r in self.records]
         self.coco = coco_from_dict(kept_data)
 
@@ -139,7 +167,7 @@ class CocoDetection:
         keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
         return img, boxes[keep], rec.labels[keep].copy(), rec.image_id
 
-    def _build_records(self, data: dict, max_background: int | None) -> tuple[list[ImageRecord], dict]:
+    def _build_records(self, data: dict, max_background: int | None, where: str) -> tuple[list[ImageRecord], dict]:
         drop_imgs = set(self.report.drop_image_ids) if self.report else set()
         drop_anns = set(self.report.drop_ann_ids) if self.report else set()
         images: dict[int, dict] = {}
@@ -148,7 +176,12 @@ class CocoDetection:
                 images[int(im["id"])] = im
         per_image: dict[int, list[dict]] = {i: [] for i in images}
         kept_anns = []
+        invalid: list[str] = []
         for a in data["annotations"]:
+            problem = annotation_problem(a)  # the doctor's and the evaluator's check: all three skip the same
+            if problem:
+                invalid.append(f"{describe_annotation(a)}: {problem}")
+                continue
             if a["id"] in drop_anns or a["image_id"] not in per_image:
                 continue
             kept_anns.append(a)
@@ -156,6 +189,7 @@ class CocoDetection:
             if a.get("iscrowd", 0) or w <= 0 or h <= 0:
                 continue  # crowd regions stay in .coco for evaluation, never become training targets
             per_image[a["image_id"]].append(a)
+        _warn_invalid(invalid, where)
         records = []
         for image_id in sorted(images):
             anns = per_image[image_id]

@@ -3,7 +3,9 @@
 ``check_coco(ann_file, images_dir)`` scans the annotation JSON and the image files and returns a
 :class:`DoctorReport`: every kind of problem is counted, the first few are listed with file / image id /
 annotation id, and the report says what the dataset will drop (``drop_image_ids``, ``drop_ann_ids``).
-Only fatal findings (JSON that is not COCO, unknown category ids) make ``report.fatal`` true.
+Only fatal findings (JSON that is not COCO, unknown category ids) make ``report.fatal`` true. An annotation whose
+fields have the wrong type (``"bbox": [10, 10, "20", 20]``, a string image id) is an ``annotation_invalid`` finding,
+found by :func:`detector.coco_fields.annotation_problem`, the check the dataset and the evaluator skip it by.
 The scan result is cached next to the annotation file (or under ``~/.cache/cspx-yolo/doctor``), keyed on the
 annotation file and every image file's size and mtime, so a large scan is paid once.
 """
@@ -21,10 +23,11 @@ from typing import Any
 
 from PIL import Image
 
+from detector.coco_fields import annotation_problem, describe_annotation, is_id
 from detector.data.image_io import is_truncated
 from detector.output_files import write_text_atomic
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: annotation_invalid findings, integer image/category ids
 MAX_EXAMPLES = 5
 
 # kind -> (fatal, what the dataset does about it)
@@ -39,8 +42,12 @@ FINDING_KINDS: dict[str, tuple[bool, str]] = {
     "high_bit_depth_image": (False, "scaled to 8 bits when loaded"),
     "size_mismatch": (False, "the file's real size is used"),
     "annotation_unknown_image": (False, "annotation dropped"),
+    "annotation_invalid": (
+        False,
+        "annotation dropped (a field has the wrong type: ids must be integers, bbox 4 numbers)",
+    ),
     "box_out_of_bounds": (False, "box clipped to the image"),
-    "box_degenerate": (False, "box dropped (zero/negative size, or invalid numbers)"),
+    "box_degenerate": (False, "box dropped (zero/negative size, or outside the image)"),
     "bad_label_line": (False, "YOLO label line ignored"),
 }
 
@@ -73,6 +80,8 @@ class DoctorReport:
     images_found: int = 0
     findings: dict[str, Finding] = field(default_factory=dict)
     drop_image_ids: list[int] = field(default_factory=list)
+    # annotations dropped for what they hold (unknown image, degenerate box); those with fields of the wrong type
+    # (annotation_invalid, their id may be no integer) are not listed: every reader skips them by the same check
     drop_ann_ids: list[int] = field(default_factory=list)
     image_sizes: dict[int, tuple[int, int]] = field(default_factory=dict)  # image id -> (h, w) of the file
     from_cache: bool = False
@@ -250,12 +259,18 @@ def _coco_structure_error(data: Any) -> str:
     for i, im in enumerate(data["images"]):
         if not isinstance(im, dict) or "id" not in im or "file_name" not in im:
             return f"images[{i}] lacks 'id' or 'file_name'"
+        if not isinstance(im["file_name"], str) or not im["file_name"]:
+            return f"images[{i}] has 'file_name' {im['file_name']!r}: it must be a path relative to the image folder"
+        if not is_id(im["id"]):
+            return f"images[{i}] has 'id' {im['id']!r}: image ids must be integers"
     for i, a in enumerate(data["annotations"]):
         if not isinstance(a, dict) or not {"id", "image_id", "category_id", "bbox"} <= set(a):
             return f"annotations[{i}] lacks one of 'id', 'image_id', 'category_id', 'bbox'"
     for i, c in enumerate(data["categories"]):
         if not isinstance(c, dict) or "id" not in c:
             return f"categories[{i}] lacks 'id'"
+        if not is_id(c["id"]):
+            return f"categories[{i}] has 'id' {c['id']!r}: category ids must be integers"
     return ""
 
 
@@ -299,7 +314,11 @@ def _scan(data: dict, images_dir: Path, report: DoctorReport, full: bool, worker
 
     dropped = set(report.drop_image_ids)
     for a in data["annotations"]:
-        where = f"annotation id {a['id']} (image id {a['image_id']})"
+        where = describe_annotation(a)
+        problem = annotation_problem(a)  # the same check makes CocoDetection and the evaluator skip it
+        if problem:
+            report.add("annotation_invalid", f"{where}: {problem}")
+            continue
         if a["category_id"] not in cat_ids:
             report.add("unknown_category", f"{where}: category_id {a['category_id']} not in {sorted(cat_ids)[:20]}")
             continue
@@ -310,12 +329,8 @@ def _scan(data: dict, images_dir: Path, report: DoctorReport, full: bool, worker
         if a["image_id"] in dropped:
             continue
         bbox = a["bbox"]
-        try:
-            x, y, w, h = (float(v) for v in bbox)
-            valid = all(v == v and abs(v) != float("inf") for v in (x, y, w, h))
-        except (TypeError, ValueError):
-            valid = False
-        if not valid or w <= 0 or h <= 0:
+        x, y, w, h = (float(v) for v in bbox)
+        if w <= 0 or h <= 0:
             report.add("box_degenerate", f"{where}: bbox {bbox}")
             report.drop_ann_ids.append(a["id"])
             continue

@@ -18,13 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from detector.engine.coco_inputs import EvaluationWarning
 from detector.engine.detections import Detections
 
+__all__ = ["ENGINES", "EvaluationWarning", "gc_paused", "pick_engine", "run_engine"]
+
 ENGINES = ("auto", "faster", "pycocotools")
-
-
-class EvaluationWarning(UserWarning):
-    """Evaluation ran but the result needs attention (no predictions, engine fallback)."""
 
 
 @contextlib.contextmanager

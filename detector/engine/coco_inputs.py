@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from numbers import Integral, Real
 from pathlib import Path
@@ -18,9 +18,16 @@ from typing import Any
 
 import numpy as np
 
+from detector.coco_fields import annotation_problem, bbox_type_problem, describe_annotation, is_id
+
 
 class EvaluationInputError(ValueError):
     """Ground truth or predictions given to the evaluator are unreadable, malformed or inconsistent."""
+
+
+class EvaluationWarning(UserWarning):
+    """Evaluation ran but the result needs attention (no predictions, no ground truth, skipped annotations,
+    engine fallback)."""
 
 
 def few(ids: Iterable[Any], n: int = 5) -> str:
@@ -45,18 +52,11 @@ def read_json(path: str | Path, what: str) -> Any:
 
 
 # ---------------------------------------------------------------- one value (the record-by-record walk)
-def is_id(value: Any) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool)
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(float(value))
-
-
 def check_box(bbox: Any) -> str | None:
     """None if ``bbox`` is 4 finite numbers with w, h >= 0, else what is wrong."""
-    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4 or not all(is_number(v) for v in bbox):
-        return f"'bbox' must be 4 finite numbers [x, y, w, h], got {bbox!r}"
+    problem = bbox_type_problem(bbox)
+    if problem:
+        return problem
     if bbox[2] < 0 or bbox[3] < 0:
         return f"'bbox' {list(bbox)} has a negative width/height (COCO boxes are [x, y, w, h], not [x1, y1, x2, y2])"
     return None
@@ -125,6 +125,10 @@ def load_gt_dataset(coco_gt: Any) -> dict[str, Any]:
     ``coco_gt``: a ``COCO`` object (pycocotools or faster-coco-eval; its ``.dataset`` is used), a dict or a JSON path.
     Annotations without ``area`` get ``w * h`` of their box and without ``iscrowd`` get 0 (copies; the input is not
     modified). Image/annotation/category dicts are otherwise shared with the input.
+    Annotations whose fields have the wrong type (:func:`detector.coco_fields.annotation_problem`: a string in the
+    bbox, a non-integer id, ...) are left out with one :class:`EvaluationWarning` that counts them and names the
+    first few, as the dataset and the dataset doctor do; anything else inconsistent raises
+    :class:`EvaluationInputError`.
     """
     source, data = _source_and_data(coco_gt)
     if isinstance(data, list):
@@ -145,7 +149,7 @@ def load_gt_dataset(coco_gt: Any) -> dict[str, Any]:
     image_ids = _entry_ids(source, data, "images")
     cat_ids = _entry_ids(source, data, "categories")
     if not _annotations_ok(annotations, image_ids, cat_ids):
-        _walk_annotations(source, annotations, set(image_ids.tolist()), set(cat_ids.tolist()))
+        annotations = _walk_annotations(source, annotations, set(image_ids.tolist()), set(cat_ids.tolist()))
     anns = [ann if "area" in ann and "iscrowd" in ann else _with_area_and_iscrowd(ann) for ann in annotations]
     return {**data, "annotations": anns}
 
@@ -189,14 +193,21 @@ def _annotations_ok(annotations: list[Any], image_ids: np.ndarray, cat_ids: np.n
     ann_ids, img, cat = (id_column(cols[k]) for k in ("id", "image_id", "category_id"))
     if ann_ids is None or img is None or cat is None or box_column(cols["bbox"]) is None:
         return False
+    areas = [a["area"] for a in annotations if "area" in a]
+    crowd = [a["iscrowd"] for a in annotations if "iscrowd" in a]
+    crowd_ok = all(issubclass(t, Integral) for t in set(map(type, crowd))) and set(crowd) <= {0, 1}
+    if number_column(areas) is None or not crowd_ok:
+        return False
     return bool(
         len(np.unique(ann_ids)) == len(ann_ids) and np.isin(img, image_ids).all() and np.isin(cat, cat_ids).all()
     )
 
 
-def _walk_annotations(source: str, annotations: list[Any], image_ids: set, cat_ids: set) -> None:
-    """Check record by record; raise :class:`EvaluationInputError` for the first bad annotation (in file order)."""
+def _walk_annotations(source: str, annotations: list[Any], image_ids: set, cat_ids: set) -> list[Any]:
+    """Check record by record: annotations with fields of the wrong type are left out (one warning counts them);
+    raise :class:`EvaluationInputError` for the first otherwise bad annotation (in file order). Returns the kept."""
     ann_ids: set = set()
+    kept, skipped = [], []
     for i, ann in enumerate(annotations):
         where = f"{source}: annotations[{i}]"
         if not isinstance(ann, Mapping):
@@ -204,6 +215,11 @@ def _walk_annotations(source: str, annotations: list[Any], image_ids: set, cat_i
         missing = [k for k in ("id", "image_id", "category_id", "bbox") if k not in ann]
         if missing:
             raise EvaluationInputError(f"{where} (id {ann.get('id')}) misses key(s) {missing}")
+        problem = annotation_problem(ann)
+        if problem:
+            skipped.append(f"{describe_annotation(ann)}: {problem}")
+            continue
+        kept.append(ann)
         where = f"{source}: annotation id {ann['id']}"
         if ann["id"] in ann_ids:
             raise EvaluationInputError(f"{where} is duplicated; annotation ids must be unique")
@@ -215,3 +231,12 @@ def _walk_annotations(source: str, annotations: list[Any], image_ids: set, cat_i
         problem = check_box(ann["bbox"])
         if problem:
             raise EvaluationInputError(f"{where} (image {ann['image_id']}): {problem}")
+    if skipped:
+        shown = "; ".join(skipped[:3]) + (f"; ... and {len(skipped) - 3} more" if len(skipped) > 3 else "")
+        warnings.warn(
+            f"{source}: skipped {len(skipped)} ground-truth annotation(s) whose fields have the wrong type: {shown}. "
+            "Fix them in the annotation file (tools/check_dataset.py lists them as annotation_invalid).",
+            EvaluationWarning,
+            stacklevel=4,
+        )
+    return kept

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from detector.coco_fields import is_id, is_number
 from detector.engine.coco_inputs import (
     EvaluationInputError,
     box_column,
@@ -20,8 +21,6 @@ from detector.engine.coco_inputs import (
     column,
     few,
     id_column,
-    is_id,
-    is_number,
     number_column,
     read_json,
 )

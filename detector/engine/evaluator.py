@@ -4,7 +4,10 @@ Ground truth is a COCO dataset (a pycocotools/faster-coco-eval ``COCO`` object, 
 Predictions are COCO result dicts ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}`` with boxes in
 original image pixels (xywh: top-left corner, width, height) and the dataset's original category ids, a JSON path,
 or :class:`Detections` (the same as arrays: what :func:`evaluate_model` hands over, no dicts or JSON in between).
-Metrics follow pycocotools exactly, including its ``-1.0`` for "no ground truth in this area range".
+Metrics follow pycocotools exactly, including its ``-1.0`` for "no ground truth in this area range". Ground truth
+without one (non-crowd) box in the evaluated images has no AP at all: the result says so
+(``has_ground_truth`` False, "no ground truth" in its summary, null stats in its JSON) and an
+:class:`EvaluationWarning` is raised.
 """
 
 from __future__ import annotations
@@ -35,11 +38,13 @@ __all__ = [
     "EvaluationInputError",
     "EvaluationWarning",
     "GroundTruth",
+    "NO_GROUND_TRUTH",
     "coco_evaluate",
     "evaluate_model",
     "predictions_to_coco",
 ]
 
+NO_GROUND_TRUTH = "no ground truth"  # shown in place of AP/AR when the ground truth holds no box
 STAT_KEYS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
 _SUMMARY_ROWS = (  # (title, IoU, area, maxDets) in pycocotools order, one per STAT_KEYS entry
     ("Average Precision  (AP)", "0.50:0.95", "all", 100),
@@ -78,14 +83,22 @@ class EvalResult:
     iou_thrs: np.ndarray = field(default_factory=lambda: np.linspace(0.5, 0.95, 10))
     rec_thrs: np.ndarray = field(default_factory=lambda: np.linspace(0.0, 1.0, 101))
 
+    @property
+    def has_ground_truth(self) -> bool:
+        """False when the evaluated images hold no non-crowd ground-truth box: every stat is -1 (undefined)."""
+        return any(c["num_gt"] > 0 for c in self.per_class)
+
     def __getitem__(self, key: str) -> float:
         """``result["AP"]``: a stat by name (so the result also reads like the contract's metrics dict)."""
         return self.stats[key]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: the 12 stats at top level plus ``per_class``, ``engine``, image/prediction counts."""
+        """JSON-ready dict: the 12 stats at top level (null when there is no ground truth: AP is undefined, not -1)
+        plus ``num_gt`` (non-crowd ground-truth boxes), ``per_class``, ``engine``, image/prediction counts."""
+        gt = self.has_ground_truth
         return {
-            **{k: float(v) for k, v in self.stats.items()},
+            **{k: float(v) if gt else None for k, v in self.stats.items()},
+            "num_gt": sum(int(c["num_gt"]) for c in self.per_class),
             "per_class": [dict(c) for c in self.per_class],
             "engine": self.engine,
             "num_images": self.num_images,
@@ -93,12 +106,12 @@ class EvalResult:
         }
 
     def summary(self) -> str:
-        """The 12 stats in the familiar pycocotools text layout."""
+        """The 12 stats in the familiar pycocotools text layout ("no ground truth" in place of the numbers when
+        there is none)."""
         lines = []
         for key, (title, iou, area, max_det) in zip(STAT_KEYS, _SUMMARY_ROWS, strict=True):
-            lines.append(
-                f" {title} @[ IoU={iou:<9} | area={area:>6s} | maxDets={max_det:>3d} ] = {self.stats[key]:0.3f}"
-            )
+            value = f"{self.stats[key]:0.3f}" if self.has_ground_truth else NO_GROUND_TRUTH
+            lines.append(f" {title} @[ IoU={iou:<9} | area={area:>6s} | maxDets={max_det:>3d} ] = {value}")
         return "\n".join(lines)
 
     def per_class_table(self) -> str:
@@ -169,14 +182,24 @@ def coco_evaluate(
         if ann["image_id"] in keep and not ann.get("iscrowd", 0):
             num_gt[int(ann["category_id"])] += 1
 
-    if not len(dets):
+    has_gt = any(num_gt.values())
+    if not has_gt:
         warnings.warn(
-            "no predictions to evaluate (the model detected nothing, or the file is empty): all metrics are 0.0",
+            f"the ground truth has no (non-crowd) annotation in the {len(eval_ids)} evaluated image(s): AP and AR "
+            "cannot be computed (reported as 'no ground truth'); check the annotation file",
             EvaluationWarning,
             stacklevel=2,
         )
-        stats = np.zeros(12)
-        precision = np.zeros((10, 101, len(cat_ids), 4, 3))
+    if not len(dets):
+        if has_gt:
+            warnings.warn(
+                "no predictions to evaluate (the model detected nothing, or the file is empty): all metrics are 0.0",
+                EvaluationWarning,
+                stacklevel=2,
+            )
+        fill = 0.0 if has_gt else -1.0  # pycocotools' -1: undefined without ground truth
+        stats = np.full(12, fill)
+        precision = np.full((10, 101, len(cat_ids), 4, 3), fill)
     else:
         try:
             stats, precision = run_engine(chosen, gt, dets, eval_ids)
@@ -186,6 +209,8 @@ def coco_evaluate(
             warnings.warn(f"faster-coco-eval failed ({e}); using pycocotools", EvaluationWarning, stacklevel=2)
             chosen = "pycocotools"
             stats, precision = run_engine(chosen, gt, dets, eval_ids)
+        if not has_gt:
+            stats = np.full(12, -1.0)  # what pycocotools gives; the same whatever the engine
 
     per_class = []
     for k, cat in enumerate(cats):

@@ -1,4 +1,8 @@
-"""Run outputs that are not weights: ``results.csv`` (one row per epoch), TensorBoard scalars, memory figures."""
+"""Run outputs that are not weights: ``results.csv`` (one row per epoch), TensorBoard scalars, memory figures.
+
+An empty ``results.csv`` cell means "no value": a loss part the head does not have, the metrics of an epoch that was
+not validated, or of a validation without ground truth (the val split holds no box, so AP is undefined).
+"""
 
 from __future__ import annotations
 
@@ -117,6 +121,11 @@ def epoch_summary(row: Mapping[str, Any], epochs: int) -> str:
         if row.get(f"{p}_loss") is not None and math.isfinite(float(row[f"{p}_loss"]))
     )
     text = f"epoch {int(row['epoch']) + 1}/{epochs}  loss {row['total_loss']:.4f} ({parts})  lr {row['lr']:.3g}"
-    if row.get("mAP") is not None and math.isfinite(float(row["mAP"])):
-        text += f"  mAP {row['mAP']:.4f} AP50 {row['AP50']:.4f} AP75 {row['AP75']:.4f}"
+    if row.get("mAP") is not None:  # evaluated this epoch; NaN: the val split has no ground truth
+        finite = math.isfinite(float(row["mAP"]))
+        text += (
+            f"  mAP {row['mAP']:.4f} AP50 {row['AP50']:.4f} AP75 {row['AP75']:.4f}"
+            if finite
+            else "  mAP: no ground truth"
+        )
     return text + f"  {row['time_s']:.1f}s  rss {row['rss_mb']:.0f}MB"

@@ -62,7 +62,8 @@ def plot_pr_curves(result: EvalResult, path: str | Path, *, max_classes: int = 2
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("Recall")
     ax.set_ylabel("Precision")
-    ax.set_title(f"Precision-recall (AP50 {max(result.stats['AP50'], 0):.3f}, AP {max(result.stats['AP'], 0):.3f})")
+    scores = f"AP50 {result.stats['AP50']:.3f}, AP {result.stats['AP']:.3f}"
+    ax.set_title(f"Precision-recall ({scores if result.has_ground_truth else 'no ground truth'})")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=7, ncol=2 if len(shown) > 10 else 1)
     fig.tight_layout()

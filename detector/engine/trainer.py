@@ -28,8 +28,9 @@ from detector.engine import distributed as dist_utils
 from detector.engine.auto_anchor import anchors_as_config, auto_anchor
 from detector.engine.checkpoint import atomic_save, build_checkpoint, load_checkpoint, restore_training_state
 from detector.engine.ema import ModelEMA
-from detector.engine.evaluator import STAT_KEYS, evaluate_model
+from detector.engine.evaluator import NO_GROUND_TRUTH, STAT_KEYS, evaluate_model
 from detector.engine.finetune import load_finetune_weights
+from detector.engine.interrupt import interrupted_message, sigterm_received
 from detector.engine.logging import LOSS_PARTS, ResultsLogger, epoch_summary, gpu_mem_gb, rss_mb
 from detector.engine.optim import build_optimizer, compute_accumulate, scaled_weight_decay, schedule_from_config
 from detector.engine.plots import plot_results, plot_train_batch
@@ -58,14 +59,21 @@ def train(
 ) -> dict[str, Any]:
     """Train a detector as ``cfg`` describes; see :class:`Trainer` (``criterion``: replaces the head family's loss).
 
-    ``resume``: a training checkpoint to continue (else ``cfg.train.resume`` decides). ``callbacks`` are called as
+    ``resume``: a training checkpoint to continue (else ``cfg.train.resume`` decides). A ``KeyboardInterrupt``
+    (Ctrl-C, or SIGTERM inside :func:`detector.engine.interrupt.sigterm_as_interrupt`) is logged with how to resume
+    and raised again. ``callbacks`` are called as
     ``cb(trainer, epoch)`` on every rank after each epoch's checkpoint is written. Returns ``{"out_dir", "last",
-    "best", "best_fitness", "metrics" (last validation's 12 COCO stats), "epochs", "nonfinite_skipped"}``.
+    "best", "best_fitness", "metrics" (last validation's 12 COCO stats; NaN when data.val has no ground-truth box),
+    "epochs", "nonfinite_skipped"}``.
     """
     trainer = None
     try:
         trainer = Trainer(cfg, resume=resume, callbacks=callbacks, criterion=criterion)
         return trainer.fit()
+    except BaseException as e:  # Ctrl-C, or SIGTERM under sigterm_as_interrupt (or an error it caused)
+        if (isinstance(e, KeyboardInterrupt) or sigterm_received()) and (trainer is None or trainer.main):
+            log.warning("%s", interrupted_message(e, trainer.out_dir if trainer is not None else None))
+        raise
     finally:
         if trainer is not None:
             trainer.close()
@@ -224,7 +232,7 @@ class Trainer:
             for cb in self.callbacks:
                 cb(self, epoch)
         self._log(
-            f"done: {t.epochs} epochs, best mAP@[.5:.95] {max(self.best_fitness, 0):.4f}; results in {self.out_dir}"
+            f"done: {t.epochs} epochs, best mAP@[.5:.95] {self._best_text()}; results in {self.out_dir}"
             + (f" ({self.step.guard.total} non-finite steps skipped)" if self.step.guard.total else "")
         )
         return {
@@ -286,7 +294,8 @@ class Trainer:
                 result, _ = evaluate_model(
                     model, self.val_loader, self.val_ds, self.cfg.eval, self.device, autocast_dtype=self.autocast_dtype
                 )
-            metrics = {k: float(result[k]) for k in STAT_KEYS}
+            nan = result["AP"] < 0  # pycocotools' -1: data.val has no box, AP is undefined (NaN here, not -1)
+            metrics = {k: math.nan if nan else float(result[k]) for k in STAT_KEYS}
             self.metrics = metrics
         dist_utils.barrier()
         return metrics
@@ -313,6 +322,12 @@ class Trainer:
         atomic_save(ckpt, self.weights_dir / "last.pt")
         if improved:
             atomic_save(ckpt, self.weights_dir / "best.pt")
+
+    def _best_text(self) -> str:
+        """The best mAP for the final line; "no ground truth" when validation had no box to find (no best.pt)."""
+        if self.best_fitness < 0 and self.metrics and all(math.isnan(v) for v in self.metrics.values()):
+            return f"{NO_GROUND_TRUTH} (data.val.ann {self.cfg.data.val.ann} has no boxes; no best.pt, use last.pt)"
+        return f"{max(self.best_fitness, 0):.4f}"
 
     def _log_header(self) -> None:
         t = self.cfg.train

@@ -119,7 +119,7 @@ def test_ground_truth_errors_keep_file_order(gt) -> None:
     with pytest.raises(EvaluationInputError, match=r"duplicate id 3 in 'images'"):
         coco_evaluate(gt, [])
     gt["images"] = gt["images"][:-4]
-    gt["annotations"][1]["bbox"] = [1, 1, True, 5]
+    gt["annotations"][1]["bbox"] = [1, 1, -2, 5]  # (a bbox of the wrong type is skipped with a warning instead)
     gt["annotations"][3]["image_id"] = 777
-    with pytest.raises(EvaluationInputError, match=r"annotation id 2 \(image \d+\): 'bbox' must be 4 finite"):
+    with pytest.raises(EvaluationInputError, match=r"annotation id 2 \(image \d+\): 'bbox' \[1, 1, -2, 5\] has a neg"):
         coco_evaluate(gt, [])

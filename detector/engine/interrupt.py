@@ -1,0 +1,76 @@
+"""Stopping a training run from outside: SIGTERM (a scheduler, ``kill``, ``docker stop``, torchrun passing its own
+on to every rank) handled like Ctrl-C, and the line that says how to resume.
+
+:func:`sigterm_as_interrupt` makes SIGTERM raise :class:`Terminated`, a ``KeyboardInterrupt``, in the main thread, so
+it unwinds the run exactly as Ctrl-C does (loader workers stopped, logs flushed, process group left); the tool then
+exits with 143 = 128 + 15, the status of a process ended by SIGTERM. Checkpoints are replaced whole
+(``checkpoint.atomic_save``), so the last one written stays usable.
+
+When the whole process group gets the signal (torchrun, Slurm, ``kill -TERM -PGID``), the DataLoader workers die of
+it too, and the main process may then see "DataLoader worker ... is killed by signal" on its way out instead of (or
+after) :class:`Terminated`; :func:`sigterm_received` tells that such an error is part of the same stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+
+EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
+EXIT_SIGINT = 128 + signal.SIGINT  # 130
+
+_received = False  # SIGTERM arrived in this process inside sigterm_as_interrupt (signal handlers are per process)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived (raised by the handler of :func:`sigterm_as_interrupt`)."""
+
+
+def sigterm_received() -> bool:
+    """True once SIGTERM arrived inside the current (or last) :func:`sigterm_as_interrupt` block."""
+    return _received
+
+
+def _handler(owner: int) -> Callable[[int, FrameType | None], None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        global _received
+        if os.getpid() != owner:  # a forked child that kept the handler: stop as on Ctrl-C
+            raise KeyboardInterrupt("SIGTERM")
+        _received = True
+        raise Terminated("SIGTERM")
+
+    return handler
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Inside the block SIGTERM raises :class:`Terminated` in this process; the previous handler is restored after.
+
+    Outside the main thread (where Python cannot set handlers) nothing changes.
+    """
+    global _received
+    _received = False
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _handler(os.getpid()))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def interrupted_message(exc: BaseException, out_dir: Path | None) -> str:
+    """What stopped the run and how to continue it: ``--resume OUT/weights/last.pt`` when that checkpoint exists."""
+    what = "stopped by SIGTERM" if isinstance(exc, Terminated) or _received else "interrupted"
+    if out_dir is None:
+        return f"{what} before training started: nothing to resume"
+    last = Path(out_dir) / "weights" / "last.pt"
+    if last.is_file():
+        return f"{what}: resume with --resume {last} (or train.out_dir={out_dir} train.resume=true)"
+    return f"{what} before the first epoch ended: {out_dir} holds no weights/last.pt to resume; start the run again"

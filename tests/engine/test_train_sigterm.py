@@ -1,0 +1,81 @@
+"""SIGTERM stops training as Ctrl-C does: a clean stop, a line saying how to resume, exit status 143, and the
+resume works."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from detector.engine.checkpoint import load_checkpoint
+from detector.engine.interrupt import Terminated, interrupted_message, sigterm_as_interrupt, sigterm_received
+from tests.helpers import ROOT, tiny_config
+
+TOOL = str(ROOT / "tools" / "train.py")
+
+
+def test_sigterm_raises_terminated_inside_the_block_only():
+    before = signal.getsignal(signal.SIGTERM)
+    with sigterm_as_interrupt():
+        assert not sigterm_received()
+    with pytest.raises(Terminated), sigterm_as_interrupt():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises before this ends
+    assert sigterm_received() and isinstance(Terminated(), KeyboardInterrupt)
+    assert signal.getsignal(signal.SIGTERM) is before
+    with sigterm_as_interrupt():  # a new block starts afresh
+        assert not sigterm_received()
+
+
+def test_interrupted_message_says_how_to_resume(tmp_path):
+    assert interrupted_message(Terminated(), None) == "stopped by SIGTERM before training started: nothing to resume"
+    with sigterm_as_interrupt():
+        pass  # resets "SIGTERM received"
+    assert "holds no weights/last.pt to resume; start the run again" in interrupted_message(
+        KeyboardInterrupt(), tmp_path
+    )
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "last.pt").write_bytes(b"")
+    assert interrupted_message(Terminated(), tmp_path) == (
+        f"stopped by SIGTERM: resume with --resume {tmp_path / 'weights' / 'last.pt'} "
+        f"(or train.out_dir={tmp_path} train.resume=true)"
+    )
+
+
+@pytest.mark.slow  # two training subprocesses
+def test_sigterm_during_training_exits_143_and_the_run_resumes(tmp_path):
+    out = tmp_path / "out"
+    cfg = tiny_config(tmp_path / "c.yaml", out, tmp_path / "shapes", train={"epochs": 50, "workers": 1})
+    last = out / "weights" / "last.pt"
+    with open(tmp_path / "stdout", "w") as so, open(tmp_path / "stderr", "w") as se:
+        proc = subprocess.Popen([sys.executable, TOOL, str(cfg)], stdout=so, stderr=se, start_new_session=True)
+        try:
+            deadline = time.time() + 240
+            while not last.is_file() and proc.poll() is None and time.time() < deadline:
+                time.sleep(0.05)
+            assert last.is_file(), (tmp_path / "stderr").read_text()[-3000:]
+            time.sleep(0.3)  # the next epoch is under way (the loader worker with it)
+            os.killpg(proc.pid, signal.SIGTERM)  # the whole group, as torchrun / Slurm do: the worker gets it too
+            code = proc.wait(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    stderr = (tmp_path / "stderr").read_text()
+    assert code == 143, stderr[-3000:]
+    hint = f"warning: stopped by SIGTERM: resume with --resume {last} (or train.out_dir={out} train.resume=true)"
+    assert hint in stderr.splitlines()  # a line of its own
+    assert "Traceback" not in stderr and "error:" not in stderr
+    assert not list((out / "weights").glob(".*tmp*"))  # no temp file of a checkpoint write left behind
+    epoch = load_checkpoint(last, require_training_state=True)["epoch"]
+    assert epoch < 49
+    done = subprocess.run(
+        [sys.executable, TOOL, str(cfg), f"train.epochs={epoch + 2}", "--resume", str(last)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"resuming {last} at epoch {epoch + 2}/{epoch + 2}" in done.stdout
+    assert load_checkpoint(last, require_training_state=True)["epoch"] == epoch + 1

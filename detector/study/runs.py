@@ -26,8 +26,8 @@ from detector.study.folder import RUN_RECORD, RunInfo, RunState, read_json, writ
 
 log = logging.getLogger(__name__)
 
-#: keys the trainer itself may write into a run's config.yaml (auto-anchor replaces the anchors)
-_TRAINER_WRITTEN = ("model.head.yolov4.anchors",)
+#: keys a run's config.yaml may hold differently: auto-anchor rewrites the anchors; the folder is where it is found
+_NOT_COMPARED = ("model.head.yolov4.anchors", "train.out_dir")
 TrainFn = Callable[..., dict[str, Any]]
 
 
@@ -37,7 +37,7 @@ def check_run_config(info: RunInfo, expected: Config) -> None:
     if not path.is_file():
         return
     stored = yaml.safe_load(path.read_text()) or {}
-    keys = [k for k in differing_keys(stored, config_to_dict(expected)) if not k.startswith(_TRAINER_WRITTEN)]
+    keys = [k for k in differing_keys(stored, config_to_dict(expected)) if not k.startswith(_NOT_COMPARED)]
     if keys:
         raise ConfigError(
             f"{path} was trained with another config ({', '.join(keys[:8])}); move the run folder away or give "
@@ -79,8 +79,8 @@ def train_run(
     callbacks: Sequence[Callable[[Trainer, int], None]] = (),
 ) -> dict[str, Any]:
     """Train (or resume) one run into ``info.folder``; a DONE run is only read. Returns the run record:
-    ``{"label", "seed", "status", "epochs", "segments" [{"from_epoch", "wall_s"}], "images_per_epoch",
-    "train_s", "images_per_s", ...}`` (also written to ``study_run.json``)."""
+    ``{"label", "seed", "status", "epochs", "segments" [{"from_epoch", "wall_s"}] (one per start, interrupted ones
+    too), "images_per_epoch", "train_s", "images_per_s", ...}`` (also written to ``study_run.json``)."""
     expected = run_config(cfg, info.seed, str(info.folder))
     check_run_config(info, expected)
     path = info.folder / RUN_RECORD
@@ -91,9 +91,14 @@ def train_run(
         resume = info.last if info.state is RunState.RESUME else None
         verb = f"resuming at epoch {info.epoch + 2}/{expected.train.epochs}" if resume else "training"
         log.info("%s / seed %d: %s into %s", info.label, info.seed, verb, info.folder)
+        segment = {"from_epoch": info.epoch + 1, "wall_s": 0.0}
+        record["segments"].append(segment)
         start = time.perf_counter()
-        train_fn(expected, resume=resume, callbacks=[_Recorder(info, record), *callbacks])
-        record["segments"].append({"from_epoch": info.epoch + 1, "wall_s": time.perf_counter() - start})
+        try:
+            train_fn(expected, resume=resume, callbacks=[_Recorder(info, record), *callbacks])
+        finally:  # an interrupted segment is recorded too (its epochs count once its checkpoint exists)
+            segment["wall_s"] = time.perf_counter() - start
+            write_json(path, record)
     else:
         log.info("%s / seed %d: done, reused (%s)", info.label, info.seed, info.folder)
         if record.get("status") == "done":

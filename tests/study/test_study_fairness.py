@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import yaml
@@ -11,6 +12,8 @@ from detector.config import ConfigError, config_to_dict
 from detector.study.fairness import check_fair, differing_keys, resolve, run_config, study_identity
 from detector.study.spec import load_study_spec
 from tests.study.study_builders import write_tiny_study
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _resolve(tmp_path, **kw):
@@ -111,3 +114,13 @@ def test_the_identity_leaves_out_what_differs_per_run(tmp_path):
     assert "backbone" not in ident["shared"]["model"]
     assert "seed" not in ident["shared"]["train"] and "out_dir" not in ident["shared"]["train"]
     assert ident["backbones"]["cspdark"]["name"] == "cspdarknet53"
+
+
+@pytest.mark.parametrize(
+    ("name", "pretrained", "count"), [("study_shapes.yaml", False, 4), ("study_coco.yaml", True, 5)]
+)
+def test_the_shipped_study_configs_are_fair(name, pretrained, count):
+    spec = load_study_spec(ROOT / "configs" / name)
+    r = resolve(spec)
+    assert r.pretrained is pretrained and len(r.backbones) == count and len(spec.seeds) == 2
+    assert len({c.train.epochs for c in r.backbones.values()}) == 1

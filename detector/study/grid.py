@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -32,12 +33,29 @@ def read_detections(predictions: str | Path, image_ids: set[int]) -> dict[int, l
     return out
 
 
+MIN_SIDE = 256  # smaller images are enlarged (nearest neighbour) so captions stay small relative to them
+
+
+def _enlarged(img: np.ndarray, boxes: np.ndarray, labels: np.ndarray, image_id: int) -> tuple:
+    """``(image, boxes_xyxy, labels, image_id, scale)`` with images under ``MIN_SIDE`` px scaled up by ``scale``."""
+    scale = max(1.0, MIN_SIDE / max(img.shape[:2]))
+    if scale > 1.0:
+        h, w = img.shape[:2]
+        img = cv2.resize(img, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_NEAREST)
+    return img, np.asarray(boxes, np.float32) * scale, labels, image_id, scale
+
+
 def _draw_predictions(
-    img: np.ndarray, dets: list[dict[str, Any]], cat_ids: Sequence[int], names: Sequence[str], score_thres: float
+    img: np.ndarray,
+    dets: list[dict[str, Any]],
+    cat_ids: Sequence[int],
+    names: Sequence[str],
+    score_thres: float,
+    scale: float,
 ) -> np.ndarray:
     index = {int(c): i for i, c in enumerate(cat_ids)}
     kept = [d for d in dets if d["score"] >= score_thres and int(d["category_id"]) in index]
-    boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in (d["bbox"] for d in kept)], dtype=np.float32)
+    boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in (d["bbox"] for d in kept)], dtype=np.float32) * scale
     labels = np.array([index[int(d["category_id"])] for d in kept], dtype=np.int64)
     scores = np.array([d["score"] for d in kept], dtype=np.float32)
     return draw_detections(img, boxes.reshape(-1, 4), labels, scores, names)
@@ -50,17 +68,16 @@ def detection_grid(
     truth and then one per ``(title, predictions JSON)``; detections with score >= ``score_thres``."""
     if not indices:
         return None
-    items = [dataset.base.load_item(i) for i in indices]  # (RGB uint8 [H, W, 3], boxes_xyxy, labels, image id)
+    items = [_enlarged(*dataset.base.load_item(i)) for i in indices]
     ids = {int(it[3]) for it in items}
     per_column = [read_detections(path, ids) for _, path in columns]
     names, cat_ids = list(dataset.class_names), list(dataset.cat_ids)
     n_rows, n_cols = len(items), len(columns) + 1
     fig = Figure(figsize=(2.6 * n_cols, 2.6 * n_rows + 0.4))
-    for r, (img, boxes, labels, image_id) in enumerate(items):
+    for r, (img, boxes, labels, image_id, scale) in enumerate(items):
         cells = [draw_detections(img, boxes, labels, None, names)]
-        cells += [
-            _draw_predictions(img, dets.get(int(image_id), []), cat_ids, names, score_thres) for dets in per_column
-        ]
+        for dets in per_column:
+            cells.append(_draw_predictions(img, dets.get(int(image_id), []), cat_ids, names, score_thres, scale))
         for c, cell in enumerate(cells):
             ax = fig.add_subplot(n_rows, n_cols, r * n_cols + c + 1)
             ax.imshow(cell)

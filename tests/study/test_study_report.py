@@ -147,3 +147,11 @@ def test_the_grid_draws_ground_truth_and_each_backbone(tmp_path):
     png = detection_grid(dataset, [0, 1], [("a", preds), ("b", preds)], score_thres=0.3)
     img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     assert img.shape[1] == round(2.6 * 3 * 100) and img.shape[0] == round((2.6 * 2 + 0.4) * 100)
+
+
+def test_small_images_are_enlarged_with_their_boxes():
+    from detector.study.grid import _enlarged
+
+    img, boxes, labels, image_id, scale = _enlarged(np.zeros((64, 32, 3), np.uint8), np.array([[1, 2, 3, 4]]), [0], 7)
+    assert scale == 4.0 and img.shape == (256, 128, 3) and boxes.tolist() == [[4, 8, 12, 16]] and image_id == 7
+    assert _enlarged(np.zeros((300, 400, 3), np.uint8), np.zeros((0, 4)), [], 1)[4] == 1.0

@@ -3,11 +3,12 @@
     python tools/eval.py configs/yolo_cspx50.yaml --weights runs/train/exp/weights/best.pt [key=value ...]
     python tools/eval.py --gt annotations/instances_val2017.json --pred predictions.json
 
-Prints the 12 COCO metrics (pycocotools layout) and a per-class AP table; writes into --out (default
-runs/eval/exp; a folder that already holds files is left alone and exp2, exp3, ... is used unless --exist-ok):
-metrics.json, predictions.json (model mode), pr_curve.png and per_class_ap.png. --json FILE writes the metrics JSON
-there too (never over an input; over an existing file only with --exist-ok). Exit status 0 on success, 2 on bad input
-(one-line message on stderr).
+Prints the 12 COCO metrics (pycocotools layout) and a per-class AP table; --errors adds a TIDE-style error
+breakdown (count and AP50 cost of each error type, docs/ERRORS.md). Writes into --out (default runs/eval/exp; a
+folder that already holds files is left alone and exp2, exp3, ... is used unless --exist-ok): metrics.json (with
+"errors" under --errors), predictions.json (model mode), pr_curve.png and per_class_ap.png. --json FILE writes the
+metrics JSON there too (never over an input; over an existing file only with --exist-ok). Exit status 0 on success,
+2 on bad input (one-line message on stderr).
 The run itself is detector/engine/eval_job.py.
 """
 
@@ -40,6 +41,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--engine", default="auto", choices=ENGINES, help="evaluation engine (default: auto)")
     ap.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N (default: train.device of the config)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ap.add_argument(
+        "--errors",
+        action="store_true",
+        help="also break the errors down TIDE-style (cls/loc/both/dupe/bkg/miss: count and dAP50; docs/ERRORS.md)",
+    )
     verbosity = ap.add_mutually_exclusive_group()
     verbosity.add_argument("--quiet", action="store_true", help="print warnings and errors only")
     verbosity.add_argument("--verbose", action="store_true", help="also print debug messages")
@@ -65,6 +71,7 @@ def options(args: argparse.Namespace) -> EvalOptions:
         engine=args.engine,
         device=args.device,
         progress=not args.no_progress,
+        errors=args.errors,
     )
 
 

@@ -1,6 +1,7 @@
 """An evaluation run (``tools/eval.py``): a checkpoint on its config's val split (model mode), or a COCO results file
-against a ground-truth file (file mode). Logs the settings, the 12 COCO metrics and the per-class table; writes
-into ``out``: ``metrics.json``, ``predictions.json`` (model mode), ``pr_curve.png`` and ``per_class_ap.png``."""
+against a ground-truth file (file mode). Logs the settings, the 12 COCO metrics, the per-class table and, with
+``errors``, the TIDE-style error breakdown (:mod:`detector.study.errors`); writes into ``out``: ``metrics.json``
+(with ``"errors"`` when asked), ``predictions.json`` (model mode), ``pr_curve.png`` and ``per_class_ap.png``."""
 
 from __future__ import annotations
 
@@ -9,16 +10,20 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from detector.config import load_config
 from detector.data import build_dataloader, build_dataset
 from detector.device import select_device
 from detector.engine.checkpoint_io import load_detector
-from detector.engine.coco_inputs import EvaluationInputError
+from detector.engine.coco_inputs import EvaluationInputError, load_gt_dataset
+from detector.engine.coco_results import load_predictions
+from detector.engine.detections import Detections
 from detector.engine.evaluator import EvalResult, coco_evaluate, evaluate_model
 from detector.engine.plots_eval import plot_per_class_ap, plot_pr_curves
 from detector.engine.run_folder import next_free_folder
 from detector.output_files import check_output_file, write_text_atomic
+from detector.study.errors import ErrorBreakdown, error_breakdown, format_breakdown
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +47,7 @@ class EvalOptions:
     engine: str = "auto"  # auto | faster | pycocotools
     device: str | None = None  # auto | cpu | cuda | cuda:N; None: the config's train.device
     progress: bool = True  # progress bar over the val batches
+    errors: bool = False  # also the TIDE-style error breakdown (detector/study/errors.py)
 
     def check(self) -> None:
         """Raise ValueError unless exactly one mode is complete: ``gt`` + ``pred``, or ``config`` + ``weights``."""
@@ -56,9 +62,23 @@ class EvalOptions:
             )
 
 
+@dataclass
+class _Evaluated:
+    """What an evaluation saw: the result, the ground truth, the detections and the evaluated image ids."""
+
+    result: EvalResult
+    gt: Any  # a COCO object or a checked COCO dict
+    dets: Detections
+    img_ids: list[int] | None  # None: every image of ``gt``
+
+
 def evaluate_checkpoint(opts: EvalOptions, out: Path) -> EvalResult:
     """Model mode: load ``opts.weights`` with ``opts.config``, check that the val split has the checkpoint's
     categories, run the val loader through the model and write ``out/predictions.json`` (COCO results)."""
+    return _evaluate_checkpoint(opts, out).result
+
+
+def _evaluate_checkpoint(opts: EvalOptions, out: Path) -> _Evaluated:
     if opts.config is None or opts.weights is None:
         raise ValueError("model mode needs a config and --weights")
     cfg = load_config(opts.config, list(opts.overrides))
@@ -81,12 +101,24 @@ def evaluate_checkpoint(opts: EvalOptions, out: Path) -> EvalResult:
     )  # fmt: skip
     result, dets = evaluate_model(model, loader, dataset, e, device, progress=opts.progress, engine=opts.engine)
     (out / "predictions.json").write_text(json.dumps(dets.to_results()))
-    return result
+    return _Evaluated(result, dataset.coco, dets, list(dataset.image_ids))
+
+
+def _evaluate_files(opts: EvalOptions) -> _Evaluated:
+    """File mode: read and check ``opts.gt`` and ``opts.pred`` once, COCO-evaluate them."""
+    log.info("settings: predictions from %s (conf/NMS/max_det as when they were made; maxDets=100)", opts.pred)
+    if opts.gt is None or opts.pred is None:
+        raise ValueError("file mode needs both --gt ANN.json and --pred PREDICTIONS.json")
+    gt = load_gt_dataset(opts.gt)
+    dets = load_predictions(opts.pred, gt)
+    return _Evaluated(coco_evaluate(gt, dets, engine=opts.engine), gt, dets, None)
 
 
 def run_evaluation(opts: EvalOptions) -> EvalResult:
     """Evaluate as ``opts`` says (see :class:`EvalOptions`), log the metrics and write the output files.
 
+    With ``opts.errors`` the TIDE-style error breakdown is logged after the metrics and stored in ``metrics.json``
+    as ``"errors": {"ap50", "dap", "counts"}``.
     Warnings raised while evaluating (e.g. no predictions) are logged as warnings. Raises ValueError (options,
     config), :class:`EvaluationInputError` (unreadable or inconsistent ground truth / predictions, categories that
     differ from the checkpoint's), FileNotFoundError / OSError (paths), RuntimeError (an engine failed).
@@ -99,19 +131,23 @@ def run_evaluation(opts: EvalOptions) -> EvalResult:
         check_output_file(opts.json, "--json", exist_ok=opts.exist_ok, inputs=inputs)
     out = next_free_folder(opts.out, opts.exist_ok)
     out.mkdir(parents=True, exist_ok=True)
+    breakdown: ErrorBreakdown | None = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if opts.gt and opts.pred:
-            log.info("settings: predictions from %s (conf/NMS/max_det as when they were made; maxDets=100)", opts.pred)
-            result = coco_evaluate(opts.gt, opts.pred, engine=opts.engine)
-        else:
-            result = evaluate_checkpoint(opts, out)
+        run = _evaluate_files(opts) if opts.gt and opts.pred else _evaluate_checkpoint(opts, out)
+        if opts.errors:
+            breakdown = error_breakdown(run.gt, run.dets, img_ids=run.img_ids)
     for w in caught:
         log.warning("%s", w.message)
+    result = run.result
     log.info("engine: %s, %d images, %d predictions", result.engine, result.num_images, result.num_predictions)
     log.info("%s", result.summary())
     log.info("%s", result.per_class_table())
-    metrics = json.dumps(result.to_dict(), indent=2)
+    metrics_dict = result.to_dict()
+    if breakdown is not None:
+        log.info("%s", format_breakdown(breakdown))
+        metrics_dict["errors"] = breakdown.to_dict()
+    metrics = json.dumps(metrics_dict, indent=2)
     write_text_atomic(out / "metrics.json", metrics)
     if opts.json:
         write_text_atomic(opts.json, metrics, exist_ok=opts.exist_ok, option="--json")

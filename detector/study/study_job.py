@@ -1,0 +1,149 @@
+"""A backbone study (``tools/study.py``): check the study config, train every backbone x seed (reusing finished
+runs, resuming unfinished ones), evaluate each run as ``tools/eval.py`` does, measure each backbone's cost, and
+write the report into ``<out>/<name>/``. See docs/STUDY.md."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from backbones import build_backbone
+from detector.config import ConfigError, config_to_dict
+from detector.data import build_dataset
+from detector.engine.trainer import train
+from detector.study.costs import backbone_cost
+from detector.study.evaluate import evaluate_run
+from detector.study.fairness import ResolvedStudy, resolve, run_config, study_identity
+from detector.study.folder import RunInfo, RunState, check_study_folder, run_state, store_study_config
+from detector.study.report import StudyReport, write_report
+from detector.study.runs import TrainFn, train_run
+from detector.study.spec import StudySpec, load_study_spec, select
+from detector.study.summary import compare, summarize
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StudyOptions:
+    """What ``tools/study.py`` passes: the study file and the command line's narrowing / extensions."""
+
+    spec: str  # study YAML, e.g. configs/study_shapes.yaml
+    backbones: list[str] | None = None  # labels of the file's backbones, or backbone names; None: the file's
+    seeds: list[int] | None = None  # None: the file's seeds
+    overrides: list[str] = field(default_factory=list)  # shared key=value overrides, after the file's
+    name: str | None = None  # study name (folder); None: the file's
+    out: str = "runs/study"  # parent folder of the study folder
+    dry_run: bool = False  # check and print the plan, train nothing
+    train_fn: TrainFn = train  # the training call (tests wrap it)
+
+
+@dataclass
+class StudyResult:
+    study_dir: Path
+    plan: list[RunInfo]
+    trained: list[tuple[str, int]] = field(default_factory=list)  # (label, seed) of the runs trained or resumed
+    paths: dict[str, Path] = field(default_factory=dict)  # report files
+
+
+def preflight(resolved: ResolvedStudy) -> None:
+    """Build every backbone once before any training, so a wrong name or missing weights fail in seconds."""
+    for label, cfg in resolved.backbones.items():
+        b = cfg.model.backbone
+        try:
+            build_backbone(b.name, pretrained=b.pretrained, out_indices=tuple(b.out_indices),
+                           width_mult=b.width_mult, depth_mult=b.depth_mult)  # fmt: skip
+        except (ValueError, ImportError, OSError, RuntimeError) as e:
+            raise ConfigError(f"backbone '{label}' ({b.name}) does not build: {' '.join(str(e).split())}") from e
+
+
+def plan_runs(spec: StudySpec, resolved: ResolvedStudy, study_dir: Path) -> list[RunInfo]:
+    """Every backbone x seed with its state, seed by seed (all backbones' first seed first)."""
+    return [
+        run_state(study_dir, label, seed, resolved.backbones[label].train.epochs)
+        for seed in spec.seeds
+        for label in resolved.backbones
+    ]
+
+
+def _describe_plan(plan: list[RunInfo]) -> str:
+    words = {RunState.NEW: "train", RunState.RESUME: "resume", RunState.DONE: "done (reused)"}
+    lines = []
+    for r in plan:
+        extra = f" after epoch {r.epoch + 1}" if r.state is RunState.RESUME else ""
+        lines.append(f"  {r.label:<28} seed {r.seed}: {words[r.state]}{extra}")
+    return "\n".join(lines)
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the working folder when it lies below it (reports show no machine-specific prefix)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _gpu_note() -> str:
+    if torch.cuda.is_available():
+        return f"GPU throughput measured on {torch.cuda.get_device_name()}."
+    return "No CUDA device here: the GPU batch-32 throughput was skipped."
+
+
+def run_study(opts: StudyOptions) -> StudyResult:
+    """Run (or continue) the study; see the module docstring. Raises ConfigError for a bad or changed config."""
+    spec = select(load_study_spec(opts.spec), opts.backbones, opts.seeds, opts.overrides, opts.name)
+    resolved = resolve(spec)
+    study_dir = Path(opts.out) / spec.name
+    stored = check_study_folder(study_dir, study_identity(resolved), spec.seeds)
+    weights = "pretrained" if resolved.pretrained else "from scratch"
+    log.info("study %s: %d backbone(s), %s, seeds %s -> %s", spec.name, len(spec.backbones), weights,
+             list(spec.seeds), study_dir)  # fmt: skip
+    preflight(resolved)
+    plan = plan_runs(spec, resolved, study_dir)
+    log.info("plan:\n%s", _describe_plan(plan))
+    result = StudyResult(study_dir, plan)
+    if opts.dry_run:
+        return result
+    store_study_config(study_dir, {"study": spec.name, "base": str(spec.base), **stored})
+
+    records: dict[tuple[str, int], dict[str, Any]] = {}
+    for info in plan:
+        records[info.label, info.seed] = train_run(info, resolved.backbones[info.label], train_fn=opts.train_fn)
+        if info.state is not RunState.DONE:
+            result.trained.append((info.label, info.seed))
+    evals = {(i.label, i.seed): evaluate_run(i) for i in plan}
+
+    summaries = []
+    for label, cfg in resolved.backbones.items():
+        first = study_dir / label / f"seed{spec.seeds[0]}"
+        num_classes = len(evals[label, spec.seeds[0]]["per_class"])
+        cost = backbone_cost(study_dir / label, cfg, num_classes, spec.cost, first / "config.yaml")
+        runs = [{"seed": s, "train": records[label, s], "eval": evals[label, s]} for s in spec.seeds]
+        summaries.append(summarize(label, config_to_dict(cfg)["model"]["backbone"], runs, cost))
+
+    first_cfg = run_config(next(iter(resolved.backbones.values())), spec.seeds[0], "")
+    grid = None
+    if spec.report.grid_images > 0:
+        columns = [(s.label, evals[s.label, spec.seeds[0]]["predictions"]) for s in summaries]
+        grid = (build_dataset(first_cfg, "val"), columns)
+    report = StudyReport(
+        name=spec.name,
+        base=_shown_path(spec.base),
+        shared=resolved.shared,
+        seeds=list(spec.seeds),
+        pretrained=resolved.pretrained,
+        summaries=summaries,
+        comparisons=compare(summaries),
+        gpu_note=_gpu_note(),
+        eval_pattern=f"python tools/eval.py {study_dir}/<backbone>/seed<k>/config.yaml --weights "
+        f"{study_dir}/<backbone>/seed<k>/weights/best.pt",
+        grid_images=spec.report.grid_images,
+        score_thres=spec.report.score_thres,
+        grid=grid,
+    )
+    result.paths = write_report(study_dir, report)
+    log.info("report: %s and %s", result.paths["md"], result.paths["html"])
+    return result

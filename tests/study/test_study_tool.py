@@ -1,0 +1,53 @@
+"""tools/study.py: the plan of a dry run, one-line errors with exit status 2, argument checks."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from tests.study.study_builders import write_tiny_study
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location("study_tool", ROOT / "tools" / "study.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow  # imports timm and builds a ResNet-18
+def test_a_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
+    spec = write_tiny_study(tmp_path, tmp_path / "shapes", seeds=[0, 1])
+    out = tmp_path / "out"
+    argv = [str(spec), "--out", str(out), "--dry-run", "--backbones", "cspdark,timm:resnet18", "--seeds", "3"]
+    assert load_tool().main(argv) == 0
+    text = capsys.readouterr().out
+    assert "study tiny: 2 backbone(s), from scratch, seeds [3]" in text
+    assert "cspdark                      seed 3: train" in text and "timm-resnet18                seed 3: train" in text
+    assert not out.exists()
+
+
+def test_a_bad_study_file_is_one_line_and_exit_2(tmp_path, capsys):
+    spec = write_tiny_study(tmp_path, tmp_path / "shapes", backbones=[{"name": "cspdarknet53", "train.lr": 0.1}])
+    assert load_tool().main([str(spec), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "backbones[0] sets 'train.lr'" in err
+
+
+def test_a_backbone_that_does_not_build_fails_before_training(tmp_path, capsys):
+    spec = write_tiny_study(tmp_path, tmp_path / "shapes")
+    assert load_tool().main([str(spec), "--dry-run", "--out", str(tmp_path / "o"), "--backbones", "cspresnet99"]) == 2
+    err = capsys.readouterr().err
+    assert "backbone 'cspresnet99' (cspresnet99) does not build: unknown backbone 'cspresnet99'" in err
+
+
+@pytest.mark.parametrize(("argv", "message"), [(["--seeds", "0,x"], "comma-separated integers"),
+                                               (["--backbones", ","], "comma-separated backbones")])  # fmt: skip
+def test_argument_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        load_tool().parse_args(["s.yaml", *argv])
+    assert e.value.code == 2 and message in capsys.readouterr().err

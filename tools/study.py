@@ -1,0 +1,91 @@
+"""Compare backbones fairly: train every backbone x seed with the identical recipe, evaluate, time, report.
+
+    python tools/study.py configs/study_shapes.yaml
+    python tools/study.py configs/study_shapes.yaml --backbones cspresnext50,cspdarknet53 --seeds 0,1
+    python tools/study.py configs/study_shapes.yaml --dry-run          # check the config, print the plan
+
+Writes runs/study/<name>/ (--out changes runs/study): one run folder per backbone and seed, study.md, study.html
+(self-contained), study.json. Started again, it reuses finished runs and resumes unfinished ones. Exit status 0 on
+success, 2 on a bad or changed study config (one line on stderr), 130 when interrupted. The study itself is
+detector/study/study_job.py; docs/STUDY.md explains the fairness rules and the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from detector.cli_logging import configure_logging
+from detector.config import ConfigError
+from detector.study.study_job import StudyOptions, run_study
+
+
+def _names(text: str) -> list[str]:
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated backbones like cspdarknet53,timm:resnet18, got {text!r}"
+        )
+    return names
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 0,1, got {text!r}") from None
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("study", help="study config YAML, e.g. configs/study_shapes.yaml")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="shared config overrides for every run")
+    p.add_argument(
+        "--backbones",
+        type=_names,
+        default=None,
+        help="comma-separated labels of the study's backbones, or backbone names (registry or timm:<name>)",
+    )
+    p.add_argument("--seeds", type=_seeds, default=None, help="comma-separated seeds (default: the study's)")
+    p.add_argument("--name", default=None, help="study name = folder under --out (default: the study's name)")
+    p.add_argument("--out", default="runs/study", help="parent folder of the study folder (default %(default)s)")
+    p.add_argument("--dry-run", action="store_true", help="check the config and print the plan; train nothing")
+    verbosity = p.add_mutually_exclusive_group()
+    verbosity.add_argument("--quiet", action="store_true", help="print warnings and errors only")
+    verbosity.add_argument("--verbose", action="store_true", help="also print debug messages")
+    return p.parse_intermixed_args(argv)  # fmt: skip
+
+
+def options(args: argparse.Namespace) -> StudyOptions:
+    """The parsed command line as :class:`StudyOptions`."""
+    return StudyOptions(
+        spec=args.study,
+        backbones=args.backbones,
+        seeds=args.seeds,
+        overrides=list(args.overrides),
+        name=args.name,
+        out=args.out,
+        dry_run=args.dry_run,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    configure_logging(verbose=args.verbose, quiet=args.quiet)
+    try:
+        run_study(options(args))
+    except (ConfigError, FileNotFoundError, ValueError) as e:
+        logging.getLogger("detector").error("%s", " ".join(str(e).split()))
+        return 2
+    except KeyboardInterrupt:
+        logging.getLogger("detector").error("interrupted: run the same command again to resume the study")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -68,6 +68,7 @@ TOOL_ARGS: dict[str, dict[str, ArgSpec]] = {
     "yolo2coco": {},
     "convert_darknet": {},
     "download_coco": {},
+    "study": {"--seeds": _key("train.seed")},
     "benchmark suite": {
         "--size": _key("data.img_size"),
         "--batch": _key("train.batch_size"),
@@ -132,6 +133,11 @@ OTHER_CHECKS: dict[str, list[str]] = {
         " the same verdict as check_dataset; missing `--images` / `--names`",
     ],
     "convert_darknet": ["mixing the two directions (`--cfg --weights` vs `--checkpoint`)"],
+    "study": [
+        "a study config with an unknown key, a per-backbone override outside `model.backbone.*`, mixed pretrained"
+        " settings, or a config that differs from the one stored in an existing study folder (the differing keys"
+        " are named)",
+    ],
     "download_coco": ["a `--parts` name other than annotations, val2017, train2017; a failed download: exit 1"],
     "benchmark suite": ["an unknown `--steps` name; `--data config` without the config's train split"],
     "benchmark backbone": [],

@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from detector.cli_args import arg_list_type
 from detector.cli_logging import configure_logging
 from detector.config import ConfigError
 from detector.study.study_job import StudyOptions, run_study
@@ -33,13 +34,6 @@ def _names(text: str) -> list[str]:
     return names
 
 
-def _seeds(text: str) -> list[int]:
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 0,1, got {text!r}") from None
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("study", help="study config YAML, e.g. configs/study_shapes.yaml")
@@ -50,7 +44,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="comma-separated labels of the study's backbones, or backbone names (registry or timm:<name>)",
     )
-    p.add_argument("--seeds", type=_seeds, default=None, help="comma-separated seeds (default: the study's)")
+    p.add_argument(
+        "--seeds",
+        type=arg_list_type("study", "--seeds"),
+        default=None,
+        help="comma-separated seeds (default: the study's)",
+    )
     p.add_argument("--name", default=None, help="study name = folder under --out (default: the study's name)")
     p.add_argument("--out", default="runs/study", help="parent folder of the study folder (default %(default)s)")
     p.add_argument("--dry-run", action="store_true", help="check the config and print the plan; train nothing")

@@ -45,7 +45,7 @@ def test_a_backbone_that_does_not_build_fails_before_training(tmp_path, capsys):
     assert "backbone 'cspresnet99' (cspresnet99) does not build: unknown backbone 'cspresnet99'" in err
 
 
-@pytest.mark.parametrize(("argv", "message"), [(["--seeds", "0,x"], "comma-separated integers"),
+@pytest.mark.parametrize(("argv", "message"), [(["--seeds", "0,x"], "argument --seeds: expected an integer"),
                                                (["--backbones", ","], "comma-separated backbones")])  # fmt: skip
 def test_argument_errors(argv, message, capsys):
     with pytest.raises(SystemExit) as e:

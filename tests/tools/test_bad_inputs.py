@@ -115,6 +115,9 @@ CASES = [
         "{data}/yolo/labels/a.txt:2: class id 7 is outside the 3 names (valid ids 0..2)",
     ),
     (["check_dataset", "--yolo", "{data}/yolo/images", "--names", "{data}/names.txt"], 2, "[FATAL] unknown_category"),
+    # tools/study.py
+    (["study", "configs/study_shapes.yaml", "--seeds", "0,-1"], 2, "argument --seeds: must be >= 0, got -1"),
+    (["study", "configs/study_shapes.yaml", "--seeds", "0,x"], 2, "argument --seeds: expected an integer, got 'x'"),
     # tools/benchmark.py, one case per numeric argument of each subcommand
     ([BENCH, "suite", "--size", "33"], 2, "argument --size: must be >= 32 and a multiple of 32, got 33"),
     ([BENCH, "suite", "--batch", "0"], 2, "argument --batch: must be >= 1, got 0"),

@@ -62,6 +62,7 @@ def test_offline_true_names_url_and_cache_path(hub_home):
     assert "model.backbone.pretrained=PATH" in msg  # the config key that exists (not model.pretrained)
 
 
+@pytest.mark.slow
 def test_true_uses_cached_file_without_download(hub_home, cspx_state):
     hub_home.mkdir(parents=True)
     torch.save(cspx_state, hub_home / CSPX_FILE)

@@ -48,6 +48,7 @@ def _timm_maps(ref: torch.nn.Module, name: str, x: torch.Tensor) -> list[torch.T
 SLOW = pytest.mark.slow
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hw", [pytest.param((224, 224), marks=SLOW), (193, 257), pytest.param((640, 640), marks=SLOW)])
 def test_features_and_logits_match_timm(pair, hw):
     name, ref, feats, cls = pair

@@ -112,6 +112,7 @@ def test_synthetic_targets_are_valid_boxes():
     assert (wh >= 8).all() and (wh <= 32).all() and (t[:, 2:4] >= 0).all() and (t[:, 4:6] <= 64).all()
 
 
+@pytest.mark.slow
 def test_dtype_sweep_gives_one_run_per_dtype(tmp_path, capsys):
     out = tmp_path / "sweep.json"
     r = main(["detector", *TINY, *FAST, "--dtype", "fp32,bf16", "--json", str(out)])
@@ -143,6 +144,7 @@ def test_shapes_data_replaces_a_missing_coco(tmp_path):
     assert len(ds) == 4 and ds.img_size == 640 and (tmp_path / "shapes_64" / "train.json").is_file()
 
 
+@pytest.mark.slow
 def test_loader_on_generated_shapes_data(tmp_path, monkeypatch):
     from pathlib import Path
 

@@ -100,6 +100,7 @@ def test_weights_land_where_the_layout_says(small):
     assert meta["class_names"] == [str(i) for i in range(80)] and meta["cat_ids"] == list(range(80))
 
 
+@pytest.mark.slow
 def test_checkpoint_round_trip_is_bit_exact(small, tmp_path):
     cfg, weights = small
     out, ckpt = convert_darknet(cfg, weights, tmp_path / "m.pt")

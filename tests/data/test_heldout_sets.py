@@ -29,6 +29,7 @@ def test_boxes_are_tight_around_each_objects_visible_pixels(style):
             assert changed.mean() > 0.9  # the object is really painted where its box says
 
 
+@pytest.mark.slow
 def test_style_contracts_hold_over_many_scenes():
     a, b = get_style("heldout_a"), get_style("heldout_b")
     counts_b, labels_b = [], []

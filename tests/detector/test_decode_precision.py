@@ -27,6 +27,7 @@ def test_decode_under_bf16_autocast_equals_fp32_decode(head):
     torch.testing.assert_close(decoded, reference, rtol=0, atol=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("head", ["yolov4", "decoupled"])
 def test_predict_under_bf16_autocast_gives_the_fp32_boxes(head, monkeypatch):
     torch.manual_seed(0)

@@ -21,6 +21,7 @@ def _decoupled() -> torch.nn.Module:
     return tiny_detector(num_classes=3, head="decoupled").eval()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("build", [tiny_model, _decoupled], ids=["yolov4", "decoupled"])
 @pytest.mark.parametrize("raw", [False, True])
 def test_a_correct_fused_fp16_export_passes(tmp_path, build, raw):

@@ -85,6 +85,7 @@ def test_incomplete_options_name_what_is_missing(opts, message, tmp_path) -> Non
     assert not (tmp_path / "never").exists()
 
 
+@pytest.mark.slow
 def test_a_second_evaluation_never_overwrites_the_first(val_set, tmp_path, detector_log) -> None:
     """The run-folder rule of train and detect: ``out`` holding files -> ``out2``; ``exist_ok`` writes into ``out``."""
     gt = json.loads(val_set["ann"].read_text())

@@ -8,6 +8,7 @@ from detector.engine.export_job import ExportError, ExportOptions, run_export
 from tests.helpers import write_tiny_checkpoint
 
 
+@pytest.mark.slow
 def test_torchscript_export_next_to_the_weights_passes_its_parity_check(tmp_path, detector_log) -> None:
     weights = tmp_path / "w.pt"
     write_tiny_checkpoint(weights, num_classes=3)

@@ -87,6 +87,7 @@ def test_trainer_stops_on_repeated_nan_loss_without_writing_weights(tmp_path, sh
     assert not (tmp_path / "out" / "weights" / "last.pt").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("head", ["yolov4", "decoupled"])
 def test_finetune_weights_with_other_class_count(tmp_path, shapes_root, detector_log, head):
     from detector.model import build_model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -69,6 +70,7 @@ def test_pretrained_backbones_are_timed_with_random_weights(tmp_path, monkeypatc
     assert cfg.model.backbone.pretrained == "no/such/file.pth"  # the caller's config is left alone
 
 
+@pytest.mark.slow
 def test_the_record_is_reused_for_the_same_settings(tmp_path, monkeypatch):
     cfg = _cfg(tmp_path)
     seen = []

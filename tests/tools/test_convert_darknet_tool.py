@@ -57,6 +57,7 @@ def converted(tmp_path_factory):
     return root, root / "m.pt"
 
 
+@pytest.mark.slow
 def test_convert_prints_the_model_and_round_trips(converted, capsys, tmp_path):
     root, ckpt = converted
     model, cfg, meta = load_detector(ckpt)

@@ -106,6 +106,7 @@ def test_empty_predictions_file_gives_zeros(files, tmp_path: Path, capsys) -> No
     assert "warning: no predictions" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_taken_out_folder_goes_to_exp2_unless_exist_ok(files, tmp_path: Path) -> None:
     gt_file, pred_file, _, _ = files
     tool, out = load_tool(), tmp_path / "exp"

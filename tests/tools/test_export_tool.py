@@ -47,6 +47,7 @@ def test_onnx_matches_pytorch_dynamic_batch(tmp_path: Path, raw: bool):
     assert res["ok"] and res["max_abs_diff"] < (1e-3 if raw else 0.05)  # decoded boxes are pixels, up to ~500
 
 
+@pytest.mark.slow
 def test_onnx_metadata_fused_export_matches_unfused_and_mismatch_is_caught(tmp_path: Path):
     model = tiny_model(num_classes=2)
     model.class_names = ["cat", "dog"]
@@ -67,6 +68,7 @@ def test_export_rejects_bad_size_and_opset(tmp_path: Path):
         export_onnx(model, tmp_path / "m.onnx", img_size=64, opset=9)
 
 
+@pytest.mark.slow
 def test_torchscript_trace_matches(tmp_path: Path):
     model = tiny_model(num_classes=2)
     path = export_torchscript(model, tmp_path / "m.torchscript", img_size=64)
@@ -131,6 +133,7 @@ def test_onnx_parity_with_the_decoupled_head(tmp_path: Path, raw: bool):
     assert res["ok"], res
 
 
+@pytest.mark.slow
 def test_export_out_folders_are_created_or_named_in_one_line(tmp_path: Path, capsys):
     spec = importlib.util.spec_from_file_location("export_tool", ROOT / "tools" / "export.py")
     tool = importlib.util.module_from_spec(spec)

@@ -57,3 +57,13 @@ def describe_annotation(ann: Any) -> str:
     if not isinstance(ann, Mapping):
         return "annotation"
     return f"annotation id {ann.get('id')!r} (image id {ann.get('image_id')!r})"
+
+
+def skipped_message(where: str, problems: list[str], what: str = "annotation(s)") -> str:
+    """The one warning text for annotations skipped by :func:`annotation_problem`: ``where`` (file or split), how
+    many, the first three ``problems`` (each from :func:`describe_annotation` + the problem) and what to do."""
+    shown = "; ".join(problems[:3]) + (f"; ... and {len(problems) - 3} more" if len(problems) > 3 else "")
+    return (
+        f"{where}: skipped {len(problems)} {what} whose fields have the wrong type: {shown}. "
+        "Fix them in the annotation file (tools/check_dataset.py lists them as annotation_invalid)."
+    )

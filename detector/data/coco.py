@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from pycocotools.coco import COCO
 
-from detector.coco_fields import annotation_problem, describe_annotation
+from detector.coco_fields import annotation_problem, describe_annotation, skipped_message
 from detector.data.doctor import DoctorReport, check_coco
 from detector.data.image_io import read_image
 
@@ -67,13 +67,7 @@ def _warn_dropped(r: DoctorReport, where: str) -> None:
 def _warn_invalid(problems: list[str], where: str) -> None:
     """One DatasetWarning counting the annotations skipped for fields of the wrong type, naming the first few."""
     if problems:
-        shown = "; ".join(problems[:3]) + (f"; ... and {len(problems) - 3} more" if len(problems) > 3 else "")
-        warnings.warn(
-            f"{where}: skipped {len(problems)} annotation(s) whose fields have the wrong type: {shown}. "
-            "Fix them in the annotation file (tools/check_dataset.py lists them as annotation_invalid).",
-            DatasetWarning,
-            stacklevel=4,
-        )
+        warnings.warn(skipped_message(where, problems), DatasetWarning, stacklevel=4)
 
 
 def _warn_no_ground_truth(where: str, num_in_file: int) -> None:

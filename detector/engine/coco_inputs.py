@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from detector.coco_fields import annotation_problem, bbox_type_problem, describe_annotation, is_id
+from detector.coco_fields import annotation_problem, bbox_type_problem, describe_annotation, is_id, skipped_message
 
 
 class EvaluationInputError(ValueError):
@@ -232,11 +232,5 @@ def _walk_annotations(source: str, annotations: list[Any], image_ids: set, cat_i
         if problem:
             raise EvaluationInputError(f"{where} (image {ann['image_id']}): {problem}")
     if skipped:
-        shown = "; ".join(skipped[:3]) + (f"; ... and {len(skipped) - 3} more" if len(skipped) > 3 else "")
-        warnings.warn(
-            f"{source}: skipped {len(skipped)} ground-truth annotation(s) whose fields have the wrong type: {shown}. "
-            "Fix them in the annotation file (tools/check_dataset.py lists them as annotation_invalid).",
-            EvaluationWarning,
-            stacklevel=4,
-        )
+        warnings.warn(skipped_message(source, skipped, "ground-truth annotation(s)"), EvaluationWarning, stacklevel=4)
     return kept

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from detector.cli_args import arg_list_type
 from detector.cli_logging import configure_logging
 from detector.config import ConfigError
+from detector.engine.interrupt import EXIT_SIGINT, EXIT_SIGTERM, sigterm_as_interrupt, sigterm_received
 from detector.study.study_job import StudyOptions, run_study
 
 
@@ -75,14 +76,20 @@ def options(args: argparse.Namespace) -> StudyOptions:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging(verbose=args.verbose, quiet=args.quiet)
+    log = logging.getLogger("detector")
     try:
-        run_study(options(args))
+        with sigterm_as_interrupt():  # SIGTERM stops the study as Ctrl-C does
+            run_study(options(args))
     except (ConfigError, FileNotFoundError, ValueError) as e:
-        logging.getLogger("detector").error("%s", " ".join(str(e).split()))
-        return 2
+        if not sigterm_received():
+            log.error("%s", " ".join(str(e).split()))
+            return 2
+        log.error("stopped by SIGTERM: run the same command again to resume the study")
+        return EXIT_SIGTERM
     except KeyboardInterrupt:
-        logging.getLogger("detector").error("interrupted: run the same command again to resume the study")
-        return 130
+        stop = "stopped by SIGTERM" if sigterm_received() else "interrupted"
+        log.error("%s: run the same command again to resume the study", stop)
+        return EXIT_SIGTERM if sigterm_received() else EXIT_SIGINT
     return 0
 
 

@@ -51,3 +51,27 @@ def test_argument_errors(argv, message, capsys):
     with pytest.raises(SystemExit) as e:
         load_tool().parse_args(["s.yaml", *argv])
     assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("signum", "status", "said"), [(15, 143, "stopped by SIGTERM"), (2, 130, "interrupted")])
+def test_sigterm_and_ctrl_c_stop_the_study_with_the_line_to_resume(monkeypatch, capsys, signum, status, said):
+    """SIGTERM (a scheduler, kill) stops a study as Ctrl-C does: one line saying to run the command again, exit
+    143 (130 for Ctrl-C); the runs' checkpoints stay resumable (the next start resumes them)."""
+    import signal
+
+    tool = load_tool()
+
+    def no_tool_handler(signum, frame):
+        raise RuntimeError("the tool installed no SIGTERM handler")
+
+    def study_gets_a_signal(opts):
+        signal.raise_signal(signum)
+
+    monkeypatch.setattr(tool, "run_study", study_gets_a_signal)
+    before = signal.signal(signal.SIGTERM, no_tool_handler)  # a missing handler fails the test, not pytest
+    try:
+        assert tool.main(["s.yaml"]) == status
+        assert signal.getsignal(signal.SIGTERM) is no_tool_handler  # the previous handler is back
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert f"{said}: run the same command again to resume the study" in capsys.readouterr().err

@@ -135,8 +135,12 @@ def run_evaluation(opts: EvalOptions) -> EvalResult:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         run = _evaluate_files(opts) if opts.gt and opts.pred else _evaluate_checkpoint(opts, out)
-        if opts.errors:
+        if opts.errors and run.result.has_ground_truth:
             breakdown = error_breakdown(run.gt, run.dets, img_ids=run.img_ids)
+        elif opts.errors:
+            warnings.warn(
+                "--errors: the ground truth has no box, so there is no error breakdown", UserWarning, stacklevel=2
+            )
     for w in caught:
         log.warning("%s", w.message)
     result = run.result

@@ -63,6 +63,9 @@ def test_eval_tool_prints_no_ground_truth(tmp_path, capsys):
     assert "-1.000" not in out and "warning: the ground truth has no (non-crowd) annotation" in err
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert metrics["AP"] is None and metrics["num_gt"] == 0
+    assert load_tool().main([*argv, "--errors", "--exist-ok"]) == 0  # no breakdown to give: said, not an error
+    assert "--errors: the ground truth has no box, so there is no error breakdown" in capsys.readouterr().err
+    assert "errors" not in json.loads((tmp_path / "o" / "metrics.json").read_text())
 
 
 def test_epoch_line_and_results_csv(tmp_path):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,6 +35,25 @@ class Terminated(KeyboardInterrupt):
 def sigterm_received() -> bool:
     """True once SIGTERM arrived inside the current (or last) :func:`sigterm_as_interrupt` block."""
     return _received
+
+
+def raise_if_terminated() -> None:
+    """Raise :class:`Terminated` when SIGTERM arrived but its exception was swallowed: a signal handler's exception
+    raised inside a weakref callback or ``__del__`` (matplotlib's transforms, the garbage collector) cannot propagate.
+    Loops call this at safe points (each training iteration, each epoch), so such a SIGTERM still stops the run."""
+    if _received:
+        raise Terminated("SIGTERM")
+
+
+def _quiet_unraisable(previous: Callable[[sys.UnraisableHookArgs], object]) -> Callable[[sys.UnraisableHookArgs], None]:
+    """An ``unraisablehook`` that drops :class:`Terminated` (recorded already; :func:`raise_if_terminated` raises it
+    at the next safe point) instead of printing "Exception ignored in ... Traceback"; the rest go to ``previous``."""
+
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
+        if not isinstance(unraisable.exc_value, Terminated):
+            previous(unraisable)
+
+    return hook
 
 
 def _handler(owner: int) -> Callable[[int, FrameType | None], None]:
@@ -59,10 +79,13 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
         return
     previous = signal.signal(signal.SIGTERM, _handler(os.getpid()))
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_unraisable(previous_hook)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = previous_hook
 
 
 def interrupted_message(exc: BaseException, out_dir: Path | None) -> str:

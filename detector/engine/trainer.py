@@ -30,7 +30,7 @@ from detector.engine.checkpoint import atomic_save, build_checkpoint, load_check
 from detector.engine.ema import ModelEMA
 from detector.engine.evaluator import NO_GROUND_TRUTH, STAT_KEYS, evaluate_model
 from detector.engine.finetune import load_finetune_weights
-from detector.engine.interrupt import interrupted_message, sigterm_received
+from detector.engine.interrupt import interrupted_message, raise_if_terminated, sigterm_received
 from detector.engine.logging import LOSS_PARTS, ResultsLogger, epoch_summary, gpu_mem_gb, rss_mb
 from detector.engine.optim import build_optimizer, compute_accumulate, scaled_weight_decay, schedule_from_config
 from detector.engine.plots import plot_results, plot_train_batch
@@ -217,6 +217,7 @@ class Trainer:
         for epoch in range(self.start_epoch, t.epochs):
             start = time.time()
             losses, lr = self.train_one_epoch(epoch)
+            raise_if_terminated()
             evaluate = (epoch + 1) % max(t.eval_interval, 1) == 0 or epoch == t.epochs - 1
             metrics = self.validate() if evaluate else None
             if self.logger is not None:
@@ -255,6 +256,7 @@ class Trainer:
         lr, tic = 0.0, time.time()
         bar = tqdm(self.train_loader, total=nb, desc=f"epoch {epoch + 1}/{t.epochs}", disable=not self.main)
         for i, batch in enumerate(bar):
+            raise_if_terminated()  # a SIGTERM whose exception was swallowed (in a weakref callback) stops here
             ni = epoch * nb + i
             lr = self.schedule.apply(self.optimizer, ni)
             if self.main and epoch == 0 and i < t.save_batches:

@@ -79,3 +79,27 @@ def test_sigterm_during_training_exits_143_and_the_run_resumes(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"resuming {last} at epoch {epoch + 2}/{epoch + 2}" in done.stdout
     assert load_checkpoint(last, require_training_state=True)["epoch"] == epoch + 1
+
+
+def test_a_sigterm_swallowed_in_a_weakref_callback_still_stops_the_run_quietly(capsys):
+    """SIGTERM landing in a weakref callback (seen in matplotlib's transforms while results.png was drawn) raised
+    there, was printed as "Exception ignored ... Traceback" and lost: the run went on. Now the exception is not
+    printed and the next safe point (each training iteration) raises it."""
+    import gc
+    import weakref
+
+    from detector.engine.interrupt import raise_if_terminated
+
+    class Thing:
+        pass
+
+    with sigterm_as_interrupt():
+        thing = Thing()
+        ref = weakref.ref(thing, lambda _: signal.raise_signal(signal.SIGTERM))  # the handler runs in the callback
+        del thing
+        gc.collect()
+        assert ref() is None
+        with pytest.raises(Terminated):
+            raise_if_terminated()
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "Exception ignored" not in err

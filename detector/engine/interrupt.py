@@ -26,6 +26,7 @@ EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
 EXIT_SIGINT = 128 + signal.SIGINT  # 130
 
 _received = False  # SIGTERM arrived in this process inside sigterm_as_interrupt (signal handlers are per process)
+_active = False  # inside a sigterm_as_interrupt block
 
 
 class Terminated(KeyboardInterrupt):
@@ -40,8 +41,9 @@ def sigterm_received() -> bool:
 def raise_if_terminated() -> None:
     """Raise :class:`Terminated` when SIGTERM arrived but its exception was swallowed: a signal handler's exception
     raised inside a weakref callback or ``__del__`` (matplotlib's transforms, the garbage collector) cannot propagate.
-    Loops call this at safe points (each training iteration, each epoch), so such a SIGTERM still stops the run."""
-    if _received:
+    Loops call this at safe points (each training iteration, each epoch), so such a SIGTERM still stops the run.
+    Outside a :func:`sigterm_as_interrupt` block it does nothing (a library caller handles its own signals)."""
+    if _active and _received:
         raise Terminated("SIGTERM")
 
 
@@ -73,7 +75,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
     Outside the main thread (where Python cannot set handlers) nothing changes.
     """
-    global _received
+    global _received, _active
     _received = False
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -81,9 +83,11 @@ def sigterm_as_interrupt() -> Iterator[None]:
     previous = signal.signal(signal.SIGTERM, _handler(os.getpid()))
     previous_hook = sys.unraisablehook
     sys.unraisablehook = _quiet_unraisable(previous_hook)
+    _active = True
     try:
         yield
     finally:
+        _active = False
         signal.signal(signal.SIGTERM, previous)
         sys.unraisablehook = previous_hook
 

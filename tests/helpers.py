@@ -287,3 +287,23 @@ def make_predictions(gt: dict, seed: int, crowded_image: bool = True) -> list[di
             box = [x + rng.uniform(-3, 3), y + rng.uniform(-3, 3), w, h]
             preds.append({"image_id": img["id"], "category_id": ann["category_id"], "bbox": box, "score": rng.random()})
     return preds
+
+
+def shapes_val_config(root: Path) -> tuple[Path, dict[str, str]]:
+    """A 3-image synthetic val split (6 categories, ids 1..6, 64 px) under ``root/shapes`` and a CPU config
+    ``root/c.yaml`` that evaluates it; returns ``(config path, make_shapes paths)``."""
+    from detector.data.shapes import make_shapes
+
+    paths = make_shapes(root / "shapes", num_train=1, num_val=3, img_size=64, seed=0)
+    config = root / "c.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "base": str(ROOT / "configs" / "defaults.yaml"),
+                "data": {"val": {"ann": paths["val_ann"], "images": paths["val_images"]}, "img_size": 64},
+                "train": {"device": "cpu", "workers": 0},
+                "eval": {"batch_size": 2},
+            }
+        )
+    )
+    return config, paths

@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from detector.engine.eval_job import EvalOptions, EvaluationInputError, run_evaluation
 from detector.engine.evaluator import STAT_KEYS, coco_evaluate
-from tests.helpers import write_tiny_checkpoint
+from tests.helpers import shapes_val_config, write_tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,21 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def val_set(tmp_path_factory) -> dict[str, Path]:
     """A 3-image synthetic val split (6 categories, ids 1..6, 64 px) and a config that reads it."""
-    from detector.data.shapes import make_shapes
-
     root = tmp_path_factory.mktemp("evaljob")
-    paths = make_shapes(root / "shapes", num_train=1, num_val=3, img_size=64, seed=0)
-    config = root / "c.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "base": str(ROOT / "configs" / "defaults.yaml"),
-                "data": {"val": {"ann": paths["val_ann"], "images": paths["val_images"]}, "img_size": 64},
-                "train": {"device": "cpu", "workers": 0},
-                "eval": {"batch_size": 2},
-            }
-        )
-    )
+    config, paths = shapes_val_config(root)
     return {"config": config, "ann": Path(paths["val_ann"]), "root": root}
 
 

@@ -3,26 +3,17 @@ metrics and ``"errors"`` in metrics.json, in file mode (--gt/--pred) and model m
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from detector.engine.eval_job import EvalOptions, run_evaluation
 from detector.study.errors import ERROR_TYPES, error_breakdown, format_breakdown
-from tests.helpers import make_gt, make_predictions, write_tiny_checkpoint
+from tests.helpers import make_gt, make_predictions, shapes_val_config, write_tiny_checkpoint
+from tests.tools.test_eval_tool import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_tool():
-    """tools/eval.py as a module (in-process: much faster than a subprocess that imports torch)."""
-    spec = importlib.util.spec_from_file_location("eval_tool", ROOT / "tools" / "eval.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture()
@@ -72,20 +63,7 @@ def test_errors_on_a_bad_predictions_file_is_a_one_line_error(files, tmp_path: P
 
 @pytest.mark.slow  # builds a dataset and runs a tiny model on it
 def test_model_mode_errors_break_down_the_models_predictions(tmp_path: Path, detector_log) -> None:
-    from detector.data.shapes import make_shapes
-
-    paths = make_shapes(tmp_path / "shapes", num_train=1, num_val=3, img_size=64, seed=0)
-    config = tmp_path / "c.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "base": str(ROOT / "configs" / "defaults.yaml"),
-                "data": {"val": {"ann": paths["val_ann"], "images": paths["val_images"]}, "img_size": 64},
-                "train": {"device": "cpu", "workers": 0},
-                "eval": {"batch_size": 2},
-            }
-        )
-    )
+    config, paths = shapes_val_config(tmp_path)
     weights = tmp_path / "w.pt"
     write_tiny_checkpoint(weights, num_classes=6)
     out = tmp_path / "eval"

@@ -10,7 +10,7 @@ With ``S`` = the sum of all soft class targets of the batch (at least 1):
 
 The returned loss ``box * l_box + cls * l_cls + dfl * l_dfl`` is per batch normalised by ``S``, like YOLOv8's
 before its multiplication by the batch size (the trainer multiplies by the batch size, see
-:mod:`detector.engine.step`).
+:mod:`detector.engine.training.step`).
 """
 
 from __future__ import annotations

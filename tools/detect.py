@@ -14,8 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from detector.cli_args import arg_type
 from detector.cli_logging import configure_logging
-from detector.engine.detect_job import DetectError, DetectOptions, NoImagesError, run_detection
-from detector.engine.sources import SourceError
+from detector.engine.jobs.detect import DetectError, DetectOptions, NoImagesError, run_detection
+from detector.engine.prediction.sources import SourceError
 from detector.output_files import OutputFileError
 
 

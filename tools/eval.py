@@ -9,7 +9,7 @@ folder that already holds files is left alone and exp2, exp3, ... is used unless
 "errors" under --errors), predictions.json (model mode), pr_curve.png and per_class_ap.png. --json FILE writes the
 metrics JSON there too (never over an input; over an existing file only with --exist-ok). Exit status 0 on success,
 2 on bad input (one-line message on stderr).
-The run itself is detector/engine/eval_job.py.
+The run itself is detector/engine/jobs/evaluate.py.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from detector.cli_logging import configure_logging
-from detector.engine.coco_engines import ENGINES
-from detector.engine.eval_job import EvalOptions, EvaluationInputError, run_evaluation
+from detector.engine.evaluation.coco_engines import ENGINES
+from detector.engine.jobs.evaluate import EvalOptions, EvaluationInputError, run_evaluation
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

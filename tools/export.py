@@ -4,7 +4,7 @@ The exported graph takes ``images`` float [B, 3, H, W] RGB in [0, 1] (letterboxe
 ``output`` [B, N, 4 + C] (cx, cy, w, h input pixels, class scores in [0, 1]) -- NMS is not in the graph -- or, with
 --raw, one raw map per level ``raw_s8/raw_s16/raw_s32`` (YOLOv4 head [B, A, H_l, W_l, 5 + C]).
 ``--out`` folders that do not exist yet are created; ``--out`` is never the weights, and an existing file is replaced
-only with --exist-ok (checked before the export). The run itself is detector/engine/export_job.py.
+only with --exist-ok (checked before the export). The run itself is detector/engine/jobs/export.py.
 
 Example: python tools/export.py --weights runs/train/exp/weights/best.pt --img-size 640 --out best.onnx
 """
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from detector.cli_args import arg_type
 from detector.cli_logging import configure_logging
-from detector.engine.export_job import FORMATS, ExportError, ExportOptions, run_export
+from detector.engine.jobs.export import FORMATS, ExportError, ExportOptions, run_export
 from detector.export import MAX_OPSET, MIN_OPSET
 
 log = logging.getLogger("detector")

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from detector.cli_args import arg_list_type
 from detector.cli_logging import configure_logging
 from detector.config import ConfigError
-from detector.engine.interrupt import EXIT_SIGINT, EXIT_SIGTERM, sigterm_as_interrupt, sigterm_received
+from detector.engine.jobs.interrupt import EXIT_SIGINT, EXIT_SIGTERM, sigterm_as_interrupt, sigterm_received
 from detector.study.study_job import StudyOptions, run_study
 
 

@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         log.error("%s", e)
         return 2
-    from detector.engine.interrupt import EXIT_SIGINT, EXIT_SIGTERM, sigterm_as_interrupt, sigterm_received
-    from detector.engine.trainer import train  # torch & co. load after the config is valid: typos fail fast
+    from detector.engine.jobs.interrupt import EXIT_SIGINT, EXIT_SIGTERM, sigterm_as_interrupt, sigterm_received
+    from detector.engine.training.trainer import train  # torch & co. load after the config is valid: typos fail fast
 
     try:
         with sigterm_as_interrupt():  # SIGTERM stops the run as Ctrl-C does; train() logs how to resume

@@ -17,7 +17,7 @@ from detector.bench.training import bench_train
 from detector.config import Config, load_config
 from detector.data.loader import build_dataset
 from detector.device import select_device
-from detector.engine.wrap import compile_module
+from detector.engine.training.wrap import compile_module
 from detector.fuse import fuse_conv_bn
 from detector.model import Detector, build_model
 

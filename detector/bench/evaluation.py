@@ -1,4 +1,5 @@
-"""COCO evaluation speed: pycocotools vs :func:`detector.engine.evaluator.coco_evaluate` on a synthetic set shaped
+"""COCO evaluation speed: pycocotools vs :func:`detector.engine.evaluation.evaluator.coco_evaluate` on a synthetic
+set shaped
 like COCO val2017 (5,000 images of 640x480, ~7 boxes each, 80 categories, 100 detections per image).
 
 Every timed run starts from the same inputs (result dicts: what a predictions JSON holds, or the arrays the trainer
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from detector.engine.detections import Detections
+from detector.engine.evaluation.detections import Detections
 
 STATS_TOLERANCE = 1e-12  # max |difference| of a stat from pycocotools' still called identical (float64 rounding)
 
@@ -127,7 +128,7 @@ def bench_eval(s: EvalBenchSettings) -> dict[str, Any]:
     are identical (``max_abs_stat_difference`` <= ``STATS_TOLERANCE``). Engines: ``pycocotools``,
     ``faster_coco_eval_alone`` (the library called directly on result dicts), ``coco_evaluate`` (result dicts, as
     from a predictions JSON) and ``coco_evaluate_arrays`` (the :class:`Detections` arrays the trainer hands over)."""
-    from detector.engine.evaluator import coco_evaluate
+    from detector.engine.evaluation.evaluator import coco_evaluate
 
     gt, dets = synthetic_coco(s)
     results = dets.to_results()
@@ -164,6 +165,6 @@ def bench_eval(s: EvalBenchSettings) -> dict[str, Any]:
 
 
 def _stats(result: Any) -> np.ndarray:
-    from detector.engine.evaluator import STAT_KEYS
+    from detector.engine.evaluation.evaluator import STAT_KEYS
 
     return np.array([result.stats[k] for k in STAT_KEYS], dtype=np.float64)

@@ -15,9 +15,9 @@ from detector.bench.timing import DTYPES
 from detector.config import Config
 from detector.data.dataset import DetectionDataset
 from detector.data.loader import make_dataloader
-from detector.engine.optim import build_optimizer
-from detector.engine.setup import shutdown_loader
-from detector.engine.step import TrainStep
+from detector.engine.training.optim import build_optimizer
+from detector.engine.training.setup import shutdown_loader
+from detector.engine.training.step import TrainStep
 from detector.model import Detector
 from detector.registry import build_loss
 

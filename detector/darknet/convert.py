@@ -164,7 +164,7 @@ def convert_darknet(
     """Write the checkpoint of a darknet model to ``out`` (read by ``load_detector``, tools and ``train.weights=``).
     Returns the path and the checkpoint dict. ``out`` never replaces an input, nor an existing file unless
     ``exist_ok`` (OutputFileError, before anything is read)."""
-    from detector.engine.checkpoint import atomic_save, model_checkpoint
+    from detector.engine.training.checkpoint import atomic_save, model_checkpoint
 
     inputs = {"--cfg": cfg_path, "--weights": weights_path, "--names": names_path}
     check_output_file(out, "--out", exist_ok=exist_ok, inputs=inputs)
@@ -183,7 +183,7 @@ def export_darknet(
     The ``[net]`` size is ``data.img_size``; the ``[yolo]`` sections carry the anchors and ``scale_x_y``. Neither
     file replaces the checkpoint or the other one, nor an existing file unless ``exist_ok`` (OutputFileError,
     before anything is read)."""
-    from detector.engine.checkpoint_io import load_detector
+    from detector.engine.prediction.checkpoint_io import load_detector
 
     cfg_what = "--out-cfg" if out_cfg else "the .cfg beside --out"
     out_cfg = Path(out_cfg) if out_cfg else Path(out_weights).with_suffix(".cfg")

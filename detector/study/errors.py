@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from detector.engine.coco_inputs import EvaluationInputError, few, load_gt_dataset
-from detector.engine.coco_results import load_predictions
-from detector.engine.detections import Detections
+from detector.engine.evaluation.coco_inputs import EvaluationInputError, few, load_gt_dataset
+from detector.engine.evaluation.coco_results import load_predictions
+from detector.engine.evaluation.detections import Detections
 from detector.study.errors_ap import mean_ap
 from detector.study.errors_match import MAX_DETS, GroundTruthArrays, MatchedDetections, ground_truth_arrays
 from detector.study.errors_match import match_detections as _match
@@ -96,8 +96,8 @@ def error_breakdown(
     ``gt``: COCO annotation dict (images, annotations with bbox [x, y, w, h] px, categories), a ``COCO`` object or
     a JSON path; ``detections``: COCO results (image_id, category_id, bbox [x, y, w, h] px, score), a JSON path or
     :class:`Detections`. ``img_ids``: break down only these images (default: all GT images), as
-    :func:`detector.engine.evaluator.coco_evaluate`. ``fg_iou`` / ``bg_iou``: the foreground (true positive) and
-    background IoU thresholds, 0 < bg_iou <= fg_iou <= 1. Warns (UserWarning) with the count of detections beyond
+    :func:`detector.engine.evaluation.evaluator.coco_evaluate`. ``fg_iou`` / ``bg_iou``: the foreground
+    (true positive) and background IoU thresholds, 0 < bg_iou <= fg_iou <= 1. Warns (UserWarning) with the count of detections beyond
     pycocotools' 100 per image and category, which are not evaluated. Raises :class:`EvaluationInputError` for bad
     input (as the evaluator) or ground truth without a non-crowd box, ValueError for bad thresholds.
     """

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from detector.engine.detections import Detections
+from detector.engine.evaluation.detections import Detections
 
 MAX_DETS = 100  # pycocotools' maxDets[-1]: detections kept per image and category
 AREA_ALL = (0.0, 1e10)  # pycocotools' "all" area range: [0 ** 2, 1e5 ** 2] px^2

@@ -1,5 +1,5 @@
 """A grid of val images: ground truth, then each backbone's detections side by side (drawn by
-:func:`detector.engine.draw.draw_detections`), as PNG bytes."""
+:func:`detector.engine.prediction.draw.draw_detections`), as PNG bytes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from matplotlib.figure import Figure
 
-from detector.engine.draw import draw_detections
+from detector.engine.prediction.draw import draw_detections
 from detector.study.plots import png_bytes
 
 

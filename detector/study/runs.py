@@ -1,4 +1,5 @@
-"""Training the runs of a study with :func:`detector.engine.trainer.train`: new runs from scratch, unfinished ones
+"""Training the runs of a study with :func:`detector.engine.training.trainer.train`: new runs from scratch,
+unfinished ones
 resumed from their ``last.pt``, finished ones left alone; each run's record (``study_run.json``) says what was done.
 
 Training time comes from the run's ``results.csv`` (``time_s`` per epoch: training plus the validations that epoch
@@ -19,8 +20,8 @@ from typing import Any
 import yaml
 
 from detector.config import Config, ConfigError, config_to_dict
-from detector.engine.logging import read_results
-from detector.engine.trainer import Trainer, train
+from detector.engine.training.run_log import read_results
+from detector.engine.training.trainer import Trainer, train
 from detector.study.fairness import differing_keys, run_config
 from detector.study.folder import RUN_RECORD, RunInfo, RunState, read_json, write_json
 

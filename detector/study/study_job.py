@@ -14,7 +14,7 @@ import torch
 from backbones import build_backbone
 from detector.config import ConfigError, config_to_dict
 from detector.data import build_dataset
-from detector.engine.trainer import train
+from detector.engine.training.trainer import train
 from detector.study.costs import backbone_cost
 from detector.study.evaluate import evaluate_run
 from detector.study.fairness import ResolvedStudy, resolve, run_config, study_identity

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from detector.data import CocoDetection, DatasetWarning, check_coco
-from detector.engine.evaluator import EvaluationWarning, coco_evaluate
+from detector.engine.evaluation.evaluator import EvaluationWarning, coco_evaluate
 from tests.helpers import write_coco
 from tools.check_dataset import main as check_main
 

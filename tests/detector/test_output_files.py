@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from detector.engine.checkpoint import atomic_save
+from detector.engine.training.checkpoint import atomic_save
 from detector.output_files import (
     OutputFileError,
     atomic_path,

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-import detector.engine.setup as setup_mod
-from detector.engine.setup import amp_setup
+import detector.engine.training.setup as setup_mod
+from detector.engine.training.setup import amp_setup
 
 CPU = torch.device("cpu")
 

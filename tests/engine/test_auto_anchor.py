@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from detector.data.coco import coco_from_dict
-from detector.engine.auto_anchor import dataset_box_sizes, fit_anchors
+from detector.engine.training.auto_anchor import dataset_box_sizes, fit_anchors
 from detector.heads.yolov4 import YoloHead
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from detector.engine.checkpoint import (
+from detector.engine.training.checkpoint import (
     CHECKPOINT_KEYS,
     CheckpointError,
     atomic_save,
@@ -16,9 +16,9 @@ from detector.engine.checkpoint import (
     load_checkpoint,
     transfer_weights,
 )
-from detector.engine.ema import ModelEMA
-from detector.engine.rng import get_rng_state, set_rng_state
-from detector.engine.wrap import unwrap_model
+from detector.engine.training.ema import ModelEMA
+from detector.engine.training.rng import get_rng_state, set_rng_state
+from detector.engine.training.wrap import unwrap_model
 
 
 def test_crash_during_save_leaves_previous_file_intact(tmp_path, monkeypatch):

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-import detector.engine.coco_results as coco_results
-from detector.engine.coco_inputs import load_gt_dataset
-from detector.engine.coco_results import load_predictions
-from detector.engine.evaluator import Detections, EvaluationInputError, coco_evaluate
+import detector.engine.evaluation.coco_results as coco_results
+from detector.engine.evaluation.coco_inputs import load_gt_dataset
+from detector.engine.evaluation.coco_results import load_predictions
+from detector.engine.evaluation.evaluator import Detections, EvaluationInputError, coco_evaluate
 from tests.helpers import make_gt, make_predictions
 
 OK = {"image_id": 10, "category_id": 1, "bbox": [1, 1, 5, 5], "score": 0.5}

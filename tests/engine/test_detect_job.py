@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from detector.device import select_device
-from detector.engine.detect_job import DetectError, DetectOptions, NoImagesError, run_detection
-from detector.engine.detect_outputs import summary_text, yolo_lines
-from detector.engine.run_folder import next_free_folder
-from detector.engine.sources import Source, glob_root
+from detector.engine.jobs.detect import DetectError, DetectOptions, NoImagesError, run_detection
+from detector.engine.jobs.run_folder import next_free_folder
+from detector.engine.prediction.outputs import summary_text, yolo_lines
+from detector.engine.prediction.sources import Source, glob_root
 from tests.helpers import write_tiny_checkpoint
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from detector.engine.ema import ModelEMA
+from detector.engine.training.ema import ModelEMA
 
 
 def test_ema_follows_the_ramped_formula():

@@ -1,4 +1,4 @@
-"""detector.engine.eval_job: checkpoint evaluation as a library call (what tools/eval.py runs), options checks."""
+"""detector.engine.jobs.evaluate: checkpoint evaluation as a library call (what tools/eval.py runs), options checks."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from detector.engine.eval_job import EvalOptions, EvaluationInputError, run_evaluation
-from detector.engine.evaluator import STAT_KEYS, coco_evaluate
+from detector.engine.evaluation.evaluator import STAT_KEYS, coco_evaluate
+from detector.engine.jobs.evaluate import EvalOptions, EvaluationInputError, run_evaluation
 from tests.helpers import shapes_val_config, write_tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from detector.engine.evaluator import STAT_KEYS, EvalResult, coco_evaluate
+from detector.engine.evaluation.evaluator import STAT_KEYS, EvalResult, coco_evaluate
 from tests.helpers import make_gt, make_predictions
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from detector.engine.evaluator import STAT_KEYS, EvaluationInputError, EvaluationWarning, coco_evaluate
+from detector.engine.evaluation.evaluator import STAT_KEYS, EvaluationInputError, EvaluationWarning, coco_evaluate
 from tests.helpers import make_gt, make_predictions
 
 

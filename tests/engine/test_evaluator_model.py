@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from detector.config import EvalConfig
-from detector.engine.evaluator import (
+from detector.engine.evaluation.evaluator import (
     STAT_KEYS,
     EvaluationInputError,
     EvaluationWarning,
@@ -18,7 +18,7 @@ from detector.engine.evaluator import (
     evaluate_model,
     predictions_to_coco,
 )
-from detector.engine.plots_eval import mean_pr_curve, plot_per_class_ap, plot_pr_curves
+from detector.engine.evaluation.plots import mean_pr_curve, plot_per_class_ap, plot_pr_curves
 from tests.helpers import make_gt, make_predictions
 
 EVAL_CFG = EvalConfig(conf_thres=0.001, iou_thres=0.65, max_det=100)
@@ -137,8 +137,8 @@ def test_evaluate_model_runs_under_the_given_autocast_dtype(gt_dataset, dtype) -
 
 def test_trainer_validates_under_its_own_autocast_dtype(monkeypatch) -> None:
     """The trainer hands its training autocast dtype (train.amp_dtype: fp16 here) to the evaluator, not bf16."""
-    import detector.engine.trainer as trainer_mod
-    from detector.engine.trainer import Trainer
+    import detector.engine.training.trainer as trainer_mod
+    from detector.engine.training.trainer import Trainer
 
     seen = {}
 

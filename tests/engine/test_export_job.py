@@ -1,10 +1,10 @@
-"""detector.engine.export_job: an export as a library call (what tools/export.py runs) and its option errors."""
+"""detector.engine.jobs.export: an export as a library call (what tools/export.py runs) and its option errors."""
 
 from __future__ import annotations
 
 import pytest
 
-from detector.engine.export_job import ExportError, ExportOptions, run_export
+from detector.engine.jobs.export import ExportError, ExportOptions, run_export
 from tests.helpers import write_tiny_checkpoint
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from detector.config import load_config
 from detector.data import CocoDetection, DatasetWarning
-from detector.engine.evaluator import STAT_KEYS, EvaluationWarning, coco_evaluate
-from detector.engine.logging import ResultsLogger, epoch_summary, read_results
+from detector.engine.evaluation.evaluator import STAT_KEYS, EvaluationWarning, coco_evaluate
+from detector.engine.training.run_log import ResultsLogger, epoch_summary, read_results
 from tests.helpers import tiny_config, write_coco
 from tests.tools.test_eval_tool import load_tool
 
@@ -84,7 +84,7 @@ def test_epoch_line_and_results_csv(tmp_path):
 def test_training_on_val_without_usable_boxes_ends_with_no_ground_truth(tmp_path, detector_log):
     """The val split's only boxes are of the wrong type: skipped with a warning, training validates without crashing
     (it used to die at the first validation with no checkpoint) and says "no ground truth"."""
-    from detector.engine.trainer import train
+    from detector.engine.training.trainer import train
 
     val = tmp_path / "val"
     val.mkdir()

@@ -5,7 +5,7 @@ import math
 import pytest
 from torch import nn
 
-from detector.engine.optim import (
+from detector.engine.training.optim import (
     MIN_WARMUP_ITERS,
     WARMUP_MOMENTUM,
     LRSchedule,
@@ -103,7 +103,7 @@ def test_unknown_scheduler():
 
 
 def test_warmup_bias_lr_defaults_per_optimiser_and_explicit_value_wins():
-    from detector.engine.optim import warmup_bias_lr
+    from detector.engine.training.optim import warmup_bias_lr
 
     assert warmup_bias_lr(None, "sgd") == 0.1 and warmup_bias_lr(None, "adamw") == 0.0
     assert warmup_bias_lr(0.05, "adamw") == 0.05 and warmup_bias_lr(0.0, "sgd") == 0.0

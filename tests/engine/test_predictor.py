@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 from detector.data.letterbox import letterbox
-from detector.engine.draw import class_color, draw_detections
-from detector.engine.predictor import Predictor
-from detector.engine.sources import Source, SourceError
+from detector.engine.prediction.draw import class_color, draw_detections
+from detector.engine.prediction.predictor import Predictor
+from detector.engine.prediction.sources import Source, SourceError
 from detector.fuse import fuse_conv_bn
 from tests.helpers import tiny_detector, tiny_model
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from detector.engine.ema import ModelEMA
-from detector.engine.step import NonFiniteGuard, TrainStep
+from detector.engine.training.ema import ModelEMA
+from detector.engine.training.step import NonFiniteGuard, TrainStep
 
 
 class _Criterion:

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from detector.config import load_config
-from detector.engine.checkpoint import load_checkpoint
-from detector.engine.evaluator import evaluate_model
-from detector.engine.logging import RESULTS_COLUMNS, read_results
-from detector.engine.trainer import train
+from detector.engine.evaluation.evaluator import evaluate_model
+from detector.engine.training.checkpoint import load_checkpoint
+from detector.engine.training.run_log import RESULTS_COLUMNS, read_results
+from detector.engine.training.trainer import train
 from tests.helpers import tiny_config
 
 SMALL_MODEL = {

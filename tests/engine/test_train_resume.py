@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from detector.config import load_config
-from detector.engine.checkpoint import load_checkpoint
-from detector.engine.trainer import train
+from detector.engine.training.checkpoint import load_checkpoint
+from detector.engine.training.trainer import train
 from tests.helpers import TINY_MODELS, tiny_config
 
 pytestmark = pytest.mark.slow  # each test trains the tiny detector for 2-3 epochs, twice

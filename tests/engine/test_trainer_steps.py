@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from detector.config import load_config
-from detector.engine.trainer import Trainer
+from detector.engine.training.trainer import Trainer
 from tests.helpers import tiny_config
 
 

@@ -13,8 +13,8 @@ import random
 
 import pytest
 
-from detector.engine.coco_inputs import EvaluationInputError
-from detector.engine.evaluator import coco_evaluate
+from detector.engine.evaluation.coco_inputs import EvaluationInputError
+from detector.engine.evaluation.evaluator import coco_evaluate
 from detector.study.errors import (
     ERROR_TYPES,
     ErrorBreakdown,

@@ -1,4 +1,4 @@
-"""tools/eval.py --errors and its plumbing in detector/engine/eval_job.py: the TIDE-style table after the COCO
+"""tools/eval.py --errors and its plumbing in detector/engine/jobs/evaluate.py: the TIDE-style table after the COCO
 metrics and ``"errors"`` in metrics.json, in file mode (--gt/--pred) and model mode (config + weights)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from detector.engine.eval_job import EvalOptions, run_evaluation
+from detector.engine.jobs.evaluate import EvalOptions, run_evaluation
 from detector.study.errors import ERROR_TYPES, error_breakdown, format_breakdown
 from tests.helpers import make_gt, make_predictions, shapes_val_config, write_tiny_checkpoint
 from tests.tools.test_eval_tool import load_tool

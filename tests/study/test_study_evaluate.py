@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from detector.engine.evaluator import STAT_KEYS
+from detector.engine.evaluation.evaluator import STAT_KEYS
 from detector.study.evaluate import EVAL_RECORD, evaluate_run
 from detector.study.folder import RunInfo, RunState
 from tests.study.study_builders import write_detecting_checkpoint, write_tiny_study

@@ -17,7 +17,7 @@ import yaml
 
 from detector.config import load_config
 from detector.darknet.names import COCO_CATEGORIES
-from detector.engine.checkpoint_io import load_detector
+from detector.engine.prediction.checkpoint_io import load_detector
 from tests.darknet.cfg_text import csresnext50_panet_spp, random_weights
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,7 +140,7 @@ def test_export_tool_onnx_matches_pytorch(converted, tmp_path, capsys):
 
 
 def test_finetune_from_the_converted_checkpoint(converted, tmp_path, detector_log):
-    from detector.engine.trainer import Trainer
+    from detector.engine.training.trainer import Trainer
 
     _, ckpt = converted
     overrides = [f"{k}={v}" for k, v in SMALL.items()] + [

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from detector.engine.evaluator import STAT_KEYS, coco_evaluate
+from detector.engine.evaluation.evaluator import STAT_KEYS, coco_evaluate
 from tests.helpers import make_gt, make_predictions
 
 ROOT = Path(__file__).resolve().parents[2]

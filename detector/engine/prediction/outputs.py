@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detector.engine.draw import draw_detections
-from detector.engine.sources import Frame, Source
+from detector.engine.prediction.draw import draw_detections
+from detector.engine.prediction.sources import Frame, Source
 from detector.output_files import check_output_file, write_text_atomic
 
 log = logging.getLogger(__name__)

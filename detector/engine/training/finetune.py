@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from detector.engine.checkpoint import load_checkpoint, transfer_weights
+from detector.engine.training.checkpoint import load_checkpoint, transfer_weights
 from detector.model import Detector
 
 

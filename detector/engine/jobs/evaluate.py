@@ -15,13 +15,13 @@ from typing import Any
 from detector.config import load_config
 from detector.data import build_dataloader, build_dataset
 from detector.device import select_device
-from detector.engine.checkpoint_io import load_detector
-from detector.engine.coco_inputs import EvaluationInputError, load_gt_dataset
-from detector.engine.coco_results import load_predictions
-from detector.engine.detections import Detections
-from detector.engine.evaluator import EvalResult, coco_evaluate, evaluate_model
-from detector.engine.plots_eval import plot_per_class_ap, plot_pr_curves
-from detector.engine.run_folder import next_free_folder
+from detector.engine.evaluation.coco_inputs import EvaluationInputError, load_gt_dataset
+from detector.engine.evaluation.coco_results import load_predictions
+from detector.engine.evaluation.detections import Detections
+from detector.engine.evaluation.evaluator import EvalResult, coco_evaluate, evaluate_model
+from detector.engine.evaluation.plots import plot_per_class_ap, plot_pr_curves
+from detector.engine.jobs.run_folder import next_free_folder
+from detector.engine.prediction.checkpoint_io import load_detector
 from detector.output_files import check_output_file, write_text_atomic
 from detector.study.errors import ErrorBreakdown, error_breakdown, format_breakdown
 

@@ -3,7 +3,7 @@
 A bad file gives one clear :class:`EvaluationInputError` (which record, which field) instead of an
 ``AssertionError`` or ``KeyError`` from inside those libraries. The checks run over whole NumPy columns; only when a
 column fails is the record-by-record walk run, to name the first offending record in file order. Result lists
-(predictions) are checked in :mod:`detector.engine.coco_results`.
+(predictions) are checked in :mod:`detector.engine.evaluation.coco_results`.
 """
 
 from __future__ import annotations

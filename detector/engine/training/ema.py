@@ -9,7 +9,7 @@ from typing import Generic, TypeVar
 import torch
 from torch import nn
 
-from detector.engine.wrap import unwrap_model
+from detector.engine.training.wrap import unwrap_model
 
 M = TypeVar("M", bound=nn.Module)
 

@@ -1,6 +1,7 @@
 """Build a ready-to-run detector from a trainer checkpoint (used by tools/eval.py and tools/detect.py).
 
-A checkpoint (see :mod:`detector.engine.checkpoint`) is a dict with at least ``model`` (state dict; the EMA weights
+A checkpoint (see :mod:`detector.engine.training.checkpoint`) is a dict with at least ``model`` (state dict; the
+EMA weights
 when EMA was on). ``config`` (the resolved config dict), ``class_names``, ``cat_ids`` and ``num_classes`` are read
 when present. The model architecture always comes from the checkpoint's ``config['model']`` so the weights fit;
 a config given by the caller supplies everything else (data, eval).
@@ -15,7 +16,7 @@ from typing import Any
 import torch
 
 from detector.config import Config, config_from_dict, config_to_dict
-from detector.engine.checkpoint import load_checkpoint
+from detector.engine.training.checkpoint import load_checkpoint
 from detector.model import Detector, build_model
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from detector.cli_args import check_value
 from detector.device import select_device
-from detector.engine.checkpoint_io import load_detector
-from detector.engine.detect_outputs import (
+from detector.engine.jobs.run_folder import next_free_folder
+from detector.engine.prediction.checkpoint_io import load_detector
+from detector.engine.prediction.outputs import (
     DetectionWriter,
     annotate,
     check_spares_source,
@@ -19,9 +20,8 @@ from detector.engine.detect_outputs import (
     show_frame,
     summary_text,
 )
-from detector.engine.predictor import Predictor
-from detector.engine.run_folder import next_free_folder
-from detector.engine.sources import Source, SourceError
+from detector.engine.prediction.predictor import Predictor
+from detector.engine.prediction.sources import Source, SourceError
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ import torch
 from tqdm import tqdm
 
 from detector.config import EvalConfig
-from detector.engine.coco_engines import ENGINES, EvaluationWarning, pick_engine, run_engine
-from detector.engine.coco_inputs import EvaluationInputError, load_gt_dataset
-from detector.engine.coco_results import load_predictions
-from detector.engine.detections import Detections
+from detector.engine.evaluation.coco_engines import ENGINES, EvaluationWarning, pick_engine, run_engine
+from detector.engine.evaluation.coco_inputs import EvaluationInputError, load_gt_dataset
+from detector.engine.evaluation.coco_results import load_predictions
+from detector.engine.evaluation.detections import Detections
 
 if TYPE_CHECKING:  # the type only: importing the model pulls in torchvision, which file-mode evaluation never needs
     from detector.model import Detector

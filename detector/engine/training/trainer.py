@@ -24,20 +24,25 @@ from tqdm import tqdm
 from detector.config import Config, config_to_dict, save_config
 from detector.data import DetectionDataset, build_dataloader, build_dataset, set_loader_epoch
 from detector.device import select_device
-from detector.engine import distributed as dist_utils
-from detector.engine.auto_anchor import anchors_as_config, auto_anchor
-from detector.engine.checkpoint import atomic_save, build_checkpoint, load_checkpoint, restore_training_state
-from detector.engine.ema import ModelEMA
-from detector.engine.evaluator import NO_GROUND_TRUTH, STAT_KEYS, evaluate_model
-from detector.engine.finetune import load_finetune_weights
-from detector.engine.interrupt import interrupted_message, raise_if_terminated, sigterm_received
-from detector.engine.logging import LOSS_PARTS, ResultsLogger, epoch_summary, gpu_mem_gb, rss_mb
-from detector.engine.optim import build_optimizer, compute_accumulate, scaled_weight_decay, schedule_from_config
-from detector.engine.plots import plot_results, plot_train_batch
-from detector.engine.rng import preserved_rng, seed_everything, set_rng_state
-from detector.engine.setup import amp_setup, resolve_num_classes, resolve_run_paths, shutdown_loader
-from detector.engine.step import TrainStep
-from detector.engine.wrap import wrap_model
+from detector.engine.evaluation.evaluator import NO_GROUND_TRUTH, STAT_KEYS, evaluate_model
+from detector.engine.jobs.interrupt import interrupted_message, raise_if_terminated, sigterm_received
+from detector.engine.training import distributed as dist_utils
+from detector.engine.training.auto_anchor import anchors_as_config, auto_anchor
+from detector.engine.training.checkpoint import atomic_save, build_checkpoint, load_checkpoint, restore_training_state
+from detector.engine.training.ema import ModelEMA
+from detector.engine.training.finetune import load_finetune_weights
+from detector.engine.training.optim import (
+    build_optimizer,
+    compute_accumulate,
+    scaled_weight_decay,
+    schedule_from_config,
+)
+from detector.engine.training.plots import plot_results, plot_train_batch
+from detector.engine.training.rng import preserved_rng, seed_everything, set_rng_state
+from detector.engine.training.run_log import LOSS_PARTS, ResultsLogger, epoch_summary, gpu_mem_gb, rss_mb
+from detector.engine.training.setup import amp_setup, resolve_num_classes, resolve_run_paths, shutdown_loader
+from detector.engine.training.step import TrainStep
+from detector.engine.training.wrap import wrap_model
 from detector.heads.yolov4 import YoloHead
 from detector.model import Detector, build_model
 from detector.registry import build_loss
@@ -60,7 +65,7 @@ def train(
     """Train a detector as ``cfg`` describes; see :class:`Trainer` (``criterion``: replaces the head family's loss).
 
     ``resume``: a training checkpoint to continue (else ``cfg.train.resume`` decides). A ``KeyboardInterrupt``
-    (Ctrl-C, or SIGTERM inside :func:`detector.engine.interrupt.sigterm_as_interrupt`) is logged with how to resume
+    (Ctrl-C, or SIGTERM inside :func:`detector.engine.jobs.interrupt.sigterm_as_interrupt`) is logged with how to resume
     and raised again. ``callbacks`` are called as
     ``cb(trainer, epoch)`` on every rank after each epoch's checkpoint is written. Returns ``{"out_dir", "last",
     "best", "best_fitness", "metrics" (last validation's 12 COCO stats; NaN when data.val has no ground-truth box),

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import torch
 
-from detector.engine.draw import class_color
-from detector.engine.logging import read_results
+from detector.engine.prediction.draw import class_color
+from detector.engine.training.run_log import read_results
 
 
 def plot_train_batch(

@@ -10,8 +10,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from detector.engine.distributed import all_finite
-from detector.engine.ema import ModelEMA
+from detector.engine.training.distributed import all_finite
+from detector.engine.training.ema import ModelEMA
 
 
 class NonFiniteGuard:
@@ -49,7 +49,7 @@ class TrainStep:
     """Runs one micro-batch; steps the optimiser when asked to (end of an accumulation window).
 
     ``loss_scale`` multiplies the per-image-mean loss before backward (``batch_size * world_size``: gradients are
-    sums over the nominal batch, see :mod:`detector.engine.optim`). ``autocast_dtype`` is ``None`` (fp32),
+    sums over the nominal batch, see :mod:`detector.engine.training.optim`). ``autocast_dtype`` is ``None`` (fp32),
     ``torch.bfloat16`` or ``torch.float16`` (then pass an enabled ``torch.amp.GradScaler``).
     """
 

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from detector.engine.ema import ModelEMA
-from detector.engine.rng import get_rng_state
-from detector.engine.wrap import unwrap_model
+from detector.engine.training.ema import ModelEMA
+from detector.engine.training.rng import get_rng_state
+from detector.engine.training.wrap import unwrap_model
 from detector.output_files import atomic_path
 
 CHECKPOINT_KEYS = (

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from detector.device import select_device
-from detector.engine.checkpoint_io import load_detector
+from detector.engine.prediction.checkpoint_io import load_detector
 from detector.export import check_onnx, check_torchscript, export_onnx, export_torchscript, output_names
 from detector.fuse import fuse_conv_bn
 from detector.output_files import OutputFileError, atomic_path, check_output_file

@@ -1,4 +1,5 @@
-"""The two COCO evaluation engines behind :func:`detector.engine.evaluator.coco_evaluate`: faster-coco-eval (C++,
+"""The two COCO evaluation engines behind :func:`detector.engine.evaluation.evaluator.coco_evaluate`:
+faster-coco-eval (C++,
 numbers equal to pycocotools') and pycocotools (the reference and the fallback).
 
 Detections reach faster-coco-eval as arrays turned into its result ``COCO`` directly (the boxes ``loadRes`` would
@@ -18,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from detector.engine.coco_inputs import EvaluationWarning
-from detector.engine.detections import Detections
+from detector.engine.evaluation.coco_inputs import EvaluationWarning
+from detector.engine.evaluation.detections import Detections
 
 __all__ = ["ENGINES", "EvaluationWarning", "gc_paused", "pick_engine", "run_engine"]
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from detector.coco_fields import is_id, is_number
-from detector.engine.coco_inputs import (
+from detector.engine.evaluation.coco_inputs import (
     EvaluationInputError,
     box_column,
     check_box,
@@ -24,7 +24,7 @@ from detector.engine.coco_inputs import (
     number_column,
     read_json,
 )
-from detector.engine.detections import Detections
+from detector.engine.evaluation.detections import Detections
 
 RESULT_KEYS = ("image_id", "category_id", "bbox", "score")
 _RESULT_HELP = "each result needs image_id, category_id, bbox [x, y, w, h] in original pixels and score"
@@ -34,7 +34,7 @@ def load_predictions(predictions: Any, gt: Mapping[str, Any]) -> Detections:
     """Checked :class:`Detections` of COCO results, in the given order.
 
     ``predictions``: list of result dicts, a JSON path, or :class:`Detections`. ``gt``: the dict from
-    :func:`detector.engine.coco_inputs.load_gt_dataset`. Raises :class:`EvaluationInputError` for a wrong
+    :func:`detector.engine.evaluation.coco_inputs.load_gt_dataset`. Raises :class:`EvaluationInputError` for a wrong
     structure, missing keys, bad values (naming the result's index, field and value; scores must be in [0, 1]),
     unknown image or category ids (listing a few of them).
     """

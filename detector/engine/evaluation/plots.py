@@ -13,7 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
-    from detector.engine.evaluator import EvalResult
+    from detector.engine.evaluation.evaluator import EvalResult
 
 
 def _save(fig: Figure, path: str | Path) -> Path:

@@ -1,0 +1,1 @@
+"""Evaluation: COCO box metrics identical to pycocotools', input checks, model evaluation, evaluation plots."""

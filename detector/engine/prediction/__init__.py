@@ -1,0 +1,1 @@
+"""Prediction: a detector from a checkpoint, inputs (images, videos, streams), inference, drawing and outputs."""

@@ -1,0 +1,1 @@
+"""Training: the loop, one optimiser step, schedules, EMA, checkpoints, the run's logs and plots."""

@@ -97,7 +97,8 @@ def error_breakdown(
     a JSON path; ``detections``: COCO results (image_id, category_id, bbox [x, y, w, h] px, score), a JSON path or
     :class:`Detections`. ``img_ids``: break down only these images (default: all GT images), as
     :func:`detector.engine.evaluation.evaluator.coco_evaluate`. ``fg_iou`` / ``bg_iou``: the foreground
-    (true positive) and background IoU thresholds, 0 < bg_iou <= fg_iou <= 1. Warns (UserWarning) with the count of detections beyond
+    (true positive) and background IoU thresholds, 0 < bg_iou <= fg_iou <= 1. Warns (UserWarning) with the count of
+    detections beyond
     pycocotools' 100 per image and category, which are not evaluated. Raises :class:`EvaluationInputError` for bad
     input (as the evaluator) or ground truth without a non-crowd box, ValueError for bad thresholds.
     """

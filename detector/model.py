@@ -5,6 +5,8 @@ Neck and head come from the registries in :mod:`detector.registry` (``model.neck
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -71,19 +73,23 @@ class Detector(nn.Module):
         lb_params: torch.Tensor | None = None,
         orig_sizes: torch.Tensor | None = None,
         multi_label: bool = False,
+        decode: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> list[dict[str, torch.Tensor]]:
         """Detections per image (eval mode, no grad; the previous train/eval mode is restored).
 
         ``images``: float ``[B, 3, H, W]`` in [0, 1] (uint8 is divided by 255). Returns
         ``list[dict(boxes_xyxy [N, 4] float32, scores [N], labels [N] int64)]``: original pixels when ``lb_params
         [B, 3]`` (scale, pad_x, pad_y) is given (clipped to ``orig_sizes [B, 2]`` (h, w) if given), else input pixels.
+        ``decode``: what computes float32 ``[B, N, 4 + C]`` from the images instead of ``head.decode(forward_raw(x))``,
+        e.g. its CUDA-graph replay (:class:`detector.engine.prediction.cuda_graph.GraphedDecode`).
         """
         was_training = self.training
         self.eval()
         try:
             if images.dtype == torch.uint8:
                 images = images.float() / 255
-            decoded = self.head.decode(self.forward_raw(images))  # float32 [B, N, 4 + C], also under autocast
+            decode = decode or (lambda x: self.head.decode(self.forward_raw(x)))
+            decoded = decode(images)  # float32 [B, N, 4 + C], also under autocast
         finally:
             self.train(was_training)
         with torch.autocast(images.device.type, enabled=False):  # NMS and letterbox undo in float32 pixels

@@ -17,7 +17,8 @@ def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
-def _flops(fn, *args) -> tuple[int, object]:
+def count_flops(fn, *args) -> tuple[int, object]:
+    """``(FLOPs, output)`` of ``fn(*args)`` under the convention above (any model: ours, a peer's)."""
     with FlopCounterMode(display=False) as counter:
         out = fn(*args)
     return counter.get_total_flops(), out
@@ -32,9 +33,9 @@ def model_flops(model: nn.Module, img_size: int | tuple[int, int] = 640) -> dict
     was_training = model.training
     model.eval()
     try:
-        f_bb, feats = _flops(model.backbone, x)
-        f_neck, feats = _flops(model.neck, feats)
-        f_head, _ = _flops(model.head.forward_raw if hasattr(model.head, "forward_raw") else model.head, feats)
+        f_bb, feats = count_flops(model.backbone, x)
+        f_neck, feats = count_flops(model.neck, feats)
+        f_head, _ = count_flops(model.head.forward_raw if hasattr(model.head, "forward_raw") else model.head, feats)
     finally:
         model.train(was_training)
     return {"backbone": f_bb, "neck": f_neck, "head": f_head, "total": f_bb + f_neck + f_head}

@@ -140,6 +140,7 @@ def run_detector(args: argparse.Namespace) -> dict:
             channels_last=args.channels_last,
             compile=args.compile or False,
             fuse=args.fuse,
+            cuda_graphs=args.cuda_graphs,
             train=args.train,
             real_data=args.real_data,
             workers=args.workers,
@@ -182,7 +183,10 @@ def add_detector_parser(sub: argparse._SubParsersAction) -> None:
         help="throughput and training batch (default %(default)s)",
     )
     p.add_argument(
-        "--dtype", type=_dtype_list, default=["fp32"], help="autocast dtype(s), e.g. fp32,bf16,fp16: one run each"
+        "--dtype",
+        type=_dtype_list,
+        default=["fp32"],
+        help="dtype(s), e.g. fp32,bf16,fp16, one run each: inference casts the weights, training uses autocast",
     )
     p.add_argument(
         "--channels-last",
@@ -203,6 +207,11 @@ def add_detector_parser(sub: argparse._SubParsersAction) -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="fold BatchNorm into the convolutions for inference (default: on, as tools/detect.py runs)",
+    )
+    p.add_argument(
+        "--cuda-graphs",
+        action="store_true",
+        help="inference: replay forward + decode from a CUDA graph per shape (as tools/detect.py does on CUDA)",
     )
     p.add_argument("--train", action="store_true", help="also time the training step on synthetic tensors")
     p.add_argument("--real-data", action="store_true", help="with --train: also feed it from the config's loader")

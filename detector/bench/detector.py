@@ -35,10 +35,12 @@ class DetectorBenchSettings:
     size: int = 640  # throughput and training size
     sizes: list[int] | None = None  # batch-1 latency sizes; None = [size]
     batch: int = 32
-    dtype: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 on CUDA only)
+    dtype: str = "fp32"  # fp32 | bf16 | fp16: inference casts the weights, training uses autocast (fp16: CUDA only)
     channels_last: bool = True  # the default, like fuse, is the model form tools/detect.py runs
     compile: bool | str = False  # False, True (= "default") or a torch.compile mode, e.g. "reduce-overhead"
     fuse: bool = True  # fold BatchNorm into convs (inference only)
+    cuda_graphs: bool = False  # inference forward + decode replayed from a CUDA graph per shape (CUDA, eager only)
+    cudnn_benchmark: bool = False  # let cuDNN time its algorithms per shape (torch.backends.cudnn.benchmark)
     train: bool = False
     real_data: bool = False  # also time the training step fed by the config's train loader (needs train=True)
     workers: int | None = None  # real-data loader workers; None = cfg.train.workers
@@ -67,7 +69,7 @@ class DetectorBenchSettings:
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype {self.dtype!r} unknown; choose one of {sorted(DTYPES)}")
         if self.dtype == "fp16" and device.type == "cpu":
-            raise ValueError("fp16 autocast is CUDA-only; on CPU use --dtype fp32 or bf16")
+            raise ValueError("fp16 is CUDA-only; on CPU use --dtype fp32 or bf16")
         for s in [self.size, *(self.sizes or [])]:
             if s <= 0 or s % 32:
                 raise ValueError(f"image sizes must be positive multiples of 32 (the model's largest stride), got {s}")
@@ -80,6 +82,8 @@ class DetectorBenchSettings:
             raise ValueError("--compile needs --warmup >= 1 so compilation (once per input shape) is not timed")
         if mode == "reduce-overhead" and device.type != "cuda":
             raise ValueError("compile mode 'reduce-overhead' records CUDA graphs: it needs --device cuda")
+        if self.cuda_graphs and (device.type != "cuda" or mode is not None):
+            raise ValueError("--cuda-graphs records the eager model on CUDA: it needs --device cuda and no --compile")
         if self.real_data and not self.train:
             raise ValueError("--real-data times the training step: pass --train as well")
 
@@ -117,6 +121,8 @@ def build_bench_model(
     if s.fuse and not train:
         fuse_conv_bn(model)
     model.to(device).to(memory_format=s.memory_format)
+    if not train:  # inference runs in the weights' dtype; training keeps fp32 weights under autocast
+        model.to(DTYPES[s.dtype])
     mode = s.compile_mode
     return model, (compile_module(model, mode) if mode else model)
 
@@ -135,11 +141,16 @@ def benchmark_detector(settings: DetectorBenchSettings) -> dict:
     dataset = build_dataset(cfg, "train") if s.real_data else None
     num_classes = s.num_classes or cfg.model.num_classes or (dataset.num_classes if dataset is not None else 80)
     out = {"env": environment(device), "settings": {**asdict(s), "num_classes": num_classes}}
-    model, runner = build_bench_model(cfg, num_classes, device, s, train=False)
-    out.update(bench_inference(model, runner, device, s))
-    del model, runner
-    if s.train:
-        model, runner = build_bench_model(cfg, num_classes, device, s, train=True)
-        out["train"] = bench_train(model, runner, cfg, num_classes, device, s, dataset)
-    synchronize(device)
+    previous = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = s.cudnn_benchmark
+    try:
+        model, runner = build_bench_model(cfg, num_classes, device, s, train=False)
+        out.update(bench_inference(model, runner, device, s))
+        del model, runner
+        if s.train:
+            model, runner = build_bench_model(cfg, num_classes, device, s, train=True)
+            out["train"] = bench_train(model, runner, cfg, num_classes, device, s, dataset)
+        synchronize(device)
+    finally:
+        torch.backends.cudnn.benchmark = previous
     return out

@@ -1,5 +1,9 @@
 """Detector inference benchmark: params, GFLOPs, batch-1 end-to-end latency (host uint8 -> device, /255, forward,
-decode, NMS) and forward-only latency per size, batched throughput with and without NMS."""
+decode, NMS) and forward-only (forward + decode) latency per size, batched throughput with and without NMS.
+
+Precision is the weights' dtype (BatchNorm folded first, then the model cast to fp16 / bf16; no autocast), the form
+:class:`~detector.engine.prediction.predictor.Predictor` runs: autocast's per-operator casts cost more than the
+convolutions at batch 1."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from functools import partial
 
 import torch
 
-from detector.bench.timing import autocast, time_fn
+from detector.bench.timing import DTYPES, time_fn
 
 
 def host_images(batch: int, size: int, device: torch.device, seed: int = 0) -> torch.Tensor:
@@ -26,22 +30,34 @@ def step_marker(compile_mode: str | None) -> Callable[[], None]:
     return lambda: None
 
 
-def make_infer(model, runner, device: torch.device, s) -> Callable[[torch.Tensor, bool], list]:
-    """``infer(images_u8_host, nms)``: copy to device, /255, forward, decode (+ postprocess when ``nms``).
+def make_decode(model, runner, s) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``decode(x) -> float32 [B, N, 4 + C]``: ``model.head.decode(runner(x))`` (``runner``: the model or its
+    compiled version), or its CUDA-graph replay when ``s.cuda_graphs``."""
+    if s.cuda_graphs:
+        from detector.engine.prediction.cuda_graph import GraphedDecode
 
-    ``runner`` is ``model`` or its compiled version; ``s`` a :class:`~detector.bench.detector.DetectorBenchSettings`.
+        return GraphedDecode(model)
+    mark = step_marker(s.compile_mode)
+
+    def decode(x: torch.Tensor) -> torch.Tensor:
+        mark()
+        return model.head.decode(runner(x))
+
+    return decode
+
+
+def make_infer(model, decode, device: torch.device, s) -> Callable[[torch.Tensor, bool], list]:
+    """``infer(images_u8_host, nms)``: copy to device, /255 in the model's dtype, forward, decode (+ postprocess when
+    ``nms``). ``decode`` from :func:`make_decode`; ``s`` a :class:`~detector.bench.detector.DetectorBenchSettings`.
     """
     from detector.postprocess import postprocess
 
-    mf = s.memory_format
-    mark = step_marker(s.compile_mode)
+    mf, dtype = s.memory_format, DTYPES[s.dtype]
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def infer(images_u8: torch.Tensor, nms: bool = True) -> list:
-        x = images_u8.to(device, non_blocking=True).float().div_(255).contiguous(memory_format=mf)
-        mark()
-        with autocast(device, s.dtype):
-            decoded = model.head.decode(runner(x))
+        x = images_u8.to(device, non_blocking=True).to(dtype).div_(255).contiguous(memory_format=mf)
+        decoded = decode(x)
         if not nms:
             return [decoded]
         return postprocess(decoded, s.conf_thres, s.iou_thres, s.max_det, input_hw=tuple(x.shape[-2:]))
@@ -62,17 +78,16 @@ def bench_inference(model, runner, device: torch.device, s) -> dict:
 
     sizes = list(dict.fromkeys(s.sizes or [s.size]))
     gflops = {size: model_flops(model, size)["total"] / 1e9 for size in dict.fromkeys([*sizes, s.size])}
-    infer = make_infer(model, runner, device, s)
-    mark = step_marker(s.compile_mode)
+    decode = make_decode(model, runner, s)
+    infer = make_infer(model, decode, device, s)
     latency = []
     for size in sizes:
         x1 = host_images(1, size, device, s.seed)
-        xd = (x1.to(device).float() / 255).contiguous(memory_format=s.memory_format)
+        xd = (x1.to(device).to(DTYPES[s.dtype]) / 255).contiguous(memory_format=s.memory_format)
 
+        @torch.inference_mode()
         def forward_only(xd=xd):
-            mark()
-            with torch.no_grad(), autocast(device, s.dtype):
-                runner(xd)
+            decode(xd)
 
         e2e = timed(partial(infer, x1, True), device, s, 1)
         fwd = timed(forward_only, device, s, 1)

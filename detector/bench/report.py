@@ -64,18 +64,46 @@ def target_rows(result: dict) -> list[TargetRow]:
     rows.append(TargetRow("detector inference, batch 32, bf16, NMS excluded", value, "img/s", ">=", 800.0, step))
     lat = [(e["e2e"]["ms"], k) for k, r in infer.items() for e in r["latency"] if e["size"] == 640]
     value, step = _best(lat, lowest=True)
-    rows.append(TargetRow("detector latency, batch 1, 640, end to end with NMS", value, "ms", "<=", 10.0, step))
+    rows.append(
+        TargetRow("detector latency, batch 1, 640, end to end with NMS, best mode", value, "ms", "<=", 4.0, step)
+    )
+    rows.append(_half_vs_fp32(infer))
     train = {k: r["train"] for k, r in _train_steps(steps).items() if r["settings"]["dtype"] == "bf16"}
     real = [(t["real_data"]["img_s"], k) for k, t in train.items() if "real_data" in t]
     value, step = _best(real)
     rows.append(TargetRow("detector training step, batch 32, bf16, real loader", value, "img/s", ">=", 200.0, step))
     ratio = train[step]["real_vs_synthetic"] if step else None
     rows.append(TargetRow("  real loader / synthetic input", ratio, "x", ">=", 0.9, step))
+    rows += _per_flop_rows(steps)
     gpu = result["env"]["device"].startswith("cuda")
     for row in rows:
         if gpu and row.measured is not None:
             row.met = row.measured >= row.bound if row.op == ">=" else row.measured <= row.bound
     return rows
+
+
+def _half_vs_fp32(infer: dict[str, dict]) -> TargetRow:
+    """The slowest eager half-precision path's batch-1 640 latency / fp32's (<= 1: no half path is slower)."""
+
+    def e2e_640(r: dict) -> float | None:
+        return next((e["e2e"]["ms"] for e in r["latency"] if e["size"] == 640), None)
+
+    eager = {k: r for k, r in infer.items() if not r["settings"].get("cuda_graphs") and not r["settings"]["compile"]}
+    fp32 = next((e2e_640(r) for r in eager.values() if r["settings"]["dtype"] == "fp32"), None)
+    half = [(ms, k) for k, r in eager.items() if r["settings"]["dtype"] != "fp32" and (ms := e2e_640(r)) is not None]
+    worst, step = _best(half)
+    ratio = worst / fp32 if worst is not None and fp32 else None
+    return TargetRow("batch-1 640 latency, slowest eager half path / fp32", ratio, "x", "<=", 1.0, step)
+
+
+def _per_flop_rows(steps: dict) -> list[TargetRow]:
+    """Ours / YOLOv8m effective TFLOP/s in inference and training (``peers`` step), target >= 0.9."""
+    peers = (_ok(steps, "peers") or {}).get("peers", {})
+    ratios = peers.get("yolov8m.yaml", {}).get("ours_per_flop_ratio", {})
+    return [
+        TargetRow(f"{what} work per GPU-second per FLOP, ours / YOLOv8m", ratios.get(kind), "x", ">=", 0.9, "peers")
+        for kind, what in (("infer", "inference"), ("train", "training"))
+    ]
 
 
 def epoch_estimate(result: dict) -> dict | None:
@@ -157,7 +185,7 @@ def _infer_md(steps: dict) -> list[str]:
     if not infer:
         return []
     sizes = sorted({e["size"] for r in infer.values() for e in r["latency"]})
-    head = "| step | dtype | compile | " + " | ".join(f"b1 {s} e2e ms | b1 {s} fwd ms" for s in sizes)
+    head = "| step | dtype | compile / graphs | " + " | ".join(f"b1 {s} e2e ms | b1 {s} fwd ms" for s in sizes)
     head += " | batch img/s, NMS excluded | with NMS |"
     lines = [head, "|" + "---|" * (5 + 2 * len(sizes))]
     for k, r in infer.items():
@@ -165,7 +193,8 @@ def _infer_md(steps: dict) -> list[str]:
         cells = [f"{lat[z]['e2e']['ms']:.2f} | {lat[z]['forward']['ms']:.2f}" if z in lat else "- | -" for z in sizes]
         t = r["throughput"]
         lines.append(
-            f"| {k} | {s['dtype']} | {s['compile'] or False} | {' | '.join(cells)} | "
+            f"| {k} | {s['dtype']} | {s['compile'] or ('CUDA graphs' if s.get('cuda_graphs') else False)} | "
+            f"{' | '.join(cells)} | "
             f"{t['without_nms']['img_s']:.1f} (b{t['batch']}, {t['size']}) | {t['with_nms']['img_s']:.1f} |"
         )
     return lines
@@ -188,6 +217,59 @@ def _train_md(steps: dict) -> list[str]:
             f"{t['synthetic']['img_s']:.1f} | {_fmt(rd.get('img_s'))} | {rd.get('workers', '-')} | "
             f"{_fmt(rd.get('loader_img_s'))} | {_fmt(t.get('real_vs_synthetic'), 'x')} | "
             f"{_fmt(t.get('peak_mem_gib'))} |"
+        )
+    return lines
+
+
+def _profile_md(steps: dict) -> list[str]:
+    r = _ok(steps, "profile")
+    if not r:
+        return []
+    lines = [
+        f"Batch {r['batch']} at {r['size']}, {r['dtype']} weights; per operator class, cuDNN default algorithms / "
+        "with `cudnn.benchmark`:",
+        "",
+        "| class | convs | GFLOPs | ms | share | TFLOP/s | ms (benchmark) | TFLOP/s (benchmark) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    base, tuned = r["default"], r["cudnn_benchmark"]
+    for c, v in base["classes"].items():
+        t = tuned["classes"].get(c, {})
+        lines.append(
+            f"| {c} | {v['count']} | {v['gflops']:.1f} | {v['ms']:.2f} | {v['share']:.0%} | {v['tflops']:.1f} | "
+            f"{_fmt(t.get('ms'))} | {_fmt(t.get('tflops'))} |"
+        )
+    lines.append(f"| total | | | {base['total_ms']:.2f} | | | {tuned['total_ms']:.2f} | |")
+    if r.get("top_kernels"):
+        lines += ["", "| top CUDA kernels | ms per forward | calls |", "|---|---|---|"]
+        lines += [f"| `{k['name'][:90]}` | {k['ms']:.2f} | {k['calls']} |" for k in r["top_kernels"]]
+    return lines
+
+
+def _peers_md(steps: dict) -> list[str]:
+    r = _ok(steps, "peers")
+    if not r or "peers" not in r:
+        return [f"Not measured: {r['skipped']}"] if r and "skipped" in r else []
+    ours = r["ours"]
+    lines = [
+        f"ultralytics {r['ultralytics']} `DetectionModel` from its YAML, random init, same harness, batch and size.",
+        "",
+        "| model | params | GFLOPs | inference img/s | TFLOP/s | training img/s | TFLOP/s | "
+        "ours/peer per FLOP (inf, train) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    if ours:
+        tf = {k: ours["gflops"] * ours[f"{k}_img_s"] / 1e3 for k in ("infer", "train") if f"{k}_img_s" in ours}
+        lines.append(
+            f"| ours | | {ours['gflops']:.1f} | {ours['infer_img_s']:.0f} | {tf['infer']:.0f} | "
+            f"{_fmt(ours.get('train_img_s'))} | {_fmt(tf.get('train'))} | |"
+        )
+    for name, p in r["peers"].items():
+        q = p.get("ours_per_flop_ratio", {})
+        lines.append(
+            f"| {name} | {p['params'] / 1e6:.1f} M | {p['gflops']:.1f} | {p['infer']['img_s']:.0f} | "
+            f"{p['infer_tflops']:.0f} | {_fmt(p.get('train', {}).get('img_s'))} | {_fmt(p.get('train_tflops'))} | "
+            f"{_fmt(q.get('infer'), 'x')}, {_fmt(q.get('train'), 'x')} |"
         )
     return lines
 
@@ -222,6 +304,8 @@ def render_markdown(result: dict) -> str:
         ("Detector inference (BatchNorm folded, channels_last)", _infer_md(steps)),
         ("Detector training step (fwd + loss + bwd + clip + optimiser)", _train_md(steps)),
         ("Training data loader (mosaic + full augmentation)", _loader_md(steps)),
+        ("Where the inference time goes", _profile_md(steps)),
+        ("Peers (effective TFLOP/s = forward GFLOPs x images/s)", _peers_md(steps)),
     ):
         if lines:
             out += ["", f"## {title}", "", *lines]

@@ -30,12 +30,17 @@ CUDA_STEPS = [
     "infer_fp32",
     "infer_bf16",
     "infer_fp16",
+    "infer_fp16_graphs",
+    "infer_bf16_graphs",
     "infer_fp16_cudagraphs",
     "train_bf16",
+    "profile",
+    "peers",
     "loader",
 ]
 CPU_STEPS = ["backbone", "infer_fp32", "train_fp32", "loader"]
-OPTIONAL_STEPS = ["train_bf16_compile"]  # minutes of compilation; ask for it with --steps
+# minutes of compilation, or experiments beside the defaults; ask for them with --steps
+OPTIONAL_STEPS = ["train_bf16_compile", "infer_bf16_compile", "infer_bf16_cudnn_benchmark"]
 
 
 @dataclass
@@ -185,8 +190,69 @@ def _loader_step(s: ResolvedSuite, data: list[str]) -> dict:
     return {**runs[0], "settings": settings, "runs": [r["runs"][0] for r in runs]}
 
 
-def step_table(s: ResolvedSuite, device: str, data: list[str]) -> dict[str, Callable[[], dict]]:
-    """Every known step name -> a function that runs it and returns its result dict."""
+def _profile_step(s: ResolvedSuite, device: str) -> dict:
+    """Inference time per operator class (bf16 weights, BatchNorm folded, channels_last, batch and size of the
+    throughput steps), with cuDNN's default algorithms and with ``cudnn.benchmark``, plus the top CUDA kernels."""
+    import torch
+
+    from detector.bench.detector import bench_config, build_bench_model
+    from detector.bench.profile import profile_convs, top_kernels
+
+    bs = DetectorBenchSettings(config=s.config, overrides=list(s.overrides), device=device, size=s.size, dtype="bf16")
+    cfg = bench_config(bs)
+    model, _ = build_bench_model(cfg, cfg.model.num_classes or 80, select_device(device), bs, train=False)
+    x = torch.rand(s.batch, 3, s.size, s.size, device=device, dtype=torch.bfloat16)
+    x = x.contiguous(memory_format=torch.channels_last)
+
+    def forward(inp):
+        return model.head.decode(model(inp))
+
+    out: dict = {"batch": s.batch, "size": s.size, "dtype": "bf16"}
+    previous = torch.backends.cudnn.benchmark
+    try:
+        for bench in (False, True):
+            torch.backends.cudnn.benchmark = bench
+            out["cudnn_benchmark" if bench else "default"] = profile_convs(forward, model, x)
+    finally:
+        torch.backends.cudnn.benchmark = previous
+    if device.startswith("cuda"):
+        out["top_kernels"] = top_kernels(forward, x)
+    return out
+
+
+def _peers_step(s: ResolvedSuite, device: str, done: dict) -> dict:
+    """The peers (:mod:`detector.bench.peers`) at the throughput steps' batch and size, and ours / peer effective
+    TFLOP/s from this suite's ``infer_bf16`` (without NMS) and ``train_bf16`` (synthetic) results (fp32 on a CPU)."""
+    from detector.bench.peers import PeerBenchSettings, bench_peer, peer_available, per_flop_ratios
+
+    version = peer_available()
+    if version is None:
+        return {"skipped": "ultralytics is not importable (it is a benchmark peer only, never a dependency)"}
+    dtype = "bf16" if device.startswith("cuda") else "fp32"
+    ps = PeerBenchSettings(
+        device=device, size=s.size, batch=s.batch, dtype=dtype, warmup=s.warmup, iters=s.iters, repeats=s.repeats
+    )
+    ours: dict = {}
+    infer = done.get(f"infer_{dtype}", {})
+    if "throughput" in infer:
+        ours = {"gflops": infer["model"]["gflops"], "infer_img_s": infer["throughput"]["without_nms"]["img_s"]}
+        train = done.get(f"train_{dtype}", {}).get("train", {})
+        if "synthetic" in train:
+            ours["train_img_s"] = train["synthetic"]["img_s"]
+    peers = {}
+    for name in ps.models:
+        r = bench_peer(name, ps)
+        r["ours_per_flop_ratio"] = per_flop_ratios(ours, r) if ours else {}
+        peers[name] = r
+    return {"ultralytics": version, "ours": ours, "peers": peers}
+
+
+def step_table(
+    s: ResolvedSuite, device: str, data: list[str], done: dict | None = None
+) -> dict[str, Callable[[], dict]]:
+    """Every known step name -> a function that runs it and returns its result dict. ``done``: the results of the
+    steps run so far (the peers step compares with them)."""
+    done = {} if done is None else done
     bb = BackboneBenchSettings(
         device=device,
         batch=s.backbone_batch,
@@ -202,6 +268,12 @@ def step_table(s: ResolvedSuite, device: str, data: list[str]) -> dict[str, Call
         "backbone_compile": lambda: benchmark_backbone(replace(bb, compile=True, warmup=max(3, s.warmup))),
         "infer_fp16_cudagraphs": _detector_step(s, device, data, dtype="fp16", compile="reduce-overhead"),
         "train_bf16_compile": _detector_step(s, device, data, dtype="bf16", train=True, compile=True),
+        "infer_fp16_graphs": _detector_step(s, device, data, dtype="fp16", cuda_graphs=True),
+        "infer_bf16_graphs": _detector_step(s, device, data, dtype="bf16", cuda_graphs=True),
+        "infer_bf16_compile": _detector_step(s, device, data, dtype="bf16", compile=True),
+        "infer_bf16_cudnn_benchmark": _detector_step(s, device, data, dtype="bf16", cudnn_benchmark=True),
+        "profile": lambda: _profile_step(s, device),
+        "peers": lambda: _peers_step(s, device, done),
         "loader": lambda: _loader_step(s, data),
     }
     for dtype in ("fp32", "bf16", "fp16"):
@@ -218,7 +290,8 @@ def run_suite(settings: SuiteSettings, log: Callable[[str], None] = print) -> di
     device = select_device(settings.device)
     s = resolve_settings(settings, device.type)
     data, data_desc = data_overrides(s)
-    table = step_table(s, str(device), data)
+    steps_done: dict = {}
+    table = step_table(s, str(device), data, steps_done)
     unknown = [n for n in s.steps if n not in table]
     if unknown:
         raise ValueError(f"unknown suite step(s) {unknown}; choose from {sorted(table)}")
@@ -226,7 +299,7 @@ def run_suite(settings: SuiteSettings, log: Callable[[str], None] = print) -> di
     for name in ("suite.json", "suite.md"):  # before any step: an earlier suite's figures are kept unless exist_ok
         check_output_file(out_dir / name, "--out", exist_ok=settings.exist_ok, what="the earlier suite's file")
     out_dir.mkdir(parents=True, exist_ok=True)
-    result: dict = {"env": environment(device), "settings": asdict(s), "data": data_desc, "steps": {}}
+    result: dict = {"env": environment(device), "settings": asdict(s), "data": data_desc, "steps": steps_done}
     log(f"benchmark suite on {result['env']['device_name']}: {len(s.steps)} steps -> {out_dir}")
     for i, name in enumerate(s.steps, 1):
         t0 = time.perf_counter()

@@ -84,7 +84,7 @@ def test_loader_subcommand(shapes_overrides, tmp_path, capsys):
 def test_bad_settings_are_reported(capsys):
     with pytest.raises(ValueError, match="--train"):
         main(["detector", *TINY, "--device", "cpu", "--real-data"])
-    with pytest.raises(ValueError, match="fp16 autocast is CUDA-only"):
+    with pytest.raises(ValueError, match="fp16 is CUDA-only"):
         main(["detector", *TINY, "--device", "cpu", "--dtype", "fp16"])
     with pytest.raises(SystemExit, match="2"):  # argparse (detector/cli_args.py)
         main(["detector", *TINY, "--device", "cpu", "--sizes", "320,100"])

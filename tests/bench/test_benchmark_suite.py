@@ -55,7 +55,7 @@ def test_failing_step_is_recorded_and_the_rest_still_run(shapes_overrides, tmp_p
     )
     logged = []
     r = run_suite(settings, log=logged.append)
-    assert "fp16 autocast is CUDA-only" in r["steps"]["infer_fp16"]["error"]
+    assert "fp16 is CUDA-only" in r["steps"]["infer_fp16"]["error"]
     assert "error" not in r["steps"]["infer_fp32"] and r["steps"]["infer_fp32"]["throughput"]["batch"] == 2
     assert any("infer_fp16: FAILED" in line for line in logged)
     assert "## Failed steps" in (tmp_path / "suite.md").read_text()
@@ -104,8 +104,8 @@ def test_defaults_per_device():
 
 def _fake_cuda_result() -> dict:
     bb_settings = {"batch": 32, "size": 640, "dtype": "bf16", "channels_last": True, "compile": False}
-    infer = lambda dtype, e2e_ms, img_s: {  # noqa: E731
-        "settings": {"dtype": dtype, "compile": False},
+    infer = lambda dtype, e2e_ms, img_s, graphs=False: {  # noqa: E731
+        "settings": {"dtype": dtype, "compile": False, "cuda_graphs": graphs},
         "latency": [{"size": 640, "e2e": {"ms": e2e_ms}, "forward": {"ms": e2e_ms - 1}}],
         "throughput": {"without_nms": {"img_s": img_s}, "with_nms": {"img_s": img_s * 0.9}, "batch": 32, "size": 640},
     }
@@ -124,8 +124,25 @@ def _fake_cuda_result() -> dict:
             "ratio_fwd": 1.03,
             "ratio_train": 1.02,
         },
+        "infer_fp32": infer("fp32", 11.0, 700.0),
         "infer_bf16": infer("bf16", 12.0, 900.0),
         "infer_fp16_cudagraphs": infer("fp16", 6.5, 1000.0),
+        "infer_fp16_graphs": infer("fp16", 3.5, 950.0, graphs=True),
+        "peers": {
+            "ultralytics": "8.4.190",
+            "ours": {"gflops": 107.5, "infer_img_s": 900.0, "train_img_s": 250.0},
+            "peers": {
+                "yolov8m.yaml": {
+                    "params": 25_900_000,
+                    "gflops": 78.9,
+                    "infer": {"img_s": 1900.0},
+                    "infer_tflops": 149.9,
+                    "train": {"img_s": 500.0},
+                    "train_tflops": 39.45,
+                    "ours_per_flop_ratio": {"infer": 0.645, "train": 0.681},
+                }
+            },
+        },
         "train_bf16": {
             "settings": {"dtype": "bf16", "compile": False},
             "train": {
@@ -160,8 +177,13 @@ def test_targets_are_judged_from_the_best_matching_step():
     assert compiled_train.measured == pytest.approx(420 / 378) and compiled_train.met is False
     thr = rows["detector inference, batch 32, bf16, NMS excluded"]
     assert (thr.measured, thr.step, thr.met) == (900.0, "infer_bf16", True)  # the fp16 step does not count
-    lat = rows["detector latency, batch 1, 640, end to end with NMS"]
-    assert (lat.measured, lat.step, lat.met) == (6.5, "infer_fp16_cudagraphs", True)  # the fastest way counts
+    lat = rows["detector latency, batch 1, 640, end to end with NMS, best mode"]
+    assert (lat.measured, lat.step, lat.met) == (3.5, "infer_fp16_graphs", True)  # the fastest way counts
+    half = rows["batch-1 640 latency, slowest eager half path / fp32"]  # graphs and compile are not eager
+    assert (half.measured, half.step, half.met) == (pytest.approx(12.0 / 11.0), "infer_bf16", False)
+    per_flop = rows["inference work per GPU-second per FLOP, ours / YOLOv8m"]
+    assert (per_flop.measured, per_flop.met) == (0.645, False)
+    assert rows["training work per GPU-second per FLOP, ours / YOLOv8m"].measured == 0.681
     train = rows["detector training step, batch 32, bf16, real loader"]
     assert (train.measured, train.met) == (210.0, True)
     assert rows["real loader / synthetic input"].met is False

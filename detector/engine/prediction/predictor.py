@@ -14,6 +14,7 @@ import torch
 
 from detector.data.letterbox import letterbox
 from detector.device import select_device
+from detector.engine.prediction.cuda_graph import GraphedDecode
 from detector.fuse import fuse_conv_bn
 from detector.model import Detector
 
@@ -31,6 +32,9 @@ class Predictor:
     ``half=None`` means fp16 on CUDA, fp32 on CPU. ``fuse=True`` folds BatchNorm into convs (see :func:`fuse_conv_bn`).
     ``channels_last`` (default) runs model and input in channels_last memory format, the faster one for these convs
     on GPUs and CPUs alike (``tools/benchmark.py detector`` times this same setting by default).
+    ``cuda_graphs`` (None: on for CUDA) replays forward and decoding from a CUDA graph per input shape
+    (:class:`~detector.engine.prediction.cuda_graph.GraphedDecode`): the same outputs, at batch 1 several times
+    fewer host launches; the first call of each new shape records it (warm-up, ~3 eager calls).
     After each call ``self.timing`` holds ``{"pre", "infer", "post"}`` in milliseconds for that batch; ``infer``
     includes decoding and NMS (``model.predict``).
     """
@@ -48,6 +52,7 @@ class Predictor:
         rect: bool = True,
         fuse: bool = False,
         channels_last: bool = True,
+        cuda_graphs: bool | None = None,
     ):
         if img_size % 32 or img_size <= 0:
             raise ValueError(f"img_size must be a positive multiple of 32 (the model's largest stride), got {img_size}")
@@ -67,6 +72,11 @@ class Predictor:
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
+        on_cuda = self.device.type == "cuda"
+        if cuda_graphs and not on_cuda:
+            warnings.warn("CUDA graphs need a CUDA device; running eagerly", stacklevel=2)
+        graphs = on_cuda if cuda_graphs is None else bool(cuda_graphs) and on_cuda
+        self.graphed = GraphedDecode(model) if graphs else None
         names = class_names if class_names is not None else model.class_names
         self.class_names = [str(n) for n in names]
         self.timing: dict[str, float] = {"pre": 0.0, "infer": 0.0, "post": 0.0}
@@ -118,6 +128,7 @@ class Predictor:
             max_det=self.max_det,
             lb_params=lb.to(self.device),
             orig_sizes=sizes.to(self.device),
+            decode=self.graphed,
         )
         _sync(self.device)
         t2 = time.perf_counter()

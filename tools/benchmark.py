@@ -141,6 +141,7 @@ def run_detector(args: argparse.Namespace) -> dict:
             compile=args.compile or False,
             fuse=args.fuse,
             cuda_graphs=args.cuda_graphs,
+            gemm_1x1=args.gemm_1x1,
             train=args.train,
             real_data=args.real_data,
             workers=args.workers,
@@ -212,6 +213,11 @@ def add_detector_parser(sub: argparse._SubParsersAction) -> None:
         "--cuda-graphs",
         action="store_true",
         help="inference: replay forward + decode from a CUDA graph per shape (as tools/detect.py does on CUDA)",
+    )
+    p.add_argument(
+        "--gemm-1x1",
+        action="store_true",
+        help="inference: 1x1 convolutions as one matrix product with the bias in its epilogue (pointwise_gemm.py)",
     )
     p.add_argument("--train", action="store_true", help="also time the training step on synthetic tensors")
     p.add_argument("--real-data", action="store_true", help="with --train: also feed it from the config's loader")

@@ -20,6 +20,7 @@ from detector.device import select_device
 from detector.engine.training.wrap import compile_module
 from detector.fuse import fuse_conv_bn
 from detector.model import Detector, build_model
+from detector.pointwise_gemm import pointwise_convs_as_gemm
 
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 SHAPES_BENCH_ROOT = "data/bench_shapes"
@@ -40,6 +41,7 @@ class DetectorBenchSettings:
     compile: bool | str = False  # False, True (= "default") or a torch.compile mode, e.g. "reduce-overhead"
     fuse: bool = True  # fold BatchNorm into convs (inference only)
     cuda_graphs: bool = False  # inference forward + decode replayed from a CUDA graph per shape (CUDA, eager only)
+    gemm_1x1: bool = False  # inference: 1x1 convs as addmm with the bias in the epilogue (detector/pointwise_gemm.py)
     cudnn_benchmark: bool = False  # let cuDNN time its algorithms per shape (torch.backends.cudnn.benchmark)
     train: bool = False
     real_data: bool = False  # also time the training step fed by the config's train loader (needs train=True)
@@ -120,6 +122,8 @@ def build_bench_model(
     model = build_model(cfg, num_classes=num_classes).train(train)
     if s.fuse and not train:
         fuse_conv_bn(model)
+    if s.gemm_1x1 and not train:
+        pointwise_convs_as_gemm(model)
     model.to(device).to(memory_format=s.memory_format)
     if not train:  # inference runs in the weights' dtype; training keeps fp32 weights under autocast
         model.to(DTYPES[s.dtype])

@@ -180,6 +180,12 @@ def _backbone_md(steps: dict) -> list[str]:
     return lines
 
 
+def _mode(settings: dict) -> str:
+    """``False`` (eager), the compile mode, ``CUDA graphs``; ``+ 1x1 as GEMM`` when that rewrite is on."""
+    mode = str(settings["compile"] or ("CUDA graphs" if settings.get("cuda_graphs") else False))
+    return mode + (" + 1x1 as GEMM" if settings.get("gemm_1x1") else "")
+
+
 def _infer_md(steps: dict) -> list[str]:
     infer = _infer_steps(steps)
     if not infer:
@@ -193,7 +199,7 @@ def _infer_md(steps: dict) -> list[str]:
         cells = [f"{lat[z]['e2e']['ms']:.2f} | {lat[z]['forward']['ms']:.2f}" if z in lat else "- | -" for z in sizes]
         t = r["throughput"]
         lines.append(
-            f"| {k} | {s['dtype']} | {s['compile'] or ('CUDA graphs' if s.get('cuda_graphs') else False)} | "
+            f"| {k} | {s['dtype']} | {_mode(s)} | "
             f"{' | '.join(cells)} | "
             f"{t['without_nms']['img_s']:.1f} (b{t['batch']}, {t['size']}) | {t['with_nms']['img_s']:.1f} |"
         )

@@ -73,3 +73,10 @@ def test_defaults_keep_todays_model():
     assert model.input_norm == "imagenet" and model.head.wh_decode == "sigmoid2"
     assert not model.neck.spp.input_last
     assert {m.eps for m in model.neck.modules() if isinstance(m, torch.nn.BatchNorm2d)} == {1e-3}
+
+
+@pytest.mark.parametrize("kernels", [(5, 9, 13), (3, 5), (13, 5, 9), (5, 5), (1, 7)])
+def test_spp_chained_pools_equal_the_direct_pools(kernels):
+    x = torch.randn(2, 4, 11, 17, generator=torch.Generator().manual_seed(0))
+    direct = torch.cat([x] + [torch.nn.functional.max_pool2d(x, k, 1, k // 2) for k in kernels], 1)
+    assert torch.equal(SPP(kernels, "input_first")(x), direct)

@@ -252,6 +252,23 @@ def _profile_md(steps: dict) -> list[str]:
     return lines
 
 
+def _ops_md(steps: dict) -> list[str]:
+    r = _ok(steps, "ops")
+    if not r:
+        return []
+    lines = [
+        f"Batch {r['batch']}, input side S = {r['size']}, {r['dtype']}, ms per call (interleaved medians):",
+        "",
+        "| convolution | with bias | without bias | 1x1 as addmm + bias epilogue (max abs diff) | NCHW, with bias |",
+        "|---|---|---|---|---|",
+    ]
+    for c in r["convs"]:
+        gemm = f"{c['gemm']:.3f} ({c['gemm_max_abs_diff']:.3g})" if "gemm" in c else "-"
+        lines.append(f"| {c['name']} | {c['bias']:.3f} | {c['no_bias']:.3f} | {gemm} | {c['nchw']:.3f} |")
+    stem = ", ".join(f"{k.rsplit('_', 1)[1]}: {v:.3f}" for k, v in r["stem"].items())
+    return [*lines, "", f"Stem 7x7/2 -> 64 by input channels (3 = the image; 4, 8 zero-padded): {stem} ms."]
+
+
 def _peers_md(steps: dict) -> list[str]:
     r = _ok(steps, "peers")
     if not r or "peers" not in r:
@@ -311,6 +328,7 @@ def render_markdown(result: dict) -> str:
         ("Detector training step (fwd + loss + bwd + clip + optimiser)", _train_md(steps)),
         ("Training data loader (mosaic + full augmentation)", _loader_md(steps)),
         ("Where the inference time goes", _profile_md(steps)),
+        ("Operator micro-benchmarks", _ops_md(steps)),
         ("Peers (effective TFLOP/s = forward GFLOPs x images/s)", _peers_md(steps)),
     ):
         if lines:

@@ -37,6 +37,7 @@ CUDA_STEPS = [
     "infer_fp16_cudagraphs",
     "train_bf16",
     "profile",
+    "ops",
     "peers",
     "loader",
 ]
@@ -222,6 +223,14 @@ def _profile_step(s: ResolvedSuite, device: str) -> dict:
     return out
 
 
+def _ops_step(s: ResolvedSuite, device: str) -> dict:
+    """Operator micro-benchmarks (:mod:`detector.bench.ops`) at the throughput steps' batch and size."""
+    from detector.bench.ops import bench_ops
+
+    dtype = "bf16" if device.startswith("cuda") else "fp32"
+    return bench_ops(select_device(device), dtype, s.batch, s.size, s.warmup, s.iters, s.repeats)
+
+
 def _peers_step(s: ResolvedSuite, device: str, done: dict) -> dict:
     """The peers (:mod:`detector.bench.peers`) at the throughput steps' batch and size, and ours / peer effective
     TFLOP/s from this suite's ``infer_bf16`` (without NMS) and ``train_bf16`` (synthetic) results (fp32 on a CPU)."""
@@ -277,6 +286,7 @@ def step_table(
         "infer_bf16_compile": _detector_step(s, device, data, dtype="bf16", compile=True),
         "infer_bf16_cudnn_benchmark": _detector_step(s, device, data, dtype="bf16", cudnn_benchmark=True),
         "profile": lambda: _profile_step(s, device),
+        "ops": lambda: _ops_step(s, device),
         "peers": lambda: _peers_step(s, device, done),
         "loader": lambda: _loader_step(s, data),
     }

@@ -46,3 +46,24 @@ def test_suite_skips_the_peers_when_ultralytics_is_absent(tmp_path, monkeypatch)
     r = run_suite(SuiteSettings(device="cpu", out=str(tmp_path), steps=["peers"]), log=lambda _: None)
     assert "ultralytics is not importable" in r["steps"]["peers"]["skipped"]
     assert "Not measured: ultralytics is not importable" in (tmp_path / "suite.md").read_text()
+
+
+def test_ops_step_reports_every_convolution_and_the_gemm_matches_the_conv(tmp_path):
+    r = run_suite(
+        SuiteSettings(
+            config="configs/shapes_tiny.yaml",
+            device="cpu",
+            out=str(tmp_path),
+            steps=["ops"],
+            size=32,
+            batch=1,
+            iters=1,
+            repeats=1,
+            warmup=0,
+        ),
+        log=lambda _: None,
+    )["steps"]["ops"]
+    assert [c["name"] for c in r["convs"]][:3] == ["1x1 256->256 @S/4", "1x1 512->512 @S/8", "1x1 1024->512 @S/16"]
+    assert all(c["gemm_max_abs_diff"] < 1e-4 for c in r["convs"] if "gemm" in c)  # fp32 on the CPU
+    assert set(r["stem"]) == {"in_channels_3", "in_channels_4", "in_channels_8"}
+    assert "| 1x1 256->256 @S/4 |" in (tmp_path / "suite.md").read_text()

@@ -1,7 +1,8 @@
 """Box format conversions, IoU variants and the inverse letterbox map.
 
-Formats: ``xyxy`` (x1, y1, x2, y2), ``cxcywh`` (centre x, centre y, width, height), ``xywh`` (COCO: top-left x, y,
-width, height). All in the same units as the input (pixels unless the caller says otherwise); the last dim is 4.
+Formats: ``xyxy`` (x1, y1, x2, y2) and ``cxcywh`` (centre x, centre y, width, height), in the same units as the
+input (pixels unless the caller says otherwise); the last dim is 4. COCO's ``xywh`` is converted where it is read and
+written (``detector/data/coco.py``, the evaluator), not here.
 """
 
 from __future__ import annotations
@@ -23,44 +24,6 @@ def cxcywh_to_xyxy(boxes_cxcywh: torch.Tensor) -> torch.Tensor:
     """``[..., 4]`` cxcywh -> xyxy."""
     cx, cy, w, h = boxes_cxcywh.unbind(-1)
     return torch.stack((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), dim=-1)
-
-
-def xyxy_to_xywh(boxes_xyxy: torch.Tensor) -> torch.Tensor:
-    """``[..., 4]`` xyxy -> COCO xywh (top-left corner, width, height)."""
-    x1, y1, x2, y2 = boxes_xyxy.unbind(-1)
-    return torch.stack((x1, y1, x2 - x1, y2 - y1), dim=-1)
-
-
-def xywh_to_xyxy(boxes_xywh: torch.Tensor) -> torch.Tensor:
-    """``[..., 4]`` COCO xywh -> xyxy."""
-    x, y, w, h = boxes_xywh.unbind(-1)
-    return torch.stack((x, y, x + w, y + h), dim=-1)
-
-
-def cxcywh_to_xywh(boxes_cxcywh: torch.Tensor) -> torch.Tensor:
-    """``[..., 4]`` cxcywh -> COCO xywh."""
-    return xyxy_to_xywh(cxcywh_to_xyxy(boxes_cxcywh))
-
-
-def xywh_to_cxcywh(boxes_xywh: torch.Tensor) -> torch.Tensor:
-    """``[..., 4]`` COCO xywh -> cxcywh."""
-    return xyxy_to_cxcywh(xywh_to_xyxy(boxes_xywh))
-
-
-def box_area(boxes_xyxy: torch.Tensor) -> torch.Tensor:
-    """``[..., 4]`` xyxy -> ``[...]`` area (0 for degenerate boxes)."""
-    return (boxes_xyxy[..., 2] - boxes_xyxy[..., 0]).clamp(min=0) * (boxes_xyxy[..., 3] - boxes_xyxy[..., 1]).clamp(
-        min=0
-    )
-
-
-def box_iou(boxes1_xyxy: torch.Tensor, boxes2_xyxy: torch.Tensor, eps: float = 1e-9) -> torch.Tensor:
-    """Pairwise IoU: ``[N, 4]`` x ``[M, 4]`` xyxy -> ``[N, M]``."""
-    area1, area2 = box_area(boxes1_xyxy), box_area(boxes2_xyxy)
-    lt = torch.maximum(boxes1_xyxy[:, None, :2], boxes2_xyxy[None, :, :2])
-    rb = torch.minimum(boxes1_xyxy[:, None, 2:], boxes2_xyxy[None, :, 2:])
-    inter = (rb - lt).clamp(min=0).prod(-1)
-    return inter / (area1[:, None] + area2[None, :] - inter + eps)
 
 
 def bbox_iou(

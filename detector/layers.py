@@ -1,7 +1,7 @@
 """Small building blocks of the neck and head: ConvBNAct, the conv stack of a PAN node, SPP.
 
-The neck follows YOLOv4 and uses LeakyReLU(0.1) by default; other activations come from
-``backbones.common.make_act`` (the one activation table of the project).
+The neck follows YOLOv4 and uses LeakyReLU(0.1) by default; an ``act`` name is any name of
+``backbones.common.make_act`` (the one activation table of the project; None = identity).
 """
 
 from __future__ import annotations
@@ -12,16 +12,8 @@ import torch
 from torch import nn
 
 import backbones.common
-from backbones.common import make_act
 
 NECK_BN_MOMENTUM = 0.03  # BatchNorm momentum of the neck and head convs (YOLOv5's; the backbones keep timm's 0.1)
-
-
-def make_activation(name: str | None) -> nn.Module:
-    """Activation by name: ``None`` (identity) or any name of :func:`backbones.common.make_act` (``leaky`` = slope
-    0.1 as in YOLOv4 and darknet, ``leaky_relu`` = slope 0.01 as in timm, ``mish``, ``silu``, ``relu``,
-    ``identity``)."""
-    return make_act(name or "identity")
 
 
 def conv_bias(module: nn.Module) -> torch.Tensor:

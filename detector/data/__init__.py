@@ -1,9 +1,11 @@
-"""Data pipeline: COCO / YOLO-txt datasets, letterbox, augmentation, loaders, synthetic shapes, dataset doctor."""
+"""Data pipeline: COCO / YOLO-txt datasets, letterbox, augmentation, loaders, dataset doctor.
+
+The synthetic-set generators are not part of this import surface: import them from their modules
+(``detector.data.shapes``, ``detector.data.shapes_setup``, ``detector.data.heldout_writer``)."""
 
 from detector.data.coco import CocoDetection, DatasetError, DatasetWarning, coco_from_dict
 from detector.data.dataset import DetectionDataset, no_augment
 from detector.data.doctor import DoctorReport, check_coco
-from detector.data.heldout_writer import make_heldout
 from detector.data.image_io import ImageReadError, read_image
 from detector.data.letterbox import LetterboxParams, letterbox, letterbox_boxes
 from detector.data.loader import (
@@ -15,9 +17,6 @@ from detector.data.loader import (
     make_dataloader,
     set_loader_epoch,
 )
-from detector.data.shapes import CLASS_NAMES as SHAPES_CLASS_NAMES
-from detector.data.shapes import make_shapes, make_shapes_video
-from detector.data.shapes_setup import ensure_shapes, shapes_split_paths
 from detector.data.yolo_txt import YoloTxtDataset, read_class_names, yolo_to_coco
 
 __all__ = [
@@ -29,7 +28,6 @@ __all__ = [
     "DoctorReport",
     "ImageReadError",
     "LetterboxParams",
-    "SHAPES_CLASS_NAMES",
     "YoloTxtDataset",
     "build_dataloader",
     "build_dataset",
@@ -37,17 +35,12 @@ __all__ = [
     "check_coco",
     "coco_from_dict",
     "collate",
-    "ensure_shapes",
     "letterbox",
     "letterbox_boxes",
     "make_dataloader",
-    "make_heldout",
-    "make_shapes",
-    "make_shapes_video",
     "no_augment",
     "read_class_names",
     "read_image",
     "set_loader_epoch",
-    "shapes_split_paths",
     "yolo_to_coco",
 ]

@@ -93,7 +93,6 @@ class CocoDetection:
         max_background: None keeps every image without (non-crowd) boxes; N keeps at most N of them (a fixed,
             evenly spread subset, so the choice is reproducible).
         check: run the dataset doctor (cached) and drop what it says to drop, with a warning and counts.
-        doctor_full: decode every image during the check (slow; finds corruption inside files).
         source_key: for a dict ``ann_file``, a string identifying its content (enables the doctor cache).
     """
 
@@ -104,7 +103,6 @@ class CocoDetection:
         *,
         max_background: int | None = None,
         check: bool = True,
-        doctor_full: bool = False,
         source_key: str | None = None,
     ) -> None:
         self.images_dir = Path(images_dir)
@@ -112,7 +110,7 @@ class CocoDetection:
         where = source_key or ("<in-memory>" if isinstance(ann_file, dict) else str(ann_file))
         self.report: DoctorReport | None = None
         if check:
-            report = check_coco(ann_file, self.images_dir, full=doctor_full, source_key=source_key)
+            report = check_coco(ann_file, self.images_dir, source_key=source_key)
             if report.fatal:
                 raise DatasetError(
                     f"dataset {where} cannot be used:\n{report.summary()}\n"
@@ -139,12 +137,6 @@ class CocoDetection:
 
     def __len__(self) -> int:
         return len(self.records)
-
-    def label_to_cat_id(self, label: int) -> int:
-        return self.cat_ids[label]
-
-    def cat_id_to_label(self, cat_id: int) -> int:
-        return self._label_of[cat_id]
 
     def image_path(self, i: int) -> Path:
         return self.records[i].path

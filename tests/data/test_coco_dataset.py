@@ -14,12 +14,12 @@ def test_category_ids_map_to_contiguous_labels_and_back(tiny_coco):
     assert ds.cat_ids == [3, 7, 11]
     assert ds.class_names == ["car", "train", "kite"]
     assert ds.num_classes == 3
-    assert [ds.cat_id_to_label(c) for c in (3, 7, 11)] == [0, 1, 2]
-    assert [ds.label_to_cat_id(lab) for lab in range(3)] == [3, 7, 11]
+    # label = cat_ids.index(category_id); image 1's annotations have category ids 7 and 11
     img, boxes, labels, image_id = ds.load_item(0)
     assert image_id == 1 and img.shape == (48, 64, 3) and img.dtype == np.uint8
     np.testing.assert_allclose(boxes, [[10, 5, 30, 15], [0, 0, 8, 8]])  # xywh -> xyxy
     assert labels.tolist() == [1, 2]
+    assert [ds.cat_ids[lab] for lab in labels] == [7, 11]  # and back: category_id = cat_ids[label]
 
 
 def test_crowd_boxes_excluded_but_kept_for_eval(tiny_coco):

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from detector.config import load_config
-from detector.data import DatasetError, DatasetWarning, build_dataset, ensure_shapes, shapes_split_paths
+from detector.data import DatasetError, DatasetWarning, build_dataset
+from detector.data.shapes_setup import ensure_shapes, shapes_split_paths
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 

@@ -2,33 +2,25 @@ import math
 
 import pytest
 import torch
+from torchvision.ops import box_iou
 
-from detector.boxes import (
-    bbox_iou,
-    box_iou,
-    cxcywh_to_xyxy,
-    unletterbox_boxes,
-    xywh_to_xyxy,
-    xyxy_to_cxcywh,
-    xyxy_to_xywh,
-)
+from detector.boxes import bbox_iou, cxcywh_to_xyxy, unletterbox_boxes, xyxy_to_cxcywh
 
 
 def test_conversions_round_trip_and_values():
     b = torch.tensor([[10.0, 20.0, 50.0, 80.0]])
     assert torch.equal(xyxy_to_cxcywh(b), torch.tensor([[30.0, 50.0, 40.0, 60.0]]))
-    assert torch.equal(xyxy_to_xywh(b), torch.tensor([[10.0, 20.0, 40.0, 60.0]]))
+    assert torch.equal(cxcywh_to_xyxy(torch.tensor([[30.0, 50.0, 40.0, 60.0]])), b)
     assert torch.equal(cxcywh_to_xyxy(xyxy_to_cxcywh(b)), b)
-    assert torch.equal(xywh_to_xyxy(xyxy_to_xywh(b)), b)
 
 
-def test_box_iou_pairwise_hand_values():
-    a = torch.tensor([[0.0, 0, 2, 2], [0, 0, 1, 1]])
-    b = torch.tensor([[1.0, 1, 3, 3], [0, 0, 2, 2], [5, 5, 6, 6]])
-    iou = box_iou(a, b)
-    expected = torch.tensor([[1 / 7, 1.0, 0.0], [0.0, 0.25, 0.0]])
-    assert iou.shape == (2, 3)
-    assert torch.allclose(iou, expected, atol=1e-6)
+def test_elementwise_iou_equals_torchvision_pairwise_diagonal():
+    torch.manual_seed(0)
+    xy = torch.rand(50, 2) * 100
+    a = torch.cat([xy, xy + torch.rand(50, 2) * 60 + 1], dim=1)
+    b = a + torch.randn(50, 4) * 10
+    b[:, 2:] = torch.maximum(b[:, 2:], b[:, :2] + 1)  # keep x2 > x1, y2 > y1
+    assert torch.allclose(bbox_iou(a, b, "iou"), box_iou(a, b).diagonal(), atol=1e-5)
 
 
 def test_giou_diou_ciou_hand_values():

@@ -4,8 +4,8 @@ import math
 
 import pytest
 import torch
+from torchvision.ops import box_iou
 
-from detector.boxes import box_iou
 from detector.loss import YoloLoss
 from tests.helpers import loss_cfg, make_overfit_batch, tiny_detector
 

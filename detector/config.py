@@ -355,6 +355,7 @@ def section_type(tp: Any) -> Any:
 
 
 def type_name(tp: Any) -> str:
+    """An annotation as errors and docs name it: ``int``, ``float or null``, ``list of int``, ``mapping``."""
     if dataclasses.is_dataclass(tp):
         return "mapping"
     args = typing.get_args(tp)

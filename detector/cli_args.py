@@ -1,7 +1,7 @@
 """Allowed ranges of the numeric command-line arguments of every tool in ``tools/`` (``TOOL_ARGS``), for argparse.
 
 One table for all tools. An argument that sets a config key has that key's range from
-:data:`detector.config_ranges.RANGES` (``--img-size`` is ``data.img_size``: >= 32 and a multiple of 32). A tool uses
+its declaration in ``detector/config.py`` (``--img-size`` is ``data.img_size``: >= 32 and a multiple of 32). A tool uses
 ``type=arg_type(tool, flag)`` (``arg_list_type`` for comma-separated lists), so argparse itself rejects a value
 outside the range with exit status 2 and ``argument --conf: must be in [0, 1], got 2``. ``OTHER_CHECKS`` lists what
 each tool rejects besides numeric ranges; :func:`rejects_markdown` renders both for ``docs/CLI.md``
@@ -14,13 +14,14 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from detector.config_ranges import AT_LEAST_0, AT_LEAST_1, RANGES, Range
+from detector.config import key_range
+from detector.config_ranges import AT_LEAST_0, AT_LEAST_1, Range
 
 # ONNX opsets the exporter supports (detector/export.py MIN_OPSET..MAX_OPSET; a test keeps the two equal)
 OPSET = Range(lo=11, hi=20)
 # The shapes generator draws objects of 16 px up to 45 % of the side: 36 px is the smallest side it can draw
 # (35 fails); the same bound as the config key data.shapes.img_size.
-SHAPES_SIDE = RANGES["data.shapes.img_size"]
+SHAPES_SIDE = key_range("data.shapes.img_size")
 # A backbone input side, pixels: one pixel at the stride-32 level
 BACKBONE_SIDE = Range(lo=32)
 
@@ -40,7 +41,7 @@ def _int(allowed: Range) -> ArgSpec:
 
 def _key(key: str, kind: type = int) -> ArgSpec:
     """An argument that sets (or means the same as) config key ``key``: that key's range."""
-    return ArgSpec(kind, RANGES[key], key)
+    return ArgSpec(kind, key_range(key), key)
 
 
 _TIMING = {"--warmup": _int(AT_LEAST_0), "--iters": _int(AT_LEAST_1), "--repeats": _int(AT_LEAST_1)}
@@ -120,7 +121,7 @@ OTHER_CHECKS: dict[str, list[str]] = {
         " (the message names the entry index and the value)",
     ],
     "export": ["an unavailable `--device`; `--weights` that is not a readable checkpoint; more than 2 `--img-size`"],
-    "train": ["a config key, type or value outside its range (`detector/config_ranges.py`): exit 2"],
+    "train": ["a config key, type or value outside its range or choices (docs/CONFIG.md): exit 2"],
     "make_shapes": [
         "`--video`/`--video-only` with a held-out `--style`; a held-out style below 64 px (`--size`)",
     ],
@@ -220,7 +221,7 @@ def rejects_markdown() -> str:
         "Generated from `detector/cli_args.py` (`python -m detector.cli_args`). A numeric argument outside its range",
         "stops the tool before any work with exit status 2 and one line, e.g.",
         "`detect.py: error: argument --conf: must be in [0, 1], got 2`; where an argument sets a config key it has",
-        "that key's range (`detector/config_ranges.py`).",
+        "that key's range (docs/CONFIG.md).",
         "",
         "| tool | argument | allowed | config key |",
         "| --- | --- | --- | --- |",

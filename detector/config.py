@@ -1,11 +1,13 @@
 """Typed, validated configuration: YAML files + ``key.sub=value`` overrides -> :class:`Config`.
 
-Every key is checked: an unknown key is an error that suggests the nearest valid key, a wrong type names the key and
-the expected type, a number outside its range (``detector/config_ranges.py``) names the key and the range, an empty
-path where one is needed (``detector/config_paths.py``) names the key. Overrides that set one key twice are applied
-in order and warned about (``detector/config_overrides.py``). A config
-file may start from another with ``base: other.yaml`` (path relative to the file) and override only what differs.
-The dataclass defaults below are the documented defaults (``configs/defaults.yaml`` repeats them with comments).
+Every key is declared once, below, with :func:`detector.config_schema.option`: its default, documentation, range and
+allowed values (``docs/CONFIG.md`` and ``configs/defaults.yaml`` are generated from these declarations by
+``python -m detector.config_docs``). Every key is checked: an unknown key is an error that suggests the nearest valid
+key, a wrong type names the key and the expected type, a number outside its declared range or a value outside its
+choices names the key and what is allowed, an empty path where one is needed (``detector/config_paths.py``) names
+the key. Overrides that set one key twice are applied in order and warned about (``detector/config_overrides.py``).
+A config file may start from another with ``base: other.yaml`` (path relative to the file) and override only what
+differs.
 """
 
 from __future__ import annotations
@@ -24,33 +26,58 @@ import yaml
 
 from detector.config_overrides import override_collisions, parse_override
 from detector.config_paths import empty_path_problem
-from detector.config_ranges import range_problem
+from detector.config_ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, OPEN_FRACTION, POSITIVE, Range, range_problem
+from detector.config_schema import option, option_choices, option_range
 
 
 class ConfigError(ValueError):
     """A config file or override is invalid; the message names the file/key and what to do."""
 
 
+def neck_names() -> tuple[str, ...]:
+    """The registered necks (``detector/registry.py`` NECKS): the choices of ``model.neck.type``."""
+    from detector.registry import NECKS  # imported when called: the registry imports this module
+
+    return tuple(NECKS)
+
+
+def head_family_names() -> tuple[str, ...]:
+    """The registered head families (``detector/registry.py`` HEADS): the choices of ``model.head.type``."""
+    from detector.registry import HEADS  # imported when called: the registry imports this module
+
+    return tuple(HEADS)
+
+
 @dataclass
 class BackboneConfig:
-    name: str = "cspresnext50"  # registry name (see backbones.list_backbones()) or "timm:<model>"
-    pretrained: bool | str | None = True  # True: official ImageNet weights; a path; false/null: random init
-    out_indices: list[int] = field(default_factory=lambda: [2, 3, 4])  # timm numbering, strides 8/16/32
-    width_mult: float = 1.0
-    depth_mult: float = 1.0
-    frozen_stages: int = 0  # N > 0 freezes the stem and stages 1..N
-    norm_eval: bool = False  # keep backbone BatchNorm statistics frozen
+    name: str = option("cspresnext50", doc='registry name (see backbones.list_backbones()) or "timm:<model>"')
+    pretrained: bool | str | None = option(
+        True, doc="true: official ImageNet weights; a weights file path; false/null: random init"
+    )
+    out_indices: list[int] = option(
+        doc="feature levels to use, timm numbering (2, 3, 4: strides 8/16/32)",
+        factory=lambda: [2, 3, 4],
+        range=AT_LEAST_0,
+    )
+    width_mult: float = option(1.0, doc="channel multiplier of the CSP backbones", range=POSITIVE)
+    depth_mult: float = option(1.0, doc="block-count multiplier of the CSP backbones", range=POSITIVE)
+    frozen_stages: int = option(0, doc="N > 0 freezes the stem and stages 1..N", range=AT_LEAST_0)
+    norm_eval: bool = option(False, doc="keep backbone BatchNorm statistics frozen")
 
 
 @dataclass
 class NeckConfig:
-    type: str = "spp_pan"  # neck registry name (detector/registry.py): spp_pan
-    widths: list[int] = field(default_factory=lambda: [128, 256, 512])  # channels of P3/P4/P5
-    depth: int = 2  # conv pairs per PAN stack
-    spp_kernels: list[int] = field(default_factory=lambda: [5, 9, 13])
+    type: str = option("spp_pan", doc="neck registry name (detector/registry.py NECKS)", choices=neck_names)
+    widths: list[int] = option(doc="channels of P3/P4/P5", factory=lambda: [128, 256, 512], range=AT_LEAST_1)
+    depth: int = option(2, doc="conv pairs per PAN stack", range=AT_LEAST_0)
+    spp_kernels: list[int] = option(doc="SPP max-pool sizes, pixels", factory=lambda: [5, 9, 13], range=AT_LEAST_1)
     # darknet import (see detector/darknet/): layout options that make the neck layer for layer a darknet cfg
-    spp_order: str = "input_first"  # SPP concat: input_first [x, pools...] | input_last [pools reversed, x] (darknet)
-    bn_eps: float = 1e-3  # BatchNorm epsilon of the neck convs (darknet: 1e-5)
+    spp_order: str = option(
+        "input_first",
+        doc="SPP concat order: input_first [x, pools...] | input_last [pools reversed, x] (darknet)",
+        choices=("input_first", "input_last"),
+    )
+    bn_eps: float = option(1e-3, doc="BatchNorm epsilon of the neck convs (darknet: 1e-5)")
 
 
 @dataclass
@@ -83,57 +110,74 @@ class HeadConfig:
 
 @dataclass
 class ModelConfig:
-    backbone: BackboneConfig = field(default_factory=BackboneConfig)
-    neck: NeckConfig = field(default_factory=NeckConfig)
-    head: HeadConfig = field(default_factory=HeadConfig)
-    num_classes: int | None = None  # null: taken from the training annotations
-    input_norm: str = "imagenet"  # imagenet: (x - mean) / std inside the model | none: RGB in [0, 1] as is (darknet)
+    backbone: BackboneConfig = option(doc="the feature extractor (backbones/)", factory=BackboneConfig)
+    neck: NeckConfig = option(doc="the multi-scale neck over the backbone's levels", factory=NeckConfig)
+    head: HeadConfig = option(doc="the detection head family and its settings", factory=HeadConfig)
+    num_classes: int | None = option(None, doc="null: taken from the training annotations", range=AT_LEAST_1)
+    input_norm: str = option(
+        "imagenet",
+        doc="imagenet: (x - mean) / std inside the model | none: RGB in [0, 1] as is (darknet)",
+        choices=("imagenet", "none"),
+    )
 
 
 @dataclass
 class SplitConfig:
-    ann: str = ""  # COCO JSON (format coco) or a YOLO data yaml / list file (format yolo)
-    images: str = ""  # image folder
+    ann: str = option("", doc="COCO JSON (format coco) or a YOLO data yaml / list file (format yolo)")
+    images: str = option("", doc="image folder")
 
 
 @dataclass
 class ShapesConfig:
-    root: str = "data/shapes"
-    num_train: int = 800
-    num_val: int = 200
-    img_size: int = 256
-    seed: int = 0
+    root: str = option("data/shapes", doc="folder the synthetic set is generated into")
+    num_train: int = option(800, doc="training images", range=AT_LEAST_1)
+    num_val: int = option(200, doc="validation images", range=AT_LEAST_0)
+    # the generator draws objects from 16 px to 45 % of the side: 36 px is the smallest side it can draw
+    img_size: int = option(256, doc="image side, pixels", range=Range(lo=36))
+    seed: int = option(0, doc="random seed of the generator", range=AT_LEAST_0)
 
 
 @dataclass
 class AugmentConfig:
-    mosaic: float = 1.0  # probability of a 4-image mosaic
-    mixup: float = 0.0  # probability of mixing two samples
-    degrees: float = 0.0  # rotation range, +/- degrees
-    translate: float = 0.1  # fraction of the image side
-    scale: float = 0.5  # random scale in [1 - scale, 1 + scale]
-    shear: float = 0.0  # +/- degrees
-    hsv_h: float = 0.015  # fractions
-    hsv_s: float = 0.7
-    hsv_v: float = 0.4
-    fliplr: float = 0.5  # probability
-    close_mosaic: int = 10  # switch mosaic/mixup off for the last N epochs
-    photometric: float = 0.01  # probability of each of Blur / ToGray / CLAHE (albumentations)
+    mosaic: float = option(1.0, doc="probability of a 4-image mosaic", range=FRACTION)
+    mixup: float = option(0.0, doc="probability of mixing two samples", range=FRACTION)
+    degrees: float = option(0.0, doc="rotation range, +/- degrees", range=Range(lo=0, hi=180))
+    translate: float = option(0.1, doc="translation, +/- fraction of the image side", range=FRACTION)
+    scale: float = option(0.5, doc="random scale in [1 - scale, 1 + scale]", range=Range(lo=0, hi=1, hi_open=True))
+    shear: float = option(0.0, doc="shear, +/- degrees", range=Range(lo=0, hi=90, hi_open=True))
+    hsv_h: float = option(0.015, doc="hue jitter, +/- fraction", range=FRACTION)
+    hsv_s: float = option(0.7, doc="saturation jitter, +/- fraction", range=FRACTION)
+    hsv_v: float = option(0.4, doc="value (brightness) jitter, +/- fraction", range=FRACTION)
+    fliplr: float = option(0.5, doc="probability of a horizontal flip", range=FRACTION)
+    close_mosaic: int = option(10, doc="switch mosaic/mixup off for the last N epochs", range=AT_LEAST_0)
+    photometric: float = option(
+        0.01, doc="probability of each of Blur / ToGray / CLAHE (albumentations)", range=FRACTION
+    )
 
 
 @dataclass
 class DataConfig:
-    format: str = "coco"  # coco | yolo
-    train: SplitConfig = field(
-        default_factory=lambda: SplitConfig("data/coco/annotations/instances_train2017.json", "data/coco/train2017")
+    format: str = option(
+        "coco", doc="annotation format: coco (JSON) | yolo (YOLO-txt folders)", choices=("coco", "yolo")
     )
-    val: SplitConfig = field(
-        default_factory=lambda: SplitConfig("data/coco/annotations/instances_val2017.json", "data/coco/val2017")
+    train: SplitConfig = option(
+        doc="the training split",
+        factory=lambda: SplitConfig("data/coco/annotations/instances_train2017.json", "data/coco/train2017"),
     )
-    shapes: ShapesConfig | None = None  # set to generate the built-in synthetic dataset on first use
-    img_size: int = 640  # square input side in pixels, multiple of 32
-    max_background: int | None = None  # null: keep every image without boxes
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    val: SplitConfig = option(
+        doc="the validation split",
+        factory=lambda: SplitConfig("data/coco/annotations/instances_val2017.json", "data/coco/val2017"),
+    )
+    shapes: ShapesConfig | None = option(
+        None,
+        doc="set (e.g. {root: data/shapes}) to generate the built-in synthetic set into root on first use, for the "
+        "splits whose paths point there",
+    )
+    img_size: int = option(640, doc="square input side, pixels", range=Range(lo=32, multiple_of=32))
+    max_background: int | None = option(
+        None, doc="images without boxes kept at most; null: keep every one", range=AT_LEAST_0
+    )
+    augment: AugmentConfig = option(doc="training augmentation", factory=AugmentConfig)
 
 
 @dataclass
@@ -164,78 +208,161 @@ class LossConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = 300
-    batch_size: int = 16  # per device
-    nominal_batch_size: int = 64  # gradients are accumulated to this many images per step
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    workers: int = 8  # data-loader processes per device
-    out_dir: str = "runs/train/exp"
-    weights: str | None = None  # start from a detector checkpoint (fine-tuning; class count may differ)
-    optimizer: str = "sgd"  # sgd | adamw
-    lr: float = 0.01
-    momentum: float = 0.937
-    nesterov: bool = True
-    weight_decay: float = 0.0005
-    warmup_epochs: float = 3.0
-    warmup_bias_lr: float | None = None  # bias LR at warmup start; null: 0.1 with sgd, 0.0 with adamw
-    scheduler: str = "cosine"  # cosine | linear
-    final_lr_ratio: float = 0.01
-    amp: bool = True  # mixed precision: amp_dtype on CUDA, bf16 on CPUs with bf16 hardware (else fp32)
-    amp_dtype: str = "bf16"  # bf16 | fp16
-    channels_last: bool = True
-    compile: bool = False
-    ema: bool = True
-    ema_decay: float = 0.9999
-    grad_clip: float = 10.0  # max gradient norm; 0 disables
-    eval_interval: int = 1  # epochs between validations (the last epoch is always validated)
-    seed: int = 0
-    resume: bool = False
-    sync_bn: bool = False
-    max_nonfinite: int = 20  # consecutive non-finite losses before the run stops
-    save_batches: int = 3  # train_batch*.jpg images written at the start
-    deterministic: bool = False
+    epochs: int = option(300, doc="training epochs", range=AT_LEAST_1)
+    batch_size: int = option(16, doc="images per step per device", range=AT_LEAST_1)
+    nominal_batch_size: int = option(
+        64, doc="gradients are accumulated to this many images per optimiser step", range=AT_LEAST_1
+    )
+    device: str = option("auto", doc="auto | cpu | cuda | cuda:N")
+    workers: int = option(8, doc="data-loader processes per device", range=AT_LEAST_0)
+    out_dir: str = option("runs/train/exp", doc="run folder (weights, logs, plots)")
+    weights: str | None = option(None, doc="start from a detector checkpoint (fine-tuning; the class count may differ)")
+    optimizer: str = option("sgd", doc="optimiser", choices=("sgd", "adamw"))
+    lr: float = option(0.01, doc="base learning rate", range=POSITIVE)
+    momentum: float = option(0.937, doc="SGD momentum, AdamW beta1", range=Range(lo=0, hi=1, hi_open=True))
+    nesterov: bool = option(True, doc="Nesterov momentum (sgd)")
+    weight_decay: float = option(0.0005, doc="weight decay of the conv/linear weights", range=AT_LEAST_0)
+    warmup_epochs: float = option(3.0, doc="linear warmup length, epochs; 0 disables", range=AT_LEAST_0)
+    warmup_bias_lr: float | None = option(
+        None, doc="bias LR at warmup start; null: 0.1 with sgd, 0.0 with adamw", range=AT_LEAST_0
+    )
+    scheduler: str = option("cosine", doc="LR decay from lr to lr * final_lr_ratio", choices=("cosine", "linear"))
+    final_lr_ratio: float = option(0.01, doc="LR of the last iteration, a fraction of lr", range=FRACTION)
+    amp: bool = option(True, doc="mixed precision: amp_dtype on CUDA, bf16 on CPUs with bf16 hardware (else fp32)")
+    amp_dtype: str = option("bf16", doc="mixed-precision type on CUDA", choices=("bf16", "fp16"))
+    channels_last: bool = option(True, doc="channels-last memory format")
+    compile: bool = option(False, doc="torch.compile the model")
+    ema: bool = option(True, doc="keep an exponential moving average of the weights (evaluated and saved)")
+    ema_decay: float = option(0.9999, doc="EMA decay", range=FRACTION)
+    grad_clip: float = option(10.0, doc="max gradient norm; 0 disables", range=AT_LEAST_0)
+    eval_interval: int = option(
+        1, doc="epochs between validations (the last epoch is always validated)", range=AT_LEAST_1
+    )
+    seed: int = option(0, doc="random seed (each process adds its rank)", range=AT_LEAST_0)
+    resume: bool = option(False, doc="continue the run in out_dir from weights/last.pt")
+    sync_bn: bool = option(False, doc="SyncBatchNorm across GPUs (multi-GPU CUDA runs)")
+    max_nonfinite: int = option(20, doc="consecutive non-finite losses before the run stops", range=AT_LEAST_1)
+    save_batches: int = option(3, doc="train_batch*.jpg images written at the start", range=AT_LEAST_0)
+    deterministic: bool = option(False, doc="ask torch/cuDNN for deterministic kernels")
 
 
 @dataclass
 class EvalConfig:
-    conf_thres: float = 0.001
-    iou_thres: float = 0.65
-    max_det: int = 100
-    batch_size: int = 32
-    letterbox: str = "square"  # square (img_size x img_size) | rect (multiple of 32 per image)
+    conf_thres: float = option(0.001, doc="score threshold before NMS", range=FRACTION)
+    iou_thres: float = option(0.65, doc="NMS IoU threshold", range=FRACTION)
+    max_det: int = option(100, doc="detections kept per image", range=AT_LEAST_1)
+    batch_size: int = option(32, doc="images per batch", range=AT_LEAST_1)
+    letterbox: str = option(
+        "square",
+        doc="square (img_size x img_size) | rect (multiple of 32 per image)",
+        choices=("square", "rect"),
+    )
 
 
 @dataclass
 class Config:
-    model: ModelConfig = field(default_factory=ModelConfig)
-    data: DataConfig = field(default_factory=DataConfig)
-    loss: LossConfig = field(default_factory=LossConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
+    model: ModelConfig = option(doc="the network: backbone, neck, head", factory=ModelConfig)
+    data: DataConfig = option(doc="datasets, input size, augmentation", factory=DataConfig)
+    loss: LossConfig = option(doc="loss settings, one section per head family", factory=LossConfig)
+    train: TrainConfig = option(doc="the training run", factory=TrainConfig)
+    eval: EvalConfig = option(doc="validation during training and tools/eval.py", factory=EvalConfig)
 
 
-_CHOICES = {
-    "model.neck.type": ("spp_pan",),
-    "model.head.type": ("yolov4", "decoupled"),
-    "model.neck.spp_order": ("input_first", "input_last"),
-    "model.head.yolov4.wh_decode": ("sigmoid2", "exp"),
-    "model.input_norm": ("imagenet", "none"),
-    "data.format": ("coco", "yolo"),
-    "train.optimizer": ("sgd", "adamw"),
-    "train.scheduler": ("cosine", "linear"),
-    "train.amp_dtype": ("bf16", "fp16"),
-    "eval.letterbox": ("square", "rect"),
+# The head-family keys' declarations (documentation, range, choices): their dataclasses above are not declared with
+# option() yet. They move to detector/heads/<family>/ and declare these facts there; then this table goes.
+_HEAD_FAMILY_OPTIONS: dict[str, dataclasses.Field] = {
+    "model.head.type": option(
+        doc="head family (detector/registry.py HEADS): yolov4 (anchor-based) | decoupled (anchor-free, DFL boxes)",
+        choices=head_family_names,
+    ),
+    "model.head.prior_prob": option(
+        doc="initial class probability (bias init); null: the family's default (yolov4 0.01, decoupled "
+        "log(5 / C / cells))",
+        range=OPEN_FRACTION,
+    ),
+    "model.head.yolov4": option(doc="used when type is yolov4"),
+    "model.head.yolov4.anchors": option(
+        doc="input pixels, one row per level (P3, P4, P5): w0, h0, w1, h1, w2, h2 (YOLOv4 COCO anchors)", range=POSITIVE
+    ),
+    "model.head.yolov4.scale_x_y": option(doc="YOLOv4 grid sensitivity per level", range=POSITIVE),
+    "model.head.yolov4.wh_decode": option(
+        doc="box size decode: sigmoid2: (2 sigmoid(t))^2 * anchor | exp: exp(t) * anchor (darknet [yolo])",
+        choices=("sigmoid2", "exp"),
+    ),
+    "model.head.yolov4.bn_eps": option(doc="BatchNorm epsilon of the head's 3x3 convs (darknet: 1e-5)"),
+    "model.head.yolov4.auto_anchor": option(
+        doc="true: at the start of a run (not on resume), anchors below 0.98 best possible recall on the training "
+        "boxes are replaced by k-means anchors (written into the run's config.yaml); the recall is reported either way"
+    ),
+    "model.head.decoupled": option(doc="used when type is decoupled"),
+    "model.head.decoupled.reg_max": option(
+        doc="bins of the box-side distance distribution (distances 0 .. reg_max - 1 strides)", range=AT_LEAST_1
+    ),
+    "loss.yolov4": option(doc="used with model.head.type yolov4"),
+    "loss.yolov4.box": option(doc="CIoU box loss gain", range=AT_LEAST_0),
+    "loss.yolov4.obj": option(doc="objectness BCE gain", range=AT_LEAST_0),
+    "loss.yolov4.cls": option(doc="class BCE gain", range=AT_LEAST_0),
+    "loss.yolov4.balance": option(doc="objectness weight of P3/P4/P5", range=AT_LEAST_0),
+    "loss.yolov4.anchor_t": option(
+        doc="a GT matches an anchor when max(w/aw, aw/w, h/ah, ah/h) < anchor_t", range=Range(lo=1, lo_open=True)
+    ),
+    "loss.yolov4.label_smoothing": option(doc="class label smoothing", range=Range(lo=0, hi=1, hi_open=True)),
+    "loss.decoupled": option(doc="used with model.head.type decoupled"),
+    "loss.decoupled.box": option(doc="CIoU gain", range=AT_LEAST_0),
+    "loss.decoupled.cls": option(doc="BCE gain (targets: alignment-normalised IoU)", range=AT_LEAST_0),
+    "loss.decoupled.dfl": option(doc="distribution focal loss gain", range=AT_LEAST_0),
+    "loss.decoupled.topk": option(doc="task-aligned assigner: candidates per ground truth", range=AT_LEAST_1),
+    "loss.decoupled.alpha": option(doc="alignment = score ** alpha * IoU ** beta", range=AT_LEAST_0),
+    "loss.decoupled.beta": option(doc="IoU exponent of the alignment (see alpha)", range=AT_LEAST_0),
 }
 
 
-def _type_name(tp: Any) -> str:
+def key_option(f: dataclasses.Field, key: str) -> dataclasses.Field:
+    """The declaration of config key ``key`` (dotted path), whose dataclass field is ``f``: ``f`` itself, or the
+    head-family table's entry for a field not declared with option() yet."""
+    return _HEAD_FAMILY_OPTIONS.get(key, f)
+
+
+def option_at(key: str) -> dataclasses.Field:
+    """The declaration of the config key ``key`` (``'data.img_size'``); KeyError naming it when there is none."""
+    cls: Any = Config
+    *sections, name = key.split(".")
+    for part in sections:
+        cls = section_type(typing.get_type_hints(cls)[part]) if part in _field_names(cls) else None
+    if name not in _field_names(cls):
+        raise KeyError(f"'{key}' is not a config key (see docs/CONFIG.md)")
+    return key_option(next(f for f in dataclasses.fields(cls) if f.name == name), key)
+
+
+def _field_names(cls: Any) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)] if isinstance(cls, type) and dataclasses.is_dataclass(cls) else []
+
+
+def key_range(key: str) -> Range:
+    """The declared range of the numeric config key ``key``; KeyError when it has none."""
+    allowed = option_range(option_at(key))
+    if allowed is None:
+        raise KeyError(f"config key '{key}' declares no range")
+    return allowed
+
+
+def section_type(tp: Any) -> Any:
+    """The dataclass of a section annotation (``ShapesConfig | None`` -> ``ShapesConfig``); ``tp`` otherwise."""
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        sections = [a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)]
+        return sections[0] if len(sections) == 1 else tp
+    return tp
+
+
+def type_name(tp: Any) -> str:
+    """An annotation as errors and docs name it: ``int``, ``float or null``, ``list of int``, ``mapping``."""
     if dataclasses.is_dataclass(tp):
         return "mapping"
     args = typing.get_args(tp)
     if typing.get_origin(tp) in (Union, types.UnionType):
-        return " or ".join("null" if a is type(None) else _type_name(a) for a in args)
+        return " or ".join("null" if a is type(None) else type_name(a) for a in args)
     if typing.get_origin(tp) is list:
-        return f"list of {_type_name(args[0])}"
+        return f"list of {type_name(args[0])}"
     return getattr(tp, "__name__", str(tp))
 
 
@@ -279,7 +406,7 @@ def _convert(value: Any, tp: Any, key: str, source: str) -> Any:
                 pass
     elif tp is str and isinstance(value, str):
         return value
-    raise ConfigError(f"{source}: key '{key}' expects {_type_name(tp)}, got {value!r} ({type(value).__name__})")
+    raise ConfigError(f"{source}: key '{key}' expects {type_name(tp)}, got {value!r} ({type(value).__name__})")
 
 
 def _unknown_key(key: str, valid: list[str], prefix: str, source: str) -> ConfigError:
@@ -292,16 +419,18 @@ def _unknown_key(key: str, valid: list[str], prefix: str, source: str) -> Config
 
 def _build(cls: type, data: dict, prefix: str, source: str) -> Any:
     hints = typing.get_type_hints(cls)
-    valid = [f.name for f in dataclasses.fields(cls)]
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs = {}
     for key, value in data.items():
-        if key not in hints:
-            raise _unknown_key(str(key), valid, prefix, source)
+        if key not in fields:
+            raise _unknown_key(str(key), list(fields), prefix, source)
         full = f"{prefix}.{key}" if prefix else key
         kwargs[key] = _convert(value, hints[key], full, source)
-        if full in _CHOICES and kwargs[key] not in _CHOICES[full]:
-            raise ConfigError(f"{source}: key '{full}' must be one of {list(_CHOICES[full])}, got {value!r}")
-        problem = range_problem(full, kwargs[key]) or empty_path_problem(full, kwargs[key])
+        declared = key_option(fields[key], full)
+        choices = option_choices(declared)
+        if choices is not None and kwargs[key] not in choices:
+            raise ConfigError(f"{source}: key '{full}' must be one of {list(choices)}, got {value!r}")
+        problem = range_problem(full, kwargs[key], option_range(declared)) or empty_path_problem(full, kwargs[key])
         if problem:
             raise ConfigError(f"{source}: key {problem}")
     return cls(**kwargs)
@@ -380,9 +509,9 @@ def _warn_unused_families(cfg: Config, source: str) -> None:
     defaults (e.g. ``loss.yolov4.box`` set while the head is ``decoupled``): nothing set is ignored silently."""
     selected = cfg.model.head.type
     for section, obj in (("model.head", cfg.model.head), ("loss", cfg.loss)):
-        for family in _CHOICES["model.head.type"]:
-            value = getattr(obj, family)
-            if family != selected and value != type(value)():
+        for family, tp in typing.get_type_hints(type(obj)).items():  # one section (a dataclass) per family
+            is_family = isinstance(tp, type) and dataclasses.is_dataclass(tp)
+            if is_family and family != selected and getattr(obj, family) != tp():
                 warnings.warn(
                     f"{source}: '{section}.{family}' is set but model.head.type is '{selected}', which does not "
                     f"use it; set model.head.type={family} to use it, or remove it",

@@ -1,9 +1,10 @@
-"""Allowed ranges of the numeric config keys (``RANGES``), checked when a config is loaded.
+"""Allowed ranges of numbers (:class:`Range`, and the common ones by name), and the check of a config value.
 
-A value outside its range is a :class:`detector.config.ConfigError` that names the key, the range and the value
+A config key declares its range with ``option(..., range=AT_LEAST_1)`` (:mod:`detector.config_schema`); a value
+outside it is a :class:`detector.config.ConfigError` that names the key, the range and the value
 (``key 'train.epochs' must be >= 1, got -3``), instead of a ``ZeroDivisionError`` deep in the trainer or a run that
 "trains" for -3 epochs. List-valued keys (``model.neck.widths``, ``model.head.yolov4.anchors``) are checked element
-by element. A key missing from ``RANGES`` accepts any value of its type.
+by element. A key that declares no range accepts any value of its type.
 """
 
 from __future__ import annotations
@@ -51,81 +52,10 @@ POSITIVE = Range(lo=0, lo_open=True)
 FRACTION = Range(lo=0, hi=1)  # probabilities, thresholds, ratios
 OPEN_FRACTION = Range(lo=0, hi=1, lo_open=True, hi_open=True)
 
-RANGES: dict[str, Range] = {
-    # model
-    "model.num_classes": AT_LEAST_1,
-    "model.backbone.out_indices": AT_LEAST_0,
-    "model.backbone.width_mult": POSITIVE,
-    "model.backbone.depth_mult": POSITIVE,
-    "model.backbone.frozen_stages": AT_LEAST_0,
-    "model.neck.widths": AT_LEAST_1,
-    "model.neck.depth": AT_LEAST_0,
-    "model.neck.spp_kernels": AT_LEAST_1,
-    "model.head.prior_prob": OPEN_FRACTION,
-    "model.head.yolov4.anchors": POSITIVE,  # pixels
-    "model.head.yolov4.scale_x_y": POSITIVE,
-    "model.head.decoupled.reg_max": AT_LEAST_1,
-    # data
-    "data.img_size": Range(lo=32, multiple_of=32),  # pixels
-    "data.max_background": AT_LEAST_0,
-    "data.shapes.num_train": AT_LEAST_1,
-    "data.shapes.num_val": AT_LEAST_0,
-    "data.shapes.img_size": Range(lo=36),  # pixels; the generator draws objects from 16 px to 45 % of the side
-    "data.shapes.seed": AT_LEAST_0,
-    "data.augment.mosaic": FRACTION,
-    "data.augment.mixup": FRACTION,
-    "data.augment.degrees": Range(lo=0, hi=180),
-    "data.augment.translate": FRACTION,
-    "data.augment.scale": Range(lo=0, hi=1, hi_open=True),
-    "data.augment.shear": Range(lo=0, hi=90, hi_open=True),
-    "data.augment.hsv_h": FRACTION,
-    "data.augment.hsv_s": FRACTION,
-    "data.augment.hsv_v": FRACTION,
-    "data.augment.fliplr": FRACTION,
-    "data.augment.close_mosaic": AT_LEAST_0,
-    "data.augment.photometric": FRACTION,
-    # loss
-    "loss.yolov4.box": AT_LEAST_0,
-    "loss.yolov4.obj": AT_LEAST_0,
-    "loss.yolov4.cls": AT_LEAST_0,
-    "loss.yolov4.balance": AT_LEAST_0,
-    "loss.yolov4.anchor_t": Range(lo=1, lo_open=True),
-    "loss.yolov4.label_smoothing": Range(lo=0, hi=1, hi_open=True),
-    "loss.decoupled.box": AT_LEAST_0,
-    "loss.decoupled.cls": AT_LEAST_0,
-    "loss.decoupled.dfl": AT_LEAST_0,
-    "loss.decoupled.topk": AT_LEAST_1,
-    "loss.decoupled.alpha": AT_LEAST_0,
-    "loss.decoupled.beta": AT_LEAST_0,
-    # train
-    "train.epochs": AT_LEAST_1,
-    "train.batch_size": AT_LEAST_1,
-    "train.nominal_batch_size": AT_LEAST_1,
-    "train.workers": AT_LEAST_0,
-    "train.lr": POSITIVE,
-    "train.momentum": Range(lo=0, hi=1, hi_open=True),
-    "train.weight_decay": AT_LEAST_0,
-    "train.warmup_epochs": AT_LEAST_0,
-    "train.warmup_bias_lr": AT_LEAST_0,
-    "train.final_lr_ratio": FRACTION,
-    "train.ema_decay": FRACTION,
-    "train.grad_clip": AT_LEAST_0,
-    "train.eval_interval": AT_LEAST_1,
-    "train.seed": AT_LEAST_0,
-    "train.max_nonfinite": AT_LEAST_1,
-    "train.save_batches": AT_LEAST_0,
-    # eval
-    "eval.conf_thres": FRACTION,
-    "eval.iou_thres": FRACTION,
-    "eval.max_det": AT_LEAST_1,
-    "eval.batch_size": AT_LEAST_1,
-}
 
-
-def range_problem(key: str, value: Any) -> str | None:
-    """None when ``value`` (a number, None, or a possibly nested list of numbers) fits ``RANGES[key]``; else the
-    message ``"'<key>' must be <range>, got <value>"`` naming the offending element (``key[i][j]``) of a list."""
-    allowed = RANGES.get(key)
+def range_problem(key: str, value: Any, allowed: Range | None) -> str | None:
+    """None when ``value`` (a number, None, or a possibly nested list of numbers) fits ``allowed`` (None: any);
+    else the message ``"'<key>' must be <range>, got <value>"`` naming the offending element (``key[i][j]``)."""
     return None if allowed is None or value is None else _element_problem(key, value, allowed)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from detector.cli_args import OPSET, SHAPES_SIDE, TOOL_ARGS, arg_list_type, arg_type, check_value
-from detector.config_ranges import RANGES
+from detector.config import key_range
 
 
 def _parser(**types) -> argparse.ArgumentParser:
@@ -62,7 +62,7 @@ def test_config_keys_share_the_config_range_and_unknown_entries_are_named() -> N
         for flag, spec in flags.items():
             assert spec.kind in (int, float), (tool, flag)
             if spec.key is not None:
-                assert spec.allowed == RANGES[spec.key], (tool, flag)
+                assert spec.allowed == key_range(spec.key), (tool, flag)
     assert check_value("detect", "--iou", 0.45) is None
     assert check_value("detect", "--iou", 1.5) == "must be in [0, 1], got 1.5"
     with pytest.raises(KeyError, match="no range for detect --nope"):

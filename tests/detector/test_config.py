@@ -150,12 +150,29 @@ def test_ranges_checked_in_files_and_edges_accepted(tmp_path):
     assert (cfg.train.epochs, cfg.train.workers, cfg.data.augment.mosaic, cfg.data.img_size) == (1, 0, 1.0, 32)
 
 
-def test_every_range_key_exists_in_the_schema():
-    from detector.config_ranges import RANGES
+def test_a_newly_registered_neck_is_accepted_without_editing_a_table(monkeypatch):
+    from detector.registry import NECKS, build_neck
 
-    flat = config_to_dict(load_config(None, ["data.shapes={}"]))  # with the optional data.shapes section
-    for key in RANGES:
-        node = flat
-        for part in key.split("."):
-            assert part in node, f"RANGES key {key} is not a config key"
-            node = node[part]
+    with pytest.raises(ConfigError, match=r"key 'model.neck.type' must be one of \['spp_pan'\], got 'tiny_neck'"):
+        load_config(None, ["model.neck.type=tiny_neck"])
+    built = []
+    monkeypatch.setitem(NECKS, "tiny_neck", lambda cfg, channels, strides: built.append((cfg.type, channels)) or cfg)
+    cfg = load_config(None, ["model.neck.type=tiny_neck"])
+    assert cfg.model.neck.type == "tiny_neck"
+    assert build_neck(cfg.model.neck, [8, 16], [8, 16]) is cfg.model.neck
+    assert built == [("tiny_neck", [8, 16])]
+
+
+def test_choices_and_ranges_are_read_from_the_declarations():
+    from detector.config import key_range, option_at
+    from detector.config_ranges import AT_LEAST_1
+    from detector.config_schema import option_choices
+
+    assert key_range("train.epochs") == AT_LEAST_1
+    assert key_range("data.shapes.img_size").lo == 36  # inside the optional section
+    assert option_choices(option_at("train.optimizer")) == ("sgd", "adamw")
+    assert option_choices(option_at("model.head.type")) == ("yolov4", "decoupled")  # the HEADS registry's names
+    with pytest.raises(KeyError, match="'train.epocs' is not a config key"):
+        option_at("train.epocs")
+    with pytest.raises(KeyError, match="'train.device' declares no range"):
+        key_range("train.device")

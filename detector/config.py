@@ -22,9 +22,11 @@ from typing import Any, Union
 
 import yaml
 
+from detector.config_migrate import migrate_head_layout, migrate_head_override
 from detector.config_overrides import override_collisions, parse_override
 from detector.config_paths import empty_path_problem
-from detector.config_ranges import range_problem
+from detector.config_ranges import OPEN_FRACTION, range_problem
+from detector.config_schema import option, option_choices, option_range
 
 
 class ConfigError(ValueError):
@@ -54,38 +56,41 @@ class NeckConfig:
 
 
 @dataclass
-class YoloV4HeadConfig:
-    # Anchors in input pixels, one row per level (P3, P4, P5): w0, h0, w1, h1, ... (YOLOv4 COCO anchors).
-    anchors: list[list[float]] = field(
-        default_factory=lambda: [[12, 16, 19, 36, 40, 28], [36, 75, 76, 55, 72, 146], [142, 110, 192, 243, 459, 401]]
-    )
-    scale_x_y: list[float] = field(default_factory=lambda: [1.2, 1.1, 1.05])  # YOLOv4 grid sensitivity per level
-    # darknet import: box size decode and BatchNorm epsilon of the head's 3x3 convs
-    wh_decode: str = "sigmoid2"  # sigmoid2: (2 sigmoid(t))^2 * anchor | exp: exp(t) * anchor (darknet [yolo])
-    bn_eps: float = 1e-3  # darknet: 1e-5
-    # At the start of a run (not on resume) the trainer reports the anchors' best possible recall (BPR) on the
-    # training boxes; true: anchors below 0.98 BPR are replaced by k-means anchors, written into the run's config.
-    auto_anchor: bool = False
-
-
-@dataclass
-class DecoupledHeadConfig:
-    reg_max: int = 16  # bins of the box-side distance distribution (distances 0 .. reg_max - 1 strides)
-
-
-@dataclass
 class HeadConfig:
-    type: str = "yolov4"  # head family (detector/registry.py): yolov4 (anchor-based) | decoupled (anchor-free)
-    prior_prob: float | None = None  # initial class probability (bias init); null: the family's default
-    yolov4: YoloV4HeadConfig = field(default_factory=YoloV4HeadConfig)  # used when type is yolov4
-    decoupled: DecoupledHeadConfig = field(default_factory=DecoupledHeadConfig)  # used when type is decoupled
+    """``model.head``, a tagged union: ``type`` names the head family (:mod:`detector.registry`), whose config class
+    (a subclass, in ``detector/heads/<family>/config.py``) adds the family's fields and its ``loss`` section."""
+
+    type: str = option(doc="head family (registry name)", choices=lambda: _head_family_names())
+    prior_prob: float | None = option(
+        None, doc="initial class probability (bias init); null: the family's default", range=OPEN_FRACTION
+    )
+
+    @staticmethod
+    def family_config(type_name: str) -> type[HeadConfig]:
+        """The config class of the head family ``type_name`` (a ValueError naming the choices if unknown)."""
+        from detector.registry import get_head_family
+
+        return get_head_family(type_name).config
+
+    @staticmethod
+    def default() -> HeadConfig:
+        """The default family's config with its defaults."""
+        from detector.registry import DEFAULT_HEAD_FAMILY
+
+        return HeadConfig.family_config(DEFAULT_HEAD_FAMILY)()
+
+
+def _head_family_names() -> list[str]:
+    from detector.registry import head_family_names
+
+    return head_family_names()
 
 
 @dataclass
 class ModelConfig:
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     neck: NeckConfig = field(default_factory=NeckConfig)
-    head: HeadConfig = field(default_factory=HeadConfig)
+    head: HeadConfig = field(default_factory=HeadConfig.default)  # {type: <family>, <its fields>, loss: {...}}
     num_classes: int | None = None  # null: taken from the training annotations
     input_norm: str = "imagenet"  # imagenet: (x - mean) / std inside the model | none: RGB in [0, 1] as is (darknet)
 
@@ -137,32 +142,6 @@ class DataConfig:
 
 
 @dataclass
-class YoloV4LossConfig:
-    box: float = 0.05
-    obj: float = 1.0
-    cls: float = 0.5
-    balance: list[float] = field(default_factory=lambda: [4.0, 1.0, 0.4])  # objectness weight of P3/P4/P5
-    anchor_t: float = 4.0  # a GT matches an anchor when max(w/aw, aw/w, h/ah, ah/h) < anchor_t
-    label_smoothing: float = 0.0
-
-
-@dataclass
-class DecoupledLossConfig:
-    box: float = 7.5  # CIoU gain
-    cls: float = 0.5  # BCE gain (targets: alignment-normalised IoU)
-    dfl: float = 1.5  # distribution focal loss gain
-    topk: int = 10  # task-aligned assigner: candidates per ground truth
-    alpha: float = 0.5  # alignment = score ** alpha * IoU ** beta
-    beta: float = 6.0
-
-
-@dataclass
-class LossConfig:
-    yolov4: YoloV4LossConfig = field(default_factory=YoloV4LossConfig)  # used with model.head.type yolov4
-    decoupled: DecoupledLossConfig = field(default_factory=DecoupledLossConfig)  # with model.head.type decoupled
-
-
-@dataclass
 class TrainConfig:
     epochs: int = 300
     batch_size: int = 16  # per device
@@ -209,16 +188,13 @@ class EvalConfig:
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
 
 _CHOICES = {
     "model.neck.type": ("spp_pan",),
-    "model.head.type": ("yolov4", "decoupled"),
     "model.neck.spp_order": ("input_first", "input_last"),
-    "model.head.yolov4.wh_decode": ("sigmoid2", "exp"),
     "model.input_norm": ("imagenet", "none"),
     "data.format": ("coco", "yolo"),
     "train.optimizer": ("sgd", "adamw"),
@@ -242,6 +218,8 @@ def _type_name(tp: Any) -> str:
 def _convert(value: Any, tp: Any, key: str, source: str) -> Any:
     """Check ``value`` against the annotation ``tp`` (converting int -> float); raise ConfigError if it does not fit."""
     origin = typing.get_origin(tp)
+    if isinstance(tp, type) and issubclass(tp, HeadConfig) and isinstance(value, dict):
+        return _build(_head_class(value.get("type"), key, source), value, key, source)
     if origin in (Union, types.UnionType):
         if value is None and type(None) in typing.get_args(tp):
             return None
@@ -290,29 +268,50 @@ def _unknown_key(key: str, valid: list[str], prefix: str, source: str) -> Config
     return ConfigError(f"{source}: unknown key '{full}'{hint} (valid keys in {section}: {', '.join(valid)})")
 
 
+def _head_class(type_name: Any, key: str, source: str) -> type[HeadConfig]:
+    """The config class of the head family ``type_name`` (``<key>.type``; None: the default family)."""
+    if type_name is None:
+        return type(HeadConfig.default())
+    names = _head_family_names()
+    if type_name not in names:
+        raise ConfigError(f"{source}: key '{key}.type' must be one of {names}, got {type_name!r}")
+    return HeadConfig.family_config(type_name)
+
+
 def _build(cls: type, data: dict, prefix: str, source: str) -> Any:
     hints = typing.get_type_hints(cls)
-    valid = [f.name for f in dataclasses.fields(cls)]
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    valid = list(fields)
     kwargs = {}
     for key, value in data.items():
         if key not in hints:
             raise _unknown_key(str(key), valid, prefix, source)
         full = f"{prefix}.{key}" if prefix else key
         kwargs[key] = _convert(value, hints[key], full, source)
-        if full in _CHOICES and kwargs[key] not in _CHOICES[full]:
-            raise ConfigError(f"{source}: key '{full}' must be one of {list(_CHOICES[full])}, got {value!r}")
-        problem = range_problem(full, kwargs[key]) or empty_path_problem(full, kwargs[key])
+        choices = _CHOICES.get(full) or option_choices(fields[key])
+        if choices is not None and kwargs[key] not in choices:
+            raise ConfigError(f"{source}: key '{full}' must be one of {list(choices)}, got {value!r}")
+        problem = range_problem(full, kwargs[key], option_range(fields[key])) or empty_path_problem(full, kwargs[key])
         if problem:
             raise ConfigError(f"{source}: key {problem}")
     return cls(**kwargs)
 
 
 def _merge(base: dict, update: dict) -> dict:
-    """Recursive dict merge: mappings merge key by key, anything else replaces."""
+    """Recursive dict merge: mappings merge key by key, anything else replaces. A tagged mapping whose ``type``
+    differs from the base's (e.g. another head family in ``model.head``) replaces the base's mapping."""
     out = dict(base)
     for k, v in update.items():
-        out[k] = _merge(out[k], v) if isinstance(out.get(k), dict) and isinstance(v, dict) else v
+        old = out.get(k)
+        mergeable = isinstance(old, dict) and isinstance(v, dict) and not _retyped(old, v.get("type"))
+        out[k] = _merge(old, v) if mergeable and isinstance(old, dict) else v
     return out
+
+
+def _retyped(section: dict, new_type: Any) -> bool:
+    """Whether setting ``type`` to ``new_type`` changes a tagged section's type (its other keys then no longer
+    apply: they belong to the old type)."""
+    return new_type is not None and "type" in section and section["type"] != new_type
 
 
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
@@ -335,22 +334,36 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     return _merge(_read_yaml((path.parent / str(base)), (*seen, path.resolve())), data)
 
 
-def _apply_override(data: dict, override: str) -> None:
-    """Apply ``a.b.c=value`` (value parsed as YAML: numbers, true/false, null, [lists]) to the raw dict."""
+def _apply_override(data: dict, override: str) -> bool:
+    """Apply ``a.b.c=value`` (value parsed as YAML: numbers, true/false, null, [lists]) to the raw dict. Setting
+    ``model.head.type`` to another family starts ``model.head`` afresh (the old family's keys do not apply).
+    Returns whether the key was of the old head layout (``model.head.<family>.*``, ``loss.<family>.*``)."""
     if "=" not in override:
         raise ConfigError(f"override '{override}' must look like key.sub=value (e.g. train.epochs=10)")
     key, value = parse_override(override)
-    parts = key.split(".")
+    new_key, family = migrate_head_override(key, _head_family_names())
+    head = data.get("model", {}).get("head", {}) if isinstance(data.get("model"), dict) else {}
+    selected = (head.get("type") if isinstance(head, dict) else None) or HeadConfig.default().type
+    if family is not None and family != selected:
+        raise ConfigError(
+            f"command-line override '{key}': model.head.type is {selected!r}, not {family!r}; set "
+            f"model.head.type={family} first, then its keys as {new_key}"
+        )
+    parts = new_key.split(".")
     cls: Any = Config
     node = data
     for i, part in enumerate(parts):
+        if isinstance(cls, type) and issubclass(cls, HeadConfig):
+            cls = _head_class(node.get("type"), ".".join(parts[:i]), "command-line override")
         hints = typing.get_type_hints(cls)
         prefix = ".".join(parts[:i])
         if part not in hints:
             raise _unknown_key(part, list(hints), prefix, "command-line override")
         if i == len(parts) - 1:
+            if part == "type" and _retyped(node, value):
+                node.clear()
             node[part] = value
-            return
+            return new_key != key
         tp = hints[part]
         if typing.get_origin(tp) in (Union, types.UnionType):
             tp = next(a for a in typing.get_args(tp) if a is not type(None))
@@ -359,36 +372,35 @@ def _apply_override(data: dict, override: str) -> None:
         if not isinstance(node.get(part), dict):
             node[part] = {}
         node, cls = node[part], tp
+    raise AssertionError("unreachable: the loop returns at the last part")
 
 
 def config_from_dict(data: dict, source: str = "config", overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Validate a plain (YAML-like) dict into a :class:`Config`, then apply ``key.sub=value`` overrides."""
+    """Validate a plain (YAML-like) dict into a :class:`Config`, then apply ``key.sub=value`` overrides.
+
+    A config (or override) of the old head layout (``model.head.<family>: {...}``, ``loss.<family>: {...}``) is
+    migrated to ``model.head: {type, <family fields>, loss: {...}}`` with one warning naming the new keys."""
+    data, moved = migrate_head_layout(data, _head_family_names(), HeadConfig.default().type)
     cfg = _build(Config, data, "", source)
+    legacy_overrides = []
     if overrides:
         data = copy.deepcopy(data)
         for override in overrides:
-            _apply_override(data, override)
+            if _apply_override(data, override):
+                legacy_overrides.append(override.split("=", 1)[0].strip())
         cfg = _build(Config, data, "", "command-line override")
         for message in override_collisions(overrides):
             warnings.warn(message, UserWarning, stacklevel=3)
-    _warn_unused_families(cfg, source)
+    if moved or legacy_overrides:
+        old = ", ".join([*moved, *legacy_overrides])
+        warnings.warn(
+            f"{source}: old head config layout ({old}); the head family's settings are now keys of model.head "
+            f"(model.head: {{type: {cfg.model.head.type}, <its fields>, loss: {{...}}}}, e.g. model.head.loss.box); "
+            f"update the file or override",
+            UserWarning,
+            stacklevel=2,
+        )
     return cfg
-
-
-def _warn_unused_families(cfg: Config, source: str) -> None:
-    """Warn when a head family's section that the selected ``model.head.type`` does not use differs from its
-    defaults (e.g. ``loss.yolov4.box`` set while the head is ``decoupled``): nothing set is ignored silently."""
-    selected = cfg.model.head.type
-    for section, obj in (("model.head", cfg.model.head), ("loss", cfg.loss)):
-        for family in _CHOICES["model.head.type"]:
-            value = getattr(obj, family)
-            if family != selected and value != type(value)():
-                warnings.warn(
-                    f"{source}: '{section}.{family}' is set but model.head.type is '{selected}', which does not "
-                    f"use it; set model.head.type={family} to use it, or remove it",
-                    UserWarning,
-                    stacklevel=3,
-                )
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:

@@ -2,7 +2,7 @@
 
 A value outside its range is a :class:`detector.config.ConfigError` that names the key, the range and the value
 (``key 'train.epochs' must be >= 1, got -3``), instead of a ``ZeroDivisionError`` deep in the trainer or a run that
-"trains" for -3 epochs. List-valued keys (``model.neck.widths``, ``model.head.yolov4.anchors``) are checked element
+"trains" for -3 epochs. List-valued keys (``model.neck.widths``, ``model.head.anchors``) are checked element
 by element. A key missing from ``RANGES`` accepts any value of its type.
 """
 
@@ -61,10 +61,6 @@ RANGES: dict[str, Range] = {
     "model.neck.widths": AT_LEAST_1,
     "model.neck.depth": AT_LEAST_0,
     "model.neck.spp_kernels": AT_LEAST_1,
-    "model.head.prior_prob": OPEN_FRACTION,
-    "model.head.yolov4.anchors": POSITIVE,  # pixels
-    "model.head.yolov4.scale_x_y": POSITIVE,
-    "model.head.decoupled.reg_max": AT_LEAST_1,
     # data
     "data.img_size": Range(lo=32, multiple_of=32),  # pixels
     "data.max_background": AT_LEAST_0,
@@ -84,19 +80,6 @@ RANGES: dict[str, Range] = {
     "data.augment.fliplr": FRACTION,
     "data.augment.close_mosaic": AT_LEAST_0,
     "data.augment.photometric": FRACTION,
-    # loss
-    "loss.yolov4.box": AT_LEAST_0,
-    "loss.yolov4.obj": AT_LEAST_0,
-    "loss.yolov4.cls": AT_LEAST_0,
-    "loss.yolov4.balance": AT_LEAST_0,
-    "loss.yolov4.anchor_t": Range(lo=1, lo_open=True),
-    "loss.yolov4.label_smoothing": Range(lo=0, hi=1, hi_open=True),
-    "loss.decoupled.box": AT_LEAST_0,
-    "loss.decoupled.cls": AT_LEAST_0,
-    "loss.decoupled.dfl": AT_LEAST_0,
-    "loss.decoupled.topk": AT_LEAST_1,
-    "loss.decoupled.alpha": AT_LEAST_0,
-    "loss.decoupled.beta": AT_LEAST_0,
     # train
     "train.epochs": AT_LEAST_1,
     "train.batch_size": AT_LEAST_1,
@@ -122,10 +105,11 @@ RANGES: dict[str, Range] = {
 }
 
 
-def range_problem(key: str, value: Any) -> str | None:
-    """None when ``value`` (a number, None, or a possibly nested list of numbers) fits ``RANGES[key]``; else the
-    message ``"'<key>' must be <range>, got <value>"`` naming the offending element (``key[i][j]``) of a list."""
-    allowed = RANGES.get(key)
+def range_problem(key: str, value: Any, allowed: Range | None = None) -> str | None:
+    """None when ``value`` (a number, None, or a possibly nested list of numbers) fits ``allowed`` (default:
+    ``RANGES[key]``; a field declared with ``option(range=...)`` passes its range); else the message
+    ``"'<key>' must be <range>, got <value>"`` naming the offending element (``key[i][j]``) of a list."""
+    allowed = allowed if allowed is not None else RANGES.get(key)
     return None if allowed is None or value is None else _element_problem(key, value, allowed)
 
 

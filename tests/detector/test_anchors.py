@@ -1,6 +1,5 @@
 import pytest
 import torch
-
 from detector.anchors import (
     anchors_to_config,
     best_possible_recall,

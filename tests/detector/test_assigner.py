@@ -1,6 +1,6 @@
 import torch
-
 from detector.assigner import assign_targets
+
 from detector.heads.yolov4 import parse_anchors
 from tests.helpers import SMALL_ANCHORS
 

@@ -4,11 +4,11 @@ import math
 
 import pytest
 import torch
+from detector.loss import YoloLoss
 
 from detector.config import ConfigError, load_config
 from detector.heads.yolov4 import EXP_CLAMP, YoloHead, decode_boxes
 from detector.layers import SPP
-from detector.loss import YoloLoss
 from detector.model import build_model
 from tests.helpers import ROOT, SMALL_ANCHORS, tiny_detector
 

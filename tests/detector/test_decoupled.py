@@ -6,8 +6,9 @@ import math
 
 import pytest
 import torch
-
 from detector.assigner_tal import points_in_boxes, task_aligned_assign
+from detector.loss_decoupled import DecoupledLoss, distribution_focal_loss, pad_targets
+
 from detector.config import DecoupledLossConfig, LossConfig, load_config
 from detector.heads.decoupled import (
     DecoupledHead,
@@ -16,7 +17,6 @@ from detector.heads.decoupled import (
     distances_to_xyxy,
     xyxy_to_distances,
 )
-from detector.loss_decoupled import DecoupledLoss, distribution_focal_loss, pad_targets
 from detector.model import build_model
 from detector.registry import build_loss
 from tests.helpers import make_overfit_batch, tiny_detector

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from detector.engine.training.auto_anchor import dataset_box_sizes, fit_anchors
 
 from detector.data.coco import coco_from_dict
-from detector.engine.training.auto_anchor import dataset_box_sizes, fit_anchors
 from detector.heads.yolov4 import YoloHead
 
 

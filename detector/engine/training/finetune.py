@@ -20,7 +20,7 @@ def load_finetune_weights(model: Detector, path: str) -> list[str]:
     lines = [f"weights: loaded {len(report['loaded'])} tensors from {path}; {len(report['skipped'])} skipped"]
     lines += [f"  skipped (re-initialised) {line}" for line in report["skipped"]]
     for name in report["kept"]:
-        key = f"model.head.{model.head.family}.{name.rsplit('.', 1)[-1]}"
+        key = f"model.head.{name.rsplit('.', 1)[-1]}"
         relation = "differs from" if name in report["kept_differ"] else "equals"
         lines.append(f"  kept {name} from the config ({key}; it {relation} the checkpoint's)")
     if not report["loaded"]:

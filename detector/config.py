@@ -65,19 +65,19 @@ class HeadConfig:
         None, doc="initial class probability (bias init); null: the family's default", range=OPEN_FRACTION
     )
 
-    @staticmethod
-    def family_config(type_name: str) -> type[HeadConfig]:
-        """The config class of the head family ``type_name`` (a ValueError naming the choices if unknown)."""
-        from detector.registry import get_head_family
 
-        return get_head_family(type_name).config
+def head_config_class(type_name: str) -> type[HeadConfig]:
+    """The ``model.head`` class of the head family ``type_name`` (a ValueError naming the choices if unknown)."""
+    from detector.registry import get_head_family
 
-    @staticmethod
-    def default() -> HeadConfig:
-        """The default family's config with its defaults."""
-        from detector.registry import DEFAULT_HEAD_FAMILY
+    return get_head_family(type_name).config
 
-        return HeadConfig.family_config(DEFAULT_HEAD_FAMILY)()
+
+def default_head_config() -> HeadConfig:
+    """``model.head`` when a config does not set it: the default family with its defaults."""
+    from detector.registry import DEFAULT_HEAD_FAMILY
+
+    return head_config_class(DEFAULT_HEAD_FAMILY)()
 
 
 def _head_family_names() -> list[str]:
@@ -90,7 +90,7 @@ def _head_family_names() -> list[str]:
 class ModelConfig:
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     neck: NeckConfig = field(default_factory=NeckConfig)
-    head: HeadConfig = field(default_factory=HeadConfig.default)  # {type: <family>, <its fields>, loss: {...}}
+    head: HeadConfig = field(default_factory=default_head_config)  # {type: <family>, <its fields>, loss: {...}}
     num_classes: int | None = None  # null: taken from the training annotations
     input_norm: str = "imagenet"  # imagenet: (x - mean) / std inside the model | none: RGB in [0, 1] as is (darknet)
 
@@ -271,11 +271,11 @@ def _unknown_key(key: str, valid: list[str], prefix: str, source: str) -> Config
 def _head_class(type_name: Any, key: str, source: str) -> type[HeadConfig]:
     """The config class of the head family ``type_name`` (``<key>.type``; None: the default family)."""
     if type_name is None:
-        return type(HeadConfig.default())
+        return type(default_head_config())
     names = _head_family_names()
     if type_name not in names:
         raise ConfigError(f"{source}: key '{key}.type' must be one of {names}, got {type_name!r}")
-    return HeadConfig.family_config(type_name)
+    return head_config_class(type_name)
 
 
 def _build(cls: type, data: dict, prefix: str, source: str) -> Any:
@@ -343,7 +343,7 @@ def _apply_override(data: dict, override: str) -> bool:
     key, value = parse_override(override)
     new_key, family = migrate_head_override(key, _head_family_names())
     head = data.get("model", {}).get("head", {}) if isinstance(data.get("model"), dict) else {}
-    selected = (head.get("type") if isinstance(head, dict) else None) or HeadConfig.default().type
+    selected = (head.get("type") if isinstance(head, dict) else None) or default_head_config().type
     if family is not None and family != selected:
         raise ConfigError(
             f"command-line override '{key}': model.head.type is {selected!r}, not {family!r}; set "
@@ -380,7 +380,7 @@ def config_from_dict(data: dict, source: str = "config", overrides: list[str] | 
 
     A config (or override) of the old head layout (``model.head.<family>: {...}``, ``loss.<family>: {...}``) is
     migrated to ``model.head: {type, <family fields>, loss: {...}}`` with one warning naming the new keys."""
-    data, moved = migrate_head_layout(data, _head_family_names(), HeadConfig.default().type)
+    data, moved = migrate_head_layout(data, _head_family_names(), default_head_config().type)
     cfg = _build(Config, data, "", source)
     legacy_overrides = []
     if overrides:

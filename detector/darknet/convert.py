@@ -90,11 +90,6 @@ def _require(cfg: Config) -> YoloV4HeadConfig:
     """``cfg.model.head``; raise unless ``cfg.model`` is of the darknet CSPResNeXt-50 PANet-SPP layout (naming the
     key that is not)."""
     m = cfg.model
-    if not isinstance(m.head, YoloV4HeadConfig):
-        raise ValueError(
-            f"not the darknet CSPResNeXt-50 PANet-SPP layout: model.head.type is {m.head.type!r}, expected "
-            f"{YoloV4HeadConfig().type!r}"
-        )
     want = {
         "model.backbone.name": (m.backbone.name, BACKBONE),
         "model.backbone.out_indices": (list(m.backbone.out_indices), [2, 3, 4]),
@@ -102,7 +97,8 @@ def _require(cfg: Config) -> YoloV4HeadConfig:
         "model.neck.type": (m.neck.type, "spp_pan"),
         "model.neck.depth": (m.neck.depth, 2),
         "model.neck.spp_order": (m.neck.spp_order, "input_last"),
-        "model.head.wh_decode": (m.head.wh_decode, "exp"),
+        "model.head.type": (m.head.type, YoloV4HeadConfig().type),
+        "model.head.wh_decode": (m.head.wh_decode if isinstance(m.head, YoloV4HeadConfig) else None, "exp"),
         "model.input_norm": (m.input_norm, "none"),
     }
     for key, (value, expected) in want.items():
@@ -110,6 +106,7 @@ def _require(cfg: Config) -> YoloV4HeadConfig:
             raise ValueError(
                 f"not the darknet CSPResNeXt-50 PANet-SPP layout: {key} is {value!r}, expected {expected!r}"
             )
+    assert isinstance(m.head, YoloV4HeadConfig)  # model.head.type checked above
     return m.head
 
 

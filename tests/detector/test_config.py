@@ -132,7 +132,7 @@ def test_did_you_mean_inside_optional_section_of_a_file(tmp_path):
         ("eval.conf_thres=1.5", r"key 'eval.conf_thres' must be in \[0, 1\]"),
         ("model.head.prior_prob=1", r"key 'model.head.prior_prob' must be in \(0, 1\)"),
         ("model.neck.widths=[32, 0, 96]", r"key 'model.neck.widths\[1\]' must be >= 1, got 0"),
-        ("model.head.yolov4.anchors=[[1, 2], [3, -1]]", r"key 'model.head.yolov4.anchors\[1\]\[1\]' must be > 0"),
+        ("model.head.anchors=[[1, 2], [3, -1]]", r"key 'model.head.anchors\[1\]\[1\]' must be > 0"),
         ("data.img_size=0", r"key 'data.img_size' must be >= 32 and a multiple of 32, got 0"),
     ],
 )

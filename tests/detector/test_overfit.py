@@ -4,9 +4,9 @@ import math
 
 import pytest
 import torch
-from detector.loss import YoloLoss
 
 from detector.boxes import box_iou
+from detector.heads.yolov4.loss import YoloLoss
 from tests.helpers import loss_cfg, make_overfit_batch, tiny_detector
 
 pytestmark = pytest.mark.slow  # hundreds of optimiser steps

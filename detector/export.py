@@ -3,8 +3,8 @@
 Exported graph input: ``images`` float ``[B, 3, H, W]`` RGB in ``[0, 1]`` (H, W fixed at export time; B dynamic
 with ``dynamic_batch``). Outputs:
 
-- decoded (default): ``output`` ``[B, N, 4 + C]`` = (cx, cy, w, h in input pixels, class scores in [0, 1]; the
-  YOLOv4 head's scores are objectness x class probability), N = the number of predictions of all levels. NMS is NOT
+- decoded (default): ``output`` ``[B, N, 4 + C]`` = (cx, cy, w, h in input pixels, class scores in [0, 1], as the
+  head's ``decode`` gives them), N = the number of predictions of all levels. NMS is NOT
   in the graph: threshold the scores, run class-aware NMS (e.g. ``detector.postprocess.postprocess``) and undo the
   letterbox yourself.
 - raw (``raw=True``): one output per level ``raw_s{stride}``, the head's raw logits in its family's layout (the

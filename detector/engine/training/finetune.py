@@ -9,7 +9,7 @@ from detector.model import Detector
 def load_finetune_weights(model: Detector, path: str) -> list[str]:
     """Load the tensors of checkpoint ``path`` whose names and shapes match ``model`` (the rest keep their fresh
     init, e.g. the prediction convs of another class count), but keep the buffers the head takes from the config
-    (``head.config_buffers``, e.g. the YOLOv4 anchors): the run uses what its config says. Resume restores all.
+    (``head.config_buffers``, e.g. anchors): the run uses what its config says. Resume restores all.
 
     Returns the report lines for the log: loaded / skipped counts, each skipped tensor, each kept buffer and
     whether it equals the checkpoint's. Raises ValueError naming ``train.weights`` when no tensor matches.

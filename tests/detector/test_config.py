@@ -1,5 +1,6 @@
 """Config loading: defaults file, base chains, overrides with type conversion, clear errors."""
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ DETECTOR_CONFIGS = sorted(p for p in CONFIGS.glob("*.yaml") if not p.name.starts
 
 @pytest.mark.parametrize("path", DETECTOR_CONFIGS, ids=lambda p: p.name)
 def test_every_shipped_config_validates(path):
-    cfg = load_config(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no old-layout or override warning from a shipped file
+        cfg = load_config(path)
     assert cfg.data.img_size % 32 == 0
 
 

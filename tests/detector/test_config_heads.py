@@ -65,10 +65,8 @@ def test_old_layout_loads_with_one_warning_naming_the_new_keys(head_type):
         cfg = config_from_dict(_old_layout(head_type), "old.yaml")
     assert len(record) == 1
     message = str(record[0].message)
-    assert (
-        "old.yaml: old head config layout (model.head.yolov4, model.head.decoupled, loss.yolov4, loss.decoupled)"
-        in (message)
-    )
+    old = "model.head.yolov4, model.head.decoupled, loss.yolov4, loss.decoupled"
+    assert f"old.yaml: old head config layout ({old})" in message
     assert f"model.head: {{type: {head_type}, <its fields>, loss: {{...}}}}" in message
     if head_type == "yolov4":
         assert isinstance(cfg.model.head, YoloV4HeadConfig)

@@ -6,6 +6,9 @@ path where one is needed (``detector/config_paths.py``) names the key. Overrides
 in order and warned about (``detector/config_overrides.py``). A config
 file may start from another with ``base: other.yaml`` (path relative to the file) and override only what differs.
 The dataclass defaults below are the documented defaults (``configs/defaults.yaml`` repeats them with comments).
+``model.head`` is a tagged union: :class:`HeadConfig` is its base, each head family's subclass (its fields and its
+``loss``) lives in the family's folder, ``detector/heads/<family>/config.py``; configs of the old layout are migrated
+(``detector/config_migrate.py``).
 """
 
 from __future__ import annotations

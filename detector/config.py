@@ -7,7 +7,9 @@ key, a wrong type names the key and the expected type, a number outside its decl
 choices names the key and what is allowed, an empty path where one is needed (``detector/config_paths.py``) names
 the key. Overrides that set one key twice are applied in order and warned about (``detector/config_overrides.py``).
 A config file may start from another with ``base: other.yaml`` (path relative to the file) and override only what
-differs.
+differs. ``model.head`` is a tagged union: :class:`HeadConfig` is its base, each head family's subclass (its fields
+and its ``loss``) lives in the family's folder, ``detector/heads/<family>/config.py``; configs of the old layout are
+migrated (``detector/config_migrate.py``).
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ import difflib
 import types
 import typing
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
 import yaml
 
+from detector.config_migrate import migrate_head_layout, migrate_head_override
 from detector.config_overrides import override_collisions, parse_override
 from detector.config_paths import empty_path_problem
 from detector.config_ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, OPEN_FRACTION, POSITIVE, Range, range_problem
@@ -39,13 +42,6 @@ def neck_names() -> tuple[str, ...]:
     from detector.registry import NECKS  # imported when called: the registry imports this module
 
     return tuple(NECKS)
-
-
-def head_family_names() -> tuple[str, ...]:
-    """The registered head families (``detector/registry.py`` HEADS): the choices of ``model.head.type``."""
-    from detector.registry import HEADS  # imported when called: the registry imports this module
-
-    return tuple(HEADS)
 
 
 @dataclass
@@ -81,38 +77,47 @@ class NeckConfig:
 
 
 @dataclass
-class YoloV4HeadConfig:
-    # Anchors in input pixels, one row per level (P3, P4, P5): w0, h0, w1, h1, ... (YOLOv4 COCO anchors).
-    anchors: list[list[float]] = field(
-        default_factory=lambda: [[12, 16, 19, 36, 40, 28], [36, 75, 76, 55, 72, 146], [142, 110, 192, 243, 459, 401]]
-    )
-    scale_x_y: list[float] = field(default_factory=lambda: [1.2, 1.1, 1.05])  # YOLOv4 grid sensitivity per level
-    # darknet import: box size decode and BatchNorm epsilon of the head's 3x3 convs
-    wh_decode: str = "sigmoid2"  # sigmoid2: (2 sigmoid(t))^2 * anchor | exp: exp(t) * anchor (darknet [yolo])
-    bn_eps: float = 1e-3  # darknet: 1e-5
-    # At the start of a run (not on resume) the trainer reports the anchors' best possible recall (BPR) on the
-    # training boxes; true: anchors below 0.98 BPR are replaced by k-means anchors, written into the run's config.
-    auto_anchor: bool = False
-
-
-@dataclass
-class DecoupledHeadConfig:
-    reg_max: int = 16  # bins of the box-side distance distribution (distances 0 .. reg_max - 1 strides)
-
-
-@dataclass
 class HeadConfig:
-    type: str = "yolov4"  # head family (detector/registry.py): yolov4 (anchor-based) | decoupled (anchor-free)
-    prior_prob: float | None = None  # initial class probability (bias init); null: the family's default
-    yolov4: YoloV4HeadConfig = field(default_factory=YoloV4HeadConfig)  # used when type is yolov4
-    decoupled: DecoupledHeadConfig = field(default_factory=DecoupledHeadConfig)  # used when type is decoupled
+    """``model.head``, a tagged union: ``type`` names the head family (:mod:`detector.registry`), whose config class
+    (a subclass, in ``detector/heads/<family>/config.py``) adds the family's fields and its ``loss`` section."""
+
+    type: str = option(
+        doc="head family (detector/registry.py): yolov4 (anchor-based) | decoupled (anchor-free, DFL boxes)",
+        choices=lambda: _head_family_names(),
+        variants=lambda: {name: head_config_class(name) for name in _head_family_names()},
+    )
+    prior_prob: float | None = option(
+        None, doc="initial class probability (bias init); null: the family's default", range=OPEN_FRACTION
+    )
+
+
+def head_config_class(type_name: str) -> type[HeadConfig]:
+    """The ``model.head`` class of the head family ``type_name`` (a ValueError naming the choices if unknown)."""
+    from detector.registry import get_head_family
+
+    return get_head_family(type_name).config
+
+
+def default_head_config() -> HeadConfig:
+    """``model.head`` when a config does not set it: the default family with its defaults."""
+    from detector.registry import DEFAULT_HEAD_FAMILY
+
+    return head_config_class(DEFAULT_HEAD_FAMILY)()
+
+
+def _head_family_names() -> list[str]:
+    from detector.registry import head_family_names
+
+    return head_family_names()
 
 
 @dataclass
 class ModelConfig:
     backbone: BackboneConfig = option(doc="the feature extractor (backbones/)", factory=BackboneConfig)
     neck: NeckConfig = option(doc="the multi-scale neck over the backbone's levels", factory=NeckConfig)
-    head: HeadConfig = option(doc="the detection head family and its settings", factory=HeadConfig)
+    head: HeadConfig = option(
+        doc="the detection head: {type: <family>, <its fields>, loss: {...}}", factory=default_head_config
+    )
     num_classes: int | None = option(None, doc="null: taken from the training annotations", range=AT_LEAST_1)
     input_norm: str = option(
         "imagenet",
@@ -181,32 +186,6 @@ class DataConfig:
 
 
 @dataclass
-class YoloV4LossConfig:
-    box: float = 0.05
-    obj: float = 1.0
-    cls: float = 0.5
-    balance: list[float] = field(default_factory=lambda: [4.0, 1.0, 0.4])  # objectness weight of P3/P4/P5
-    anchor_t: float = 4.0  # a GT matches an anchor when max(w/aw, aw/w, h/ah, ah/h) < anchor_t
-    label_smoothing: float = 0.0
-
-
-@dataclass
-class DecoupledLossConfig:
-    box: float = 7.5  # CIoU gain
-    cls: float = 0.5  # BCE gain (targets: alignment-normalised IoU)
-    dfl: float = 1.5  # distribution focal loss gain
-    topk: int = 10  # task-aligned assigner: candidates per ground truth
-    alpha: float = 0.5  # alignment = score ** alpha * IoU ** beta
-    beta: float = 6.0
-
-
-@dataclass
-class LossConfig:
-    yolov4: YoloV4LossConfig = field(default_factory=YoloV4LossConfig)  # used with model.head.type yolov4
-    decoupled: DecoupledLossConfig = field(default_factory=DecoupledLossConfig)  # with model.head.type decoupled
-
-
-@dataclass
 class TrainConfig:
     epochs: int = option(300, doc="training epochs", range=AT_LEAST_1)
     batch_size: int = option(16, doc="images per step per device", range=AT_LEAST_1)
@@ -263,64 +242,8 @@ class EvalConfig:
 class Config:
     model: ModelConfig = option(doc="the network: backbone, neck, head", factory=ModelConfig)
     data: DataConfig = option(doc="datasets, input size, augmentation", factory=DataConfig)
-    loss: LossConfig = option(doc="loss settings, one section per head family", factory=LossConfig)
     train: TrainConfig = option(doc="the training run", factory=TrainConfig)
     eval: EvalConfig = option(doc="validation during training and tools/eval.py", factory=EvalConfig)
-
-
-# The head-family keys' declarations (documentation, range, choices): their dataclasses above are not declared with
-# option() yet. They move to detector/heads/<family>/ and declare these facts there; then this table goes.
-_HEAD_FAMILY_OPTIONS: dict[str, dataclasses.Field] = {
-    "model.head.type": option(
-        doc="head family (detector/registry.py HEADS): yolov4 (anchor-based) | decoupled (anchor-free, DFL boxes)",
-        choices=head_family_names,
-    ),
-    "model.head.prior_prob": option(
-        doc="initial class probability (bias init); null: the family's default (yolov4 0.01, decoupled "
-        "log(5 / C / cells))",
-        range=OPEN_FRACTION,
-    ),
-    "model.head.yolov4": option(doc="used when type is yolov4"),
-    "model.head.yolov4.anchors": option(
-        doc="input pixels, one row per level (P3, P4, P5): w0, h0, w1, h1, w2, h2 (YOLOv4 COCO anchors)", range=POSITIVE
-    ),
-    "model.head.yolov4.scale_x_y": option(doc="YOLOv4 grid sensitivity per level", range=POSITIVE),
-    "model.head.yolov4.wh_decode": option(
-        doc="box size decode: sigmoid2: (2 sigmoid(t))^2 * anchor | exp: exp(t) * anchor (darknet [yolo])",
-        choices=("sigmoid2", "exp"),
-    ),
-    "model.head.yolov4.bn_eps": option(doc="BatchNorm epsilon of the head's 3x3 convs (darknet: 1e-5)"),
-    "model.head.yolov4.auto_anchor": option(
-        doc="true: at the start of a run (not on resume), anchors below 0.98 best possible recall on the training "
-        "boxes are replaced by k-means anchors (written into the run's config.yaml); the recall is reported either way"
-    ),
-    "model.head.decoupled": option(doc="used when type is decoupled"),
-    "model.head.decoupled.reg_max": option(
-        doc="bins of the box-side distance distribution (distances 0 .. reg_max - 1 strides)", range=AT_LEAST_1
-    ),
-    "loss.yolov4": option(doc="used with model.head.type yolov4"),
-    "loss.yolov4.box": option(doc="CIoU box loss gain", range=AT_LEAST_0),
-    "loss.yolov4.obj": option(doc="objectness BCE gain", range=AT_LEAST_0),
-    "loss.yolov4.cls": option(doc="class BCE gain", range=AT_LEAST_0),
-    "loss.yolov4.balance": option(doc="objectness weight of P3/P4/P5", range=AT_LEAST_0),
-    "loss.yolov4.anchor_t": option(
-        doc="a GT matches an anchor when max(w/aw, aw/w, h/ah, ah/h) < anchor_t", range=Range(lo=1, lo_open=True)
-    ),
-    "loss.yolov4.label_smoothing": option(doc="class label smoothing", range=Range(lo=0, hi=1, hi_open=True)),
-    "loss.decoupled": option(doc="used with model.head.type decoupled"),
-    "loss.decoupled.box": option(doc="CIoU gain", range=AT_LEAST_0),
-    "loss.decoupled.cls": option(doc="BCE gain (targets: alignment-normalised IoU)", range=AT_LEAST_0),
-    "loss.decoupled.dfl": option(doc="distribution focal loss gain", range=AT_LEAST_0),
-    "loss.decoupled.topk": option(doc="task-aligned assigner: candidates per ground truth", range=AT_LEAST_1),
-    "loss.decoupled.alpha": option(doc="alignment = score ** alpha * IoU ** beta", range=AT_LEAST_0),
-    "loss.decoupled.beta": option(doc="IoU exponent of the alignment (see alpha)", range=AT_LEAST_0),
-}
-
-
-def key_option(f: dataclasses.Field, key: str) -> dataclasses.Field:
-    """The declaration of config key ``key`` (dotted path), whose dataclass field is ``f``: ``f`` itself, or the
-    head-family table's entry for a field not declared with option() yet."""
-    return _HEAD_FAMILY_OPTIONS.get(key, f)
 
 
 def option_at(key: str) -> dataclasses.Field:
@@ -331,7 +254,7 @@ def option_at(key: str) -> dataclasses.Field:
         cls = section_type(typing.get_type_hints(cls)[part]) if part in _field_names(cls) else None
     if name not in _field_names(cls):
         raise KeyError(f"'{key}' is not a config key (see docs/CONFIG.md)")
-    return key_option(next(f for f in dataclasses.fields(cls) if f.name == name), key)
+    return next(f for f in dataclasses.fields(cls) if f.name == name)
 
 
 def _field_names(cls: Any) -> list[str]:
@@ -369,6 +292,8 @@ def type_name(tp: Any) -> str:
 def _convert(value: Any, tp: Any, key: str, source: str) -> Any:
     """Check ``value`` against the annotation ``tp`` (converting int -> float); raise ConfigError if it does not fit."""
     origin = typing.get_origin(tp)
+    if isinstance(tp, type) and issubclass(tp, HeadConfig) and isinstance(value, dict):
+        return _build(_head_class(value.get("type"), key, source), value, key, source)
     if origin in (Union, types.UnionType):
         if value is None and type(None) in typing.get_args(tp):
             return None
@@ -417,6 +342,16 @@ def _unknown_key(key: str, valid: list[str], prefix: str, source: str) -> Config
     return ConfigError(f"{source}: unknown key '{full}'{hint} (valid keys in {section}: {', '.join(valid)})")
 
 
+def _head_class(type_name: Any, key: str, source: str) -> type[HeadConfig]:
+    """The config class of the head family ``type_name`` (``<key>.type``; None: the default family)."""
+    if type_name is None:
+        return type(default_head_config())
+    names = _head_family_names()
+    if type_name not in names:
+        raise ConfigError(f"{source}: key '{key}.type' must be one of {names}, got {type_name!r}")
+    return head_config_class(type_name)
+
+
 def _build(cls: type, data: dict, prefix: str, source: str) -> Any:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -426,7 +361,7 @@ def _build(cls: type, data: dict, prefix: str, source: str) -> Any:
             raise _unknown_key(str(key), list(fields), prefix, source)
         full = f"{prefix}.{key}" if prefix else key
         kwargs[key] = _convert(value, hints[key], full, source)
-        declared = key_option(fields[key], full)
+        declared = fields[key]
         choices = option_choices(declared)
         if choices is not None and kwargs[key] not in choices:
             raise ConfigError(f"{source}: key '{full}' must be one of {list(choices)}, got {value!r}")
@@ -437,11 +372,20 @@ def _build(cls: type, data: dict, prefix: str, source: str) -> Any:
 
 
 def _merge(base: dict, update: dict) -> dict:
-    """Recursive dict merge: mappings merge key by key, anything else replaces."""
+    """Recursive dict merge: mappings merge key by key, anything else replaces. A tagged mapping whose ``type``
+    differs from the base's (e.g. another head family in ``model.head``) replaces the base's mapping."""
     out = dict(base)
     for k, v in update.items():
-        out[k] = _merge(out[k], v) if isinstance(out.get(k), dict) and isinstance(v, dict) else v
+        old = out.get(k)
+        mergeable = isinstance(old, dict) and isinstance(v, dict) and not _retyped(old, v.get("type"))
+        out[k] = _merge(old, v) if mergeable and isinstance(old, dict) else v
     return out
+
+
+def _retyped(section: dict, new_type: Any) -> bool:
+    """Whether setting ``type`` to ``new_type`` changes a tagged section's type (its other keys then no longer
+    apply: they belong to the old type)."""
+    return new_type is not None and "type" in section and section["type"] != new_type
 
 
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
@@ -464,22 +408,36 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     return _merge(_read_yaml((path.parent / str(base)), (*seen, path.resolve())), data)
 
 
-def _apply_override(data: dict, override: str) -> None:
-    """Apply ``a.b.c=value`` (value parsed as YAML: numbers, true/false, null, [lists]) to the raw dict."""
+def _apply_override(data: dict, override: str) -> bool:
+    """Apply ``a.b.c=value`` (value parsed as YAML: numbers, true/false, null, [lists]) to the raw dict. Setting
+    ``model.head.type`` to another family starts ``model.head`` afresh (the old family's keys do not apply).
+    Returns whether the key was of the old head layout (``model.head.<family>.*``, ``loss.<family>.*``)."""
     if "=" not in override:
         raise ConfigError(f"override '{override}' must look like key.sub=value (e.g. train.epochs=10)")
     key, value = parse_override(override)
-    parts = key.split(".")
+    new_key, family = migrate_head_override(key, _head_family_names())
+    head = data.get("model", {}).get("head", {}) if isinstance(data.get("model"), dict) else {}
+    selected = (head.get("type") if isinstance(head, dict) else None) or default_head_config().type
+    if family is not None and family != selected:
+        raise ConfigError(
+            f"command-line override '{key}': model.head.type is {selected!r}, not {family!r}; set "
+            f"model.head.type={family} first, then its keys as {new_key}"
+        )
+    parts = new_key.split(".")
     cls: Any = Config
     node = data
     for i, part in enumerate(parts):
+        if isinstance(cls, type) and issubclass(cls, HeadConfig):
+            cls = _head_class(node.get("type"), ".".join(parts[:i]), "command-line override")
         hints = typing.get_type_hints(cls)
         prefix = ".".join(parts[:i])
         if part not in hints:
             raise _unknown_key(part, list(hints), prefix, "command-line override")
         if i == len(parts) - 1:
+            if part == "type" and _retyped(node, value):
+                node.clear()
             node[part] = value
-            return
+            return new_key != key
         tp = hints[part]
         if typing.get_origin(tp) in (Union, types.UnionType):
             tp = next(a for a in typing.get_args(tp) if a is not type(None))
@@ -488,36 +446,35 @@ def _apply_override(data: dict, override: str) -> None:
         if not isinstance(node.get(part), dict):
             node[part] = {}
         node, cls = node[part], tp
+    raise AssertionError("unreachable: the loop returns at the last part")
 
 
 def config_from_dict(data: dict, source: str = "config", overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Validate a plain (YAML-like) dict into a :class:`Config`, then apply ``key.sub=value`` overrides."""
+    """Validate a plain (YAML-like) dict into a :class:`Config`, then apply ``key.sub=value`` overrides.
+
+    A config (or override) of the old head layout (``model.head.<family>: {...}``, ``loss.<family>: {...}``) is
+    migrated to ``model.head: {type, <family fields>, loss: {...}}`` with one warning naming the new keys."""
+    data, moved = migrate_head_layout(data, _head_family_names(), default_head_config().type)
     cfg = _build(Config, data, "", source)
+    legacy_overrides = []
     if overrides:
         data = copy.deepcopy(data)
         for override in overrides:
-            _apply_override(data, override)
+            if _apply_override(data, override):
+                legacy_overrides.append(override.split("=", 1)[0].strip())
         cfg = _build(Config, data, "", "command-line override")
         for message in override_collisions(overrides):
             warnings.warn(message, UserWarning, stacklevel=3)
-    _warn_unused_families(cfg, source)
+    if moved or legacy_overrides:
+        old = ", ".join([*moved, *legacy_overrides])
+        warnings.warn(
+            f"{source}: old head config layout ({old}); the head family's settings are now keys of model.head "
+            f"(model.head: {{type: {cfg.model.head.type}, <its fields>, loss: {{...}}}}, e.g. model.head.loss.box); "
+            f"update the file or override",
+            UserWarning,
+            stacklevel=2,
+        )
     return cfg
-
-
-def _warn_unused_families(cfg: Config, source: str) -> None:
-    """Warn when a head family's section that the selected ``model.head.type`` does not use differs from its
-    defaults (e.g. ``loss.yolov4.box`` set while the head is ``decoupled``): nothing set is ignored silently."""
-    selected = cfg.model.head.type
-    for section, obj in (("model.head", cfg.model.head), ("loss", cfg.loss)):
-        for family, tp in typing.get_type_hints(type(obj)).items():  # one section (a dataclass) per family
-            is_family = isinstance(tp, type) and dataclasses.is_dataclass(tp)
-            if is_family and family != selected and getattr(obj, family) != tp():
-                warnings.warn(
-                    f"{source}: '{section}.{family}' is set but model.head.type is '{selected}', which does not "
-                    f"use it; set model.head.type={family} to use it, or remove it",
-                    UserWarning,
-                    stacklevel=3,
-                )
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from detector.config import Config, key_option, section_type, type_name
+from detector.config import Config, section_type, type_name
 from detector.config_schema import option_choices, option_doc, option_range, option_variants
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,7 +98,7 @@ def describe(cls: type, path: str = "", doc: str = "", instance: Any = None, opt
     variants: tuple[tuple[str, Section], ...] = ()
     for f in dataclasses.fields(cls):
         key = f"{path}.{f.name}" if path else f.name
-        declared = key_option(f, key)
+        declared = f
         tp, value = hints[f.name], getattr(values, f.name)
         sub = section_type(tp)
         if isinstance(sub, type) and dataclasses.is_dataclass(sub):

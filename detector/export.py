@@ -3,13 +3,12 @@
 Exported graph input: ``images`` float ``[B, 3, H, W]`` RGB in ``[0, 1]`` (H, W fixed at export time; B dynamic
 with ``dynamic_batch``). Outputs:
 
-- decoded (default): ``output`` ``[B, N, 4 + C]`` = (cx, cy, w, h in input pixels, class scores in [0, 1]; the
-  YOLOv4 head's scores are objectness x class probability), N = the number of predictions of all levels. NMS is NOT
+- decoded (default): ``output`` ``[B, N, 4 + C]`` = (cx, cy, w, h in input pixels, class scores in [0, 1], as the
+  head's ``decode`` gives them), N = the number of predictions of all levels. NMS is NOT
   in the graph: threshold the scores, run class-aware NMS (e.g. ``detector.postprocess.postprocess``) and undo the
   letterbox yourself.
-- raw (``raw=True``): one output per level ``raw_s{stride}``, the head's raw logits: YOLOv4 head
-  ``[B, A, H_l, W_l, 5 + C]`` (tx, ty, tw, th, obj, cls...; ``detector.heads.yolov4.decode_boxes``), decoupled head
-  ``[B, 4 * reg_max + C, H_l, W_l]`` (side-distance bins, class logits; ``detector.heads.decoupled``).
+- raw (``raw=True``): one output per level ``raw_s{stride}``, the head's raw logits in its family's layout (the
+  family's ``raw_outputs``, :mod:`detector.registry`; written into the ``output_format`` metadata).
 """
 
 from __future__ import annotations
@@ -26,12 +25,9 @@ import torch
 from torch import nn
 
 from detector.model import Detector
+from detector.registry import get_head_family
 
 MIN_OPSET, MAX_OPSET = 11, 20  # the TorchScript-based exporter supports up to opset 20
-RAW_FORMATS = {
-    "yolov4": "raw [B, A, H, W, 5+C] logits per level (tx, ty, tw, th, obj, classes)",
-    "decoupled": "raw [B, 4*reg_max+C, H, W] logits per level (side-distance bins, classes)",
-}
 DECODED_FORMAT = "decoded [B, N, 4+C]: cx, cy, w, h (input pixels), class scores; no NMS"
 
 
@@ -75,7 +71,7 @@ def _metadata(model: Detector, hw: tuple[int, int], raw: bool) -> dict[str, str]
         "class_names": json.dumps(names),
         "strides": json.dumps(list(model.head.strides)),
         "img_size": json.dumps(list(hw)),
-        "output_format": RAW_FORMATS[model.head.family] if raw else DECODED_FORMAT,
+        "output_format": get_head_family(model.head.family, "head family").raw_outputs if raw else DECODED_FORMAT,
     }
 
 

@@ -21,8 +21,8 @@ from torch import nn
 
 from detector.config import Config, config_to_dict, load_config
 from detector.data.shapes_setup import shapes_split_paths
-from detector.heads.decoupled import DecoupledHead
-from detector.heads.yolov4 import YoloHead
+from detector.heads.decoupled.head import DecoupledHead
+from detector.heads.yolov4.head import YoloHead
 from detector.model import Detector, build_model
 from detector.neck import SPPPAN
 
@@ -176,11 +176,11 @@ def write_tiny_checkpoint(path: Path, num_classes: int = 3, seed: int = 0) -> De
 TINY_MODEL = {
     "backbone": {"name": "cspresnext50", "pretrained": False, "width_mult": 0.0625, "depth_mult": 0.34},
     "neck": {"widths": [16, 24, 32], "depth": 1, "spp_kernels": [3, 5, 7]},
-    "head": {"yolov4": {"anchors": [[6, 6, 9, 9, 12, 12], [15, 15, 19, 19, 23, 23], [27, 27, 32, 32, 40, 40]]}},
+    "head": {"anchors": [[6, 6, 9, 9, 12, 12], [15, 15, 19, 19, 23, 23], [27, 27, 32, 32, 40, 40]]},
 }
 
 # the same with the anchor-free decoupled head (8 distance bins: 64-px images)
-TINY_DECOUPLED = {**TINY_MODEL, "head": {"type": "decoupled", "decoupled": {"reg_max": 8}}}
+TINY_DECOUPLED = {**TINY_MODEL, "head": {"type": "decoupled", "reg_max": 8}}
 TINY_MODELS = {"yolov4": TINY_MODEL, "decoupled": TINY_DECOUPLED}
 
 

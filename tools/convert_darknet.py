@@ -63,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         f"YOLOv4 head (exp sizes), {params:,} parameters, input {ckpt['config']['data']['img_size']} RGB [0, 1]\n"
         f"classes: {ckpt['num_classes']} ({'COCO category ids' if coco else 'labels 0..C-1'}): "
         f"{ckpt['class_names'][:5]}{' ...' if ckpt['num_classes'] > 5 else ''}\n"
-        f"anchors per level: {[[_num(v) for v in row] for row in m['head']['yolov4']['anchors']]}, "
-        f"scale_x_y: {m['head']['yolov4']['scale_x_y']}"
+        f"anchors per level: {[[_num(v) for v in row] for row in m['head']['anchors']]}, "
+        f"scale_x_y: {m['head']['scale_x_y']}"
     )
     return 0
 

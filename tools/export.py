@@ -2,7 +2,7 @@
 
 The exported graph takes ``images`` float [B, 3, H, W] RGB in [0, 1] (letterboxed) and returns decoded predictions
 ``output`` [B, N, 4 + C] (cx, cy, w, h input pixels, class scores in [0, 1]) -- NMS is not in the graph -- or, with
---raw, one raw map per level ``raw_s8/raw_s16/raw_s32`` (YOLOv4 head [B, A, H_l, W_l, 5 + C]).
+--raw, one raw map per level ``raw_s8/raw_s16/raw_s32`` (the head family's raw layout, in the metadata).
 ``--out`` folders that do not exist yet are created; ``--out`` is never the weights, and an existing file is replaced
 only with --exist-ok (checked before the export). The run itself is detector/engine/jobs/export.py.
 

@@ -52,7 +52,7 @@ def make_train_step(
     optimizer = build_optimizer(model, t.optimizer, t.lr, t.momentum, t.weight_decay, t.nesterov)
     return TrainStep(
         runner,
-        build_loss(cfg.loss, model.head),
+        build_loss(cfg.model.head, model.head),
         optimizer,
         loss_scale=s.batch,
         grad_clip=t.grad_clip,

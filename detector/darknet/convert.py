@@ -14,14 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from backbones.cspnet import scale_cfg
 from backbones.cspresnext import CONFIGS
-from detector.config import (
-    BackboneConfig,
-    Config,
-    HeadConfig,
-    NeckConfig,
-    YoloV4HeadConfig,
-    config_to_dict,
-)
+from detector.config import BackboneConfig, Config, NeckConfig, config_to_dict
 from detector.darknet.cfg import DarknetCfgError, Section, read_cfg
 from detector.darknet.layout import Layer, build_layout, check_layout, render_layout
 from detector.darknet.names import category_ids, read_names
@@ -33,6 +26,7 @@ from detector.darknet.weights import (
     state_to_floats,
     write_weights,
 )
+from detector.heads.yolov4.config import YoloV4HeadConfig  # darknet's [yolo] layers are the yolov4 family
 from detector.output_files import OutputFileError, check_output_file, same_file, write_text_atomic
 
 if TYPE_CHECKING:
@@ -78,14 +72,11 @@ def config_from_darknet(net: Section, layers: Sequence[Section], source: str) ->
     cfg = Config()
     cfg.model.backbone = BackboneConfig(name=BACKBONE, pretrained=False, width_mult=width_mult)
     cfg.model.neck = NeckConfig(widths=widths, depth=2, spp_kernels=spp, spp_order="input_last", bn_eps=DARKNET_BN_EPS)
-    cfg.model.head = HeadConfig(
-        type="yolov4",
-        yolov4=YoloV4HeadConfig(
-            anchors=rows,
-            scale_x_y=[y.get_float("scale_x_y", 1.0, source) for y in yolos],
-            wh_decode="exp",
-            bn_eps=DARKNET_BN_EPS,
-        ),
+    cfg.model.head = YoloV4HeadConfig(
+        anchors=rows,
+        scale_x_y=[y.get_float("scale_x_y", 1.0, source) for y in yolos],
+        wh_decode="exp",
+        bn_eps=DARKNET_BN_EPS,
     )
     cfg.model.num_classes = classes
     cfg.model.input_norm = "none"
@@ -95,8 +86,9 @@ def config_from_darknet(net: Section, layers: Sequence[Section], source: str) ->
     return cfg, masks
 
 
-def _require(cfg: Config) -> None:
-    """Raise unless ``cfg.model`` is of the darknet CSPResNeXt-50 PANet-SPP layout (naming the key that is not)."""
+def _require(cfg: Config) -> YoloV4HeadConfig:
+    """``cfg.model.head``; raise unless ``cfg.model`` is of the darknet CSPResNeXt-50 PANet-SPP layout (naming the
+    key that is not)."""
     m = cfg.model
     want = {
         "model.backbone.name": (m.backbone.name, BACKBONE),
@@ -105,8 +97,8 @@ def _require(cfg: Config) -> None:
         "model.neck.type": (m.neck.type, "spp_pan"),
         "model.neck.depth": (m.neck.depth, 2),
         "model.neck.spp_order": (m.neck.spp_order, "input_last"),
-        "model.head.type": (m.head.type, "yolov4"),
-        "model.head.yolov4.wh_decode": (m.head.yolov4.wh_decode, "exp"),
+        "model.head.type": (m.head.type, YoloV4HeadConfig().type),
+        "model.head.wh_decode": (m.head.wh_decode if isinstance(m.head, YoloV4HeadConfig) else None, "exp"),
         "model.input_norm": (m.input_norm, "none"),
     }
     for key, (value, expected) in want.items():
@@ -114,16 +106,18 @@ def _require(cfg: Config) -> None:
             raise ValueError(
                 f"not the darknet CSPResNeXt-50 PANet-SPP layout: {key} is {value!r}, expected {expected!r}"
             )
+    assert isinstance(m.head, YoloV4HeadConfig)  # model.head.type checked above
+    return m.head
 
 
 def darknet_layout(cfg: Config, num_classes: int, masks: Sequence[Sequence[int]] | None = None) -> list[Layer]:
     """The darknet layers of ``cfg.model`` (which must be of the darknet layout, see ``_require``); ``masks``
     default to consecutive anchors per level."""
-    _require(cfg)
+    head = _require(cfg)
     m = cfg.model
-    per_level = len(m.head.yolov4.anchors[0]) // 2
+    per_level = len(head.anchors[0]) // 2
     if masks is None:
-        masks = [list(range(i * per_level, (i + 1) * per_level)) for i in range(len(m.head.yolov4.anchors))]
+        masks = [list(range(i * per_level, (i + 1) * per_level)) for i in range(len(head.anchors))]
     backbone = scale_cfg(CONFIGS[BACKBONE], m.backbone.width_mult, 1.0)
     num_anchors = max(max(mask) for mask in masks) + 1
     return build_layout(backbone, m.neck.widths, m.neck.spp_kernels, masks, num_anchors, num_classes, m.neck.depth)
@@ -203,7 +197,7 @@ def export_darknet(
 
 def render_darknet_cfg(cfg: Config, layers: Sequence[Layer]) -> str:
     """Cfg text of ``layers`` with ``cfg``'s input size, anchors and ``scale_x_y``."""
-    y = cfg.model.head.yolov4
+    y = _require(cfg)
     anchors = [float(v) for row in y.anchors for v in row]
     size = cfg.data.img_size
     net = {"batch": 1, "subdivisions": 1, "width": size, "height": size, "channels": 3}

@@ -1,27 +1,32 @@
-"""The head protocol every head family implements (see ``detector/registry.py``), as a base class so that the
-model, the losses and export can rely on it with static types.
+"""The head-family plug-in interface: the head protocol (:class:`DetectionHead`) and the family object
+(:class:`HeadFamily`) that :func:`detector.registry.register_head_family` registers.
 
-``forward_raw(feats) -> raw maps`` (one tensor per level, the family's own layout), ``decode(raw) -> [B, N, 4 + C]``
-float32 (cx, cy, w, h input pixels, class scores in [0, 1]), and ``forward`` = ``forward_raw`` or, with
-``decode_in_forward`` (the export switch), ``decode(forward_raw(feats))``.
+A head's ``forward_raw(feats) -> raw maps`` (one tensor per level, the family's own layout), ``decode(raw) ->
+[B, N, 4 + C]`` float32 (cx, cy, w, h input pixels, class scores in [0, 1]), and ``forward`` = ``forward_raw`` or,
+with ``decode_in_forward`` (the export switch), ``decode(forward_raw(feats))``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import torch
 from torch import nn
+
+from detector.config import HeadConfig
+
+T = TypeVar("T")
 
 
 class DetectionHead(nn.Module):
     """Base of the head families. Subclasses set ``family`` and ``config_buffers`` (class attributes) and
     ``num_classes``, ``strides`` (pixels, one per level) and ``decode_in_forward`` in ``__init__``."""
 
-    #: registry key of the family (``model.head.type``); the loss is looked up by it
+    #: registry name of the family (``model.head.type``); the loss, export format and hooks are looked up by it
     family: ClassVar[str]
-    #: buffers that hold configuration (kept from the config when fine-tuning from another checkpoint)
+    #: buffers that hold configuration (kept from the config when fine-tuning from another checkpoint); each is
+    #: the config key ``model.head.<name>``
     config_buffers: ClassVar[tuple[str, ...]]
     num_classes: int
     strides: list[int]
@@ -38,3 +43,56 @@ class DetectionHead(nn.Module):
     def forward(self, feats: Sequence[torch.Tensor]) -> list[torch.Tensor] | torch.Tensor:
         raw = self.forward_raw(feats)
         return self.decode(raw) if self.decode_in_forward else raw
+
+
+class HeadFamily:
+    """A head family: its config class, head and loss builders, raw-output layout and optional training hooks.
+
+    Subclass, set the class attributes, implement :meth:`build_head` / :meth:`build_loss` and register the class
+    with ``@register_head_family("<name>")`` (:mod:`detector.registry`); the name is ``model.head.type``, the
+    ``type`` default of ``config`` and the ``family`` of the head it builds.
+    """
+
+    #: registry name, set by :func:`detector.registry.register_head_family`
+    name: ClassVar[str]
+    #: the family's ``model.head`` dataclass: a :class:`detector.config.HeadConfig` subclass whose ``loss`` field
+    #: holds the loss settings
+    config: ClassVar[type[HeadConfig]]
+    #: the raw export outputs (one per level), as written into the exported model's ``output_format`` metadata
+    raw_outputs: ClassVar[str]
+    #: ``model.head`` keys a training run may rewrite in its own config (by :meth:`on_train_start`)
+    run_updated_keys: ClassVar[tuple[str, ...]] = ()
+
+    def build_head(
+        self, cfg: HeadConfig, channels: Sequence[int], strides: Sequence[int], num_classes: int
+    ) -> DetectionHead:  # pragma: no cover - abstract
+        """The head for neck maps of ``channels`` / ``strides`` (pixels) and ``num_classes`` classes."""
+        raise NotImplementedError
+
+    def build_loss(self, cfg: HeadConfig, head: DetectionHead) -> nn.Module:  # pragma: no cover - abstract
+        """``criterion(raw maps, targets [M, 6]) -> (scalar loss, {part: float})`` of ``cfg.loss``."""
+        raise NotImplementedError
+
+    def on_train_start(self, head: DetectionHead, cfg: HeadConfig, coco: Any, img_size: int) -> str | None:
+        """Called by the trainer at the start of a fresh run or a fine-tune (not on resume) with the run's own
+        head config (the hook may update it), the training set's pycocotools index and the input size (pixels).
+        Returns a line for the log, or None."""
+        return None
+
+    def on_resume(self, head: DetectionHead, cfg: HeadConfig) -> None:
+        """Called after a resumed run restored ``head``: bring the run's head config in line with the restored
+        buffers (``head.config_buffers``)."""
+
+
+def as_family_config(cfg: HeadConfig, cls: type[T]) -> T:
+    """``cfg`` as the family config ``cls``; a TypeError naming both when another family's config was passed."""
+    if not isinstance(cfg, cls):
+        raise TypeError(f"model.head of type {cfg.type!r} ({type(cfg).__name__}) given where {cls.__name__} is needed")
+    return cfg
+
+
+def as_family_head(head: DetectionHead, cls: type[T]) -> T:
+    """``head`` as a ``cls``; a TypeError when a head claims a family (``head.family``) it does not implement."""
+    if not isinstance(head, cls):
+        raise TypeError(f"{type(head).__name__} declares head family {head.family!r}, which needs a {cls.__name__}")
+    return head

@@ -22,13 +22,15 @@ import yaml
 from detector.config import Config, ConfigError, config_to_dict
 from detector.engine.training.run_log import read_results
 from detector.engine.training.trainer import Trainer, train
+from detector.registry import get_head_family
 from detector.study.fairness import differing_keys, run_config
 from detector.study.folder import RUN_RECORD, RunInfo, RunState, read_json, write_json
 
 log = logging.getLogger(__name__)
 
-#: keys a run's config.yaml may hold differently: auto-anchor rewrites the anchors; the folder is where it is found
-_NOT_COMPARED = ("model.head.yolov4.anchors", "train.out_dir")
+#: keys a run's config.yaml may hold differently: the folder is where it is found (and the head family's
+#: ``run_updated_keys``, e.g. anchors rewritten by auto-anchor)
+_NOT_COMPARED = ("train.out_dir",)
 TrainFn = Callable[..., dict[str, Any]]
 
 
@@ -38,7 +40,9 @@ def check_run_config(info: RunInfo, expected: Config) -> None:
     if not path.is_file():
         return
     stored = yaml.safe_load(path.read_text()) or {}
-    keys = [k for k in differing_keys(stored, config_to_dict(expected)) if not k.startswith(_NOT_COMPARED)]
+    updated = get_head_family(expected.model.head.type).run_updated_keys
+    skip = (*_NOT_COMPARED, *(f"model.head.{k}" for k in updated))
+    keys = [k for k in differing_keys(stored, config_to_dict(expected)) if not k.startswith(skip)]
     if keys:
         raise ConfigError(
             f"{path} was trained with another config ({', '.join(keys[:8])}); move the run folder away or give "

@@ -51,7 +51,7 @@ def test_the_80_class_cfg_is_our_model_layer_for_layer():
 def test_rendered_cfg_equals_darknet_text_and_reads_anchors_per_mask():
     text = csresnext50_panet_spp(classes=5, anchors=YOLOV3_ANCHORS, scale_x_y=None, size=416, width=0.25)
     layers, expected, cfg = layout_of(text)
-    y = cfg.model.head.yolov4
+    y = cfg.model.head
     assert y.anchors == [[10, 13, 16, 30, 33, 23], [30, 61, 62, 45, 59, 119], [116, 90, 156, 198, 373, 326]]
     assert y.scale_x_y == [1.0, 1.0, 1.0] and y.wh_decode == "exp"
     assert cfg.model.num_classes == 5 and cfg.data.img_size == 416 and cfg.model.input_norm == "none"
@@ -126,6 +126,6 @@ def test_export_layout_needs_the_darknet_model_config():
     cfg = load_config(ROOT / "configs" / "yolo_cspx50.yaml")
     with pytest.raises(ValueError, match="model.backbone.name is 'cspresnext50', expected 'cspresnext50_darknet'"):
         darknet_layout(cfg, 80)
-    cfg = load_config(ROOT / "configs" / "yolov4_cspx50_darknet.yaml", ["model.head.yolov4.wh_decode=sigmoid2"])
-    with pytest.raises(ValueError, match="model.head.yolov4.wh_decode is 'sigmoid2', expected 'exp'"):
+    cfg = load_config(ROOT / "configs" / "yolov4_cspx50_darknet.yaml", ["model.head.wh_decode=sigmoid2"])
+    with pytest.raises(ValueError, match="model.head.wh_decode is 'sigmoid2', expected 'exp'"):
         darknet_layout(cfg, 80)

@@ -82,7 +82,7 @@ def test_small_width_matches_opencv_at_two_sizes(tmp_path, classes, anchors, sca
     model, cfg = compare_with_opencv(
         tmp_path, classes=classes, width=0.25, sizes=(128, 192), anchors=anchors, scale_x_y=scale_x_y
     )
-    assert model.num_classes == classes and cfg.model.head.yolov4.wh_decode == "exp"
+    assert model.num_classes == classes and cfg.model.head.wh_decode == "exp"
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """Config loading: defaults file, base chains, overrides with type conversion, clear errors."""
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ DETECTOR_CONFIGS = sorted(p for p in CONFIGS.glob("*.yaml") if not p.name.starts
 
 @pytest.mark.parametrize("path", DETECTOR_CONFIGS, ids=lambda p: p.name)
 def test_every_shipped_config_validates(path):
-    cfg = load_config(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no old-layout or override warning from a shipped file
+        cfg = load_config(path)
     assert cfg.data.img_size % 32 == 0
 
 
@@ -132,7 +135,7 @@ def test_did_you_mean_inside_optional_section_of_a_file(tmp_path):
         ("eval.conf_thres=1.5", r"key 'eval.conf_thres' must be in \[0, 1\]"),
         ("model.head.prior_prob=1", r"key 'model.head.prior_prob' must be in \(0, 1\)"),
         ("model.neck.widths=[32, 0, 96]", r"key 'model.neck.widths\[1\]' must be >= 1, got 0"),
-        ("model.head.yolov4.anchors=[[1, 2], [3, -1]]", r"key 'model.head.yolov4.anchors\[1\]\[1\]' must be > 0"),
+        ("model.head.anchors=[[1, 2], [3, -1]]", r"key 'model.head.anchors\[1\]\[1\]' must be > 0"),
         ("data.img_size=0", r"key 'data.img_size' must be >= 32 and a multiple of 32, got 0"),
     ],
 )
@@ -171,7 +174,7 @@ def test_choices_and_ranges_are_read_from_the_declarations():
     assert key_range("train.epochs") == AT_LEAST_1
     assert key_range("data.shapes.img_size").lo == 36  # inside the optional section
     assert option_choices(option_at("train.optimizer")) == ("sgd", "adamw")
-    assert option_choices(option_at("model.head.type")) == ("yolov4", "decoupled")  # the HEADS registry's names
+    assert set(option_choices(option_at("model.head.type"))) == {"yolov4", "decoupled"}  # the registered families
     with pytest.raises(KeyError, match="'train.epocs' is not a config key"):
         option_at("train.epocs")
     with pytest.raises(KeyError, match="'train.device' declares no range"):

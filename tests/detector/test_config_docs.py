@@ -44,7 +44,7 @@ def test_generated_defaults_load_as_the_default_config():
 
 def test_every_key_is_documented_and_in_every_output():
     keys = [k for k in flatten(describe(Config)).values() if isinstance(k, Key)]
-    assert len(keys) > 80
+    assert len(keys) > 70  # the head families' own keys are listed per variant
     reference, defaults = config_md(), defaults_yaml()
     for key in keys:
         assert key.doc, f"{key.path} has no doc: declare it with option(..., doc=...)"

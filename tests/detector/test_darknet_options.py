@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from detector.config import ConfigError, load_config
-from detector.heads.yolov4 import EXP_CLAMP, YoloHead, decode_boxes
+from detector.heads.yolov4.head import EXP_CLAMP, YoloHead, decode_boxes
+from detector.heads.yolov4.loss import YoloLoss
 from detector.layers import SPP
-from detector.loss import YoloLoss
 from detector.model import build_model
 from tests.helpers import ROOT, SMALL_ANCHORS, tiny_detector
 
@@ -44,9 +44,9 @@ def test_exp_decode_reaches_the_loss():
     cfg = load_config(None)
     raw = model(torch.rand(2, 3, 64, 64))
     targets = torch.tensor([[0, 1, 8.0, 8.0, 40.0, 30.0], [1, 0, 20.0, 10.0, 30.0, 50.0]])
-    loss_exp, _ = YoloLoss(model.head, cfg.loss.yolov4)(raw, targets)
+    loss_exp, _ = YoloLoss(model.head, cfg.model.head.loss)(raw, targets)
     model.head.wh_decode = "sigmoid2"
-    loss_sig, _ = YoloLoss(model.head, cfg.loss.yolov4)(raw, targets)
+    loss_sig, _ = YoloLoss(model.head, cfg.model.head.loss)(raw, targets)
     assert torch.isfinite(loss_exp) and not torch.isclose(loss_exp, loss_sig)
     loss_exp.backward()
 

@@ -50,7 +50,7 @@ def test_num_classes_argument_overrides_and_missing_is_an_error():
 
 def test_anchors_and_scale_from_config():
     anchors = [[5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]]
-    model = build_model(_cfg(head={"yolov4": {"anchors": anchors, "scale_x_y": [2.0, 2.0, 2.0]}}))
+    model = build_model(_cfg(head={"anchors": anchors, "scale_x_y": [2.0, 2.0, 2.0]}))
     assert model.head.anchors.shape == (3, 2, 2) and model.head.anchors[2, 1].tolist() == [15.0, 16.0]
     assert model.head.scale_x_y == [2.0, 2.0, 2.0]
 

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from detector.heads.yolov4 import YoloHead, decode_boxes, parse_anchors
+from detector.heads.yolov4.head import YoloHead, decode_boxes, parse_anchors
 from detector.neck import SPPPAN, check_strides
 from tests.helpers import SMALL_ANCHORS, TinyBackbone, tiny_detector
 

@@ -1,6 +1,6 @@
 import torch
 
-from detector.heads.yolov4 import YoloHead
+from detector.heads.yolov4.head import YoloHead
 from detector.postprocess import postprocess
 from tests.helpers import SMALL_ANCHORS
 

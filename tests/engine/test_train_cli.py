@@ -9,7 +9,7 @@ import torch
 from detector.config import load_config
 from detector.engine.training.checkpoint import load_checkpoint
 from detector.engine.training.trainer import Trainer, train
-from tests.helpers import ROOT, TINY_MODELS, tiny_config
+from tests.helpers import DEFAULTS, ROOT, TINY_MODELS, tiny_config
 
 TOOL = str(ROOT / "tools" / "train.py")
 
@@ -69,7 +69,7 @@ def test_cli_trains_with_overrides_and_rejects_class_mismatch(tmp_path, shapes_r
 
 
 class _NanLoss:
-    def __init__(self, head, loss_cfg):
+    def __init__(self, cfg, head):  # as HeadFamily.build_loss(cfg, head)
         self.head = head
 
     def __call__(self, raw, targets):
@@ -77,9 +77,9 @@ class _NanLoss:
 
 
 def test_trainer_stops_on_repeated_nan_loss_without_writing_weights(tmp_path, shapes_root, monkeypatch):
-    from detector.registry import HEADS, HeadFamily
+    from detector.registry import get_head_family
 
-    monkeypatch.setitem(HEADS, "yolov4", HeadFamily(HEADS["yolov4"].build_head, _NanLoss))
+    monkeypatch.setattr(get_head_family(load_config(DEFAULTS).model.head.type), "build_loss", _NanLoss)
     path = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root, train={"max_nonfinite": 1, "epochs": 1})
     torch.manual_seed(0)
     with pytest.warns(RuntimeWarning, match="non-finite loss"), pytest.raises(RuntimeError, match="max_nonfinite=1"):
@@ -119,17 +119,17 @@ def test_finetune_keeps_the_configs_anchors_and_says_so(tmp_path, shapes_root, d
     from detector.model import build_model
 
     path = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root)
-    source = build_model(load_config(path, [f"model.head.yolov4.anchors={OTHER_ANCHORS}"]), num_classes=6)
+    source = build_model(load_config(path, [f"model.head.anchors={OTHER_ANCHORS}"]), num_classes=6)
     torch.save({"model": source.state_dict()}, tmp_path / "src.pt")
     cfg = load_config(path, [f"train.weights={tmp_path / 'src.pt'}"])
     trainer = Trainer(cfg)
     try:
-        expected = torch.tensor(cfg.model.head.yolov4.anchors).view(3, 3, 2)
+        expected = torch.tensor(cfg.model.head.anchors).view(3, 3, 2)
         torch.testing.assert_close(trainer.model.head.anchors, expected)  # the config's, not the checkpoint's
         torch.testing.assert_close(trainer.ema.module.head.anchors, expected)
         torch.testing.assert_close(trainer.model.head.preds[0].weight, source.head.preds[0].weight)  # weights loaded
         out = detector_log.text
-        assert "kept head.anchors from the config (model.head.yolov4.anchors; it differs from the checkpoint's)" in out
+        assert "kept head.anchors from the config (model.head.anchors; it differs from the checkpoint's)" in out
     finally:
         trainer.close()
     torch.save({"model": build_model(cfg, num_classes=6).state_dict()}, tmp_path / "same.pt")
@@ -137,15 +137,13 @@ def test_finetune_keeps_the_configs_anchors_and_says_so(tmp_path, shapes_root, d
     Trainer(
         load_config(path, [f"train.weights={tmp_path / 'same.pt'}", "train.out_dir=" + str(tmp_path / "o2")])
     ).close()
-    assert "kept head.anchors from the config (model.head.yolov4.anchors; it equals the checkpoint's)" in (
-        detector_log.text
-    )
+    assert "kept head.anchors from the config (model.head.anchors; it equals the checkpoint's)" in (detector_log.text)
 
 
 @pytest.mark.slow  # trains one epoch
 def test_resume_restores_the_checkpoints_anchors(tmp_path, shapes_root):
     path = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root, train={"epochs": 1, "save_batches": 0})
-    train(load_config(path, [f"model.head.yolov4.anchors={OTHER_ANCHORS}"]))
+    train(load_config(path, [f"model.head.anchors={OTHER_ANCHORS}"]))
     last = tmp_path / "out" / "weights" / "last.pt"
     trainer = Trainer(load_config(path, ["train.epochs=2"]), resume=last)  # the config's anchors differ
     try:

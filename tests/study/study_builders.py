@@ -60,7 +60,7 @@ def write_detecting_checkpoint(path: Path, seed: int = 3) -> None:
     objectness raised) saved as a trainer checkpoint: its AP on the tiny shapes val split is small but not zero
     (seed 3: AP 0.0007, AP50 0.005), so evaluations can be compared digit by digit without training."""
     cfg = tiny_model_config(6)
-    cfg.model.head.yolov4.anchors = TINY_MODEL["head"]["yolov4"]["anchors"]
+    cfg.model.head.anchors = TINY_MODEL["head"]["anchors"]
     torch.manual_seed(seed)
     model = build_model(cfg, num_classes=6)
     raise_objectness(model)

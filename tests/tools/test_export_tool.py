@@ -115,7 +115,7 @@ def test_onnx_parity_with_the_decoupled_head(tmp_path: Path, raw: bool):
 
     from detector import build_model, load_config
 
-    overrides = ["model.head.type=decoupled", "model.head.decoupled.reg_max=8", "model.num_classes=3"]
+    overrides = ["model.head.type=decoupled", "model.head.reg_max=8", "model.num_classes=3"]
     cfg = load_config(ROOT / "configs" / "defaults.yaml", [*TINY_OVERRIDES, *overrides])
     torch.manual_seed(0)
     model = build_model(cfg).eval()

@@ -9,7 +9,7 @@ from detector.model import Detector
 def load_finetune_weights(model: Detector, path: str) -> list[str]:
     """Load the tensors of checkpoint ``path`` whose names and shapes match ``model`` (the rest keep their fresh
     init, e.g. the prediction convs of another class count), but keep the buffers the head takes from the config
-    (``head.config_buffers``, e.g. the YOLOv4 anchors): the run uses what its config says. Resume restores all.
+    (``head.config_buffers``, e.g. anchors): the run uses what its config says. Resume restores all.
 
     Returns the report lines for the log: loaded / skipped counts, each skipped tensor, each kept buffer and
     whether it equals the checkpoint's. Raises ValueError naming ``train.weights`` when no tensor matches.
@@ -20,7 +20,7 @@ def load_finetune_weights(model: Detector, path: str) -> list[str]:
     lines = [f"weights: loaded {len(report['loaded'])} tensors from {path}; {len(report['skipped'])} skipped"]
     lines += [f"  skipped (re-initialised) {line}" for line in report["skipped"]]
     for name in report["kept"]:
-        key = f"model.head.{model.head.family}.{name.rsplit('.', 1)[-1]}"
+        key = f"model.head.{name.rsplit('.', 1)[-1]}"
         relation = "differs from" if name in report["kept_differ"] else "equals"
         lines.append(f"  kept {name} from the config ({key}; it {relation} the checkpoint's)")
     if not report["loaded"]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-LOSS_PARTS = ("box", "obj", "cls", "dfl")  # every loss part a head family may report (YOLOv4: box/obj/cls)
+LOSS_PARTS = ("box", "obj", "cls", "dfl")  # the loss parts a head family may report (results.csv columns)
 RESULTS_COLUMNS = (
     "epoch",
     *(f"{part}_loss" for part in LOSS_PARTS),

@@ -27,7 +27,6 @@ from detector.device import select_device
 from detector.engine.evaluation.evaluator import NO_GROUND_TRUTH, STAT_KEYS, evaluate_model
 from detector.engine.jobs.interrupt import interrupted_message, raise_if_terminated, sigterm_received
 from detector.engine.training import distributed as dist_utils
-from detector.engine.training.auto_anchor import anchors_as_config, auto_anchor
 from detector.engine.training.checkpoint import atomic_save, build_checkpoint, load_checkpoint, restore_training_state
 from detector.engine.training.ema import ModelEMA
 from detector.engine.training.finetune import load_finetune_weights
@@ -43,15 +42,14 @@ from detector.engine.training.run_log import LOSS_PARTS, ResultsLogger, epoch_su
 from detector.engine.training.setup import amp_setup, resolve_num_classes, resolve_run_paths, shutdown_loader
 from detector.engine.training.step import TrainStep
 from detector.engine.training.wrap import wrap_model
-from detector.heads.yolov4 import YoloHead
 from detector.model import Detector, build_model
-from detector.registry import build_loss
+from detector.registry import build_loss, get_head_family
 from detector.summary import model_summary
 
 log = logging.getLogger(__name__)
 
 Callback = Callable[["Trainer", int], None]
-#: ``criterion(raw maps, targets [M, 6]) -> (scalar loss, {part: float})``, e.g. ``build_loss(cfg.loss, head)``
+#: ``criterion(raw maps, targets [M, 6]) -> (scalar loss, {part: float})``, e.g. ``build_loss(cfg.model.head, head)``
 Criterion = Callable[[Sequence[torch.Tensor], torch.Tensor], tuple[torch.Tensor, dict[str, float]]]
 
 
@@ -168,14 +166,17 @@ class Trainer:
 
     def build_model(self) -> Detector:
         """The detector on ``self.device``: built from ``cfg.model``; on a fresh run or a fine-tune (not on resume)
-        ``train.weights`` loaded and, for an anchor head, auto-anchor run (:func:`auto_anchor`)."""
+        ``train.weights`` loaded and the head family's start-of-training hook run (e.g. auto-anchor of an
+        anchor head), which may update ``cfg.model.head``."""
         model = build_model(self.cfg, num_classes=self.num_classes, class_names=self.class_names)
         if self.resume_path is None:
             if self.cfg.train.weights:
                 for line in load_finetune_weights(model, self.cfg.train.weights):
                     self._log(line)
-            if isinstance(model.head, YoloHead):
-                self._log(auto_anchor(model.head, self.cfg, self.train_ds.coco)["message"])
+            family = get_head_family(model.head.family, "head family")
+            message = family.on_train_start(model.head, self.cfg.model.head, self.train_ds.coco, self.cfg.data.img_size)
+            if message is not None:
+                self._log(message)
         model.to(self.device)
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
@@ -190,8 +191,8 @@ class Trainer:
         return build_optimizer(model, t.optimizer, t.lr, t.momentum, wd, t.nesterov)
 
     def build_criterion(self, model: Detector) -> Criterion:
-        """The loss of the model's head family, configured by ``cfg.loss``."""
-        return build_loss(self.cfg.loss, model.head)
+        """The loss of the model's head family, configured by ``cfg.model.head.loss``."""
+        return build_loss(self.cfg.model.head, model.head)
 
     def build_loaders(self) -> tuple[DataLoader, DataLoader | None]:
         """``(train loader, val loader or None)`` (val on rank 0 only)."""
@@ -199,8 +200,9 @@ class Trainer:
         return train, build_dataloader(self.val_ds, self.cfg, "val") if self.val_ds is not None else None
 
     def _restore(self, path: Path) -> dict[str, Any]:
-        """Load model, EMA, optimiser, scaler and counters from a training checkpoint; the anchors restored with the
-        model go into ``self.cfg``. Returns the checkpoint's RNG state (restored last, by ``__init__``)."""
+        """Load model, EMA, optimiser, scaler and counters from a training checkpoint; the head family's resume hook
+        brings ``self.cfg.model.head`` in line with the restored head (e.g. anchors refitted by auto-anchor).
+        Returns the checkpoint's RNG state (restored last, by ``__init__``)."""
         t = self.cfg.train
         ckpt = load_checkpoint(path, require_training_state=True)
         restore_training_state(ckpt, model=self.model, ema=self.ema, optimizer=self.optimizer, scaler=self.scaler)
@@ -211,8 +213,7 @@ class Trainer:
                 f"{path} already finished epoch {self.start_epoch} of train.epochs={t.epochs}; "
                 f"pass a larger train.epochs=N to train further"
             )
-        if isinstance(self.model.head, YoloHead):
-            self.cfg.model.head.yolov4.anchors = anchors_as_config(self.model.head)
+        get_head_family(self.model.head.family, "head family").on_resume(self.model.head, self.cfg.model.head)
         return ckpt["rng"]
 
     # ------------------------------------------------------------------ loop

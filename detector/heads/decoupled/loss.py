@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from detector.assigner_tal import task_aligned_assign
 from detector.boxes import bbox_iou
-from detector.config import DecoupledLossConfig
-from detector.heads.decoupled import DecoupledHead, dfl_expectation, distances_to_xyxy, xyxy_to_distances
+from detector.heads.decoupled.assigner import task_aligned_assign
+from detector.heads.decoupled.config import DecoupledLossConfig
+from detector.heads.decoupled.head import DecoupledHead, dfl_expectation, distances_to_xyxy, xyxy_to_distances
 
 
 def pad_targets(targets: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -61,15 +61,15 @@ def distribution_focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch
 
 
 class DecoupledLoss(nn.Module):
-    """``loss, parts = DecoupledLoss(head, cfg.loss.decoupled)(raw, targets)``; parts: ``{"box", "cls", "dfl"}``."""
+    """``loss, parts = DecoupledLoss(head, cfg.model.head.loss)(raw, targets)``; parts: ``{"box", "cls", "dfl"}``."""
 
     def __init__(self, head: DecoupledHead, cfg: DecoupledLossConfig):
         super().__init__()
         for key in ("box", "cls", "dfl", "alpha", "beta"):
             if getattr(cfg, key) < 0:
-                raise ValueError(f"loss.decoupled.{key} must be >= 0, got {getattr(cfg, key)}")
+                raise ValueError(f"model.head.loss.{key} must be >= 0, got {getattr(cfg, key)}")
         if cfg.topk < 1:
-            raise ValueError(f"loss.decoupled.topk must be >= 1, got {cfg.topk}")
+            raise ValueError(f"model.head.loss.topk must be >= 1, got {cfg.topk}")
         self.head, self.cfg = head, cfg
 
     def forward(self, raw: Sequence[torch.Tensor], targets: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from detector.anchors import (
+from detector.heads.yolov4.anchors import (
     anchors_to_config,
     best_possible_recall,
     check_anchors,

@@ -1,5 +1,5 @@
 """Auto-anchor at the start of training (anchor heads only): report how well the anchors fit the training boxes and,
-when asked (``model.head.yolov4.auto_anchor``), replace anchors whose best possible recall (BPR) is below 0.98 by
+when asked (``model.head.auto_anchor``), replace anchors whose best possible recall (BPR) is below 0.98 by
 k-means anchors, in the model and in the run's config (so ``config.yaml``, the checkpoints and the model agree).
 
 Box sizes are read from the dataset's COCO index (``dataset.coco``: the same for COCO and YOLO-txt data), scaled
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from detector.anchors import check_anchors
-from detector.config import Config
-from detector.heads.yolov4 import YoloHead
+from detector.heads.yolov4.anchors import check_anchors
+from detector.heads.yolov4.config import YoloV4HeadConfig
+from detector.heads.yolov4.head import YoloHead
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +59,12 @@ def fit_anchors(head: YoloHead, coco: Any, img_size: int, anchor_t: float, repla
             head.anchors.copy_(torch.as_tensor(new, dtype=head.anchors.dtype).view_as(head.anchors))
         report["message"] = (
             f"auto-anchor: best possible recall {bpr:.4f} < {BPR_THRESHOLD} on {len(wh)} boxes; k-means anchors "
-            f"raise it to {report['bpr_after']:.4f}: model.head.yolov4.anchors = {new}"
+            f"raise it to {report['bpr_after']:.4f}: model.head.anchors = {new}"
         )
     elif replace:
         report["message"] = f"auto-anchor: {report['message']} ({len(wh)} boxes)"
     else:
-        advice = (
-            "; set model.head.yolov4.auto_anchor=true to fit anchors to this dataset" if bpr < BPR_THRESHOLD else ""
-        )
+        advice = "; set model.head.auto_anchor=true to fit anchors to this dataset" if bpr < BPR_THRESHOLD else ""
         report["message"] = (
             f"anchors: best possible recall {bpr:.4f} on {len(wh)} training boxes (anchor_t {anchor_t}){advice}"
         )
@@ -80,14 +78,12 @@ def anchors_as_config(head: YoloHead) -> list[list[float]]:
     return [[round(float(v), 4) for v in level.reshape(-1).tolist()] for level in head.anchors.detach().cpu()]
 
 
-def auto_anchor(head: YoloHead, cfg: Config, coco: Any) -> dict[str, Any]:
+def auto_anchor(head: YoloHead, cfg: YoloV4HeadConfig, coco: Any, img_size: int) -> dict[str, Any]:
     """:func:`fit_anchors` as the trainer runs it at the start of a fresh run or a fine-tune: box sizes at
-    ``cfg.data.img_size``, matching threshold ``cfg.loss.yolov4.anchor_t``, replacement when
-    ``cfg.model.head.yolov4.auto_anchor`` is on. Replaced anchors are also written into
-    ``cfg.model.head.yolov4.anchors`` (``cfg`` is the run's own config). Returns the report (``message`` to log)."""
-    report = fit_anchors(
-        head, coco, cfg.data.img_size, cfg.loss.yolov4.anchor_t, replace=cfg.model.head.yolov4.auto_anchor
-    )
+    ``img_size`` (``data.img_size``), matching threshold ``cfg.loss.anchor_t``, replacement when ``cfg.auto_anchor``
+    is on (``cfg`` is the run's own ``model.head``). Replaced anchors are also written into ``cfg.anchors``.
+    Returns the report (``message`` to log)."""
+    report = fit_anchors(head, coco, img_size, cfg.loss.anchor_t, replace=cfg.auto_anchor)
     if report["anchors"] is not None:
-        cfg.model.head.yolov4.anchors = anchors_as_config(head)
+        cfg.anchors = anchors_as_config(head)
     return report

@@ -55,7 +55,7 @@ def assign_targets(
         anchors: ``[L, A, 2]`` anchor sizes in input pixels.
         strides: per level, input pixels per cell.
         grid_sizes: per level ``(H_l, W_l)`` cells.
-        anchor_t: shape-ratio threshold (``loss.yolov4.anchor_t``).
+        anchor_t: shape-ratio threshold (``model.head.loss.anchor_t``).
         neighbor_margin: in cells, in ``[0, 0.5]``, one value or one per level; 0 disables neighbouring cells.
     Returns:
         one :class:`LevelTargets` per level.

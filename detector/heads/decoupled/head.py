@@ -8,8 +8,8 @@ Per level ``l`` (stride ``s``), every cell centre ``p = (col + 0.5, row + 0.5) *
 - classes: ``C`` logits, score = ``sigmoid``; there is no objectness.
 
 Raw maps (``forward_raw``): ``list[[B, 4 * reg_max + C, H_l, W_l]]``. ``decode(raw)`` -> ``[B, N, 4 + C]`` float32
-(cx, cy, w, h input pixels, class scores), N = sum H_l * W_l. The loss (``detector/loss_decoupled.py``) decodes with
-the same :func:`dfl_expectation` and :func:`distances_to_xyxy`.
+(cx, cy, w, h input pixels, class scores), N = sum H_l * W_l. The loss (``loss.py`` beside this file) decodes
+with the same :func:`dfl_expectation` and :func:`distances_to_xyxy`.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class DecoupledHead(DetectionHead):
         if num_classes < 1:
             raise ValueError(f"num_classes must be >= 1, got {num_classes}")
         if reg_max < 2:
-            raise ValueError(f"model.head.decoupled.reg_max must be >= 2, got {reg_max}")
+            raise ValueError(f"model.head.reg_max must be >= 2, got {reg_max}")
         if prior_prob is not None and not 0 < prior_prob < 1:
             raise ValueError(f"model.head.prior_prob must be in (0, 1), got {prior_prob}")
         self.num_classes, self.reg_max = int(num_classes), int(reg_max)

@@ -11,7 +11,7 @@ Box parametrisation (one function, :func:`decode_boxes`, used by both the loss a
 Bias init: objectness logit = ``logit(8 / (640 / stride) ** 2)`` (about 8 objects per 640x640 image at each level),
 class logits = ``logit(prior_prob)``.
 
-Head protocol (shared with every head family, see ``detector/registry.py``): ``forward_raw(feats) -> raw maps``,
+Head protocol (shared with every head family, see ``detector/heads/base.py``): ``forward_raw(feats) -> raw maps``,
 ``decode(raw) -> [B, N, 4 + C]`` (cx, cy, w, h input pixels, class scores in [0, 1]; here objectness x class
 probability), ``forward`` = ``forward_raw`` or, with ``decode_in_forward`` (export switch), ``decode(forward_raw)``.
 """
@@ -57,16 +57,16 @@ def parse_anchors(anchors: Sequence[Sequence[float]], num_levels: int) -> torch.
     rows = [list(map(float, level)) for level in anchors]
     if len(rows) != num_levels:
         raise ValueError(
-            f"model.head.yolov4.anchors has {len(rows)} levels but the neck gives {num_levels}; give one row per level"
+            f"model.head.anchors has {len(rows)} levels but the neck gives {num_levels}; give one row per level"
         )
     for i, row in enumerate(rows):
         if not row or len(row) % 2 or len(row) != len(rows[0]):
             raise ValueError(
-                f"model.head.yolov4.anchors[{i}] = {row}: every level needs the same number of (w, h) pairs, "
+                f"model.head.anchors[{i}] = {row}: every level needs the same number of (w, h) pairs, "
                 f"got {len(row)} values"
             )
         if min(row) <= 0:
-            raise ValueError(f"model.head.yolov4.anchors[{i}] = {row}: anchor sizes must be > 0 pixels")
+            raise ValueError(f"model.head.anchors[{i}] = {row}: anchor sizes must be > 0 pixels")
     return torch.tensor(rows).view(num_levels, -1, 2)
 
 
@@ -98,13 +98,11 @@ class YoloHead(DetectionHead):
     ):
         super().__init__()
         if wh_decode not in WH_DECODES:
-            raise ValueError(f"model.head.yolov4.wh_decode must be one of {list(WH_DECODES)}, got {wh_decode!r}")
+            raise ValueError(f"model.head.wh_decode must be one of {list(WH_DECODES)}, got {wh_decode!r}")
         if num_classes < 1:
             raise ValueError(f"num_classes must be >= 1, got {num_classes}")
         if len(scale_x_y) != len(strides):
-            raise ValueError(
-                f"model.head.yolov4.scale_x_y needs one value per level ({len(strides)}), got {list(scale_x_y)}"
-            )
+            raise ValueError(f"model.head.scale_x_y needs one value per level ({len(strides)}), got {list(scale_x_y)}")
         if not 0 < prior_prob < 1:
             raise ValueError(f"model.head.prior_prob must be in (0, 1), got {prior_prob}")
         self.num_classes = int(num_classes)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from detector.loss import YoloLoss
+from detector.heads.yolov4.loss import YoloLoss
 from tests.helpers import loss_cfg, tiny_detector
 
 
@@ -87,5 +87,5 @@ def test_errors_name_the_problem():
     raw = model(torch.rand(1, 3, 64, 64))
     with pytest.raises(ValueError, match="label 5"):
         crit(raw, torch.tensor([[0, 5, 1.0, 1.0, 20.0, 20.0]]))
-    with pytest.raises(ValueError, match="loss.yolov4.balance"):
+    with pytest.raises(ValueError, match="model.head.loss.balance"):
         YoloLoss(model.head, loss_cfg(balance=[1.0, 1.0]))

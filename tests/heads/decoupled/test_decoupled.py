@@ -7,16 +7,18 @@ import math
 import pytest
 import torch
 
-from detector.assigner_tal import points_in_boxes, task_aligned_assign
-from detector.config import DecoupledLossConfig, LossConfig, load_config
-from detector.heads.decoupled import (
+from detector.config import ConfigError, load_config
+from detector.heads.decoupled.assigner import points_in_boxes, task_aligned_assign
+from detector.heads.decoupled.config import DecoupledLossConfig
+from detector.heads.decoupled.head import (
     DecoupledHead,
     cell_centres,
     dfl_expectation,
     distances_to_xyxy,
     xyxy_to_distances,
 )
-from detector.loss_decoupled import DecoupledLoss, distribution_focal_loss, pad_targets
+from detector.heads.decoupled.loss import DecoupledLoss, distribution_focal_loss, pad_targets
+from detector.heads.yolov4.config import YoloV4HeadConfig
 from detector.model import build_model
 from detector.registry import build_loss
 from tests.helpers import make_overfit_batch, tiny_detector
@@ -147,7 +149,7 @@ def test_loss_parts_errors_and_background_only():
     assert bg_parts["box"] == 0 and bg_parts["dfl"] == 0 and bg.item() > 0
     with pytest.raises(ValueError, match="label 5 but the model has 2 classes"):
         criterion(model(images), torch.tensor([[0, 5, 1, 1, 20, 20]], dtype=torch.float32))
-    with pytest.raises(ValueError, match="loss.decoupled.topk"):
+    with pytest.raises(ValueError, match="model.head.loss.topk"):
         DecoupledLoss(model.head, DecoupledLossConfig(topk=0))
 
 
@@ -187,7 +189,7 @@ def test_build_model_with_decoupled_head_from_config():
             "model.backbone.depth_mult=0.34",
             "model.neck.widths=[16,24,32]",
             "model.head.type=decoupled",
-            "model.head.decoupled.reg_max=8",
+            "model.head.reg_max=8",
             "model.num_classes=4",
         ],
     )
@@ -197,8 +199,8 @@ def test_build_model_with_decoupled_head_from_config():
     assert dets[0]["boxes_xyxy"].shape == (5, 4)
 
 
-def test_unused_head_family_section_warns():
-    with pytest.warns(UserWarning, match="'loss.yolov4' is set but model.head.type is 'decoupled'"):
+def test_old_layout_override_of_another_family_is_an_error():
+    with pytest.raises(ConfigError, match="model.head.type is 'decoupled', not 'yolov4'; set model.head.type=yolov4"):
         load_config(None, ["model.head.type=decoupled", "loss.yolov4.box=0.1"])
 
 
@@ -207,5 +209,5 @@ def test_build_loss_refuses_a_head_that_is_not_of_its_family():
         family = "yolov4"
 
     head = NotAYoloHead([16, 24, 32], [8, 16, 32], num_classes=2, reg_max=8)
-    with pytest.raises(TypeError, match="NotAYoloHead declares head family 'yolov4', whose loss needs a YoloHead"):
-        build_loss(LossConfig(), head)
+    with pytest.raises(TypeError, match="NotAYoloHead declares head family 'yolov4', which needs a YoloHead"):
+        build_loss(YoloV4HeadConfig(), head)

@@ -14,17 +14,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from detector.assigner import assign_targets
 from detector.boxes import bbox_iou, cxcywh_to_xyxy
-from detector.config import YoloV4LossConfig
-from detector.heads.yolov4 import YoloHead, decode_boxes
+from detector.heads.yolov4.assigner import assign_targets
+from detector.heads.yolov4.config import YoloV4LossConfig
+from detector.heads.yolov4.head import YoloHead, decode_boxes
 
 
 class YoloLoss(nn.Module):
     """``loss, parts = YoloLoss(head, loss_cfg)(raw, targets)``.
 
-    ``loss_cfg`` (``cfg.loss.yolov4``) provides ``box``, ``obj``, ``cls`` (gains), ``balance`` (objectness weight per
-    level), ``anchor_t`` and ``label_smoothing``. Anchors, strides and ``scale_x_y`` are read from the
+    ``loss_cfg`` (``model.head.loss``) provides ``box``, ``obj``, ``cls`` (gains), ``balance`` (objectness weight
+    per level), ``anchor_t`` and ``label_smoothing``. Anchors, strides and ``scale_x_y`` are read from the
     head at every call, so anchors changed by auto-anchor are picked up.
 
     ``neighbor_margin`` (cells): a GT whose centre lies within this distance of a cell edge is also assigned to that
@@ -39,13 +39,13 @@ class YoloLoss(nn.Module):
         self.balance = [float(b) for b in loss_cfg.balance]
         if len(self.balance) != len(head.strides):
             raise ValueError(
-                f"loss.yolov4.balance has {len(self.balance)} values but the head has {len(head.strides)} levels; "
+                f"model.head.loss.balance has {len(self.balance)} values but the head has {len(head.strides)} levels; "
                 f"give one objectness weight per level (e.g. [4.0, 1.0, 0.4])"
             )
         self.anchor_t = float(loss_cfg.anchor_t)
         eps = float(loss_cfg.label_smoothing)
         if not 0 <= eps < 1:
-            raise ValueError(f"loss.yolov4.label_smoothing must be in [0, 1), got {eps}")
+            raise ValueError(f"model.head.loss.label_smoothing must be in [0, 1), got {eps}")
         self.cls_pos, self.cls_neg = 1.0 - 0.5 * eps, 0.5 * eps
         self.neighbor_margin = neighbor_margin
 

@@ -1,0 +1,27 @@
+"""The decoupled head family (``model.head.type: decoupled``): anchor-free head with DFL boxes, task-aligned loss."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from detector.config import HeadConfig
+from detector.heads.base import DetectionHead, HeadFamily, as_family_config, as_family_head
+from detector.heads.decoupled.config import DecoupledHeadConfig
+from detector.heads.decoupled.head import DecoupledHead
+from detector.heads.decoupled.loss import DecoupledLoss
+from detector.registry import register_head_family
+
+
+@register_head_family("decoupled")
+class DecoupledFamily(HeadFamily):
+    config = DecoupledHeadConfig
+    raw_outputs = "raw [B, 4*reg_max+C, H, W] logits per level (side-distance bins, classes)"
+
+    def build_head(
+        self, cfg: HeadConfig, channels: Sequence[int], strides: Sequence[int], num_classes: int
+    ) -> DecoupledHead:
+        d = as_family_config(cfg, DecoupledHeadConfig)
+        return DecoupledHead(channels, strides, num_classes, d.reg_max, d.prior_prob)
+
+    def build_loss(self, cfg: HeadConfig, head: DetectionHead) -> DecoupledLoss:
+        return DecoupledLoss(as_family_head(head, DecoupledHead), as_family_config(cfg, DecoupledHeadConfig).loss)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import backbones.common
@@ -73,7 +74,9 @@ class SPP(nn.Module):
 
     The pools run as a chain over increasing sizes: a k_b pool of a k_a pool is exactly the (k_a + k_b - 1) pool
     (stride 1, borders padded with -inf), so 5, 9, 13 cost three 5x5 pools instead of 5x5 + 9x9 + 13x13 windows
-    (the same numbers; the chain is ~3x cheaper on a GPU, where SPP was 8 % of the inference time).
+    (the same numbers; the chain is ~3x cheaper on a GPU, where SPP was 8 % of the inference time). In training mode
+    the direct pools run: same forward, but their backward adds the gradients in the order of earlier versions, so
+    training runs stay bit-identical to them.
     """
 
     ORDERS = ("input_first", "input_last")
@@ -93,6 +96,9 @@ class SPP(nn.Module):
         self.pools = nn.ModuleList(nn.MaxPool2d(k, stride=1, padding=k // 2) for k in steps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:  # direct pools: their backward sums gradients in the order earlier runs did (bit-identical)
+            parts = [x] + [F.max_pool2d(x, k, 1, k // 2) for k in self.kernels]
+            return torch.cat(parts[::-1] if self.input_last else parts, dim=1)
         pooled, y = {}, x
         for k, pool in zip(self.chain_kernels, self.pools, strict=True):
             y = pool(y)

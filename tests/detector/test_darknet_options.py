@@ -79,4 +79,6 @@ def test_defaults_keep_todays_model():
 def test_spp_chained_pools_equal_the_direct_pools(kernels):
     x = torch.randn(2, 4, 11, 17, generator=torch.Generator().manual_seed(0))
     direct = torch.cat([x] + [torch.nn.functional.max_pool2d(x, k, 1, k // 2) for k in kernels], 1)
-    assert torch.equal(SPP(kernels, "input_first")(x), direct)
+    spp = SPP(kernels, "input_first")
+    assert torch.equal(spp.eval()(x), direct)  # inference: the chain
+    assert torch.equal(spp.train()(x), direct)  # training: the direct pools

@@ -52,7 +52,10 @@ def _quiet_unraisable(previous: Callable[[sys.UnraisableHookArgs], object]) -> C
     at the next safe point) instead of printing "Exception ignored in ... Traceback"; the rest go to ``previous``."""
 
     def hook(unraisable: sys.UnraisableHookArgs) -> None:
-        if not isinstance(unraisable.exc_value, Terminated):
+        # after a SIGTERM the loader's worker shutdown in DataLoader iterators' __del__ may fail too (workers got the
+        # signal as well): a stop artefact the run's own message already covers
+        stopping = _received and "DataLoader" in repr(unraisable.object)
+        if not isinstance(unraisable.exc_value, Terminated) and not stopping:
             previous(unraisable)
 
     return hook
@@ -89,7 +92,8 @@ def sigterm_as_interrupt() -> Iterator[None]:
     finally:
         _active = False
         signal.signal(signal.SIGTERM, previous)
-        sys.unraisablehook = previous_hook
+        if not _received:  # stopping: keep the quiet hook for the iterators collected on the way out
+            sys.unraisablehook = previous_hook
 
 
 def interrupted_message(exc: BaseException, out_dir: Path | None) -> str:

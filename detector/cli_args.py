@@ -11,11 +11,14 @@ each tool rejects besides numeric ranges; :func:`rejects_markdown` renders both 
 from __future__ import annotations
 
 import argparse
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from detector.config import key_range
+from detector.config import key_range, option_at
 from detector.config_ranges import AT_LEAST_0, AT_LEAST_1, Range
+from detector.config_schema import option_doc
 
 # ONNX opsets the exporter supports (detector/export.py MIN_OPSET..MAX_OPSET; a test keeps the two equal)
 OPSET = Range(lo=11, hi=20)
@@ -44,17 +47,59 @@ def _key(key: str, kind: type = int) -> ArgSpec:
     return ArgSpec(kind, key_range(key), key)
 
 
+@dataclass(frozen=True)
+class ConfigFlag:
+    """A flag that is an alias of a config key: ``--conf 0.3`` means ``predict.conf=0.3``. With ``const`` the flag
+    takes no value and sets the key to it (``--square`` means ``predict.letterbox=square``)."""
+
+    key: str
+    const: Any = None
+
+
+# tool -> flag -> the config key it sets: the one table of the flags that are config keys. A tool adds them with
+# :func:`add_config_flags` and turns those given into ``key=value`` overrides with :func:`config_flag_overrides`;
+# their ranges (TOOL_ARGS) and help texts come from the keys' declarations.
+CONFIG_FLAGS: dict[str, dict[str, ConfigFlag]] = {
+    "detect": {
+        "--img-size": ConfigFlag("predict.img_size"),
+        "--conf": ConfigFlag("predict.conf"),
+        "--iou": ConfigFlag("predict.iou"),
+        "--max-det": ConfigFlag("predict.max_det"),
+        "--half": ConfigFlag("predict.half", True),
+        "--square": ConfigFlag("predict.letterbox", "square"),
+    },
+    "export": {"--half": ConfigFlag("predict.half", True)},
+    "benchmark detector": {"--conf": ConfigFlag("predict.conf"), "--iou": ConfigFlag("predict.iou")},
+}
+
+
+def _value_kind(key: str) -> type:
+    """``int`` or ``float``: the numeric type of config key ``key`` (``int | None`` -> ``int``)."""
+    section = key.rsplit(".", 1)[0]
+    from detector.config import Config, section_type
+
+    cls: Any = Config
+    for part in section.split("."):
+        cls = section_type(typing.get_type_hints(cls)[part])
+    tp = typing.get_type_hints(cls)[key.rsplit(".", 1)[1]]
+    return float if float in (tp, *typing.get_args(tp)) else int
+
+
+def _alias_specs(tool: str) -> dict[str, ArgSpec]:
+    """TOOL_ARGS entries of ``tool``'s value-taking config flags: each key's own range."""
+    return {
+        flag: ArgSpec(_value_kind(a.key), key_range(a.key), a.key)
+        for flag, a in CONFIG_FLAGS.get(tool, {}).items()
+        if a.const is None
+    }
+
+
 _TIMING = {"--warmup": _int(AT_LEAST_0), "--iters": _int(AT_LEAST_1), "--repeats": _int(AT_LEAST_1)}
 
 # tool ("detect", or "benchmark suite" for a subcommand) -> flag -> spec. A tool without numeric arguments is listed
 # with an empty dict so that the table (and docs/CLI.md) covers every tool.
 TOOL_ARGS: dict[str, dict[str, ArgSpec]] = {
-    "detect": {
-        "--img-size": _key("data.img_size"),
-        "--conf": _key("eval.conf_thres", float),
-        "--iou": _key("eval.iou_thres", float),
-        "--max-det": _key("eval.max_det"),
-    },
+    "detect": _alias_specs("detect"),
     "eval": {},
     "export": {"--img-size": _key("data.img_size"), "--opset": _int(OPSET)},
     "train": {},
@@ -87,8 +132,7 @@ TOOL_ARGS: dict[str, dict[str, ArgSpec]] = {
         "--batch": _key("train.batch_size"),
         "--workers": _key("train.workers"),
         "--num-classes": _key("model.num_classes"),
-        "--conf": _key("eval.conf_thres", float),
-        "--iou": _key("eval.iou_thres", float),
+        **_alias_specs("benchmark detector"),
         **_TIMING,
     },
     "benchmark loader": {
@@ -205,6 +249,36 @@ def arg_list_type(tool: str, flag: str) -> Callable[[str], list]:
     parse.__name__ = "list"
     parse.cli_arg = (tool, flag)  # type: ignore[attr-defined]
     return parse
+
+
+def add_config_flags(parser: argparse.ArgumentParser, tool: str) -> None:
+    """Add ``tool``'s flags of :data:`CONFIG_FLAGS` to ``parser``: value flags parsed and range-checked like
+    :func:`arg_type`, help from the key's declaration; unset flags stay None (the config's value applies)."""
+    for flag, alias in CONFIG_FLAGS[tool].items():
+        doc = option_doc(option_at(alias.key))
+        dest = flag.lstrip("-").replace("-", "_")
+        if alias.const is not None:
+            text = str(alias.const).lower() if isinstance(alias.const, bool) else alias.const
+            parser.add_argument(
+                flag, dest=dest, action="store_const", const=alias.const, default=None,
+                help=f"= {alias.key}={text} ({doc})",
+            )  # fmt: skip
+        else:
+            parser.add_argument(
+                flag, dest=dest, type=arg_type(tool, flag), default=None, metavar=dest.upper(),
+                help=f"= {alias.key}=VALUE: {doc} (default: the config's)",
+            )  # fmt: skip
+
+
+def config_flag_overrides(args: argparse.Namespace, tool: str) -> list[str]:
+    """The ``key=value`` overrides that ``tool``'s config flags given in ``args`` stand for (table order); put them
+    before the command line's own ``key=value`` overrides so that an explicit key wins (and is warned about)."""
+    out = []
+    for flag, alias in CONFIG_FLAGS[tool].items():
+        value = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if value is not None:
+            out.append(f"{alias.key}={str(value).lower() if isinstance(value, bool) else value}")
+    return out
 
 
 def _script(tool: str) -> str:

@@ -26,7 +26,12 @@ from typing import Any, Union
 
 import yaml
 
-from detector.config_migrate import migrate_head_layout, migrate_head_override
+from detector.config_migrate import (
+    migrate_head_layout,
+    migrate_head_override,
+    migrate_renamed_keys,
+    migrate_renamed_override,
+)
 from detector.config_overrides import override_collisions, parse_override
 from detector.config_paths import empty_path_problem
 from detector.config_ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, OPEN_FRACTION, POSITIVE, Range, range_problem
@@ -227,9 +232,10 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    conf_thres: float = option(0.001, doc="score threshold before NMS", range=FRACTION)
-    iou_thres: float = option(0.65, doc="NMS IoU threshold", range=FRACTION)
-    max_det: int = option(100, doc="detections kept per image", range=AT_LEAST_1)
+    conf: float = option(0.001, doc="score threshold before NMS (low: mAP integrates over every score)", range=FRACTION)
+    iou: float = option(0.65, doc="NMS IoU threshold", range=FRACTION)
+    max_det: int = option(100, doc="detections kept per image (COCO's maxDets)", range=AT_LEAST_1)
+    multi_label: bool = option(False, doc="a box may count for every class scoring above conf (else its best class)")
     batch_size: int = option(32, doc="images per batch", range=AT_LEAST_1)
     letterbox: str = option(
         "square",
@@ -239,11 +245,45 @@ class EvalConfig:
 
 
 @dataclass
+class PredictConfig:
+    """How detections are made for users: ``Detector.predict``, the ``Predictor``, ``tools/detect.py``, the input
+    size and precision of ``tools/export.py`` and the NMS of ``tools/benchmark.py``. (``eval`` has its own
+    thresholds: mAP wants every box down to ``eval.conf``.)"""
+
+    conf: float = option(0.25, doc="score threshold (objectness x class probability)", range=FRACTION)
+    iou: float = option(0.45, doc="NMS IoU threshold (class-aware NMS)", range=FRACTION)
+    max_det: int = option(300, doc="detections kept per image", range=AT_LEAST_1)
+    multi_label: bool = option(False, doc="a box may carry every class scoring above conf (else its best class)")
+    img_size: int | None = option(
+        None,
+        doc="network input long side, pixels; null: data.img_size (the training size; 640 for a bare Predictor)",
+        range=Range(lo=32, multiple_of=32),
+    )
+    letterbox: str = option(
+        "rect",
+        doc="rect (each batch padded to the smallest multiple-of-32 rectangle) | square (img_size x img_size)",
+        choices=("rect", "square"),
+    )
+    half: bool | None = option(
+        None,
+        doc="fp16 weights and input; null: fp16 on CUDA, fp32 on the CPU (export: fp32 unless true)",
+    )
+
+
+def predict_settings(cfg: Config) -> PredictConfig:
+    """``cfg.predict`` with ``img_size`` resolved (null: ``cfg.data.img_size``, the size the model was trained at)."""
+    return dataclasses.replace(cfg.predict, img_size=cfg.predict.img_size or cfg.data.img_size)
+
+
+@dataclass
 class Config:
     model: ModelConfig = option(doc="the network: backbone, neck, head", factory=ModelConfig)
     data: DataConfig = option(doc="datasets, input size, augmentation", factory=DataConfig)
     train: TrainConfig = option(doc="the training run", factory=TrainConfig)
     eval: EvalConfig = option(doc="validation during training and tools/eval.py", factory=EvalConfig)
+    predict: PredictConfig = option(
+        doc="detection for users: Predictor, tools/detect.py, export and benchmark", factory=PredictConfig
+    )
 
 
 def option_at(key: str) -> dataclasses.Field:
@@ -411,11 +451,13 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
 def _apply_override(data: dict, override: str) -> bool:
     """Apply ``a.b.c=value`` (value parsed as YAML: numbers, true/false, null, [lists]) to the raw dict. Setting
     ``model.head.type`` to another family starts ``model.head`` afresh (the old family's keys do not apply).
-    Returns whether the key was of the old head layout (``model.head.<family>.*``, ``loss.<family>.*``)."""
+    A renamed key (:data:`detector.config_migrate.RENAMED_KEYS`) sets its new name. Returns whether the key was of
+    the old head layout (``model.head.<family>.*``, ``loss.<family>.*``)."""
     if "=" not in override:
         raise ConfigError(f"override '{override}' must look like key.sub=value (e.g. train.epochs=10)")
     key, value = parse_override(override)
-    new_key, family = migrate_head_override(key, _head_family_names())
+    renamed = migrate_renamed_override(key)
+    new_key, family = migrate_head_override(renamed, _head_family_names())
     head = data.get("model", {}).get("head", {}) if isinstance(data.get("model"), dict) else {}
     selected = (head.get("type") if isinstance(head, dict) else None) or default_head_config().type
     if family is not None and family != selected:
@@ -437,7 +479,7 @@ def _apply_override(data: dict, override: str) -> bool:
             if part == "type" and _retyped(node, value):
                 node.clear()
             node[part] = value
-            return new_key != key
+            return new_key != renamed
         tp = hints[part]
         if typing.get_origin(tp) in (Union, types.UnionType):
             tp = next(a for a in typing.get_args(tp) if a is not type(None))
@@ -455,13 +497,17 @@ def config_from_dict(data: dict, source: str = "config", overrides: list[str] | 
     A config (or override) of the old head layout (``model.head.<family>: {...}``, ``loss.<family>: {...}``) is
     migrated to ``model.head: {type, <family fields>, loss: {...}}`` with one warning naming the new keys."""
     data, moved = migrate_head_layout(data, _head_family_names(), default_head_config().type)
+    data, renamed = migrate_renamed_keys(data)
     cfg = _build(Config, data, "", source)
-    legacy_overrides = []
+    legacy_overrides, renamed_overrides = [], []
     if overrides:
         data = copy.deepcopy(data)
         for override in overrides:
+            key = override.split("=", 1)[0].strip()
+            if migrate_renamed_override(key) != key:
+                renamed_overrides.append(f"{key} -> {migrate_renamed_override(key)}")
             if _apply_override(data, override):
-                legacy_overrides.append(override.split("=", 1)[0].strip())
+                legacy_overrides.append(key)
         cfg = _build(Config, data, "", "command-line override")
         for message in override_collisions(overrides):
             warnings.warn(message, UserWarning, stacklevel=3)
@@ -471,6 +517,12 @@ def config_from_dict(data: dict, source: str = "config", overrides: list[str] | 
             f"{source}: old head config layout ({old}); the head family's settings are now keys of model.head "
             f"(model.head: {{type: {cfg.model.head.type}, <its fields>, loss: {{...}}}}, e.g. model.head.loss.box); "
             f"update the file or override",
+            UserWarning,
+            stacklevel=2,
+        )
+    if renamed or renamed_overrides:
+        warnings.warn(
+            f"{source}: renamed config keys ({', '.join([*renamed, *renamed_overrides])}); use the new names",
             UserWarning,
             stacklevel=2,
         )

@@ -61,8 +61,11 @@ README_KEYS = (
     "train.optimizer",
     "train.lr",
     "train.amp",
-    "eval.conf_thres",
-    "eval.iou_thres",
+    "eval.conf",
+    "eval.iou",
+    "predict.conf",
+    "predict.iou",
+    "predict.img_size",
 )
 
 

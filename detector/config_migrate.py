@@ -54,3 +54,35 @@ def migrate_head_override(key: str, families: Sequence[str]) -> tuple[str, str |
     if len(parts) > 2 and parts[0] == "loss" and parts[1] in families:
         return ".".join(["model", "head", "loss", *parts[2:]]), parts[1]
     return key, None
+
+
+# Keys renamed since configs and checkpoints were written: old dotted key -> new dotted key (same meaning and range)
+RENAMED_KEYS = {"eval.conf_thres": "eval.conf", "eval.iou_thres": "eval.iou"}
+
+
+def migrate_renamed_keys(data: dict) -> tuple[dict, list[str]]:
+    """``(data with the keys of :data:`RENAMED_KEYS` under their new names, ["old -> new", ...])``; ``data`` itself
+    is left alone. When both names are set, the new one wins (the old one is dropped, and named)."""
+    moved = []
+    out = data
+    for old, new in RENAMED_KEYS.items():
+        *path, old_name = old.split(".")
+        section: Any = data
+        for part in path:
+            section = section.get(part) if isinstance(section, dict) else None
+        if not isinstance(section, dict) or old_name not in section:
+            continue
+        if out is data:
+            out = copy.deepcopy(data)
+        target = out
+        for part in path:
+            target = target[part]
+        value = target.pop(old_name)
+        target.setdefault(new.rsplit(".", 1)[1], value)
+        moved.append(f"{old} -> {new}")
+    return out, moved
+
+
+def migrate_renamed_override(key: str) -> str:
+    """An override key renamed in :data:`RENAMED_KEYS` -> its new name; any other key as is."""
+    return RENAMED_KEYS.get(key, key)

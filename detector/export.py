@@ -24,7 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from detector.config import PredictConfig
 from detector.model import Detector
+from detector.postprocess import NmsSettings
 from detector.registry import get_head_family
 
 MIN_OPSET, MAX_OPSET = 11, 20  # the TorchScript-based exporter supports up to opset 20
@@ -65,13 +67,17 @@ def _prepare(model: Detector, device: str | torch.device, half: bool) -> tuple[D
     return model, device
 
 
-def _metadata(model: Detector, hw: tuple[int, int], raw: bool) -> dict[str, str]:
+def _metadata(model: Detector, hw: tuple[int, int], raw: bool, nms: NmsSettings | None) -> dict[str, str]:
+    """Class names, strides, input size, output layout, and ``nms``: the post-processing the model is meant to run
+    with (the config's ``predict`` section: conf, iou, max_det, multi_label; NMS itself is not in the graph)."""
     names = list(model.class_names) or [str(i) for i in range(model.head.num_classes)]
+    nms = nms if nms is not None else PredictConfig()
     return {
         "class_names": json.dumps(names),
         "strides": json.dumps(list(model.head.strides)),
         "img_size": json.dumps(list(hw)),
         "output_format": get_head_family(model.head.family, "head family").raw_outputs if raw else DECODED_FORMAT,
+        "nms": json.dumps({"conf": nms.conf, "iou": nms.iou, "max_det": nms.max_det, "multi_label": nms.multi_label}),
     }
 
 
@@ -84,8 +90,10 @@ def export_onnx(
     dynamic_batch: bool = True,
     half: bool = False,
     device: str | torch.device = "cpu",
+    nms: NmsSettings | None = None,
 ) -> Path:
-    """Export ``model`` (a ``Detector``) to ONNX at ``path``; class names etc. go into the model's metadata."""
+    """Export ``model`` (a ``Detector``) to ONNX at ``path``; class names, the ``nms`` settings (None: the
+    ``predict`` defaults) etc. go into the model's metadata."""
     import onnx
 
     if not MIN_OPSET <= opset <= MAX_OPSET:
@@ -112,7 +120,7 @@ def export_onnx(
         )
     proto = onnx.load(str(path))
     onnx.checker.check_model(proto)
-    for key, value in _metadata(model, (h, w), raw).items():
+    for key, value in _metadata(model, (h, w), raw, nms).items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.save(proto, str(path))
@@ -126,6 +134,7 @@ def export_torchscript(
     raw: bool = False,
     half: bool = False,
     device: str | torch.device = "cpu",
+    nms: NmsSettings | None = None,
 ) -> Path:
     """Trace ``model`` to TorchScript at ``path`` (input size fixed to ``img_size``, batch free); metadata in
     ``_extra_files["config.json"]``."""
@@ -137,7 +146,7 @@ def export_torchscript(
         traced = torch.jit.trace(ExportWrapper(model, raw), (dummy,), check_trace=False)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    traced.save(str(path), _extra_files={"config.json": json.dumps(_metadata(model, (h, w), raw))})
+    traced.save(str(path), _extra_files={"config.json": json.dumps(_metadata(model, (h, w), raw, nms))})
     return path
 
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from detector.config import Config
+from detector.config import Config, PredictConfig
 from detector.heads.base import DetectionHead
-from detector.postprocess import postprocess
+from detector.postprocess import NmsSettings, postprocess
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -67,17 +67,16 @@ class Detector(nn.Module):
     def predict(
         self,
         images: torch.Tensor,
-        conf_thres: float = 0.25,
-        iou_thres: float = 0.45,
-        max_det: int = 300,
+        settings: NmsSettings | None = None,
         lb_params: torch.Tensor | None = None,
         orig_sizes: torch.Tensor | None = None,
-        multi_label: bool = False,
         decode: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> list[dict[str, torch.Tensor]]:
         """Detections per image (eval mode, no grad; the previous train/eval mode is restored).
 
-        ``images``: float ``[B, 3, H, W]`` in [0, 1] (uint8 is divided by 255). Returns
+        ``images``: float ``[B, 3, H, W]`` in [0, 1] (uint8 is divided by 255). ``settings``: score threshold, NMS IoU,
+        detections per image, multi-label (a :class:`detector.config.PredictConfig`, or the ``EvalConfig`` for mAP;
+        None: ``PredictConfig()``'s defaults, conf 0.25, IoU 0.45, 300 per image). Returns
         ``list[dict(boxes_xyxy [N, 4] float32, scores [N], labels [N] int64)]``: original pixels when ``lb_params
         [B, 3]`` (scale, pad_x, pad_y) is given (clipped to ``orig_sizes [B, 2]`` (h, w) if given), else input pixels.
         ``decode``: what computes float32 ``[B, N, 4 + C]`` from the images instead of ``head.decode(forward_raw(x))``,
@@ -93,9 +92,8 @@ class Detector(nn.Module):
         finally:
             self.train(was_training)
         with torch.autocast(images.device.type, enabled=False):  # NMS and letterbox undo in float32 pixels
-            return postprocess(
-                decoded, conf_thres, iou_thres, max_det, multi_label, lb_params, orig_sizes, input_hw=images.shape[-2:]
-            )
+            nms = settings if settings is not None else PredictConfig()
+            return postprocess(decoded, nms, lb_params, orig_sizes, input_hw=images.shape[-2:])
 
 
 def build_model(cfg: Config, num_classes: int | None = None, class_names: list[str] | None = None) -> Detector:

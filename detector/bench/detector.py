@@ -1,7 +1,7 @@
 """Detector benchmark: settings, model building (random init, optional BatchNorm folding, channels_last,
 ``torch.compile``) and :func:`benchmark_detector`, which runs the inference and (optionally) training benchmarks.
 
-With random weights almost no box passes ``conf_thres``, so NMS costs less than with a trained model.
+With random weights almost no box passes ``predict.conf``, so NMS costs less than with a trained model.
 """
 
 from __future__ import annotations
@@ -47,9 +47,6 @@ class DetectorBenchSettings:
     real_data: bool = False  # also time the training step fed by the config's train loader (needs train=True)
     workers: int | None = None  # real-data loader workers; None = cfg.train.workers
     num_classes: int | None = None  # None: cfg.model.num_classes, else the dataset's (real data), else 80
-    conf_thres: float = 0.25
-    iou_thres: float = 0.45
-    max_det: int = 300
     warmup: int = 3
     iters: int = 10
     repeats: int = 5
@@ -144,12 +141,14 @@ def benchmark_detector(settings: DetectorBenchSettings) -> dict:
     cfg = bench_config(s)
     dataset = build_dataset(cfg, "train") if s.real_data else None
     num_classes = s.num_classes or cfg.model.num_classes or (dataset.num_classes if dataset is not None else 80)
-    out = {"env": environment(device), "settings": {**asdict(s), "num_classes": num_classes}}
+    p = cfg.predict  # NMS settings: the config's predict section (--conf / --iou set predict.conf / predict.iou)
+    nms = {"conf": p.conf, "iou": p.iou, "max_det": p.max_det, "multi_label": p.multi_label}
+    out = {"env": environment(device), "settings": {**asdict(s), "num_classes": num_classes, "nms": nms}}
     previous = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = s.cudnn_benchmark
     try:
         model, runner = build_bench_model(cfg, num_classes, device, s, train=False)
-        out.update(bench_inference(model, runner, device, s))
+        out.update(bench_inference(model, runner, device, s, cfg.predict))
         del model, runner
         if s.train:
             model, runner = build_bench_model(cfg, num_classes, device, s, train=True)

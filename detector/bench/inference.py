@@ -13,6 +13,7 @@ from functools import partial
 import torch
 
 from detector.bench.timing import DTYPES, time_fn
+from detector.postprocess import NmsSettings
 
 
 def host_images(batch: int, size: int, device: torch.device, seed: int = 0) -> torch.Tensor:
@@ -46,9 +47,10 @@ def make_decode(model, runner, s) -> Callable[[torch.Tensor], torch.Tensor]:
     return decode
 
 
-def make_infer(model, decode, device: torch.device, s) -> Callable[[torch.Tensor, bool], list]:
-    """``infer(images_u8_host, nms)``: copy to device, /255 in the model's dtype, forward, decode (+ postprocess when
-    ``nms``). ``decode`` from :func:`make_decode`; ``s`` a :class:`~detector.bench.detector.DetectorBenchSettings`.
+def make_infer(model, decode, device: torch.device, s, settings: NmsSettings) -> Callable[[torch.Tensor, bool], list]:
+    """``infer(images_u8_host, nms)``: copy to device, /255 in the model's dtype, forward, decode (+ postprocess with
+    ``settings``, the config's ``predict`` section, when ``nms``). ``decode`` from :func:`make_decode`; ``s`` a
+    :class:`~detector.bench.detector.DetectorBenchSettings`.
     """
     from detector.postprocess import postprocess
 
@@ -60,7 +62,7 @@ def make_infer(model, decode, device: torch.device, s) -> Callable[[torch.Tensor
         decoded = decode(x)
         if not nms:
             return [decoded]
-        return postprocess(decoded, s.conf_thres, s.iou_thres, s.max_det, input_hw=tuple(x.shape[-2:]))
+        return postprocess(decoded, settings, input_hw=tuple(x.shape[-2:]))
 
     return infer
 
@@ -71,15 +73,16 @@ def timed(fn: Callable[[], object], device: torch.device, s, items: int, warmup:
     return {"ms": t.median_s * 1e3, "img_s": t.throughput(items), "runs_ms": [r * 1e3 for r in t.runs_s]}
 
 
-def bench_inference(model, runner, device: torch.device, s) -> dict:
+def bench_inference(model, runner, device: torch.device, s, settings: NmsSettings) -> dict:
     """``{"model": {params, gflops, gflops_size}, "latency": [per size], "throughput": {...}}`` for an eval-mode
-    ``model`` (``runner``: what to call, e.g. compiled) under the settings ``s``."""
+    ``model`` (``runner``: what to call, e.g. compiled) under the settings ``s``; NMS with ``settings`` (the config's
+    ``predict`` section)."""
     from detector.summary import count_parameters, model_flops
 
     sizes = list(dict.fromkeys(s.sizes or [s.size]))
     gflops = {size: model_flops(model, size)["total"] / 1e9 for size in dict.fromkeys([*sizes, s.size])}
     decode = make_decode(model, runner, s)
-    infer = make_infer(model, decode, device, s)
+    infer = make_infer(model, decode, device, s, settings)
     latency = []
     for size in sizes:
         x1 = host_images(1, size, device, s.seed)

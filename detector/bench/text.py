@@ -76,7 +76,7 @@ def format_detector(r: dict) -> str:
     lines.append(f"throughput, batch {t['batch']} at {t['size']}x{t['size']} (per batch, images/s):")
     lines.append(
         f"  with NMS     {_fmt_ms(t['with_nms'])}   ({t['dets_per_img']:.1f} detections/image at "
-        f"conf {s['conf_thres']})"
+        f"conf {s['nms']['conf']})"
     )
     lines.append(f"  without NMS  {_fmt_ms(t['without_nms'])}   (NMS share {100 * t['nms_share']:.1f}%)")
     if t["dets_per_img"] < 1:

@@ -44,7 +44,7 @@ def _bench(cfg: Config, num_classes: int, s: DetectorBenchSettings) -> dict[str,
     device = torch.device(s.device)
     model, runner = build_bench_model(cfg, num_classes, device, s, train=False)
     try:
-        return bench_inference(model, runner, device, s)
+        return bench_inference(model, runner, device, s, cfg.predict)
     finally:
         del model, runner
         if device.type == "cuda":

@@ -131,8 +131,11 @@ def test_did_you_mean_inside_optional_section_of_a_file(tmp_path):
         ("train.workers=-1", r"key 'train.workers' must be >= 0"),
         ("train.ema_decay=1.5", r"key 'train.ema_decay' must be in \[0, 1\]"),
         ("data.augment.mosaic=2", r"key 'data.augment.mosaic' must be in \[0, 1\], got 2.0"),
-        ("eval.iou_thres=-0.1", r"key 'eval.iou_thres' must be in \[0, 1\]"),
-        ("eval.conf_thres=1.5", r"key 'eval.conf_thres' must be in \[0, 1\]"),
+        ("eval.iou=-0.1", r"key 'eval.iou' must be in \[0, 1\]"),
+        ("eval.conf=1.5", r"key 'eval.conf' must be in \[0, 1\]"),
+        ("predict.conf=1.5", r"key 'predict.conf' must be in \[0, 1\]"),
+        ("predict.img_size=100", r"key 'predict.img_size' must be .*multiple of 32"),
+        ("predict.letterbox=wide", r"key 'predict.letterbox' must be one of \['rect', 'square'\]"),
         ("model.head.prior_prob=1", r"key 'model.head.prior_prob' must be in \(0, 1\)"),
         ("model.neck.widths=[32, 0, 96]", r"key 'model.neck.widths\[1\]' must be >= 1, got 0"),
         ("model.head.anchors=[[1, 2], [3, -1]]", r"key 'model.head.anchors\[1\]\[1\]' must be > 0"),
@@ -148,7 +151,7 @@ def test_ranges_checked_in_files_and_edges_accepted(tmp_path):
     (tmp_path / "c.yaml").write_text("train:\n  epochs: 0\n")
     with pytest.raises(ConfigError, match=r"c.yaml: key 'train.epochs' must be >= 1, got 0"):
         load_config(tmp_path / "c.yaml")
-    edges = ["train.epochs=1", "train.workers=0", "data.augment.mosaic=1", "eval.conf_thres=0", "data.img_size=32"]
+    edges = ["train.epochs=1", "train.workers=0", "data.augment.mosaic=1", "eval.conf=0", "data.img_size=32"]
     cfg = load_config(None, [*edges, "model.head.prior_prob=null", "train.warmup_bias_lr=null"])
     assert (cfg.train.epochs, cfg.train.workers, cfg.data.augment.mosaic, cfg.data.img_size) == (1, 0, 1.0, 32)
 

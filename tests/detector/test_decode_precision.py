@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from detector.config import PredictConfig
 from detector.postprocess import postprocess
 from tests.helpers import tiny_detector
 
@@ -36,9 +37,13 @@ def test_predict_under_bf16_autocast_gives_the_fp32_boxes(head, monkeypatch):
     monkeypatch.setattr(model, "forward_raw", lambda images: raw)
     images = torch.zeros(2, 3, 512, 512)
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-        dets = model.predict(images, conf_thres=0.05, iou_thres=0.6, max_det=100)
+        dets = model.predict(images, PredictConfig(conf=0.05, iou=0.6, max_det=100))
     with torch.no_grad():
-        ref = postprocess(model.head.decode([r.float() for r in raw]), 0.05, 0.6, 100, input_hw=(512, 512))
+        ref = postprocess(
+            model.head.decode([r.float() for r in raw]),
+            PredictConfig(conf=0.05, iou=0.6, max_det=100),
+            input_hw=(512, 512),
+        )
     for got, want in zip(dets, ref, strict=True):
         assert got["boxes_xyxy"].dtype == torch.float32 and len(got["scores"]) == len(want["scores"]) > 0
         torch.testing.assert_close(got["boxes_xyxy"], want["boxes_xyxy"], rtol=0, atol=0)

@@ -3,7 +3,7 @@ import torch
 
 import backbones
 from detector import build_model
-from detector.config import config_from_dict
+from detector.config import PredictConfig, config_from_dict
 from detector.summary import count_parameters, model_flops, model_summary
 from tests.helpers import tiny_detector
 
@@ -60,13 +60,13 @@ def test_predict_restores_mode_and_maps_to_original_pixels():
     model = tiny_detector()
     model.train()
     images = torch.rand(2, 3, 64, 64)
-    dets = model.predict(images, conf_thres=0.0, max_det=7)
+    dets = model.predict(images, PredictConfig(conf=0.0, max_det=7))
     assert model.training and not model.head.decode_in_forward
     assert len(dets) == 2 and all(d["boxes_xyxy"].shape == (7, 4) for d in dets)
     assert all(((d["boxes_xyxy"] >= 0) & (d["boxes_xyxy"] <= 64)).all() for d in dets)  # clipped to input
     lb = torch.tensor([[0.5, 0.0, 0.0], [0.25, 0.0, 16.0]])
     orig = torch.tensor([[128, 128], [128, 256]])
-    mapped = model.predict(images, conf_thres=0.0, max_det=7, lb_params=lb, orig_sizes=orig)
+    mapped = model.predict(images, PredictConfig(conf=0.0, max_det=7), lb_params=lb, orig_sizes=orig)
     assert not model.head.decode_in_forward
     expected = ((dets[1]["boxes_xyxy"] - torch.tensor([0.0, 16.0, 0.0, 16.0])) / 0.25).clamp(min=0)
     expected[:, 1::2] = expected[:, 1::2].clamp(max=128)

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torchvision.ops import box_iou
 
+from detector.config import PredictConfig
 from detector.heads.yolov4.loss import YoloLoss
 from tests.helpers import loss_cfg, make_overfit_batch, tiny_detector
 
@@ -39,7 +40,7 @@ def _overfit_and_check():
     assert all(math.isfinite(v) for v in losses)
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 / 5, (losses[:5], losses[-5:])
 
-    dets = model.predict(images, conf_thres=0.3, iou_thres=0.45)
+    dets = model.predict(images, PredictConfig(conf=0.3, iou=0.45))
     assert model.training  # mode restored
     for i, det in enumerate(dets):
         gt = targets[targets[:, 0] == i]

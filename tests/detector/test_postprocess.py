@@ -1,5 +1,6 @@
 import torch
 
+from detector.config import PredictConfig
 from detector.heads.yolov4.head import YoloHead
 from detector.postprocess import postprocess
 from tests.helpers import SMALL_ANCHORS
@@ -29,7 +30,7 @@ def test_decode_and_nms_give_expected_boxes():
     _put(raw, 0, 1, 2, 4, 2.0, [NEG, 8.0])  # same class, one cell right (IoU 0.43): suppressed at 0.3
     _put(raw, 0, 2, 2, 3, 6.0, [8.0, NEG])  # class 0 on top of the first: other class, kept
     _put(raw, 1, 0, 1, 1, NEG, [8.0, 8.0])  # confident class but no objectness: dropped
-    dets = postprocess(head.decode(raw), conf_thres=0.25, iou_thres=0.3, max_det=10)
+    dets = postprocess(head.decode(raw), PredictConfig(conf=0.25, iou=0.3, max_det=10))
     assert len(dets) == 1
     d = dets[0]
     assert d["labels"].dtype == torch.int64 and d["boxes_xyxy"].dtype == torch.float32
@@ -38,7 +39,7 @@ def test_decode_and_nms_give_expected_boxes():
     assert torch.allclose(d["boxes_xyxy"], expected, atol=1e-3)
     assert d["scores"][0] > d["scores"][1] > 0.25
     # a looser NMS keeps the shifted duplicate
-    loose = postprocess(head.decode(raw), conf_thres=0.25, iou_thres=0.5)[0]
+    loose = postprocess(head.decode(raw), PredictConfig(conf=0.25, iou=0.5))[0]
     assert len(loose["scores"]) == 3
 
 
@@ -46,13 +47,13 @@ def test_multi_label_max_det_and_conf():
     head, raw = _head_and_empty_raw()
     _put(raw, 2, 0, 0, 0, 8.0, [8.0, 0.0])  # class 0 ~1.0, class 1 0.5
     _put(raw, 1, 2, 2, 4, 8.0, [NEG, 1.0])  # class 1 ~0.73
-    single = postprocess(head.decode(raw), conf_thres=0.25)[0]
+    single = postprocess(head.decode(raw), PredictConfig(conf=0.25))[0]
     assert sorted(single["labels"].tolist()) == [0, 1] and len(single["labels"]) == 2
-    multi = postprocess(head.decode(raw), conf_thres=0.25, multi_label=True)[0]
+    multi = postprocess(head.decode(raw), PredictConfig(conf=0.25, multi_label=True))[0]
     assert sorted(multi["labels"].tolist()) == [0, 1, 1]
-    top1 = postprocess(head.decode(raw), conf_thres=0.25, multi_label=True, max_det=1)[0]
+    top1 = postprocess(head.decode(raw), PredictConfig(conf=0.25, multi_label=True, max_det=1))[0]
     assert top1["labels"].tolist() == [0]
-    none = postprocess(head.decode(raw), conf_thres=0.9995)[0]
+    none = postprocess(head.decode(raw), PredictConfig(conf=0.9995))[0]
     assert none["boxes_xyxy"].shape == (0, 4) and none["labels"].shape == (0,)
 
 
@@ -60,5 +61,5 @@ def test_boxes_mapped_to_original_pixels():
     head, raw = _head_and_empty_raw()
     _put(raw, 0, 1, 2, 3, 8.0, [NEG, 8.0])  # input box (18, 12, 38, 28)
     lb = torch.tensor([[0.5, 0.0, 8.0]])  # original 112 x 192 (h, w) letterboxed into 64 x 96 with pad_y 8
-    d = postprocess(head.decode(raw), lb_params=lb, orig_sizes=torch.tensor([[112, 192]]))[0]
+    d = postprocess(head.decode(raw), PredictConfig(), lb_params=lb, orig_sizes=torch.tensor([[112, 192]]))[0]
     assert torch.allclose(d["boxes_xyxy"], torch.tensor([[36.0, 8.0, 76.0, 40.0]]), atol=1e-3)

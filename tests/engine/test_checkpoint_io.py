@@ -37,7 +37,7 @@ def test_load_detector_rebuilds_the_model_and_loads_the_ema_weights(tmp_path) ->
     path = tmp_path / "best.pt"
     _save(path, raw, ema, cfg)
 
-    model, got_cfg, meta = load_detector(path, ["eval.conf_thres=0.3"])
+    model, got_cfg, meta = load_detector(path, ["eval.conf=0.3"])
     assert meta == {"class_names": ["a", "b"], "cat_ids": [4, 9], "num_classes": 2, "epoch": 3, "weights": str(path)}
     assert isinstance(model, Detector) and not model.training and model.class_names == ["a", "b"]
     got, want = model.state_dict(), ema.state_dict()
@@ -46,7 +46,7 @@ def test_load_detector_rebuilds_the_model_and_loads_the_ema_weights(tmp_path) ->
     with torch.no_grad():
         for a, b in zip(model(x), ema(x), strict=True):
             torch.testing.assert_close(a, b, rtol=0, atol=0)
-    assert got_cfg.eval.conf_thres == 0.3 and got_cfg.model.backbone.width_mult == 0.125
+    assert got_cfg.eval.conf == 0.3 and got_cfg.model.backbone.width_mult == 0.125
     assert got_cfg.model.backbone.pretrained is False  # the checkpoint holds every weight: no ImageNet download
 
     run_cfg = load_config(None, ["eval.max_det=7"])  # a CLI config: its model section is replaced by the checkpoint's

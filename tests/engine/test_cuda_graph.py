@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from detector.config import PredictConfig
 from detector.engine.prediction.cuda_graph import GraphedDecode
 from detector.engine.prediction.predictor import Predictor
 from tests.helpers import tiny_model
@@ -24,9 +25,11 @@ def test_graphed_decode_refuses_a_cpu_model():
 
 def test_predictor_on_cpu_warns_and_runs_eagerly():
     with pytest.warns(UserWarning, match="CUDA graphs need a CUDA device; running eagerly"):
-        p = Predictor(tiny_model(), img_size=64, device="cpu", cuda_graphs=True)
+        p = Predictor(tiny_model(), PredictConfig(img_size=64), device="cpu", cuda_graphs=True)
     assert p.graphed is None
-    assert Predictor(tiny_model(), img_size=64, device="cpu").graphed is None  # default: eager on the CPU
+    assert (
+        Predictor(tiny_model(), PredictConfig(img_size=64), device="cpu").graphed is None
+    )  # default: eager on the CPU
     assert len(p(_images(0, [(48, 64)]))) == 1
 
 
@@ -35,8 +38,8 @@ def test_predictor_on_cpu_warns_and_runs_eagerly():
 @pytest.mark.parametrize("half", [False, True])
 def test_graphs_give_the_eager_detections(half):
     images = _images(1, [(60, 80), (64, 64)])
-    eager = Predictor(tiny_model(), img_size=64, device="cuda", half=half, cuda_graphs=False, fuse=True)
-    graphed = Predictor(tiny_model(), img_size=64, device="cuda", half=half, cuda_graphs=True, fuse=True)
+    eager = Predictor(tiny_model(), PredictConfig(img_size=64, half=half), device="cuda", cuda_graphs=False, fuse=True)
+    graphed = Predictor(tiny_model(), PredictConfig(img_size=64, half=half), device="cuda", cuda_graphs=True, fuse=True)
     assert graphed.graphed is not None
     want = eager(images)
     assert sum(len(r["scores"]) for r in want) > 0  # the comparison has boxes to compare
@@ -51,7 +54,7 @@ def test_graphs_give_the_eager_detections(half):
 @cuda
 @pytest.mark.cuda
 def test_one_recording_per_shape():
-    p = Predictor(tiny_model(), img_size=64, device="cuda", cuda_graphs=True, rect=True)
+    p = Predictor(tiny_model(), PredictConfig(img_size=64, letterbox="rect"), device="cuda", cuda_graphs=True)
     for _ in range(3):
         p(_images(2, [(64, 64)]))
     assert p.graphed is not None and p.graphed.graphs_recorded == 1

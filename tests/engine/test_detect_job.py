@@ -69,8 +69,9 @@ def test_run_detection_writes_outputs_and_counts_skips(tmp_path: Path):
     (src / "c.jpg").write_bytes(b"not an image")
     out = tmp_path / "out"
     opts = DetectOptions(
-        weights=str(weights), source=str(src), img_size=64, conf=0.0, out=str(out), save_txt=True, save_json=True
-    )
+        weights=str(weights), source=str(src), out=str(out), save_txt=True, save_json=True,
+        overrides=["predict.img_size=64", "predict.conf=0.0"],
+    )  # fmt: skip
     summary = run_detection(opts)
     assert (summary.done, summary.skipped, summary.total, summary.out) == (2, 1, 3, out)
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "detections.json", "labels"]
@@ -81,9 +82,9 @@ def test_run_detection_writes_outputs_and_counts_skips(tmp_path: Path):
     values = np.array([[float(v) for v in r.split()] for r in rows])
     assert ((values[:, 1:5] >= -0.01) & (values[:, 1:5] <= 1.01)).all()  # normalised centre and size
     # a second run goes to out2: nothing is overwritten
-    assert run_detection(DetectOptions(weights=str(weights), source=str(src), img_size=64, out=str(out))).out == (
-        tmp_path / "out2"
-    )
+    assert run_detection(
+        DetectOptions(weights=str(weights), source=str(src), out=str(out), overrides=["predict.img_size=64"])
+    ).out == (tmp_path / "out2")
 
 
 def test_run_detection_errors(tmp_path: Path):
@@ -124,8 +125,8 @@ def test_run_detection_keeps_same_named_images_of_a_recursive_glob_apart(tmp_pat
         cv2.imwrite(str(tmp_path / "imgs" / sub / "x.png"), rng.integers(0, 255, (48, 64, 3), np.uint8))
     out = tmp_path / "out"
     opts = DetectOptions(
-        weights=str(weights), source=str(tmp_path / "imgs" / "**" / "*.png"), img_size=64, conf=0.0, out=str(out),
-        save_txt=True, save_json=True,
+        weights=str(weights), source=str(tmp_path / "imgs" / "**" / "*.png"), out=str(out), save_txt=True,
+        save_json=True, overrides=["predict.img_size=64", "predict.conf=0.0"],
     )  # fmt: skip
     run_detection(opts)
     records = json.loads((out / "detections.json").read_text())
@@ -143,11 +144,11 @@ def test_run_detection_keeps_same_named_images_of_a_recursive_glob_apart(tmp_pat
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"conf": 2.0}, r"--conf: must be in \[0, 1\], got 2\.0"),
-        ({"iou": -1.0}, r"--iou: must be in \[0, 1\], got -1\.0"),
-        ({"img_size": 33}, r"--img-size: must be >= 32 and a multiple of 32, got 33"),
-        ({"img_size": 0}, r"--img-size: must be >= 32 and a multiple of 32, got 0"),
-        ({"max_det": 0}, r"--max-det: must be >= 1, got 0"),
+        ({"overrides": ["predict.conf=2"]}, r"key 'predict.conf' must be in \[0, 1\], got 2"),
+        ({"overrides": ["predict.iou=-1"]}, r"key 'predict.iou' must be in \[0, 1\], got -1"),
+        ({"overrides": ["predict.img_size=33"]}, r"key 'predict.img_size' must be >= 32 and a multiple of 32, got 33"),
+        ({"overrides": ["predict.max_det=0"]}, r"key 'predict.max_det' must be >= 1, got 0"),
+        ({"overrides": ["predict.confidence=0.3"]}, r"unknown key 'predict.confidence'; did you mean 'predict.conf'"),
         ({"device": "tpu"}, r"--device=tpu: unknown device"),
         ({"device": "cuda:99"}, r"--device=cuda:99"),
     ],

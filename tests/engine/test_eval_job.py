@@ -42,7 +42,8 @@ def test_checkpoint_evaluation_writes_predictions_metrics_and_plots(val_set, tmp
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = detector_log.text
     assert f"weights {weights} (epoch None), 6 classes, 3 val images" in text
-    assert "settings: conf_thres=0.001 nms_iou=0.65 max_det=100 img_size=64 letterbox=square batch_size=2" in text
+    settings = "eval.conf=0.001 eval.iou=0.65 max_det=100 multi_label=False img_size=64 letterbox=square"
+    assert f"settings: {settings} batch_size=2" in text
     assert f"results saved to {out} and {tmp_path / 'm.json'}" in text
 
 

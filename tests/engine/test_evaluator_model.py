@@ -21,7 +21,7 @@ from detector.engine.evaluation.evaluator import (
 from detector.engine.evaluation.plots import mean_pr_curve, plot_per_class_ap, plot_pr_curves
 from tests.helpers import make_gt, make_predictions
 
-EVAL_CFG = EvalConfig(conf_thres=0.001, iou_thres=0.65, max_det=100)
+EVAL_CFG = EvalConfig(conf=0.001, iou=0.65, max_det=100)
 
 
 def test_predictions_to_coco_converts_boxes_and_ids() -> None:
@@ -55,15 +55,15 @@ class PerfectModel(nn.Module):
         self.calls: list[dict] = []
         self.layer = nn.Linear(1, 1)
 
-    def predict(self, images, conf_thres, iou_thres, max_det, lb_params, orig_sizes):
+    def predict(self, images, settings, lb_params, orig_sizes):
         self.calls.append(
             dict(
                 dtype=images.dtype,
                 max=float(images.max()),
                 training=self.training,
-                conf=conf_thres,
-                iou=iou_thres,
-                max_det=max_det,
+                conf=settings.conf,
+                iou=settings.iou,
+                max_det=settings.max_det,
                 lb=lb_params.clone(),
                 sizes=orig_sizes.clone(),
                 autocast=torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None,

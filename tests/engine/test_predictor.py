@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from detector.config import PredictConfig
 from detector.data.letterbox import letterbox
 from detector.engine.prediction.draw import class_color, draw_detections
 from detector.engine.prediction.predictor import Predictor
@@ -61,14 +62,15 @@ def test_predictor_matches_model_predict_in_original_pixels():
     model = tiny_model()
     rng = np.random.default_rng(0)
     img = rng.integers(0, 255, (90, 150, 3), dtype=np.uint8)
-    pred = Predictor(model, img_size=64, device="cpu", conf_thres=0.05, iou_thres=0.5, max_det=50, class_names="abc")
+    settings = PredictConfig(conf=0.05, iou=0.5, max_det=50, img_size=64)
+    pred = Predictor(model, settings, device="cpu", class_names="abc")
     out = pred([img])
     assert len(out) == 1 and set(out[0]) == {"boxes_xyxy", "scores", "labels", "names"}
     boxed, p = letterbox(img, 64, auto=True)
     assert boxed.shape == (64, 64, 3)  # 90x150 -> 38x64, rows padded up to 64
     x = torch.from_numpy(boxed).permute(2, 0, 1)[None].float() / 255
     ref = model.predict(
-        x, 0.05, 0.5, 50, lb_params=torch.tensor([[p.scale, p.pad_x, p.pad_y]]), orig_sizes=torch.tensor([[90, 150]])
+        x, settings, lb_params=torch.tensor([[p.scale, p.pad_x, p.pad_y]]), orig_sizes=torch.tensor([[90, 150]])
     )[0]
     got = out[0]
     assert len(ref["boxes_xyxy"]) > 0
@@ -84,7 +86,7 @@ def test_predictor_matches_model_predict_in_original_pixels():
 def test_preprocess_rect_batch_pads_bottom_right_and_keeps_params():
     model = tiny_model()
     imgs = [np.full((40, 100, 3), 7, np.uint8), np.full((100, 50, 3), 9, np.uint8)]
-    pred = Predictor(model, img_size=64, device="cpu")
+    pred = Predictor(model, PredictConfig(img_size=64), device="cpu")
     x, lb, sizes = pred.preprocess(imgs)
     assert x.dtype == torch.uint8 and tuple(x.shape) == (2, 3, 64, 64)
     for i, img in enumerate(imgs):
@@ -92,15 +94,15 @@ def test_preprocess_rect_batch_pads_bottom_right_and_keeps_params():
         assert lb[i].tolist() == pytest.approx([p.scale, p.pad_x, p.pad_y])
     assert sizes.tolist() == [[40, 100], [100, 50]]
     assert int(x[0, 0, 63, 0]) == 114  # padding below the first (wide) image's 32-row letterbox
-    square = Predictor(model, img_size=96, device="cpu", rect=False).preprocess(imgs[:1])[0]
+    square = Predictor(model, PredictConfig(img_size=96, letterbox="square"), device="cpu").preprocess(imgs[:1])[0]
     assert tuple(square.shape) == (1, 3, 96, 96)
 
 
 def test_predictor_rejects_bad_inputs():
     model = tiny_model()
     with pytest.raises(ValueError, match="multiple of 32"):
-        Predictor(model, img_size=100, device="cpu")
-    pred = Predictor(model, img_size=64, device="cpu")
+        Predictor(model, PredictConfig(img_size=100), device="cpu")
+    pred = Predictor(model, PredictConfig(img_size=64), device="cpu")
     with pytest.raises(ValueError, match="image 0: expected an RGB uint8"):
         pred([np.zeros((10, 10), np.uint8)])
 
@@ -163,7 +165,7 @@ def test_draw_detections_colours_are_stable_and_input_untouched():
 
 
 def test_predictor_runs_channels_last_on_the_cpu_too():
-    predictor = Predictor(tiny_detector(), img_size=64, device="cpu", fuse=True)
+    predictor = Predictor(tiny_detector(), PredictConfig(img_size=64), device="cpu", fuse=True)
     weight = predictor.model.backbone.stages[0][0].weight
     assert weight.is_contiguous(memory_format=torch.channels_last) and weight.shape[1] == 3
-    assert not Predictor(tiny_detector(), img_size=64, device="cpu", channels_last=False).channels_last
+    assert not Predictor(tiny_detector(), PredictConfig(img_size=64), device="cpu", channels_last=False).channels_last

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from detector.config import PredictConfig
 from detector.data.letterbox import letterbox
 from tests.helpers import write_tiny_checkpoint
 
@@ -39,7 +40,7 @@ def _reference(model: torch.nn.Module, img_rgb: np.ndarray, conf: float) -> dict
     x = torch.from_numpy(boxed).permute(2, 0, 1)[None].float() / 255
     lb = torch.tensor([[p.scale, p.pad_x, p.pad_y]])
     sizes = torch.tensor([img_rgb.shape[:2]])
-    return model.predict(x, conf, 0.45, 300, lb_params=lb, orig_sizes=sizes)[0]
+    return model.predict(x, PredictConfig(conf=conf), lb_params=lb, orig_sizes=sizes)[0]
 
 
 def _assert_same(record: dict, ref: dict) -> None:

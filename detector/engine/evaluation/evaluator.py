@@ -257,7 +257,7 @@ def evaluate_model(
     """Run ``model.predict`` over ``loader`` and COCO-evaluate on the images seen (a subset loader works).
 
     Batches follow the data contract (``images`` uint8 ``[B, 3, S, S]``, ``image_ids``, ``lb_params`` ``[B, 3]``,
-    ``orig_sizes`` ``[B, 2]``); ``eval_cfg`` provides ``conf_thres``, ``iou_thres`` (NMS) and ``max_det``.
+    ``orig_sizes`` ``[B, 2]``); ``eval_cfg`` provides ``conf``, ``iou`` (NMS), ``max_det`` and ``multi_label``.
     ``dataset.coco`` is the ground truth and ``dataset.cat_ids`` maps labels to category ids. ``autocast_dtype``: run
     the forward pass under autocast with this dtype (the trainer passes its own: bf16 or fp16), None for float32;
     boxes are decoded in float32 either way.
@@ -275,9 +275,7 @@ def evaluate_model(
             with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
                 outputs = model.predict(
                     images,
-                    conf_thres=eval_cfg.conf_thres,
-                    iou_thres=eval_cfg.iou_thres,
-                    max_det=eval_cfg.max_det,
+                    eval_cfg,
                     lb_params=batch["lb_params"].to(device),
                     orig_sizes=batch["orig_sizes"].to(device),
                 )

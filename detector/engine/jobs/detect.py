@@ -8,7 +8,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from detector.cli_args import check_value
+from detector.config import ConfigError, config_from_dict, predict_settings
 from detector.device import select_device
 from detector.engine.jobs.run_folder import next_free_folder
 from detector.engine.prediction.checkpoint_io import load_detector
@@ -40,10 +40,6 @@ class DetectOptions:
 
     weights: str  # checkpoint written by the trainer or converted from darknet
     source: str  # image, folder, glob, video, webcam index or stream URL
-    img_size: int | None = None  # network input long side in pixels; None: the checkpoint's data.img_size
-    conf: float = 0.25  # score threshold
-    iou: float = 0.45  # NMS IoU threshold
-    max_det: int = 300  # detections per image
     device: str = "auto"
     out: str = "runs/detect/exp"  # output folder (out2, out3, ... when it already holds files)
     exist_ok: bool = False  # write into ``out`` even if it holds files
@@ -51,10 +47,10 @@ class DetectOptions:
     save_txt: bool = False  # labels/<stem>.txt: label cx cy w h score (normalised)
     save_json: bool = False  # detections.json
     show: bool = False  # display window
-    half: bool = False  # fp16 (CUDA only)
-    square: bool = False  # pad to img_size x img_size instead of a minimal rectangle
     fuse: bool = True  # fold BatchNorm into convolutions
-    overrides: list[str] = field(default_factory=list)  # key=value applied to the checkpoint's config
+    # key=value applied to the checkpoint's config: the detection settings are its predict section (predict.conf,
+    # predict.iou, predict.max_det, predict.img_size, predict.letterbox, predict.half; docs/CONFIG.md)
+    overrides: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -76,39 +72,35 @@ def _source_name(source: str) -> str:
 
 
 def check_options(opts: DetectOptions) -> None:
-    """Raise :class:`DetectError` when a number is outside its range (the table of ``tools/detect.py``'s arguments,
-    :mod:`detector.cli_args`) or the device is unavailable; the message names the option."""
-    numbers = {"--img-size": opts.img_size, "--conf": opts.conf, "--iou": opts.iou, "--max-det": opts.max_det}
-    for flag, value in numbers.items():
-        problem = None if value is None else check_value("detect", flag, value)
-        if problem:
-            raise DetectError(f"{flag}: {problem}")
+    """Raise :class:`DetectError` when a ``predict.*`` override is not a valid key or value (its range and choices,
+    docs/CONFIG.md) or the device is unavailable; the message names the key or option. The other overrides are
+    checked against the checkpoint's own config when it is loaded (a head family's keys depend on it)."""
     try:
+        config_from_dict({}, "command line", [o for o in opts.overrides if o.strip().startswith("predict.")])
         select_device(opts.device)
-    except ValueError as e:
+    except ValueError as e:  # ConfigError is one
         raise DetectError(str(e)) from None
 
 
 def build_predictor(opts: DetectOptions) -> Predictor:
-    """Load ``opts.weights`` and wrap it for inference; raises :class:`DetectError` for bad options (see
-    :func:`check_options`) or an unusable checkpoint."""
+    """Load ``opts.weights`` and wrap it for inference with the checkpoint config's ``predict`` section (after
+    ``opts.overrides``; ``predict.img_size`` null: the size the model was trained at). Raises :class:`DetectError`
+    for an unavailable device, a bad override (named, with its allowed values) or an unusable checkpoint."""
     check_options(opts)
     try:
         model, cfg, meta = load_detector(opts.weights, list(opts.overrides))
+    except ConfigError as e:
+        raise DetectError(str(e)) from None
     except (OSError, ValueError) as e:
         raise DetectError(f"--weights {opts.weights}: {e}") from None
+    settings = predict_settings(cfg)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore" if not opts.half else "default")
+        warnings.simplefilter("default" if settings.half else "ignore")  # "fp32 on CPU" only when fp16 was asked for
         return Predictor(
             model,
-            img_size=opts.img_size or cfg.data.img_size,  # default: the size the model was trained at
+            settings,
             device=opts.device,
-            half=True if opts.half else None,
-            conf_thres=opts.conf,
-            iou_thres=opts.iou,
-            max_det=opts.max_det,
             class_names=meta.get("class_names") or None,  # None: the model's own class_names
-            rect=not opts.square,
             fuse=opts.fuse,
         )
 

@@ -38,7 +38,7 @@ class EvalOptions:
 
     config: str | None = None  # config YAML (model mode)
     weights: str | None = None  # checkpoint written by the trainer or converted from darknet (model mode)
-    overrides: list[str] = field(default_factory=list)  # key=value, e.g. eval.conf_thres=0.01
+    overrides: list[str] = field(default_factory=list)  # key=value, e.g. eval.conf=0.01
     gt: str | None = None  # COCO annotation JSON (file mode)
     pred: str | None = None  # COCO results JSON (file mode)
     out: str = "runs/eval/exp"  # output folder (out2, out3, ... when it already holds files)
@@ -94,9 +94,9 @@ def _evaluate_checkpoint(opts: EvalOptions, out: Path) -> _Evaluated:
     loader = build_dataloader(dataset, cfg, "val")
     e = cfg.eval
     log.info(
-        "weights %s (epoch %s), %s classes, %d val images\nsettings: conf_thres=%s nms_iou=%s max_det=%s img_size=%s "
-        "letterbox=%s batch_size=%s device=%s",
-        opts.weights, meta["epoch"], meta["num_classes"], len(dataset), e.conf_thres, e.iou_thres, e.max_det,
+        "weights %s (epoch %s), %s classes, %d val images\n"
+        "settings: eval.conf=%s eval.iou=%s max_det=%s multi_label=%s img_size=%s letterbox=%s batch_size=%s device=%s",
+        opts.weights, meta["epoch"], meta["num_classes"], len(dataset), e.conf, e.iou, e.max_det, e.multi_label,
         cfg.data.img_size, e.letterbox, e.batch_size, device,
     )  # fmt: skip
     result, dets = evaluate_model(model, loader, dataset, e, device, progress=opts.progress, engine=opts.engine)

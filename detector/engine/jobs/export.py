@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from detector.config import predict_settings
 from detector.device import select_device
 from detector.engine.prediction.checkpoint_io import load_detector
 from detector.export import check_onnx, check_torchscript, export_onnx, export_torchscript, output_names
@@ -29,17 +30,19 @@ class ExportOptions:
 
     weights: str  # checkpoint written by the trainer or converted from darknet
     format: str = "onnx"  # onnx | torchscript
-    img_size: list[int] = field(default_factory=lambda: [640])  # input side, or [H, W]; multiples of 32 pixels
+    img_size: list[int] | None = None  # input side, or [H, W]; multiples of 32 pixels; None: predict.img_size, or
+    # else data.img_size (the training size) of the checkpoint's config
     opset: int = 17  # ONNX opset
     raw: bool = False  # raw per-level maps instead of decoded boxes
     dynamic_batch: bool = True  # ONNX batch axis dynamic
     out: str | None = None  # output file; None: the weights path with .onnx / .torchscript
     exist_ok: bool = False  # replace an existing ``out`` (never the weights)
-    half: bool = False  # fp16 weights and input
     device: str = "cpu"  # device of the export and of the PyTorch side of the check
     fuse: bool = True  # fold BatchNorm into the convolutions
     check: bool = True  # parity check of the file against PyTorch
-    overrides: list[str] = field(default_factory=list)  # key=value applied to the checkpoint's config
+    # key=value applied to the checkpoint's config; predict.half=true exports fp16 weights and input, predict.img_size
+    # the input side; predict.conf/iou/max_det/multi_label go into the file's "nms" metadata
+    overrides: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -84,28 +87,31 @@ def run_export(opts: ExportOptions) -> ExportSummary:
     """
     if opts.format not in FORMATS:
         raise ExportError(f"--format {opts.format!r}: choose one of {', '.join(FORMATS)}")
-    if len(opts.img_size) not in (1, 2):
+    if opts.img_size is not None and len(opts.img_size) not in (1, 2):
         raise ExportError(f"--img-size takes one or two values (H W), got {opts.img_size}")
-    img_size: int | tuple[int, int] = (
-        opts.img_size[0] if len(opts.img_size) == 1 else (opts.img_size[0], opts.img_size[1])
-    )
     out = _output_path(opts)
     try:
         device = select_device(opts.device)
-        model, _cfg, meta = load_detector(opts.weights, list(opts.overrides))
+        model, cfg, meta = load_detector(opts.weights, list(opts.overrides))
     except (OSError, ValueError, RuntimeError) as e:
         raise ExportError(str(e)) from None
-    if opts.half and device.type == "cpu":
-        log.warning("--half on CPU: fp16 convolutions may be slow or unsupported in onnxruntime")
+    settings = predict_settings(cfg)
+    sides = opts.img_size or [int(settings.img_size or cfg.data.img_size)]
+    img_size: int | tuple[int, int] = sides[0] if len(sides) == 1 else (sides[0], sides[1])
+    half = settings.half is True  # null (fp16 on CUDA at detection time) exports fp32: the portable choice
+    if half and device.type == "cpu":
+        log.warning("predict.half=true (--half) on CPU: fp16 convolutions may be slow or unsupported in onnxruntime")
     reference = copy.deepcopy(model).eval()  # unfused PyTorch model for the parity check
     export_model = fuse_conv_bn(model) if opts.fuse else model
     _make_folder(out)
     try:
         with atomic_path(out, exist_ok=opts.exist_ok, option="--out") as tmp:  # no half-written file at ``out``
             if opts.format == "onnx":
-                export_onnx(export_model, tmp, img_size, opts.opset, opts.raw, opts.dynamic_batch, opts.half, device)
+                export_onnx(
+                    export_model, tmp, img_size, opts.opset, opts.raw, opts.dynamic_batch, half, device, settings
+                )
             else:
-                export_torchscript(export_model, tmp, img_size, opts.raw, opts.half, device)
+                export_torchscript(export_model, tmp, img_size, opts.raw, half, device, settings)
     except ValueError as e:
         raise ExportError(str(e)) from None
     except OSError as e:
@@ -122,7 +128,7 @@ def run_export(opts: ExportOptions) -> ExportSummary:
     if not opts.check:
         return summary
     check = check_onnx if opts.format == "onnx" else check_torchscript
-    res = check(out, reference, img_size, opts.raw, batches, opts.half, device)
+    res = check(out, reference, img_size, opts.raw, batches, half, device)
     summary.max_abs_diff, summary.ok = float(res["max_abs_diff"]), bool(res["ok"])
     log.info(
         "parity check vs PyTorch (batch %s): max abs diff %.3g %s",

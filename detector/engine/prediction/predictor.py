@@ -12,12 +12,15 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from detector.config import PredictConfig
 from detector.data.letterbox import letterbox
 from detector.device import select_device
 from detector.engine.prediction.cuda_graph import GraphedDecode
 from detector.fuse import fuse_conv_bn
 from detector.model import Detector
 from detector.pointwise_gemm import pointwise_convs_as_gemm
+
+DEFAULT_IMG_SIZE = 640  # network input long side when ``predict.img_size`` is null and no training size is known
 
 
 def _sync(device: torch.device) -> None:
@@ -28,9 +31,12 @@ def _sync(device: torch.device) -> None:
 class Predictor:
     """Run a detector on lists of RGB uint8 images of any size; boxes come back in original image pixels.
 
-    ``img_size``: long side of the network input (pixels, multiple of 32). ``rect=True`` letterboxes each batch to the
-    smallest multiple-of-32 rectangle (faster on non-square images); ``rect=False`` pads to ``img_size x img_size``.
-    ``half=None`` means fp16 on CUDA, fp32 on CPU. ``fuse=True`` folds BatchNorm into convs (see :func:`fuse_conv_bn`).
+    ``settings`` (:class:`detector.config.PredictConfig`, the config's ``predict`` section; None: its defaults) gives
+    the thresholds (``conf``, ``iou``, ``max_det``, ``multi_label``), the network input long side ``img_size`` (pixels,
+    multiple of 32; null: 640 -- tools resolve it to the training size with
+    :func:`detector.config.predict_settings`), the letterbox (``rect`` pads each batch to the smallest multiple-of-32
+    rectangle, faster on non-square images; ``square`` pads to ``img_size x img_size``) and ``half`` (None: fp16 on
+    CUDA, fp32 on the CPU). ``fuse=True`` folds BatchNorm into convs (see :func:`fuse_conv_bn`).
     ``channels_last`` (default) runs model and input in channels_last memory format, the faster one for these convs
     on GPUs and CPUs alike (``tools/benchmark.py detector`` times this same setting by default).
     ``cuda_graphs`` (None: on for CUDA) replays forward and decoding from a CUDA graph per input shape
@@ -46,27 +52,27 @@ class Predictor:
     def __init__(
         self,
         model: Detector,
-        img_size: int = 640,
+        settings: PredictConfig | None = None,
+        *,
         device: str | torch.device = "auto",
-        half: bool | None = None,
-        conf_thres: float = 0.25,
-        iou_thres: float = 0.45,
-        max_det: int = 300,
         class_names: Sequence[str] | None = None,
-        rect: bool = True,
         fuse: bool = False,
         channels_last: bool = True,
         cuda_graphs: bool | None = None,
         pointwise_gemm: bool = False,
     ):
+        self.settings = settings if settings is not None else PredictConfig()
+        img_size = self.settings.img_size or DEFAULT_IMG_SIZE
         if img_size % 32 or img_size <= 0:
-            raise ValueError(f"img_size must be a positive multiple of 32 (the model's largest stride), got {img_size}")
+            raise ValueError(
+                f"predict.img_size must be a positive multiple of 32 (the model's largest stride), got {img_size}"
+            )
         self.device = select_device(device)
+        half = self.settings.half
         if half and self.device.type != "cuda":
             warnings.warn("half precision is only used on CUDA; running in fp32 on CPU", stacklevel=2)
         self.half = self.device.type == "cuda" if half is None else bool(half) and self.device.type == "cuda"
-        self.img_size, self.rect = int(img_size), bool(rect)
-        self.conf_thres, self.iou_thres, self.max_det = float(conf_thres), float(iou_thres), int(max_det)
+        self.img_size, self.rect = int(img_size), self.settings.letterbox == "rect"
         model = model.eval()
         if fuse:
             fuse_conv_bn(model)
@@ -130,9 +136,7 @@ class Predictor:
         t1 = time.perf_counter()
         preds = self.model.predict(
             x,
-            conf_thres=self.conf_thres,
-            iou_thres=self.iou_thres,
-            max_det=self.max_det,
+            self.settings,
             lb_params=lb.to(self.device),
             orig_sizes=sizes.to(self.device),
             decode=self.graphed,

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from detector.config import ConfigError, load_config
+from detector.config import ConfigError, PredictConfig, load_config
 from detector.heads.decoupled.assigner import points_in_boxes, task_aligned_assign
 from detector.heads.decoupled.config import DecoupledLossConfig
 from detector.heads.decoupled.head import (
@@ -174,7 +174,7 @@ def test_overfit_small_batch_with_decoupled_head():
         torch.set_num_threads(threads)
     assert all(math.isfinite(v) for v in losses)
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 / 4, (losses[:5], losses[-5:])
-    dets = model.predict(images, conf_thres=0.3, iou_thres=0.45)
+    dets = model.predict(images, PredictConfig(conf=0.3, iou=0.45))
     for i, det in enumerate(dets):
         gt = targets[targets[:, 0] == i]
         assert len(det["scores"]) == len(gt), f"image {i}: {len(det['scores'])} detections for {len(gt)} objects"
@@ -195,7 +195,7 @@ def test_build_model_with_decoupled_head_from_config():
     )
     model = build_model(cfg).eval()
     assert model.head.family == "decoupled" and model.head.reg_max == 8
-    dets = model.predict(torch.rand(1, 3, 64, 64), conf_thres=0.0, max_det=5)
+    dets = model.predict(torch.rand(1, 3, 64, 64), PredictConfig(conf=0.0, max_det=5))
     assert dets[0]["boxes_xyxy"].shape == (5, 4)
 
 

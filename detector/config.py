@@ -87,7 +87,7 @@ class HeadConfig:
     (a subclass, in ``detector/heads/<family>/config.py``) adds the family's fields and its ``loss`` section."""
 
     type: str = option(
-        doc="head family (detector/registry.py): yolov4 (anchor-based) | decoupled (anchor-free, DFL boxes)",
+        doc="head family: a registered name (detector/registry.py; each family's keys are listed under its name)",
         choices=lambda: _head_family_names(),
         variants=lambda: {name: head_config_class(name) for name in _head_family_names()},
     )

@@ -170,8 +170,9 @@ OTHER_CHECKS: dict[str, list[str]] = {
         "`--video`/`--video-only` with a held-out `--style`; a held-out style below 64 px (`--size`)",
     ],
     "check_dataset": [
-        "neither `--ann --images` nor `--yolo --names`; a missing `--ann` / `--images`;"
-        " fatal dataset problems (JSON that is not COCO, a category / class id outside the categories / names)",
+        "neither `--ann --images` nor `--yolo --names`; a missing `--ann` / `--images` / `--yolo` / `--names`",
+        "fatal dataset problems found (JSON that is not COCO, a category / class id outside the categories / names):"
+        " exit 1, the report on stdout",
     ],
     "yolo2coco": [
         "a label whose class id is outside the names (`<label file>:<line>: class id 7 is outside the 3 names`),"

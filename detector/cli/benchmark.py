@@ -18,8 +18,6 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from detector.bench import (
     DTYPES,
     BackboneBenchSettings,
@@ -33,6 +31,7 @@ from detector.bench.detector import COMPILE_MODES
 from detector.bench.evaluation import EvalBenchSettings, bench_eval
 from detector.bench.suite import SuiteSettings, run_suite
 from detector.bench.text import format_backbone, format_detector, format_eval, format_loader
+from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
 from detector.cli_args import arg_list_type, arg_type
 from detector.output_files import check_output_file, write_text_atomic
 
@@ -500,8 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> dict:
-    """Run a subcommand; bad settings raise ``ValueError`` / ``FileNotFoundError`` naming what to change."""
+def run_benchmark(argv: list[str] | None = None) -> dict:
+    """Run a subcommand and return its result; bad settings raise ``ValueError`` / ``FileNotFoundError`` naming what
+    to change."""
     args = build_parser().parse_args(argv)
     if getattr(args, "json", None):  # before the benchmark runs: never over the config, over a file only if asked
         inputs = {"CONFIG": getattr(args, "config", None)}
@@ -509,20 +509,21 @@ def main(argv: list[str] | None = None) -> dict:
     return args.func(args)
 
 
-def cli(argv: list[str] | None = None) -> int:
+@exit_on_ctrl_c
+def main(argv: list[str] | None = None) -> int:
     """Command-line entry: a bad setting or missing data is one line on stderr and exit status 2; a suite with
     failed steps (their figures missing, the others kept) exits with 1."""
     try:
-        result = main(argv)
+        result = run_benchmark(argv)
     except (ValueError, FileNotFoundError) as e:
         print(f"benchmark: error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     failed = [k for k, r in result.get("steps", {}).items() if "error" in r]
     if failed:
         print(f"benchmark: {len(failed)} suite step(s) failed: {', '.join(failed)} (see suite.md)", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 if __name__ == "__main__":
-    sys.exit(cli())
+    sys.exit(main())

@@ -3,20 +3,20 @@
     python tools/check_dataset.py --ann data/coco/annotations/instances_val2017.json --images data/coco/val2017
     python tools/check_dataset.py --yolo data/my_set/images/train --names data/my_set/data.yaml
 
-Exit status 0 unless a fatal problem is found (JSON that is not COCO, unknown category ids), then 2.
+Exit status 0 unless a fatal problem is found (JSON that is not COCO, unknown category ids), then 1; 2 when an
+input (--ann, --images, --yolo, --names) is missing.
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
 from detector.data.doctor import check_coco
 from detector.data.yolo_txt import check_yolo
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ann", help="COCO annotation JSON")
     ap.add_argument("--images", help="image folder the JSON's file_name entries are relative to")
@@ -29,17 +29,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.yolo:
         if not args.names:
             ap.error("--yolo needs --names (data yaml or names file)")
-        report = check_yolo(args.yolo, args.names, labels_dir=args.labels, full=args.full)
+    elif not (args.ann and args.images):
+        ap.error("give --ann and --images (COCO) or --yolo and --names (YOLO-txt)")
+    return args
+
+
+@exit_on_ctrl_c
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.yolo:
+        try:
+            report = check_yolo(args.yolo, args.names, labels_dir=args.labels, full=args.full)
+        except (FileNotFoundError, ValueError) as e:  # the images folder / list or the names file
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_USAGE
     else:
-        if not (args.ann and args.images):
-            ap.error("give --ann and --images (COCO) or --yolo and --names (YOLO-txt)")
         for flag, path in (("--ann", args.ann), ("--images", args.images)):
             if not Path(path).exists():
-                print(f"{flag}: not found: {Path(path).resolve()}", file=sys.stderr)
-                return 2
+                print(f"error: {flag}: not found: {Path(path).resolve()}", file=sys.stderr)
+                return EXIT_USAGE
         report = check_coco(args.ann, args.images, full=args.full, cache=not args.no_cache)
     print(report.summary() + ("\n  (cached result)" if report.from_cache else ""))
-    return 2 if report.fatal else 0
+    return EXIT_FAILED if report.fatal else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,6 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+@exit_on_ctrl_c
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from detector.darknet import convert_darknet, export_darknet
@@ -47,11 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.checkpoint:
             weights, cfg = export_darknet(args.checkpoint, args.out, args.out_cfg, exist_ok=args.exist_ok)
             print(f"wrote {weights} ({weights.stat().st_size / 1e6:.1f} MB) and {cfg} from {args.checkpoint}")
-            return 0
+            return EXIT_OK
         out, ckpt = convert_darknet(args.cfg, args.weights, args.out, args.names, exist_ok=args.exist_ok)
     except (OSError, ValueError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_FAILED if isinstance(e, RuntimeError) else EXIT_USAGE  # RuntimeError: the conversion failed
     m = ckpt["config"]["model"]
     dk = ckpt["darknet"]
     stats = ("running_mean", "running_var", "num_batches_tracked", "anchors")
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         f"anchors per level: {[[_num(v) for v in row] for row in m['head']['anchors']]}, "
         f"scale_x_y: {m['head']['scale_x_y']}"
     )
-    return 0
+    return EXIT_OK
 
 
 def _num(value: float) -> int | float:

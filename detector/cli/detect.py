@@ -8,10 +8,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_USAGE, exit_on_ctrl_c
 from detector.cli_args import arg_type
 from detector.cli_logging import configure_logging
 from detector.engine.jobs.detect import DetectError, DetectOptions, NoImagesError, run_detection
@@ -81,15 +79,16 @@ def options(args: argparse.Namespace) -> DetectOptions:
     )
 
 
+@exit_on_ctrl_c
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging(quiet=args.quiet)
     try:
-        run_detection(options(args))
+        summary = run_detection(options(args))
     except (SourceError, DetectError, OutputFileError) as e:
         logging.getLogger("detector").error("%s", e)
-        return 1 if isinstance(e, NoImagesError) else 2
-    return 0
+        return EXIT_FAILED if isinstance(e, NoImagesError) else EXIT_USAGE
+    return EXIT_SIGINT if summary.interrupted else EXIT_OK  # Ctrl-C: what was processed is saved, then 130
 
 
 if __name__ == "__main__":

@@ -8,17 +8,21 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, exit_on_ctrl_c
 from detector.data.download import COCO_URLS, download_coco
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="data/coco", help="target folder (default: data/coco)")
     ap.add_argument("--parts", nargs="+", default=["annotations", "val2017", "train2017"], choices=sorted(COCO_URLS))
     ap.add_argument("--keep-zips", action="store_true", help="keep the downloaded zip files")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+@exit_on_ctrl_c
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
 
     def progress(part: str, done: int, total: int) -> None:
         pct = f"{100 * done / total:5.1f}%" if total else ""
@@ -26,14 +30,14 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         status = download_coco(args.out, tuple(args.parts), keep_zips=args.keep_zips, progress=progress)
-    except OSError as e:
+    except (OSError, ValueError) as e:  # network, disk, or a zip that is not valid (an interrupted download)
         print(f"\ndownload failed: {e}\nURLs: {COCO_URLS}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     print()
     for part, s in status.items():
         print(f"{part}: {s}")
     print(f"data ready under {Path(args.out).resolve()}")
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ breakdown (count and AP50 cost of each error type, docs/ERRORS.md). Writes into 
 folder that already holds files is left alone and exp2, exp3, ... is used unless --exist-ok): metrics.json (with
 "errors" under --errors), predictions.json (model mode), pr_curve.png and per_class_ap.png. --json FILE writes the
 metrics JSON there too (never over an input; over an existing file only with --exist-ok). Exit status 0 on success,
-2 on bad input (one-line message on stderr).
+2 on bad input, 1 when the evaluation itself fails (one-line message on stderr), 130 on Ctrl-C.
 The run itself is detector/engine/jobs/evaluate.py.
 """
 
@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
 from detector.cli_logging import configure_logging
 from detector.engine.evaluation.coco_engines import ENGINES
 from detector.engine.jobs.evaluate import EvalOptions, EvaluationInputError, run_evaluation
@@ -75,6 +73,7 @@ def options(args: argparse.Namespace) -> EvalOptions:
     )
 
 
+@exit_on_ctrl_c
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging(verbose=args.verbose, quiet=args.quiet)
@@ -82,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         run_evaluation(options(args))
     except (EvaluationInputError, FileNotFoundError, ValueError, OSError, RuntimeError) as e:
         logging.getLogger("detector").error("%s", " ".join(str(e).split()))  # one line, whatever the source
-        return 2
-    return 0
+        return EXIT_FAILED if isinstance(e, RuntimeError) else EXIT_USAGE  # RuntimeError: the evaluation failed
+    return EXIT_OK
 
 
 if __name__ == "__main__":

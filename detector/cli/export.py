@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
 from detector.cli_args import arg_type
 from detector.cli_logging import configure_logging
 from detector.engine.jobs.export import FORMATS, ExportError, ExportOptions, run_export
@@ -78,6 +76,7 @@ def options(args: argparse.Namespace) -> ExportOptions:
     )
 
 
+@exit_on_ctrl_c
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging(quiet=args.quiet)
@@ -85,11 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         summary = run_export(options(args))
     except ExportError as e:
         log.error("%s", e)
-        return 2
+        return EXIT_USAGE
     if not summary.ok:
         log.error("%s does not reproduce the PyTorch outputs within tolerance", summary.out)
-        return 1
-    return 0
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 if __name__ == "__main__":

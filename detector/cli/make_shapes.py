@@ -17,8 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
 from detector.cli_args import arg_type
 from detector.data.heldout_scene import STYLES
 from detector.data.heldout_writer import make_heldout
@@ -36,7 +35,7 @@ def _print_stats(split: str, stats: dict) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--style", default="shapes", choices=["shapes", *STYLES], help="which set (default: shapes)")
     ap.add_argument("--out", default="data/shapes", help="output folder (default: data/shapes)")
@@ -71,20 +70,26 @@ def main(argv: list[str] | None = None) -> int:
         help="write into an --out that holds other files (files with the generator's names are replaced)",
     )
     args = ap.parse_args(argv)
+    if args.style != "shapes" and (args.video or args.video_only):
+        ap.error(f"--video/--video-only draw the built-in shapes; drop them for --style {args.style}")
+    return args
+
+
+@exit_on_ctrl_c
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     if args.style != "shapes":
-        if args.video or args.video_only:
-            ap.error(f"--video/--video-only draw the built-in shapes; drop them for --style {args.style}")
         try:
             res = make_heldout(
                 args.out, args.style, args.num_train, args.num_val, args.size, args.seed, exist_ok=args.exist_ok
             )
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
         for split in ("train", "val"):
             _print_stats(split, res[split])
         print(f"COCO: {res['train_ann']}, {res['val_ann']}; YOLO: {res['data_yaml']}")
-        return 0
+        return EXIT_OK
     video = Path(args.out) / "video" / "shapes.mp4"
     try:
         if args.video or args.video_only:
@@ -98,8 +103,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"video: {v['video']} ({v['frames']} frames), ground truth: {v['ground_truth']}")
     except OutputFileError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+        return EXIT_USAGE
+    except RuntimeError as e:  # OpenCV cannot write the video
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from detector.cli.exit_codes import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, exit_on_ctrl_c
 from detector.cli_args import arg_list_type
 from detector.cli_logging import configure_logging
 from detector.config import ConfigError
-from detector.engine.jobs.interrupt import EXIT_SIGINT, EXIT_SIGTERM, sigterm_as_interrupt, sigterm_received
+from detector.engine.jobs.interrupt import sigterm_as_interrupt, sigterm_received
 from detector.study.study_job import StudyOptions, run_study
 
 
@@ -73,6 +71,7 @@ def options(args: argparse.Namespace) -> StudyOptions:
     )
 
 
+@exit_on_ctrl_c
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging(verbose=args.verbose, quiet=args.quiet)
@@ -83,14 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, FileNotFoundError, ValueError) as e:
         if not sigterm_received():
             log.error("%s", " ".join(str(e).split()))
-            return 2
+            return EXIT_USAGE
         log.error("stopped by SIGTERM: run the same command again to resume the study")
         return EXIT_SIGTERM
     except KeyboardInterrupt:
         stop = "stopped by SIGTERM" if sigterm_received() else "interrupted"
         log.error("%s: run the same command again to resume the study", stop)
         return EXIT_SIGTERM if sigterm_received() else EXIT_SIGINT
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -15,10 +15,8 @@ import argparse
 import logging
 import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, exit_on_ctrl_c
 from detector.cli_logging import configure_logging
 from detector.config import ConfigError, load_config
 
@@ -39,6 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@exit_on_ctrl_c
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rank = int(os.environ.get("RANK", "0"))  # under torchrun only rank 0 prints progress; every rank prints warnings
@@ -47,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config(args.config, args.overrides)
     except ConfigError as e:
         log.error("%s", e)
-        return 2
-    from detector.engine.jobs.interrupt import EXIT_SIGINT, EXIT_SIGTERM, sigterm_as_interrupt, sigterm_received
+        return EXIT_USAGE
+    from detector.engine.jobs.interrupt import sigterm_as_interrupt, sigterm_received
     from detector.engine.training.trainer import train  # torch & co. load after the config is valid: typos fail fast
 
     try:
@@ -62,9 +61,9 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_SIGINT
         if isinstance(e, (FileNotFoundError, FileExistsError, ValueError)):
             log.error("%s", e)
-            return 1
+            return EXIT_FAILED
         raise
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

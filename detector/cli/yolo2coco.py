@@ -10,30 +10,34 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from detector.cli.exit_codes import EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
 from detector.data.yolo_txt import yolo_to_coco
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--images", required=True, help="images folder (or a root holding images/), or a .txt list")
     ap.add_argument("--names", required=True, help="data yaml with 'names', or a names file (one per line)")
     ap.add_argument("--labels", help="label folder, if not the images -> labels sibling")
     ap.add_argument("--out", required=True, help="COCO JSON to write")
     ap.add_argument("--exist-ok", action="store_true", help="replace --out if it exists")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+@exit_on_ctrl_c
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     try:
         res = yolo_to_coco(args.images, Path(args.names), args.out, labels_dir=args.labels, exist_ok=args.exist_ok)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     for p in res["problems"][:10]:
         print(f"skipped: {p}", file=sys.stderr)
     if len(res["problems"]) > 10:
         print(f"... {len(res['problems']) - 10} more skipped label lines", file=sys.stderr)
     print(f"{res['images']} images, {res['annotations']} boxes -> {args.out} (images dir: {res['images_dir']})")
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

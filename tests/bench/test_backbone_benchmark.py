@@ -100,11 +100,11 @@ def test_bench_model_times_eval_forward_and_train_step_and_restores_eval(clock):
 @pytest.mark.slow  # builds the full-size backbone twice (ours and timm's)
 def test_cli_backbone_subcommand(tmp_path, capsys):
     pytest.importorskip("timm")
-    from tools.benchmark import main
+    from detector.cli.benchmark import run_benchmark
 
     out = tmp_path / "bench.json"
     argv = ["backbone", "--device", "cpu", "--batch", "1", "--size", "64"]
-    r = main([*argv, "--iters", "1", "--repeats", "1", "--warmup", "0", "--no-train", "--json", str(out)])
+    r = run_benchmark([*argv, "--iters", "1", "--repeats", "1", "--warmup", "0", "--no-train", "--json", str(out)])
     printed = capsys.readouterr().out
     assert "ratio ours/timm: forward" in printed and "torch" in printed
     assert r["max_abs_diff"] == pytest.approx(0.0, abs=1e-5)  # same weights copied into timm
@@ -112,4 +112,4 @@ def test_cli_backbone_subcommand(tmp_path, capsys):
     saved = json.loads(out.read_text())
     assert saved["settings"]["size"] == 64 and saved["ours"]["fwd_img_s"] > 0 and "train_img_s" not in saved["ours"]
     with pytest.raises(SystemExit):
-        main(["backbone", "--dtype", "fp8"])
+        run_benchmark(["backbone", "--dtype", "fp8"])

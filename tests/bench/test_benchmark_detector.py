@@ -8,19 +8,19 @@ import torch
 
 from detector.bench.detector import DetectorBenchSettings, bench_config
 from detector.bench.training import synthetic_targets
-from tools.benchmark import main
+from detector.cli.benchmark import run_benchmark
 
 TINY = ["configs/shapes_tiny.yaml", "data.img_size=64", "data.shapes=null", "train.workers=0"]
 FAST = ["--device", "cpu", "--size", "64", "--batch", "2", "--iters", "1", "--repeats", "1", "--warmup", "0"]
 
 
 def test_detector_defaults_to_the_model_form_detect_runs(capsys):
-    r = main(["detector", *TINY, *FAST])  # no --fuse / --channels-last: what tools/detect.py runs
+    r = run_benchmark(["detector", *TINY, *FAST])  # no --fuse / --channels-last: what tools/detect.py runs
     assert r["settings"]["fuse"] is True and r["settings"]["channels_last"] is True
     assert "model form: BatchNorm folded into the convs, channels_last (what tools/detect.py runs" in (
         capsys.readouterr().out
     )
-    r = main(["detector", *TINY, *FAST, "--no-fuse", "--no-channels-last"])
+    r = run_benchmark(["detector", *TINY, *FAST, "--no-fuse", "--no-channels-last"])
     assert r["settings"]["fuse"] is False and r["settings"]["channels_last"] is False
     assert "BatchNorm separate, NCHW (contiguous) (NOT what tools/detect.py runs" in capsys.readouterr().out
 
@@ -31,7 +31,7 @@ def _timing_ok(d: dict) -> None:
 
 def test_detector_inference_json(tmp_path, capsys):
     out = tmp_path / "det.json"
-    r = main(["detector", *TINY, *FAST, "--sizes", "64,96", "--fuse", "--json", str(out)])
+    r = run_benchmark(["detector", *TINY, *FAST, "--sizes", "64,96", "--fuse", "--json", str(out)])
     printed = capsys.readouterr().out
     assert "torch" in printed and "latency, batch 1" in printed and "without NMS" in printed
     saved = json.loads(out.read_text())
@@ -56,7 +56,7 @@ def test_detector_inference_json(tmp_path, capsys):
 
 def test_detector_train_synthetic_and_real_data(shapes_overrides, capsys):
     # data.img_size is 64 in TINY: the benchmark's --size (96) must drive the real loader too
-    r = main(["detector", *TINY, *shapes_overrides, *FAST, "--size", "96", "--train", "--real-data"])
+    r = run_benchmark(["detector", *TINY, *shapes_overrides, *FAST, "--size", "96", "--train", "--real-data"])
     printed = capsys.readouterr().out
     assert "synthetic tensors" in printed and "ratio real/synthetic" in printed
     assert r["settings"]["num_classes"] == 6  # taken from the shapes dataset
@@ -72,7 +72,7 @@ def test_detector_train_synthetic_and_real_data(shapes_overrides, capsys):
 def test_loader_subcommand(shapes_overrides, tmp_path, capsys):
     out = tmp_path / "loader.json"
     argv = ["loader", *TINY, *shapes_overrides, "--size", "64", "--batch", "2", "--workers", "0"]
-    r = main([*argv, "--batches", "2", "--warmup", "1", "--json", str(out)])
+    r = run_benchmark([*argv, "--batches", "2", "--warmup", "1", "--json", str(out)])
     assert "img/s/worker" in capsys.readouterr().out
     saved = json.loads(out.read_text())
     assert saved["settings"]["size"] == 64 and saved["settings"]["workers"] == [0]
@@ -83,18 +83,18 @@ def test_loader_subcommand(shapes_overrides, tmp_path, capsys):
 
 def test_bad_settings_are_reported(capsys):
     with pytest.raises(ValueError, match="--train"):
-        main(["detector", *TINY, "--device", "cpu", "--real-data"])
+        run_benchmark(["detector", *TINY, "--device", "cpu", "--real-data"])
     with pytest.raises(ValueError, match="fp16 is CUDA-only"):
-        main(["detector", *TINY, "--device", "cpu", "--dtype", "fp16"])
+        run_benchmark(["detector", *TINY, "--device", "cpu", "--dtype", "fp16"])
     with pytest.raises(SystemExit, match="2"):  # argparse (detector/cli_args.py)
-        main(["detector", *TINY, "--device", "cpu", "--sizes", "320,100"])
+        run_benchmark(["detector", *TINY, "--device", "cpu", "--sizes", "320,100"])
     assert "argument --sizes: must be >= 32 and a multiple of 32, got 100" in capsys.readouterr().err
     with pytest.raises(ValueError, match="multiples of 32"):  # the library's own check
         DetectorBenchSettings(config=TINY[0], sizes=[320, 100]).validate(torch.device("cpu"))
     with pytest.raises(ValueError, match="--warmup >= 1"):
-        main(["detector", *TINY, "--device", "cpu", "--compile", "--warmup", "0"])
+        run_benchmark(["detector", *TINY, "--device", "cpu", "--compile", "--warmup", "0"])
     with pytest.raises(SystemExit):
-        main(["detector", *TINY, "--sizes", "320,abc"])
+        run_benchmark(["detector", *TINY, "--sizes", "320,abc"])
 
 
 def test_random_init_unless_pretrained_is_overridden():
@@ -115,19 +115,19 @@ def test_synthetic_targets_are_valid_boxes():
 @pytest.mark.slow
 def test_dtype_sweep_gives_one_run_per_dtype(tmp_path, capsys):
     out = tmp_path / "sweep.json"
-    r = main(["detector", *TINY, *FAST, "--dtype", "fp32,bf16", "--json", str(out)])
+    r = run_benchmark(["detector", *TINY, *FAST, "--dtype", "fp32,bf16", "--json", str(out)])
     assert [run["settings"]["dtype"] for run in r["runs"]] == ["fp32", "bf16"]
     assert json.loads(out.read_text())["runs"][1]["settings"]["dtype"] == "bf16"
     assert capsys.readouterr().out.count("precision: ") == 2
     with pytest.raises(SystemExit):
-        main(["detector", *TINY, "--dtype", "fp32,fp8"])
+        run_benchmark(["detector", *TINY, "--dtype", "fp32,fp8"])
 
 
 def test_compile_modes_are_checked():
     with pytest.raises(ValueError, match="needs --device cuda"):
-        main(["detector", *TINY, "--device", "cpu", "--compile", "reduce-overhead"])
+        run_benchmark(["detector", *TINY, "--device", "cpu", "--compile", "reduce-overhead"])
     with pytest.raises(SystemExit):
-        main(["detector", *TINY, "--device", "cpu", "--compile", "fastest"])
+        run_benchmark(["detector", *TINY, "--device", "cpu", "--compile", "fastest"])
     assert DetectorBenchSettings(compile=True).compile_mode == "default"
     assert DetectorBenchSettings(compile=False).compile_mode is None
 
@@ -151,6 +151,6 @@ def test_loader_on_generated_shapes_data(tmp_path, monkeypatch):
     config = str(Path("configs/yolo_cspx50.yaml").resolve())  # COCO config; COCO is not here
     monkeypatch.chdir(tmp_path)  # the shapes set is generated under ./data
     argv = ["loader", config, "--shapes-data", "--size", "64", "--batch", "2", "--workers", "0"]
-    r = main([*argv, "--batches", "1", "--warmup", "0"])
+    r = run_benchmark([*argv, "--batches", "1", "--warmup", "0"])
     assert (tmp_path / "data" / "bench_shapes_64" / "train.json").is_file()
     assert r["settings"]["size"] == 64 and r["runs"][0]["images_per_s"] > 0 and r["runs"][0]["img_size"] == 64

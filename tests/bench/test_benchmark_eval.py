@@ -2,12 +2,12 @@
 
 import json
 
-from tools.benchmark import main
+from detector.cli.benchmark import run_benchmark
 
 
 def test_eval_benchmark_reports_every_engine_with_identical_stats(tmp_path, capsys):
     out = tmp_path / "eval.json"
-    r = main(["eval", "--images", "30", "--dets", "20", "--repeats", "1", "--json", str(out)])
+    r = run_benchmark(["eval", "--images", "30", "--dets", "20", "--repeats", "1", "--json", str(out)])
     engines = ["pycocotools", "faster_coco_eval_alone", "coco_evaluate", "coco_evaluate_arrays"]
     assert list(r["seconds"]) == engines and all(s > 0 for s in r["seconds"].values())
     assert r["identical_stats"] == dict.fromkeys(engines, True)

@@ -7,7 +7,7 @@ import pytest
 
 from detector.bench.report import COCO_TRAIN_IMAGES, epoch_estimate, render_markdown, target_rows
 from detector.bench.suite import SuiteSettings, resolve_settings, run_suite
-from tools.benchmark import main
+from detector.cli.benchmark import run_benchmark
 
 TINY = ["configs/shapes_tiny.yaml", "data.img_size=64", "data.shapes=null", "train.workers=0"]
 TINY_SUITE = ["--size", "64", "--batch", "2", "--latency-sizes", "64", "--backbone-size", "64"]
@@ -19,7 +19,7 @@ TINY_SUITE += ["--warmup", "0", "--iters", "1", "--repeats", "1"]
 def test_cpu_suite_runs_every_step_and_writes_the_report(shapes_overrides, tmp_path, capsys):
     pytest.importorskip("timm")
     out = tmp_path / "bench"
-    r = main(["suite", *TINY, *shapes_overrides, "--device", "cpu", "--out", str(out), *TINY_SUITE])
+    r = run_benchmark(["suite", *TINY, *shapes_overrides, "--device", "cpu", "--out", str(out), *TINY_SUITE])
     printed = capsys.readouterr().out
     assert list(r["steps"]) == ["backbone", "infer_fp32", "train_fp32", "loader"]  # the CPU default steps
     assert all("error" not in step and step["seconds"] > 0 for step in r["steps"].values())
@@ -64,14 +64,14 @@ def test_failing_step_is_recorded_and_the_rest_still_run(shapes_overrides, tmp_p
 
 
 def test_cli_reports_bad_settings_in_one_line(tmp_path, capsys):
-    from tools.benchmark import cli
+    from detector.cli.benchmark import main
 
     argv = ["suite", TINY[0], "--device", "cpu", "--out", str(tmp_path), "--steps", "infer_fp8"]
-    assert cli(argv) == 2
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("benchmark: error: unknown suite step(s) ['infer_fp8']") and "Traceback" not in err
     assert (
-        cli(
+        main(
             [
                 "suite",
                 "configs/yolo_cspx50.yaml",
@@ -89,7 +89,7 @@ def test_cli_reports_bad_settings_in_one_line(tmp_path, capsys):
     )  # COCO is not here: the missing split is named
     assert "data.train.ann" in capsys.readouterr().err and not (tmp_path / "suite.json").exists()
     argv = ["suite", TINY[0], "--device", "cpu", "--out", str(tmp_path), "--steps", "infer_fp16"]
-    assert cli(argv) == 1  # a failed step: its error recorded, exit status 1
+    assert main(argv) == 1  # a failed step: its error recorded, exit status 1
     assert "1 suite step(s) failed: infer_fp16" in capsys.readouterr().err
 
 

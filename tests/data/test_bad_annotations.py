@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
+from detector.cli.check_dataset import main as check_main
 from detector.data import CocoDetection, DatasetWarning, check_coco
 from detector.engine.evaluation.evaluator import EvaluationWarning, coco_evaluate
 from tests.helpers import write_coco
-from tools.check_dataset import main as check_main
 
 BAD = [  # (bbox, other fields): each one is skipped, named by its annotation id
     ([10, 10, "20", 20], {}),

@@ -3,10 +3,11 @@ import json
 import cv2
 import numpy as np
 
+from detector.cli.check_dataset import main as check_main
+from detector.cli.exit_codes import EXIT_FAILED
 from detector.data.doctor import check_coco
 from detector.data.yolo_txt import check_yolo
 from tests.helpers import write_coco
-from tools.check_dataset import main as check_main
 
 
 def _broken(tmp_path):
@@ -58,7 +59,7 @@ def test_unknown_category_and_non_coco_json_are_fatal(tmp_path, capsys):
     ann.write_text(json.dumps(data))
     r = check_coco(ann, d, cache=False)
     assert r.fatal and r.count("unknown_category") == 1
-    assert check_main(["--ann", str(ann), "--images", str(d), "--no-cache"]) == 2
+    assert check_main(["--ann", str(ann), "--images", str(d), "--no-cache"]) == EXIT_FAILED  # found, reported
     assert "unknown_category: 1" in capsys.readouterr().out
     bad = tmp_path / "bad.json"
     bad.write_text('{"images": []')

@@ -96,7 +96,7 @@ def test_bad_arguments_say_what_to_do(tmp_path):
 
 
 def test_make_shapes_tool_writes_a_heldout_set_and_its_statistics(tmp_path, capsys):
-    from tools.make_shapes import main
+    from detector.cli.make_shapes import main
 
     out = tmp_path / "ha"
     argv = ["--style", "heldout_a", "--out", str(out), "--num-train", "3", "--num-val", "2", "--img-size", "64"]

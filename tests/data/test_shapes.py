@@ -57,7 +57,7 @@ def test_download_coco_extracts_into_expected_layout(tmp_path):
 
 
 def test_make_shapes_tool_video_only_writes_just_the_video(tmp_path):
-    from tools.make_shapes import main
+    from detector.cli.make_shapes import main
 
     assert main(["--out", str(tmp_path), "--video-only", "--frames", "4", "--size", "64"]) == 0
     assert (tmp_path / "video" / "shapes.mp4").is_file()

@@ -68,7 +68,7 @@ def test_empty_paths_that_mean_unset_stay_allowed(tmp_path):
 
 
 def test_train_tool_reports_an_empty_out_dir_in_one_line(tmp_path, capsys):
-    from tools.train import main
+    from detector.cli.train import main
 
     path = tmp_path / "c.yaml"
     path.write_text("train:\n  epochs: 1\n")

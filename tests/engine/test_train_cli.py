@@ -39,7 +39,7 @@ def test_typo_in_override_suggests_the_key(tmp_path, shapes_root):
 
 
 def test_override_errors_are_one_line_in_process(tmp_path, shapes_root, capsys):
-    from tools.train import main
+    from detector.cli.train import main
 
     cfg = str(tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root))
     assert main([cfg, "train.epohcs=3"]) == 2

@@ -5,7 +5,7 @@ tools/eval.py's numbers; a changed config is refused; the HTML report loads clea
 from __future__ import annotations
 
 import html
-import importlib.util
+import importlib
 import json
 import re
 from pathlib import Path
@@ -28,10 +28,7 @@ pytestmark = pytest.mark.slow  # trains 2 tiny detectors for 2 epochs (about hal
 
 
 def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(f"{name}_tool", ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"detector.cli.{name}")
 
 
 def _label(cfg) -> str:

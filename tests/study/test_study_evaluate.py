@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import shutil
 from pathlib import Path
@@ -19,10 +19,7 @@ pytestmark = pytest.mark.slow  # two evaluations of a small model, one through t
 
 
 def load_eval_tool():
-    spec = importlib.util.spec_from_file_location("eval_tool", ROOT / "tools" / "eval.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module("detector.cli.eval")
 
 
 @pytest.fixture(scope="module")

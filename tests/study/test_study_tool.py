@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 from pathlib import Path
 
 import pytest
@@ -13,10 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location("study_tool", ROOT / "tools" / "study.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module("detector.cli.study")
 
 
 @pytest.mark.slow  # imports timm and builds a ResNet-18

@@ -1,13 +1,12 @@
 """What every tool rejects, as one table: (tool, argv, exit status, message fragment), run in-process through each
-tool's ``main(argv)`` (``cli`` for benchmark). Argument ranges fail in argparse (SystemExit 2) before any model is
+tool's ``main(argv)`` (``detector.cli.<tool>``). Argument ranges fail in argparse (SystemExit 2) before any model is
 built or file read; the rest fail with one ``error:`` line. Plus: every numeric argument of every parser takes its
 range from ``detector/cli_args.py``, and docs/CLI.md shows that table."""
 
 from __future__ import annotations
 
 import argparse
-import functools
-import importlib.util
+import importlib
 import json
 from pathlib import Path
 from types import ModuleType
@@ -24,21 +23,15 @@ ROOT = Path(__file__).resolve().parents[2]
 TOOLS = sorted(p.stem for p in (ROOT / "tools").glob("*.py"))
 
 
-@functools.cache
 def load_tool(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"{name}_tool", ROOT / "tools" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The code of ``tools/<name>.py``: ``detector.cli.<name>``."""
+    return importlib.import_module(f"detector.cli.{name}")
 
 
 def run(tool: str, argv: list[str]) -> int:
-    """The tool's exit status: what its entry point returns, or the SystemExit code (argparse errors)."""
-    module = load_tool(tool)
-    entry = module.cli if tool == "benchmark" else module.main
+    """The tool's exit status: what its ``main`` returns, or the SystemExit code (argparse errors)."""
     try:
-        return entry(argv)
+        return load_tool(tool).main(argv)
     except SystemExit as e:
         return int(e.code or 0)
 
@@ -114,7 +107,7 @@ CASES = [
         2,
         "{data}/yolo/labels/a.txt:2: class id 7 is outside the 3 names (valid ids 0..2)",
     ),
-    (["check_dataset", "--yolo", "{data}/yolo/images", "--names", "{data}/names.txt"], 2, "[FATAL] unknown_category"),
+    (["check_dataset", "--yolo", "{data}/yolo/images", "--names", "{data}/names.txt"], 1, "[FATAL] unknown_category"),
     # tools/study.py
     (["study", "configs/study_shapes.yaml", "--seeds", "0,-1"], 2, "argument --seeds: must be >= 0, got -1"),
     (["study", "configs/study_shapes.yaml", "--seeds", "0,x"], 2, "argument --seeds: expected an integer, got 'x'"),

@@ -4,7 +4,7 @@ fine-tuning like any other."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
+import importlib
 import io
 import json
 from pathlib import Path
@@ -26,10 +26,7 @@ SMALL = {"model.backbone.width_mult": 0.25, "model.neck.widths": [32, 64, 128]} 
 
 
 def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"detector.cli.{name}")
 
 
 def coco_names_file(path: Path) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from detector.cli.exit_codes import EXIT_FAILED, EXIT_USAGE
 from detector.config import PredictConfig
 from detector.data.letterbox import letterbox
 from tests.helpers import write_tiny_checkpoint
@@ -119,27 +119,26 @@ def test_detect_video_frame_count_and_detections(tmp_path: Path, ckpt):
 
 
 def _detect_main():
-    spec = importlib.util.spec_from_file_location("detect_tool", DETECT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    from detector.cli.detect import main
+
+    return main
 
 
 def test_detect_bad_sources_exit_with_clear_errors(tmp_path: Path, ckpt, capsys):
     weights, _ = ckpt
     main = _detect_main()
     base = ["--weights", str(weights), "--img-size", "64", "--out", str(tmp_path / "o")]
-    assert main([*base, "--source", str(tmp_path / "nope.jpg")]) == 2
+    assert main([*base, "--source", str(tmp_path / "nope.jpg")]) == EXIT_USAGE
     assert "nope.jpg" in capsys.readouterr().err
     (tmp_path / "broken.mp4").write_bytes(b"\x00" * 64)
-    assert main([*base, "--source", str(tmp_path / "broken.mp4")]) == 2
+    assert main([*base, "--source", str(tmp_path / "broken.mp4")]) == EXIT_USAGE
     assert "broken.mp4" in capsys.readouterr().err
     bad_dir = tmp_path / "only_bad"
     bad_dir.mkdir()
     (bad_dir / "x.jpg").write_bytes(b"corrupt")
-    assert main([*base, "--source", str(bad_dir)]) == 1
+    assert main([*base, "--source", str(bad_dir)]) == EXIT_FAILED  # started, found nothing to detect on
     assert "no readable image" in capsys.readouterr().err
-    assert main(["--weights", str(tmp_path / "missing.pt"), "--source", str(bad_dir)]) == 2
+    assert main(["--weights", str(tmp_path / "missing.pt"), "--source", str(bad_dir)]) == EXIT_USAGE
     assert "missing.pt" in capsys.readouterr().err
 
 

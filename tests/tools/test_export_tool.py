@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -94,9 +93,8 @@ def test_export_cli_onnx_with_parity_check(tmp_path: Path):
 
 
 def test_export_cli_errors(tmp_path: Path, capsys):
-    spec = importlib.util.spec_from_file_location("export_tool", ROOT / "tools" / "export.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    from detector.cli import export as tool
+
     assert tool.main(["--weights", str(tmp_path / "missing.pt"), "--img-size", "64"]) == 2
     assert "missing.pt" in capsys.readouterr().err
     ckpt = tmp_path / "best.pt"
@@ -135,9 +133,8 @@ def test_onnx_parity_with_the_decoupled_head(tmp_path: Path, raw: bool):
 
 @pytest.mark.slow
 def test_export_out_folders_are_created_or_named_in_one_line(tmp_path: Path, capsys):
-    spec = importlib.util.spec_from_file_location("export_tool", ROOT / "tools" / "export.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    from detector.cli import export as tool
+
     ckpt = tmp_path / "best.pt"
     write_tiny_checkpoint(ckpt)
     out = tmp_path / "no" / "such" / "dir" / "x.onnx"

@@ -6,7 +6,7 @@ files that must survive byte for byte, the exit status and the fragments of the 
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,16 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 Build = Callable[[Path], tuple[list[str], list[Path]]]  # tmp_path -> (argv, protected files)
 
 
-def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(f"{name}_tool", ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def run(tool: str, argv: list[str]) -> int:
-    module = load_tool(tool)
-    return module.cli(argv) if tool == "benchmark" else module.main(argv)
+    return importlib.import_module(f"detector.cli.{tool}").main(argv)
 
 
 def _file(path: Path, data: bytes = b"user data, must survive") -> Path:

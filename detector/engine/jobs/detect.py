@@ -65,6 +65,7 @@ class DetectSummary:
     seconds: float
     img_size: int
     device: str
+    interrupted: bool = False  # Ctrl-C stopped the run early; what was processed is saved
 
 
 def _source_name(source: str) -> str:
@@ -110,7 +111,7 @@ def run_detection(opts: DetectOptions) -> DetectSummary:
 
     Unreadable images inside a folder/glob are skipped with a warning and counted. Raises :class:`SourceError` or
     :class:`DetectError` (bad options, no readable image at all, unusable weights); Ctrl-C stops early and keeps
-    what was written.
+    what was written (``summary.interrupted``).
     """
     check_options(opts)  # before the source is opened and the model loaded
     source = Source(opts.source)
@@ -126,6 +127,7 @@ def run_detection(opts: DetectOptions) -> DetectSummary:
     )
     totals = {"pre": 0.0, "infer": 0.0, "post": 0.0}
     done, skipped, total = 0, 0, len(source)
+    interrupted = False
     t_start = time.perf_counter()
     try:
         for frame in source:
@@ -148,6 +150,7 @@ def run_detection(opts: DetectOptions) -> DetectSummary:
             if show and vis is not None:
                 show = show_frame(vis, frame.path)
     except KeyboardInterrupt:
+        interrupted = True
         log.warning("interrupted; saving what was processed")
     finally:
         source.close()
@@ -158,17 +161,18 @@ def run_detection(opts: DetectOptions) -> DetectSummary:
             cv2.destroyAllWindows()
     if skipped:
         log.warning("skipped %d unreadable image(s) of %d", skipped, total)
-    if done == 0:
+    if done == 0 and not interrupted:
         raise NoImagesError(f"no readable image in --source {opts.source!r}")
     summary = DetectSummary(
         out=out,
         done=done,
         skipped=skipped,
         total=total,
-        ms_per_image={k: v / done for k, v in totals.items()},
+        ms_per_image={k: v / max(done, 1) for k, v in totals.items()},
         seconds=time.perf_counter() - t_start,
         img_size=predictor.img_size,
         device=str(predictor.device),
+        interrupted=interrupted,
     )
     per = summary.ms_per_image
     log.info(

@@ -3,7 +3,8 @@ on to every rank) handled like Ctrl-C, and the line that says how to resume.
 
 :func:`sigterm_as_interrupt` makes SIGTERM raise :class:`Terminated`, a ``KeyboardInterrupt``, in the main thread, so
 it unwinds the run exactly as Ctrl-C does (loader workers stopped, logs flushed, process group left); the tool then
-exits with 143 = 128 + 15, the status of a process ended by SIGTERM. Checkpoints are replaced whole
+exits with 143 = 128 + 15, the status of a process ended by SIGTERM (``EXIT_SIGTERM`` in ``detector/cli/exit_codes.py``,
+where every exit status of the tools is defined). Checkpoints are replaced whole
 (``checkpoint.atomic_save``), so the last one written stays usable.
 
 When the whole process group gets the signal (torchrun, Slurm, ``kill -TERM -PGID``), the DataLoader workers die of
@@ -21,9 +22,6 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-
-EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
-EXIT_SIGINT = 128 + signal.SIGINT  # 130
 
 _received = False  # SIGTERM arrived in this process inside sigterm_as_interrupt (signal handlers are per process)
 _active = False  # inside a sigterm_as_interrupt block

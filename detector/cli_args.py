@@ -311,6 +311,21 @@ def rejects_markdown() -> str:
     for tool, checks in OTHER_CHECKS.items():
         for check in checks:
             lines.append(f"- {_script(tool)}: {check}")
+    lines += [
+        "",
+        "## Flags that are config keys",
+        "",
+        "These flags are aliases of config keys (`CONFIG_FLAGS` in `detector/cli_args.py`, the one table of them): the",
+        "tool turns each into a `key=value` override placed before the command line's own, so `--conf 0.4` and",
+        "`predict.conf=0.4` are the same, and an explicit `key=value` wins (with a warning that the key is set twice).",
+        "",
+        "| tool | flag | config key |",
+        "| --- | --- | --- |",
+    ]
+    for tool, flags in CONFIG_FLAGS.items():
+        for flag, alias in flags.items():
+            value = "VALUE" if alias.const is None else str(alias.const).lower()
+            lines.append(f"| {_script(tool)} | `{flag}` | `{alias.key}={value}` |")
     return "\n".join(lines) + "\n"
 
 

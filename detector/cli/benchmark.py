@@ -32,7 +32,7 @@ from detector.bench.evaluation import EvalBenchSettings, bench_eval
 from detector.bench.suite import SuiteSettings, run_suite
 from detector.bench.text import format_backbone, format_detector, format_eval, format_loader
 from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
-from detector.cli_args import arg_list_type, arg_type
+from detector.cli_args import add_config_flags, arg_list_type, arg_type, config_flag_overrides
 from detector.output_files import check_output_file, write_text_atomic
 
 
@@ -123,7 +123,7 @@ def _dtype_list(text: str) -> list[str]:
 def run_detector(args: argparse.Namespace) -> dict:
     """``detector`` subcommand: params/GFLOPs, latency, throughput +/- NMS, optional training step; one run per
     ``--dtype``. Returns (and writes with ``--json``) one result, or ``{"runs": [...]}`` for several dtypes."""
-    overrides = list(args.overrides)
+    overrides = [*config_flag_overrides(args, "benchmark detector"), *args.overrides]  # an explicit key=value wins
     if args.shapes_data:
         overrides += shapes_data_overrides(args.size)
     runs = []
@@ -145,8 +145,6 @@ def run_detector(args: argparse.Namespace) -> dict:
             real_data=args.real_data,
             workers=args.workers,
             num_classes=args.num_classes,
-            conf_thres=args.conf,
-            iou_thres=args.iou,
             warmup=args.warmup,
             iters=args.iters,
             repeats=args.repeats,
@@ -237,18 +235,7 @@ def add_detector_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="default: model.num_classes, the dataset's, or 80",
     )
-    p.add_argument(
-        "--conf",
-        type=arg_type("benchmark detector", "--conf"),
-        default=0.25,
-        help="NMS confidence threshold (default %(default)s)",
-    )
-    p.add_argument(
-        "--iou",
-        type=arg_type("benchmark detector", "--iou"),
-        default=0.45,
-        help="NMS IoU threshold (default %(default)s)",
-    )
+    add_config_flags(p, "benchmark detector")  # --conf --iou: predict.conf / predict.iou (the NMS settings)
     p.add_argument(
         "--warmup",
         type=arg_type("benchmark detector", "--warmup"),

@@ -1,5 +1,8 @@
 """Run a trained detector on images, folders, globs, videos, webcams or streams; save annotated results.
 
+The detection settings are the checkpoint config's ``predict`` section; set them as ``key=value`` overrides
+(``predict.conf=0.4``) or with their flag aliases (``--conf 0.4``; detector/cli_args.py CONFIG_FLAGS).
+
 Example: python tools/detect.py --weights runs/train/exp/weights/best.pt --source data/images --save-json
 """
 
@@ -10,7 +13,7 @@ import logging
 import sys
 
 from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_USAGE, exit_on_ctrl_c
-from detector.cli_args import arg_type
+from detector.cli_args import add_config_flags, config_flag_overrides
 from detector.cli_logging import configure_logging
 from detector.engine.jobs.detect import DetectError, DetectOptions, NoImagesError, run_detection
 from detector.engine.prediction.sources import SourceError
@@ -21,20 +24,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", required=True, help="checkpoint written by tools/train.py (last.pt / best.pt)")
     p.add_argument("--source", required=True, help="image, folder, glob ('imgs/*.jpg'), video, webcam index or URL")
-    p.add_argument(
-        "--img-size",
-        type=arg_type("detect", "--img-size"),
-        default=None,
-        help="network input long side, pixels (default: training data.img_size)",
-    )
-    p.add_argument(
-        "--conf",
-        type=arg_type("detect", "--conf"),
-        default=0.25,
-        help="score threshold (objectness x class probability)",
-    )
-    p.add_argument("--iou", type=arg_type("detect", "--iou"), default=0.45, help="NMS IoU threshold")
-    p.add_argument("--max-det", type=arg_type("detect", "--max-det"), default=300, help="maximum detections per image")
+    add_config_flags(p, "detect")  # --img-size --conf --iou --max-det --half --square: predict.* keys
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--out", default="runs/detect/exp", help="output folder (exp2, exp3... if it already has files)")
     p.add_argument(
@@ -46,14 +36,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--save-txt", action="store_true", help="write OUT/labels/<name>.txt: label cx cy w h score (0-1)")
     p.add_argument("--no-save", action="store_true", help="do not write annotated images/videos")
     p.add_argument("--show", action="store_true", help="display results in a window (when a display is available)")
-    p.add_argument(
-        "--half", action="store_true", help="fp16 inference (CUDA only; the default already uses fp16 there)"
-    )
-    p.add_argument("--square", action="store_true", help="pad to img-size x img-size instead of a minimal rectangle")
     p.add_argument("--no-fuse", action="store_true", help="keep BatchNorm layers separate (default: fused into convs)")
     p.add_argument("--quiet", action="store_true", help="print warnings and errors only")
-    p.add_argument("overrides", nargs="*", help="config overrides key=value applied to the checkpoint's config")
-    return p.parse_args(argv)
+    p.add_argument(
+        "overrides", nargs="*", metavar="key=value", help="overrides of the checkpoint's config, e.g. predict.conf=0.4"
+    )
+    return p.parse_intermixed_args(argv)
 
 
 def options(args: argparse.Namespace) -> DetectOptions:
@@ -61,10 +49,6 @@ def options(args: argparse.Namespace) -> DetectOptions:
     return DetectOptions(
         weights=args.weights,
         source=args.source,
-        img_size=args.img_size,
-        conf=args.conf,
-        iou=args.iou,
-        max_det=args.max_det,
         device=args.device,
         out=args.out,
         exist_ok=args.exist_ok,
@@ -72,10 +56,8 @@ def options(args: argparse.Namespace) -> DetectOptions:
         save_txt=args.save_txt,
         save_json=args.save_json,
         show=args.show,
-        half=args.half,
-        square=args.square,
         fuse=not args.no_fuse,
-        overrides=list(args.overrides),
+        overrides=[*config_flag_overrides(args, "detect"), *args.overrides],  # an explicit key=value wins
     )
 
 

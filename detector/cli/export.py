@@ -4,7 +4,10 @@ The exported graph takes ``images`` float [B, 3, H, W] RGB in [0, 1] (letterboxe
 ``output`` [B, N, 4 + C] (cx, cy, w, h input pixels, class scores in [0, 1]) -- NMS is not in the graph -- or, with
 --raw, one raw map per level ``raw_s8/raw_s16/raw_s32`` (the head family's raw layout, in the metadata).
 ``--out`` folders that do not exist yet are created; ``--out`` is never the weights, and an existing file is replaced
-only with --exist-ok (checked before the export). The run itself is detector/engine/jobs/export.py.
+only with --exist-ok (checked before the export). The checkpoint config's ``predict`` section gives the default input
+size (``predict.img_size``, else the training ``data.img_size``), fp16 (``predict.half=true``, alias ``--half``) and
+the post-processing written into the file's ``nms`` metadata; ``key=value`` overrides set them. The run itself is
+detector/engine/jobs/export.py.
 
 Example: python tools/export.py --weights runs/train/exp/weights/best.pt --img-size 640 --out best.onnx
 """
@@ -16,7 +19,7 @@ import logging
 import sys
 
 from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
-from detector.cli_args import arg_type
+from detector.cli_args import add_config_flags, arg_type, config_flag_overrides
 from detector.cli_logging import configure_logging
 from detector.engine.jobs.export import FORMATS, ExportError, ExportOptions, run_export
 from detector.export import MAX_OPSET, MIN_OPSET
@@ -32,8 +35,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--img-size",
         type=arg_type("export", "--img-size"),
         nargs="+",
-        default=[640],
-        help="input side, or H W (multiples of 32)",
+        default=None,
+        help="input side, or H W (multiples of 32; default: predict.img_size, else the training data.img_size)",
     )
     p.add_argument(
         "--opset", type=arg_type("export", "--opset"), default=17, help=f"ONNX opset ({MIN_OPSET}..{MAX_OPSET})"
@@ -48,13 +51,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="output file; missing folders are created (default: the weights path with .onnx / .torchscript)",
     )
     p.add_argument("--exist-ok", action="store_true", help="replace --out if it exists (never the --weights file)")
-    p.add_argument("--half", action="store_true", help="fp16 weights and input (use with --device cuda)")
+    add_config_flags(p, "export")  # --half: predict.half=true (fp16 weights and input; use with --device cuda)
     p.add_argument("--device", default="cpu", help="device used for export and the PyTorch side of the check")
     p.add_argument("--no-fuse", action="store_true", help="do not fold BatchNorm into the convolutions")
     p.add_argument("--no-check", action="store_true", help="skip the parity check against PyTorch")
     p.add_argument("--quiet", action="store_true", help="print warnings and errors only")
-    p.add_argument("overrides", nargs="*", help="config overrides key=value applied to the checkpoint's config")
-    return p.parse_args(argv)
+    p.add_argument(
+        "overrides", nargs="*", metavar="key=value", help="overrides of the checkpoint's config, e.g. predict.conf=0.4"
+    )
+    return p.parse_intermixed_args(argv)
 
 
 def options(args: argparse.Namespace) -> ExportOptions:
@@ -62,17 +67,16 @@ def options(args: argparse.Namespace) -> ExportOptions:
     return ExportOptions(
         weights=args.weights,
         format=args.format,
-        img_size=list(args.img_size),
+        img_size=None if args.img_size is None else list(args.img_size),
         opset=args.opset,
         raw=args.raw,
         dynamic_batch=args.dynamic_batch,
         out=args.out,
         exist_ok=args.exist_ok,
-        half=args.half,
         device=args.device,
         fuse=not args.no_fuse,
         check=not args.no_check,
-        overrides=list(args.overrides),
+        overrides=[*config_flag_overrides(args, "export"), *args.overrides],  # an explicit key=value wins
     )
 
 

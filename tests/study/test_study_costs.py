@@ -20,7 +20,7 @@ def _cfg(tmp_path):
 
 
 def fake_bench(seen):
-    def bench(model, runner, device, s):
+    def bench(model, runner, device, s, nms):
         seen.append((model, device, s))
         return {
             "latency": [{"e2e": {"ms": 3.5, "runs_ms": [3.4, 3.5, 3.9]}}],

@@ -54,7 +54,9 @@ def test_params_gflops_and_the_latency_settings_of_the_benchmark(tmp_path, monke
 def test_the_gpu_throughput_uses_the_study_batch_and_dtype(tmp_path, monkeypatch):
     cfg = _cfg(tmp_path)
     seen = []
-    monkeypatch.setattr(costs, "_bench", lambda cfg, nc, s: seen.append(s) or fake_bench([])(None, None, None, s))
+    monkeypatch.setattr(
+        costs, "_bench", lambda cfg, nc, s: seen.append(s) or fake_bench([])(None, None, None, s, cfg.predict)
+    )
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "Fake GPU")
     out = costs.measure_cost(cfg, 6, CostSettings(gpu_batch=16, gpu_dtype="bf16", latency=False), tmp_path, gpu=True)
     assert out["cpu"] is None and out["gpu"]["img_s"] == 1234.0 and out["gpu"]["device_name"] == "Fake GPU"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from detector.config import Config, ConfigError, config_to_dict, load_config, save_config
+from detector.config import Config, ConfigError, config_from_dict, config_to_dict, load_config, save_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -182,3 +182,19 @@ def test_choices_and_ranges_are_read_from_the_declarations():
         option_at("train.epocs")
     with pytest.raises(KeyError, match="'train.device' declares no range"):
         key_range("train.device")
+
+
+def test_renamed_eval_keys_still_load_with_one_warning_naming_the_new_keys() -> None:
+    old = {"eval": {"conf_thres": 0.3, "iou_thres": 0.5, "max_det": 50}}  # a config / checkpoint of earlier versions
+    with pytest.warns(UserWarning, match=r"old\.yaml: renamed config keys \(eval\.conf_thres -> eval\.conf, "
+                      r"eval\.iou_thres -> eval\.iou\)") as caught:  # fmt: skip
+        cfg = config_from_dict(old, "old.yaml")
+    assert len(caught) == 1 and (cfg.eval.conf, cfg.eval.iou, cfg.eval.max_det) == (0.3, 0.5, 50)
+    assert old == {"eval": {"conf_thres": 0.3, "iou_thres": 0.5, "max_det": 50}}  # the caller's dict is left alone
+    with pytest.warns(UserWarning, match=r"eval\.iou_thres -> eval\.iou"):
+        assert config_from_dict({}, "x", ["eval.iou_thres=0.55"]).eval.iou == 0.55
+    with pytest.warns(UserWarning, match="renamed"):  # both names: the new one wins
+        assert config_from_dict({"eval": {"conf_thres": 0.3, "conf": 0.2}}, "x").eval.conf == 0.2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the new names load silently
+        assert config_from_dict({"eval": {"conf": 0.3}}, "x").eval.conf == 0.3

@@ -322,8 +322,8 @@ def rejects_markdown() -> str:
         "| tool | flag | config key |",
         "| --- | --- | --- |",
     ]
-    for tool, flags in CONFIG_FLAGS.items():
-        for flag, alias in flags.items():
+    for tool, aliases in CONFIG_FLAGS.items():
+        for flag, alias in aliases.items():
             value = "VALUE" if alias.const is None else str(alias.const).lower()
             lines.append(f"| {_script(tool)} | `{flag}` | `{alias.key}={value}` |")
     return "\n".join(lines) + "\n"

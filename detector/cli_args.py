@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from detector.config import key_range, option_at
+from detector.config import Config, key_range, option_at, section_type
 from detector.config_ranges import AT_LEAST_0, AT_LEAST_1, Range
 from detector.config_schema import option_doc
 
@@ -76,8 +76,6 @@ CONFIG_FLAGS: dict[str, dict[str, ConfigFlag]] = {
 def _value_kind(key: str) -> type:
     """``int`` or ``float``: the numeric type of config key ``key`` (``int | None`` -> ``int``)."""
     section = key.rsplit(".", 1)[0]
-    from detector.config import Config, section_type
-
     cls: Any = Config
     for part in section.split("."):
         cls = section_type(typing.get_type_hints(cls)[part])

@@ -495,7 +495,8 @@ def config_from_dict(data: dict, source: str = "config", overrides: list[str] | 
     """Validate a plain (YAML-like) dict into a :class:`Config`, then apply ``key.sub=value`` overrides.
 
     A config (or override) of the old head layout (``model.head.<family>: {...}``, ``loss.<family>: {...}``) is
-    migrated to ``model.head: {type, <family fields>, loss: {...}}`` with one warning naming the new keys."""
+    migrated to ``model.head: {type, <family fields>, loss: {...}}`` with one warning naming the new keys; keys renamed
+    since (:data:`detector.config_migrate.RENAMED_KEYS`, e.g. ``eval.conf_thres`` -> ``eval.conf``) likewise."""
     data, moved = migrate_head_layout(data, _head_family_names(), default_head_config().type)
     data, renamed = migrate_renamed_keys(data)
     cfg = _build(Config, data, "", source)

@@ -6,6 +6,7 @@ With random weights almost no box passes ``predict.conf``, so NMS costs less tha
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -107,7 +108,18 @@ def bench_config(settings: DetectorBenchSettings) -> Config:
     overrides = list(settings.overrides)
     if not any(o.split("=", 1)[0].strip() == "model.backbone.pretrained" for o in overrides):
         overrides.append("model.backbone.pretrained=false")
-    return load_config(settings.config, [*overrides, f"data.img_size={settings.size}"])
+    cfg = load_config(settings.config, [*overrides, f"data.img_size={settings.size}"])
+    p = cfg.predict
+    unused: dict[str, object] = {"predict.img_size": p.img_size, "predict.half": p.half}
+    unused["predict.letterbox"] = None if p.letterbox == "rect" else p.letterbox
+    named = [f"{k}={v}" for k, v in unused.items() if v is not None]
+    if named:  # the benchmark times square --size / --sizes inputs in --dtype; only predict's NMS settings apply
+        warnings.warn(
+            f"benchmark: {', '.join(named)} not used: the input size is --size / --sizes and the precision --dtype",
+            UserWarning,
+            stacklevel=2,
+        )
+    return cfg
 
 
 def build_bench_model(

@@ -154,3 +154,12 @@ def test_loader_on_generated_shapes_data(tmp_path, monkeypatch):
     r = run_benchmark([*argv, "--batches", "1", "--warmup", "0"])
     assert (tmp_path / "data" / "bench_shapes_64" / "train.json").is_file()
     assert r["settings"]["size"] == 64 and r["runs"][0]["images_per_s"] > 0 and r["runs"][0]["img_size"] == 64
+
+
+def test_predict_settings_the_benchmark_does_not_use_are_named() -> None:
+    from detector.bench.detector import DetectorBenchSettings, bench_config
+
+    settings = DetectorBenchSettings(config=TINY[0], overrides=[*TINY[1:], "predict.img_size=320", "predict.conf=0.1"])
+    with pytest.warns(UserWarning, match=r"predict.img_size=320 not used: the input size is --size"):
+        cfg = bench_config(settings)
+    assert cfg.predict.conf == 0.1  # the NMS settings do apply

@@ -38,7 +38,7 @@ def load_detector(
     """Load ``weights`` into a freshly built detector in eval mode on ``device``.
 
     ``cfg``: the run's config (e.g. from the CLI); its ``model`` section is replaced by the checkpoint's. Without it
-    the checkpoint's own config is used, with ``overrides`` (``["eval.conf_thres=0.3", ...]``) applied.
+    the checkpoint's own config is used, with ``overrides`` (``["eval.conf=0.3", ...]``) applied.
     Returns ``(model, cfg, meta)``; meta = ``{"class_names", "cat_ids", "num_classes", "epoch", "weights"}``
     (``cat_ids`` defaults to ``0..C-1`` and names to ``"0".."C-1"`` for checkpoints without them).
     Raises FileNotFoundError / ValueError naming the file when it is missing, not a checkpoint, or does not fit.

@@ -31,9 +31,11 @@ from detector.bench.detector import COMPILE_MODES
 from detector.bench.evaluation import EvalBenchSettings, bench_eval
 from detector.bench.suite import SuiteSettings, run_suite
 from detector.bench.text import format_backbone, format_detector, format_eval, format_loader
-from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
+from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, run_tool
+from detector.cli.parsing import ToolParser
 from detector.cli_args import add_config_flags, arg_list_type, arg_type, config_flag_overrides
-from detector.output_files import check_output_file, write_text_atomic
+from detector.job_files import JobFiles
+from detector.output_files import write_text_atomic
 
 
 def _write_json(result: dict, path: str | None) -> None:
@@ -479,35 +481,42 @@ SUBCOMMANDS = [add_suite_parser, add_backbone_parser, add_detector_parser, add_l
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in SUBCOMMANDS:
         add(sub)
     return parser
 
 
+def plan_files(args: argparse.Namespace) -> None:
+    """Before the benchmark runs (:class:`JobFiles`): the config is never written; ``--json`` and the suite's
+    ``--out`` are not inputs, not under a file and writable; an existing ``--json`` is replaced only with
+    ``--exist-ok`` (the suite checks its own earlier files)."""
+    files = JobFiles(exist_ok=getattr(args, "exist_ok", False))
+    files.read("CONFIG", getattr(args, "config", None), "file")
+    if getattr(args, "json", None):
+        files.write_file("--json", args.json)
+    if args.command == "suite":
+        files.write_folder("--out", args.out, names=("suite.json", "suite.md"))
+    files.check()
+
+
 def run_benchmark(argv: list[str] | None = None) -> dict:
     """Run a subcommand and return its result; bad settings raise ``ValueError`` / ``FileNotFoundError`` naming what
     to change."""
     args = build_parser().parse_args(argv)
-    if getattr(args, "json", None):  # before the benchmark runs: never over the config, over a file only if asked
-        inputs = {"CONFIG": getattr(args, "config", None)}
-        check_output_file(args.json, "--json", exist_ok=args.exist_ok, inputs=inputs)
+    plan_files(args)
     return args.func(args)
 
 
-@exit_on_ctrl_c
+@run_tool
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry: a bad setting or missing data is one line on stderr and exit status 2; a suite with
     failed steps (their figures missing, the others kept) exits with 1."""
-    try:
-        result = run_benchmark(argv)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"benchmark: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
+    result = run_benchmark(argv)
     failed = [k for k, r in result.get("steps", {}).items() if "error" in r]
     if failed:
-        print(f"benchmark: {len(failed)} suite step(s) failed: {', '.join(failed)} (see suite.md)", file=sys.stderr)
+        print(f"error: {len(failed)} suite step(s) failed: {', '.join(failed)} (see suite.md)", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 

@@ -12,7 +12,9 @@
 ``EXIT_SIGTERM`` 143    stopped by SIGTERM (128 + SIGTERM): train and study stop cleanly and say how to resume
 ======================  =====================================================================================
 
-:func:`exit_on_ctrl_c` wraps a tool's ``main`` so that Ctrl-C anywhere in it ends with :data:`EXIT_SIGINT`.
+:data:`ERROR_CODES` maps exception classes onto these statuses, the same in every tool; :func:`run_tool` wraps a
+tool's ``main`` so that an exception reaching it ends as one ``error: ...`` line on stderr and its status (a class
+that is not in the table is a bug: its traceback is kept). :func:`exit_on_ctrl_c` is the older name of the same.
 """
 
 from __future__ import annotations
@@ -21,11 +23,51 @@ import functools
 import sys
 from typing import Protocol
 
+from detector.engine.jobs.interrupt import Terminated, sigterm_received
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_SIGINT = 130  # 128 + SIGINT (2): the status a shell reports for a process ended by Ctrl-C
 EXIT_SIGTERM = 143  # 128 + SIGTERM (15)
+
+# (exception class, exit status, what it means); the first matching row wins, so subclasses come first. The
+# library's convention: problems found before the work raise ValueError (ConfigError, OutputFileError,
+# CheckpointError, ... are ValueErrors) or FileNotFoundError; failures during the work raise RuntimeError.
+ERROR_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
+    (Terminated, EXIT_SIGTERM, "SIGTERM"),
+    (KeyboardInterrupt, EXIT_SIGINT, "Ctrl-C"),
+    (FileNotFoundError, EXIT_USAGE, "a missing input (file, folder, dataset)"),
+    (IsADirectoryError, EXIT_USAGE, "a folder where a file is expected"),
+    (NotADirectoryError, EXIT_USAGE, "a file where a folder is expected"),
+    (PermissionError, EXIT_USAGE, "an input that cannot be read"),
+    (ValueError, EXIT_USAGE, "a bad argument, config, input, checkpoint, device, backbone or output path"),
+    (RuntimeError, EXIT_FAILED, "the work failed (an engine, a writer, a failed step)"),
+    (OSError, EXIT_FAILED, "the system failed during the work (disk full, network)"),
+)
+
+
+def exit_code(exc: BaseException) -> int | None:
+    """The exit status of ``exc`` by :data:`ERROR_CODES` (SIGTERM received: 143 whatever surfaced); None when no
+    row matches."""
+    if sigterm_received() and isinstance(exc, (KeyboardInterrupt, OSError, RuntimeError, ValueError)):
+        return EXIT_SIGTERM
+    for cls, code, _ in ERROR_CODES:
+        if isinstance(exc, cls):
+            return code
+    return None
+
+
+def error_line(exc: BaseException) -> str:
+    """The one stderr line for ``exc``: ``error: <message on one line>``."""
+    if isinstance(exc, KeyboardInterrupt):
+        return (
+            "error: stopped by SIGTERM"
+            if isinstance(exc, Terminated) or sigterm_received()
+            else ("error: interrupted (Ctrl-C)")
+        )
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"error: {text}"
 
 
 class Main(Protocol):
@@ -34,17 +76,22 @@ class Main(Protocol):
     def __call__(self, argv: list[str] | None = None) -> int: ...
 
 
-def exit_on_ctrl_c(main: Main) -> Main:
-    """``main`` with Ctrl-C (``KeyboardInterrupt``) turned into one ``error: interrupted (Ctrl-C)`` line on stderr
-    and :data:`EXIT_SIGINT`, instead of a traceback. A tool that handles the interrupt itself (to say how to resume)
-    returns its own status; this only catches what reaches it."""
+def run_tool(main: Main) -> Main:
+    """``main`` with every exception of :data:`ERROR_CODES` turned into one :func:`error_line` on stderr and its
+    exit status instead of a traceback. Statuses ``main`` returns and argparse's SystemExit pass through."""
 
     @functools.wraps(main)
     def run(argv: list[str] | None = None) -> int:
         try:
             return main(argv)
-        except KeyboardInterrupt:
-            print("error: interrupted (Ctrl-C)", file=sys.stderr, flush=True)
-            return EXIT_SIGINT
+        except BaseException as e:
+            code = exit_code(e) if not isinstance(e, (SystemExit, GeneratorExit)) else None
+            if code is None:
+                raise
+            print(error_line(e), file=sys.stderr, flush=True)
+            return code
 
     return run
+
+
+exit_on_ctrl_c = run_tool

@@ -46,7 +46,7 @@ def _main(tool: str):
 # tool -> (module whose attribute is replaced, attribute, argv that reaches it): the first library call of the run
 FIRST_CALL = {
     "benchmark": ("detector.cli.benchmark", "bench_eval", ["eval"]),
-    "check_dataset": ("detector.cli.check_dataset", "check_yolo", ["--yolo", "imgs", "--names", "n.txt"]),
+    "check_dataset": ("detector.cli.check_dataset", "check_inputs", ["--yolo", "imgs", "--names", "n.txt"]),
     "convert_darknet": ("detector.darknet", "convert_darknet", ["--cfg", "a.cfg", "--weights", "a.wts", "--out", "o"]),
     "detect": ("detector.cli.detect", "run_detection", ["--weights", "w.pt", "--source", "imgs"]),
     "download_coco": ("detector.cli.download_coco", "download_coco", ["--out", "{tmp}/coco"]),

@@ -81,7 +81,7 @@ ERRORS = [
     ("eval", RuntimeError("COCO evaluation with pycocotools failed: boom"), EXIT_FAILED),  # the work failed
     ("eval", ValueError("result #1: 'score' must be in [0, 1], got 5.0"), EXIT_USAGE),  # a bad input file
     ("download_coco", OSError("connection reset"), EXIT_FAILED),
-    ("download_coco", ValueError("train2017.zip is not a valid zip (interrupted download?)"), EXIT_FAILED),
+    ("download_coco", RuntimeError("train2017.zip is not a valid zip (interrupted download?)"), EXIT_FAILED),
     ("check_dataset", FileNotFoundError("YOLO images not found: imgs"), EXIT_USAGE),  # was a traceback
     ("yolo2coco", ValueError("a.txt:2: class id 7 is outside the 3 names"), EXIT_USAGE),
     ("convert_darknet", ValueError("a.cfg: not a CSPResNeXt50-PANet-SPP layout"), EXIT_USAGE),
@@ -107,14 +107,21 @@ def test_export_parity_failure_exits_1(monkeypatch, tmp_path: Path, capsys) -> N
     assert export.main(["--weights", "w.pt"]) == EXIT_OK
 
 
-def test_a_train_run_stopped_by_its_error_exits_1(monkeypatch, capsys) -> None:
+def test_train_maps_errors_by_the_table(monkeypatch, capsys) -> None:
+    """Found before the work (a ValueError: class counts, backbone, device, checkpoint): 2, as in every tool; a
+    failure during the work (RuntimeError): 1."""
     from detector.cli import train
+    from detector.engine.jobs import job_plans
     from detector.engine.training import trainer
 
     monkeypatch.setattr(train, "load_config", lambda path, overrides: object())
+    monkeypatch.setattr(job_plans, "plan_train", lambda cfg, path, resume: None)
     monkeypatch.setattr(trainer, "train", _raise(ValueError("model.num_classes=3 but the data define 6 categories")))
-    assert train.main(["c.yaml"]) == EXIT_FAILED
+    assert train.main(["c.yaml"]) == EXIT_USAGE
     assert "define 6 categories" in capsys.readouterr().err
+    monkeypatch.setattr(trainer, "train", _raise(RuntimeError("CUDA error: an illegal memory access")))
+    assert train.main(["c.yaml"]) == EXIT_FAILED
+    assert capsys.readouterr().err == "error: CUDA error: an illegal memory access\n"
 
 
 def test_make_shapes_video_failure_exits_1(monkeypatch, tmp_path: Path, capsys) -> None:

@@ -34,6 +34,8 @@ from detector.bench.text import format_backbone, format_detector, format_eval, f
 from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, run_tool
 from detector.cli.parsing import ToolParser
 from detector.cli_args import add_config_flags, arg_list_type, arg_type, config_flag_overrides
+from detector.config import load_config
+from detector.engine.jobs.job_plans import read_config
 from detector.job_files import JobFiles
 from detector.output_files import write_text_atomic
 
@@ -493,7 +495,10 @@ def plan_files(args: argparse.Namespace) -> None:
     ``--out`` are not inputs, not under a file and writable; an existing ``--json`` is replaced only with
     ``--exist-ok`` (the suite checks its own earlier files)."""
     files = JobFiles(exist_ok=getattr(args, "exist_ok", False))
-    files.read("CONFIG", getattr(args, "config", None), "file")
+    config = getattr(args, "config", None)
+    files.read("CONFIG", config, "file")
+    if config and Path(config).is_file():  # the data it names (a missing config: the subcommand says so)
+        read_config(files, load_config(config, list(getattr(args, "overrides", []))))
     if getattr(args, "json", None):
         files.write_file("--json", args.json)
     if args.command == "suite":

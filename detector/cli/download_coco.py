@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, run_tool
+from detector.cli.exit_codes import EXIT_OK, run_tool
 from detector.cli.parsing import ToolParser
 from detector.data.download import COCO_URLS, download_coco
 from detector.job_files import JobFiles
@@ -29,16 +29,18 @@ def main(argv: list[str] | None = None) -> int:
     files.write_folder("--out", args.out)
     files.check()
 
+    shown: list[str] = []  # parts whose progress line was printed
+
     def progress(part: str, done: int, total: int) -> None:
+        shown.append(part)
         pct = f"{100 * done / total:5.1f}%" if total else ""
         print(f"\r{part}: {done / 2**20:8.0f} MiB {pct}", end="", file=sys.stderr, flush=True)
 
     try:
         status = download_coco(args.out, tuple(args.parts), keep_zips=args.keep_zips, progress=progress)
-    except (OSError, RuntimeError) as e:  # network, disk, or a zip that is not valid (an interrupted download)
-        print(f"\ndownload failed: {e}\nURLs: {COCO_URLS}", file=sys.stderr)
-        return EXIT_FAILED
-    print()
+    finally:
+        if shown:
+            print(file=sys.stderr)  # end the progress line
     for part, s in status.items():
         print(f"{part}: {s}")
     print(f"data ready under {Path(args.out).resolve()}")

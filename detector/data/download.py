@@ -68,7 +68,10 @@ def download_coco(
             continue
         zip_path = out / Path(urls[part]).name
         if not (zip_path.exists() and zipfile.is_zipfile(zip_path)):  # reuse a complete zip
-            download_file(urls[part], zip_path, partial(progress, part) if progress else None)
+            try:
+                download_file(urls[part], zip_path, partial(progress, part) if progress else None)
+            except OSError as e:  # network or disk, during the work: exit status 1
+                raise RuntimeError(f"download of {urls[part]} failed: {e}") from e
         extract_zip(zip_path, out)
         if not keep_zips:
             zip_path.unlink()

@@ -188,3 +188,49 @@ def test_detect_with_a_source_that_does_not_exist_exits_2(tmp_path: Path, capsys
     assert main(["--weights", str(tmp_path / "w.pt"), "--source", str(tmp_path / "nope")]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and err.startswith("error: ") and "nope" in err
+
+
+# The same representative errors through every tool (ERROR_CODES): the real exception classes the library raises
+# for a missing input, a bad device, an unknown backbone, an unreadable checkpoint, an output that is an input, and
+# a failure during the work.
+def _representative() -> list[tuple[str, BaseException, int]]:
+    from detector.config import ConfigError
+    from detector.data.loader import DatasetNotFoundError
+    from detector.engine.training.checkpoint import CheckpointError
+    from detector.output_files import OutputFileError
+
+    return [
+        ("missing file", DatasetNotFoundError("data.val.ann data/x.json: not found"), EXIT_USAGE),
+        ("missing file", FileNotFoundError("--weights w.pt: no such file"), EXIT_USAGE),
+        ("bad device", ValueError("--device=tpu: unknown device; expected auto, cpu, cuda, cuda:N, N or mps"), 2),
+        ("unknown backbone", ConfigError("model.backbone.name: unknown backbone 'nope'"), EXIT_USAGE),
+        ("bad checkpoint", CheckpointError("w.pt is not a training checkpoint (a plain state_dict)"), EXIT_USAGE),
+        ("output is an input", OutputFileError("--out a is the same file as --gt a"), EXIT_USAGE),
+        ("failed during work", RuntimeError("the engine failed"), EXIT_FAILED),
+    ]
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_the_same_error_gives_the_same_status_in_every_tool(tool: str, monkeypatch, tmp_path: Path, capsys) -> None:
+    for what, exc, code in _representative():
+        assert _run_with(tool, exc, monkeypatch, tmp_path) == code, (tool, what)
+        err = capsys.readouterr().err
+        assert err == f"error: {exc}\n", (tool, what, err)  # one line, no traceback
+
+
+def test_a_bad_device_is_rejected_with_2_by_every_tool_that_takes_one(tmp_path: Path, capsys) -> None:
+    """For real, not through a stand-in: train (train.device), eval, detect, export, benchmark."""
+    weights, images = tmp_path / "w.pt", tmp_path / "imgs"
+    weights.write_bytes(b"placeholder")
+    images.mkdir()
+    cv2.imwrite(str(images / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    config = ROOT / "configs" / "shapes_tiny.yaml"
+    runs = {
+        "train": [str(config), f"train.out_dir={tmp_path / 'run'}", "train.device=tpu"],
+        "detect": ["--weights", str(weights), "--source", str(images), "--device", "tpu", "--out", str(tmp_path / "d")],
+        "export": ["--weights", str(weights), "--device", "tpu", "--out", str(tmp_path / "m.onnx")],
+    }
+    for tool, argv in runs.items():
+        assert _main(tool)(argv) == EXIT_USAGE, tool
+        err = capsys.readouterr().err
+        assert "tpu" in err and "Traceback" not in err, (tool, err)

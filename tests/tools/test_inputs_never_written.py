@@ -8,7 +8,6 @@ per tool in the fast suite, more under ``slow``."""
 from __future__ import annotations
 
 import importlib
-import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,8 +72,16 @@ TOOL_CASES: dict[str, Tool] = {
     ),
     "eval": Tool(
         _config,
-        lambda r, o, e: [str(r / "c/config.yaml"), "--weights", str(_f(r / "w.pt")), "--json", o,
-                         "--out", str(r / "run"), *_x("--exist-ok", e)],
+        lambda r, o, e: [
+            str(r / "c/config.yaml"),
+            "--weights",
+            str(_f(r / "w.pt")),
+            "--json",
+            o,
+            "--out",
+            str(r / "run"),
+            *_x("--exist-ok", e),
+        ],
     ),  # fmt: skip
     "detect": Tool(
         lambda r: {"weights": _f(r / "w.pt"), "images": _f(r / "imgs" / "a.jpg").parent},
@@ -93,20 +100,37 @@ TOOL_CASES: dict[str, Tool] = {
     "make_shapes": Tool(
         lambda r: {"user file": _f(r / "mine.txt")}, lambda r, o, e: ["--out", o, *_x("--exist-ok", e)], "folder"
     ),
-    "download_coco": Tool(lambda r: {"user file": _f(r / "mine.txt")}, lambda r, o, e: ["--out", o], "folder", False,
-                          exist_ok=False),  # fmt: skip
+    "download_coco": Tool(
+        lambda r: {"user file": _f(r / "mine.txt")}, lambda r, o, e: ["--out", o], "folder", False, exist_ok=False
+    ),  # fmt: skip
     "check_dataset": Tool(  # no output option: the inputs given as each other (a folder as --ann, a file as --images)
         _config, lambda r, o, e: ["--ann", str(r / "d/images"), "--images", str(r / "d/val.json")]
     ),
     "yolo2coco": Tool(
         _yolo,
-        lambda r, o, e: ["--images", str(r / "y/images"), "--names", str(r / "y/n.txt"), "--out", o,
-                         *_x("--exist-ok", e)],
+        lambda r, o, e: [
+            "--images",
+            str(r / "y/images"),
+            "--names",
+            str(r / "y/n.txt"),
+            "--out",
+            o,
+            *_x("--exist-ok", e),
+        ],
     ),  # fmt: skip
     "convert_darknet": Tool(
         lambda r: {"cfg": _f(r / "a.cfg", b"[net]\n"), "weights": _f(r / "a.weights"), "names": _f(r / "n.txt")},
-        lambda r, o, e: ["--cfg", str(r / "a.cfg"), "--weights", str(r / "a.weights"), "--names", str(r / "n.txt"),
-                         "--out", o, *_x("--exist-ok", e)],
+        lambda r, o, e: [
+            "--cfg",
+            str(r / "a.cfg"),
+            "--weights",
+            str(r / "a.weights"),
+            "--names",
+            str(r / "n.txt"),
+            "--out",
+            o,
+            *_x("--exist-ok", e),
+        ],
     ),  # fmt: skip
 }
 

@@ -207,4 +207,45 @@ def _check_place(o: Use) -> None:
         )
 
 
-__all__ = ["JobFiles", "Use", "is_within", "same_path"]
+# The rules as docs/CLI.md states them (:func:`guard_markdown`)
+RULES = (
+    "is an input: the same file after resolving symlinks, `..` and `./` (or, both existing, the same inode, which also"
+    " catches another spelling of the name on a case-insensitive file system);",
+    "lies inside a folder the job reads (the folder itself included);",
+    "is a folder holding an input that one of the files the job writes there would replace;",
+    "lies under a regular file (`train.out_dir=notes.txt/run`), is a folder where a file is written or a file where"
+    " a folder is (`detect --out ck.pt`), or sits where nothing can be written (`--out /proc/x`);",
+    "exists already, unless `--exist-ok` is given.",
+)
+
+
+def guard_markdown() -> str:
+    """The "Inputs are never written" section of docs/CLI.md (``python -m detector.job_files`` prints it)."""
+    lines = [
+        "## Inputs are never written",
+        "",
+        "Generated from `detector/job_files.py` (`python -m detector.job_files`). Every tool declares what it reads",
+        "(config, weights, resume checkpoint, annotation files, image and label folders, names files, the source,",
+        "the data its config names) and what it writes (files and output folders). Before any work, each output is",
+        "refused, with exit status 2 and one line naming both paths, when it",
+        "",
+        *(f"{n}. {rule}" for n, rule in enumerate(RULES, 1)),
+        "",
+        "`--exist-ok` replaces an earlier *output* only, never an input: rules 1-4 hold with it too. All writes go",
+        "through one helper (`atomic_path` in `detector/output_files.py`: a temporary file in the same folder, then a",
+        "rename); no message names the temporary file. A new tool declares its files the same way:",
+        "",
+        "```python",
+        "files = JobFiles(exist_ok=args.exist_ok)",
+        'files.read("--weights", args.weights, "file")',
+        'files.write_file("--out", args.out)',
+        "files.check()  # OutputFileError (exit 2) before any work",
+        "```",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["RULES", "JobFiles", "Use", "guard_markdown", "is_within", "same_path"]
+
+if __name__ == "__main__":
+    print(guard_markdown(), end="")

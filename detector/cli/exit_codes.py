@@ -95,3 +95,45 @@ def run_tool(main: Main) -> Main:
 
 
 exit_on_ctrl_c = run_tool
+
+# status -> (name, meaning), for the table in docs/CLI.md
+STATUSES: dict[int, tuple[str, str]] = {
+    EXIT_OK: ("EXIT_OK", "the work is done"),
+    EXIT_FAILED: ("EXIT_FAILED", "the tool started and the work failed or found nothing (detect: no readable image; "
+                  "export: the file does not reproduce PyTorch; check_dataset: fatal dataset problems; benchmark "
+                  "suite: failed steps; a failed download or engine)"),
+    EXIT_USAGE: ("EXIT_USAGE", "rejected before any work: a bad argument (argparse's own status), config, input, "
+                 "checkpoint, device, backbone or output path"),
+    EXIT_SIGINT: ("EXIT_SIGINT", "stopped by Ctrl-C (detect saves what it processed first)"),
+    EXIT_SIGTERM: ("EXIT_SIGTERM", "stopped by SIGTERM (train and study stop cleanly and print the line to resume)"),
+}  # fmt: skip
+
+
+def exit_codes_markdown() -> str:
+    """The "Exit status" section of docs/CLI.md: the statuses, then :data:`ERROR_CODES` (``python -m
+    detector.cli.exit_codes`` prints it)."""
+    lines = [
+        "## Exit status",
+        "",
+        "Generated from `detector/cli/exit_codes.py` (`python -m detector.cli.exit_codes`): one convention for every",
+        "tool. Each tool's `main` is wrapped by `run_tool`, which turns an exception into one `error: ...` line on",
+        "stderr (no traceback) and the status of its class below, so the same error exits with the same status in",
+        "every tool.",
+        "",
+        "| status | name | meaning |",
+        "| --- | --- | --- |",
+        *(f"| {code} | `{name}` | {meaning} |" for code, (name, meaning) in STATUSES.items()),
+        "",
+        "| exception (first match wins) | status | stands for |",
+        "| --- | --- | --- |",
+        *(f"| `{cls.__name__}` | {code} | {what} |" for cls, code, what in ERROR_CODES),
+        "",
+        "The library's errors are subclasses: `ConfigError`, `OutputFileError`, `CheckpointError`, `DetectError`,",
+        "`ExportError`, `SourceError`, `DatasetError` are `ValueError`s (2); `DatasetNotFoundError` is a",
+        "`FileNotFoundError` (2). After SIGTERM any error that surfaces exits with 143.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(exit_codes_markdown(), end="")

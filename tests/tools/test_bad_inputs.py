@@ -341,3 +341,12 @@ def test_docs_list_every_entry_of_the_table() -> None:
         for flag, spec in flags.items():
             assert f"| {script} | `{flag}` | " in doc and spec.allowed.describe() in doc
     assert "(docs/CLI.md)" in (ROOT / "README.md").read_text()
+
+
+def test_docs_state_the_guard_and_the_exit_code_table() -> None:
+    from detector.cli.exit_codes import exit_codes_markdown
+    from detector.job_files import guard_markdown
+
+    doc = (ROOT / "docs" / "CLI.md").read_text()
+    assert exit_codes_markdown() in doc, "docs/CLI.md is stale: paste `python -m detector.cli.exit_codes` into it"
+    assert guard_markdown() in doc, "docs/CLI.md is stale: paste `python -m detector.job_files` into it"

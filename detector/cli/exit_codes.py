@@ -23,7 +23,7 @@ import functools
 import sys
 from typing import Protocol
 
-from detector.engine.jobs.interrupt import Terminated, sigterm_received
+from detector.engine.jobs.interrupt import Terminated
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -48,10 +48,9 @@ ERROR_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
 
 
 def exit_code(exc: BaseException) -> int | None:
-    """The exit status of ``exc`` by :data:`ERROR_CODES` (SIGTERM received: 143 whatever surfaced); None when no
-    row matches."""
-    if sigterm_received() and isinstance(exc, (KeyboardInterrupt, OSError, RuntimeError, ValueError)):
-        return EXIT_SIGTERM
+    """The exit status of ``exc`` by :data:`ERROR_CODES`; None when no row matches. (A tool that runs under
+    :func:`detector.engine.jobs.interrupt.sigterm_as_interrupt` maps another error that surfaced after SIGTERM to
+    143 itself, inside its block: train, study.)"""
     for cls, code, _ in ERROR_CODES:
         if isinstance(exc, cls):
             return code
@@ -60,12 +59,10 @@ def exit_code(exc: BaseException) -> int | None:
 
 def error_line(exc: BaseException) -> str:
     """The one stderr line for ``exc``: ``error: <message on one line>``."""
+    if isinstance(exc, Terminated):
+        return "error: stopped by SIGTERM"
     if isinstance(exc, KeyboardInterrupt):
-        return (
-            "error: stopped by SIGTERM"
-            if isinstance(exc, Terminated) or sigterm_received()
-            else ("error: interrupted (Ctrl-C)")
-        )
+        return "error: interrupted (Ctrl-C)"
     text = " ".join(str(exc).split()) or type(exc).__name__
     return f"error: {text}"
 
@@ -130,7 +127,7 @@ def exit_codes_markdown() -> str:
         "",
         "The library's errors are subclasses: `ConfigError`, `OutputFileError`, `CheckpointError`, `DetectError`,",
         "`ExportError`, `SourceError`, `DatasetError` are `ValueError`s (2); `DatasetNotFoundError` is a",
-        "`FileNotFoundError` (2). After SIGTERM any error that surfaces exits with 143.",
+        "`FileNotFoundError` (2). After SIGTERM, train and study exit with 143 whatever error surfaces.",
     ]
     return "\n".join(lines) + "\n"
 

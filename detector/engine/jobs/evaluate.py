@@ -133,7 +133,8 @@ def plan_files(opts: EvalOptions, cfg: Config | None) -> Path:
     if opts.json:
         files.write_file("--json", opts.json)
     out = next_free_folder(opts.out, opts.exist_ok, "--out")
-    files.write_folder("--out", out, names=OUT_FILES)
+    model_mode = not (opts.gt and opts.pred)  # file mode writes no predictions.json
+    files.write_folder("--out", out, names=[n for n in OUT_FILES if model_mode or n != "predictions.json"])
     files.check()
     return out
 

@@ -164,7 +164,7 @@ def run_detector(args: argparse.Namespace) -> dict:
 def add_detector_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("detector", help="detector latency, throughput (+/- NMS) and training-step images/s")
     p.add_argument("config", help="YAML config, e.g. configs/yolo_cspx50.yaml")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
+    p.add_argument("overrides", nargs="*", default=[], metavar="key=value", help="config overrides (dotted keys)")
     p.add_argument("--device", default="auto", help="cpu | cuda | cuda:N | auto (default %(default)s)")
     p.add_argument(
         "--size",
@@ -284,7 +284,7 @@ def run_loader(args: argparse.Namespace) -> dict:
 def add_loader_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("loader", help="training data-loader images/s (mosaic + augmentation) per worker count")
     p.add_argument("config", nargs="?", default=None, help="YAML config (its train split); default: generated shapes")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
+    p.add_argument("overrides", nargs="*", default=[], metavar="key=value", help="config overrides (dotted keys)")
     p.add_argument(
         "--size",
         type=arg_type("benchmark loader", "--size"),
@@ -401,7 +401,7 @@ def add_suite_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "config", nargs="?", default="configs/yolo_cspx50.yaml", help="detector config (default %(default)s)"
     )
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
+    p.add_argument("overrides", nargs="*", default=[], metavar="key=value", help="config overrides (dotted keys)")
     p.add_argument("--device", default="auto", help="cpu | cuda | cuda:N | auto (default %(default)s)")
     p.add_argument("--out", default="runs/benchmark", help="folder for suite.json and suite.md (default %(default)s)")
     p.add_argument(

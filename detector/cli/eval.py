@@ -27,7 +27,7 @@ from detector.engine.jobs.evaluate import EvalOptions, run_evaluation
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("config", nargs="?", help="config YAML (model mode; the model section comes from the weights)")
-    ap.add_argument("overrides", nargs="*", help="config overrides key=value, e.g. eval.conf=0.01")
+    ap.add_argument("overrides", nargs="*", default=[], help="config overrides key=value, e.g. eval.conf=0.01")
     ap.add_argument("--weights", help="checkpoint written by the trainer (best.pt / last.pt)")
     ap.add_argument("--gt", help="COCO annotation JSON (file mode, with --pred)")
     ap.add_argument("--pred", help="COCO results JSON: [{image_id, category_id, bbox [x,y,w,h] px, score}, ...]")

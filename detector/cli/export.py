@@ -58,7 +58,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-check", action="store_true", help="skip the parity check against PyTorch")
     p.add_argument("--quiet", action="store_true", help="print warnings and errors only")
     p.add_argument(
-        "overrides", nargs="*", metavar="key=value", help="overrides of the checkpoint's config, e.g. predict.conf=0.4"
+        "overrides",
+        nargs="*",
+        default=[],
+        metavar="key=value",
+        help="overrides of the checkpoint's config, e.g. predict.conf=0.4",
     )
     return p.parse_args(argv)
 

@@ -36,7 +36,9 @@ def _names(text: str) -> list[str]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("study", help="study config YAML, e.g. configs/study_shapes.yaml")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="shared config overrides for every run")
+    p.add_argument(
+        "overrides", nargs="*", default=[], metavar="key=value", help="shared config overrides for every run"
+    )
     p.add_argument(
         "--backbones",
         type=_names,

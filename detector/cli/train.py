@@ -31,7 +31,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "and overrides in any order",
     )
     parser.add_argument("config", help="YAML config file, e.g. configs/yolo_cspx50.yaml")
-    parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
+    parser.add_argument("overrides", nargs="*", default=[], metavar="key=value", help="config overrides (dotted keys)")
     parser.add_argument("--resume", metavar="PATH", help="continue a run from its training checkpoint (last.pt)")
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("--quiet", action="store_true", help="print warnings and errors only (the bar stays)")

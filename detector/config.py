@@ -36,6 +36,7 @@ from detector.config_overrides import override_collisions, parse_override
 from detector.config_paths import empty_path_problem
 from detector.config_ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, OPEN_FRACTION, POSITIVE, Range, range_problem
 from detector.config_schema import option, option_choices, option_range
+from detector.output_files import write_text_atomic
 
 
 class ConfigError(ValueError):
@@ -543,4 +544,4 @@ def config_to_dict(cfg: Config) -> dict:
 
 def save_config(cfg: Config, path: str | Path) -> None:
     """Write the resolved config as YAML (loadable again with :func:`load_config`)."""
-    Path(path).write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    write_text_atomic(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False), fsync=False)

@@ -106,11 +106,28 @@ def atomic_path(
                 f"{option} {path} already exists: pass {EXIST_OK} to replace it, or choose another {option}"
             )
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         tmp.unlink(missing_ok=True)
-        raise
+        renamed = _naming_target(e, tmp, path)
+        if renamed is None:
+            raise
+        raise renamed from None
     if fsync:
         _fsync(path.parent, directory=True)
+
+
+def _naming_target(e: BaseException, tmp: Path, path: Path) -> BaseException | None:
+    """``e`` reworded to name ``path`` where it names the temporary file ``tmp`` (a message never names a temporary
+    file); None when it does not name it."""
+    if isinstance(e, OSError) and e.filename is not None and str(e.filename) == str(tmp):
+        return type(e)(e.errno, e.strerror, str(path))
+    if isinstance(e, Exception) and str(tmp) in str(e):
+        text = str(e).replace(str(tmp), str(path))
+        try:
+            return type(e)(text)
+        except Exception:  # an exception class with another signature
+            return RuntimeError(text)
+    return None
 
 
 def write_bytes_atomic(

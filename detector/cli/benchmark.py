@@ -31,9 +31,13 @@ from detector.bench.detector import COMPILE_MODES
 from detector.bench.evaluation import EvalBenchSettings, bench_eval
 from detector.bench.suite import SuiteSettings, run_suite
 from detector.bench.text import format_backbone, format_detector, format_eval, format_loader
-from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
+from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, run_tool
+from detector.cli.parsing import ToolParser
 from detector.cli_args import add_config_flags, arg_list_type, arg_type, config_flag_overrides
-from detector.output_files import check_output_file, write_text_atomic
+from detector.config import load_config
+from detector.engine.jobs.job_plans import read_config
+from detector.job_files import JobFiles
+from detector.output_files import write_text_atomic
 
 
 def _write_json(result: dict, path: str | None) -> None:
@@ -160,7 +164,7 @@ def run_detector(args: argparse.Namespace) -> dict:
 def add_detector_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("detector", help="detector latency, throughput (+/- NMS) and training-step images/s")
     p.add_argument("config", help="YAML config, e.g. configs/yolo_cspx50.yaml")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
+    p.add_argument("overrides", nargs="*", default=[], metavar="key=value", help="config overrides (dotted keys)")
     p.add_argument("--device", default="auto", help="cpu | cuda | cuda:N | auto (default %(default)s)")
     p.add_argument(
         "--size",
@@ -280,7 +284,7 @@ def run_loader(args: argparse.Namespace) -> dict:
 def add_loader_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("loader", help="training data-loader images/s (mosaic + augmentation) per worker count")
     p.add_argument("config", nargs="?", default=None, help="YAML config (its train split); default: generated shapes")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
+    p.add_argument("overrides", nargs="*", default=[], metavar="key=value", help="config overrides (dotted keys)")
     p.add_argument(
         "--size",
         type=arg_type("benchmark loader", "--size"),
@@ -397,7 +401,7 @@ def add_suite_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "config", nargs="?", default="configs/yolo_cspx50.yaml", help="detector config (default %(default)s)"
     )
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
+    p.add_argument("overrides", nargs="*", default=[], metavar="key=value", help="config overrides (dotted keys)")
     p.add_argument("--device", default="auto", help="cpu | cuda | cuda:N | auto (default %(default)s)")
     p.add_argument("--out", default="runs/benchmark", help="folder for suite.json and suite.md (default %(default)s)")
     p.add_argument(
@@ -479,35 +483,45 @@ SUBCOMMANDS = [add_suite_parser, add_backbone_parser, add_detector_parser, add_l
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in SUBCOMMANDS:
         add(sub)
     return parser
 
 
+def plan_files(args: argparse.Namespace) -> None:
+    """Before the benchmark runs (:class:`JobFiles`): the config is never written; ``--json`` and the suite's
+    ``--out`` are not inputs, not under a file and writable; an existing ``--json`` is replaced only with
+    ``--exist-ok`` (the suite checks its own earlier files)."""
+    files = JobFiles(exist_ok=getattr(args, "exist_ok", False))
+    config = getattr(args, "config", None)
+    files.read("CONFIG", config, "file")
+    if config and Path(config).is_file():  # the data it names (a missing config: the subcommand says so)
+        read_config(files, load_config(config, list(getattr(args, "overrides", []))))
+    if getattr(args, "json", None):
+        files.write_file("--json", args.json)
+    if args.command == "suite":
+        files.write_folder("--out", args.out, names=("suite.json", "suite.md"))
+    files.check()
+
+
 def run_benchmark(argv: list[str] | None = None) -> dict:
     """Run a subcommand and return its result; bad settings raise ``ValueError`` / ``FileNotFoundError`` naming what
     to change."""
     args = build_parser().parse_args(argv)
-    if getattr(args, "json", None):  # before the benchmark runs: never over the config, over a file only if asked
-        inputs = {"CONFIG": getattr(args, "config", None)}
-        check_output_file(args.json, "--json", exist_ok=args.exist_ok, inputs=inputs)
+    plan_files(args)
     return args.func(args)
 
 
-@exit_on_ctrl_c
+@run_tool
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry: a bad setting or missing data is one line on stderr and exit status 2; a suite with
     failed steps (their figures missing, the others kept) exits with 1."""
-    try:
-        result = run_benchmark(argv)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"benchmark: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
+    result = run_benchmark(argv)
     failed = [k for k, r in result.get("steps", {}).items() if "error" in r]
     if failed:
-        print(f"benchmark: {len(failed)} suite step(s) failed: {', '.join(failed)} (see suite.md)", file=sys.stderr)
+        print(f"error: {len(failed)} suite step(s) failed: {', '.join(failed)} (see suite.md)", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 

@@ -9,15 +9,16 @@ input (--ann, --images, --yolo, --names) is missing.
 
 import argparse
 import sys
-from pathlib import Path
 
-from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
+from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, run_tool
+from detector.cli.parsing import ToolParser
 from detector.data.doctor import check_coco
 from detector.data.yolo_txt import check_yolo
+from detector.job_files import JobFiles
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ann", help="COCO annotation JSON")
     ap.add_argument("--images", help="image folder the JSON's file_name entries are relative to")
     ap.add_argument("--yolo", help="YOLO-txt images folder (labels found by images -> labels) or a .txt list")
@@ -34,20 +35,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-@exit_on_ctrl_c
+def check_inputs(args: argparse.Namespace) -> None:
+    """The inputs exist and are of their kind (FileNotFoundError, IsADirectoryError, NotADirectoryError: exit 2)."""
+    files = JobFiles()
+    files.read("--ann", args.ann, "file", must_exist=True)
+    files.read("--images", args.images, "folder", must_exist=True)
+    files.read("--yolo", args.yolo, must_exist=True)
+    files.read("--names", args.names, "file", must_exist=True)
+    files.read("--labels", args.labels, "folder", must_exist=True)
+    files.check()
+
+
+@run_tool
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    check_inputs(args)
     if args.yolo:
-        try:
-            report = check_yolo(args.yolo, args.names, labels_dir=args.labels, full=args.full)
-        except (FileNotFoundError, ValueError) as e:  # the images folder / list or the names file
-            print(f"error: {e}", file=sys.stderr)
-            return EXIT_USAGE
+        report = check_yolo(args.yolo, args.names, labels_dir=args.labels, full=args.full)
     else:
-        for flag, path in (("--ann", args.ann), ("--images", args.images)):
-            if not Path(path).exists():
-                print(f"error: {flag}: not found: {Path(path).resolve()}", file=sys.stderr)
-                return EXIT_USAGE
         report = check_coco(args.ann, args.images, full=args.full, cache=not args.no_cache)
     print(report.summary() + ("\n  (cached result)" if report.from_cache else ""))
     return EXIT_FAILED if report.fatal else EXIT_OK

@@ -15,11 +15,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
+from detector.cli.exit_codes import EXIT_OK, run_tool
+from detector.cli.parsing import ToolParser
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cfg", help="darknet .cfg (csresnext50-panet-spp*.cfg layout, any class count)")
     p.add_argument("--weights", help="darknet .weights written for that cfg")
     p.add_argument("--names", help="class names, one per line (e.g. coco.names); default: 0, 1, ...")
@@ -38,20 +39,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-@exit_on_ctrl_c
+@run_tool
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from detector.darknet import convert_darknet, export_darknet
 
-    try:
-        if args.checkpoint:
-            weights, cfg = export_darknet(args.checkpoint, args.out, args.out_cfg, exist_ok=args.exist_ok)
-            print(f"wrote {weights} ({weights.stat().st_size / 1e6:.1f} MB) and {cfg} from {args.checkpoint}")
-            return EXIT_OK
-        out, ckpt = convert_darknet(args.cfg, args.weights, args.out, args.names, exist_ok=args.exist_ok)
-    except (OSError, ValueError, RuntimeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_FAILED if isinstance(e, RuntimeError) else EXIT_USAGE  # RuntimeError: the conversion failed
+    if args.checkpoint:
+        weights, cfg = export_darknet(args.checkpoint, args.out, args.out_cfg, exist_ok=args.exist_ok)
+        print(f"wrote {weights} ({weights.stat().st_size / 1e6:.1f} MB) and {cfg} from {args.checkpoint}")
+        return EXIT_OK
+    out, ckpt = convert_darknet(args.cfg, args.weights, args.out, args.names, exist_ok=args.exist_ok)
     m = ckpt["config"]["model"]
     dk = ckpt["darknet"]
     stats = ("running_mean", "running_var", "num_batches_tracked", "anchors")

@@ -9,19 +9,17 @@ Example: python tools/detect.py --weights runs/train/exp/weights/best.pt --sourc
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
-from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_USAGE, exit_on_ctrl_c
+from detector.cli.exit_codes import EXIT_OK, EXIT_SIGINT, run_tool
+from detector.cli.parsing import ToolParser
 from detector.cli_args import add_config_flags, config_flag_overrides
 from detector.cli_logging import configure_logging
-from detector.engine.jobs.detect import DetectError, DetectOptions, NoImagesError, run_detection
-from detector.engine.prediction.sources import SourceError
-from detector.output_files import OutputFileError
+from detector.engine.jobs.detect import DetectOptions, run_detection
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", required=True, help="checkpoint written by tools/train.py (last.pt / best.pt)")
     p.add_argument("--source", required=True, help="image, folder, glob ('imgs/*.jpg'), video, webcam index or URL")
     add_config_flags(p, "detect")  # --img-size --conf --iou --max-det --half --square: predict.* keys
@@ -39,9 +37,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-fuse", action="store_true", help="keep BatchNorm layers separate (default: fused into convs)")
     p.add_argument("--quiet", action="store_true", help="print warnings and errors only")
     p.add_argument(
-        "overrides", nargs="*", metavar="key=value", help="overrides of the checkpoint's config, e.g. predict.conf=0.4"
+        "overrides",
+        nargs="*",
+        default=[],
+        metavar="key=value",
+        help="overrides of the checkpoint's config, e.g. predict.conf=0.4",
     )
-    return p.parse_intermixed_args(argv)
+    return p.parse_args(argv)
 
 
 def options(args: argparse.Namespace) -> DetectOptions:
@@ -61,15 +63,11 @@ def options(args: argparse.Namespace) -> DetectOptions:
     )
 
 
-@exit_on_ctrl_c
+@run_tool
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging(quiet=args.quiet)
-    try:
-        summary = run_detection(options(args))
-    except (SourceError, DetectError, OutputFileError) as e:
-        logging.getLogger("detector").error("%s", e)
-        return EXIT_FAILED if isinstance(e, NoImagesError) else EXIT_USAGE
+    summary = run_detection(options(args))  # no readable image at all: NoImagesError, a RuntimeError (exit 1)
     return EXIT_SIGINT if summary.interrupted else EXIT_OK  # Ctrl-C: what was processed is saved, then 130
 
 

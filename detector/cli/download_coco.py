@@ -8,32 +8,39 @@ import argparse
 import sys
 from pathlib import Path
 
-from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, exit_on_ctrl_c
+from detector.cli.exit_codes import EXIT_OK, run_tool
+from detector.cli.parsing import ToolParser
 from detector.data.download import COCO_URLS, download_coco
+from detector.job_files import JobFiles
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="data/coco", help="target folder (default: data/coco)")
     ap.add_argument("--parts", nargs="+", default=["annotations", "val2017", "train2017"], choices=sorted(COCO_URLS))
     ap.add_argument("--keep-zips", action="store_true", help="keep the downloaded zip files")
     return ap.parse_args(argv)
 
 
-@exit_on_ctrl_c
+@run_tool
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    files = JobFiles()  # --out: a folder, not under a file, writable (before anything is downloaded)
+    files.write_folder("--out", args.out)
+    files.check()
+
+    shown: list[str] = []  # parts whose progress line was printed
 
     def progress(part: str, done: int, total: int) -> None:
+        shown.append(part)
         pct = f"{100 * done / total:5.1f}%" if total else ""
         print(f"\r{part}: {done / 2**20:8.0f} MiB {pct}", end="", file=sys.stderr, flush=True)
 
     try:
         status = download_coco(args.out, tuple(args.parts), keep_zips=args.keep_zips, progress=progress)
-    except (OSError, ValueError) as e:  # network, disk, or a zip that is not valid (an interrupted download)
-        print(f"\ndownload failed: {e}\nURLs: {COCO_URLS}", file=sys.stderr)
-        return EXIT_FAILED
-    print()
+    finally:
+        if shown:
+            print(file=sys.stderr)  # end the progress line
     for part, s in status.items():
         print(f"{part}: {s}")
     print(f"data ready under {Path(args.out).resolve()}")

@@ -8,26 +8,26 @@ breakdown (count and AP50 cost of each error type, docs/ERRORS.md). Writes into 
 folder that already holds files is left alone and exp2, exp3, ... is used unless --exist-ok): metrics.json (with
 "errors" under --errors), predictions.json (model mode), pr_curve.png and per_class_ap.png. --json FILE writes the
 metrics JSON there too (never over an input; over an existing file only with --exist-ok). Exit status 0 on success,
-2 on bad input, 1 when the evaluation itself fails (one-line message on stderr), 130 on Ctrl-C.
+2 on bad input, 1 when the evaluation itself fails (one-line message on stderr), 130 on Ctrl-C (docs/CLI.md).
 The run itself is detector/engine/jobs/evaluate.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
-from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
+from detector.cli.exit_codes import EXIT_OK, run_tool
+from detector.cli.parsing import ToolParser
 from detector.cli_logging import configure_logging
 from detector.engine.evaluation.coco_engines import ENGINES
-from detector.engine.jobs.evaluate import EvalOptions, EvaluationInputError, run_evaluation
+from detector.engine.jobs.evaluate import EvalOptions, run_evaluation
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("config", nargs="?", help="config YAML (model mode; the model section comes from the weights)")
-    ap.add_argument("overrides", nargs="*", help="config overrides key=value, e.g. eval.conf=0.01")
+    ap.add_argument("overrides", nargs="*", default=[], help="config overrides key=value, e.g. eval.conf=0.01")
     ap.add_argument("--weights", help="checkpoint written by the trainer (best.pt / last.pt)")
     ap.add_argument("--gt", help="COCO annotation JSON (file mode, with --pred)")
     ap.add_argument("--pred", help="COCO results JSON: [{image_id, category_id, bbox [x,y,w,h] px, score}, ...]")
@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     verbosity = ap.add_mutually_exclusive_group()
     verbosity.add_argument("--quiet", action="store_true", help="print warnings and errors only")
     verbosity.add_argument("--verbose", action="store_true", help="also print debug messages")
-    args = ap.parse_intermixed_args(argv)
+    args = ap.parse_args(argv)
     try:
         options(args).check()
     except ValueError as e:
@@ -73,15 +73,11 @@ def options(args: argparse.Namespace) -> EvalOptions:
     )
 
 
-@exit_on_ctrl_c
+@run_tool
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging(verbose=args.verbose, quiet=args.quiet)
-    try:
-        run_evaluation(options(args))
-    except (EvaluationInputError, FileNotFoundError, ValueError, OSError, RuntimeError) as e:
-        logging.getLogger("detector").error("%s", " ".join(str(e).split()))  # one line, whatever the source
-        return EXIT_FAILED if isinstance(e, RuntimeError) else EXIT_USAGE  # RuntimeError: the evaluation failed
+    run_evaluation(options(args))
     return EXIT_OK
 
 

@@ -18,17 +18,18 @@ import argparse
 import logging
 import sys
 
-from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
+from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, run_tool
+from detector.cli.parsing import ToolParser
 from detector.cli_args import add_config_flags, arg_type, config_flag_overrides
 from detector.cli_logging import configure_logging
-from detector.engine.jobs.export import FORMATS, ExportError, ExportOptions, run_export
+from detector.engine.jobs.export import FORMATS, ExportOptions, run_export
 from detector.export import MAX_OPSET, MIN_OPSET
 
 log = logging.getLogger("detector")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", required=True, help="checkpoint written by tools/train.py")
     p.add_argument("--format", choices=FORMATS, default="onnx")
     p.add_argument(
@@ -57,9 +58,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-check", action="store_true", help="skip the parity check against PyTorch")
     p.add_argument("--quiet", action="store_true", help="print warnings and errors only")
     p.add_argument(
-        "overrides", nargs="*", metavar="key=value", help="overrides of the checkpoint's config, e.g. predict.conf=0.4"
+        "overrides",
+        nargs="*",
+        default=[],
+        metavar="key=value",
+        help="overrides of the checkpoint's config, e.g. predict.conf=0.4",
     )
-    return p.parse_intermixed_args(argv)
+    return p.parse_args(argv)
 
 
 def options(args: argparse.Namespace) -> ExportOptions:
@@ -80,15 +85,11 @@ def options(args: argparse.Namespace) -> ExportOptions:
     )
 
 
-@exit_on_ctrl_c
+@run_tool
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging(quiet=args.quiet)
-    try:
-        summary = run_export(options(args))
-    except ExportError as e:
-        log.error("%s", e)
-        return EXIT_USAGE
+    summary = run_export(options(args))
     if not summary.ok:
         log.error("%s does not reproduce the PyTorch outputs within tolerance", summary.out)
         return EXIT_FAILED

@@ -17,12 +17,13 @@ import json
 import sys
 from pathlib import Path
 
-from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
+from detector.cli.exit_codes import EXIT_OK, run_tool
+from detector.cli.parsing import ToolParser
 from detector.cli_args import arg_type
 from detector.data.heldout_scene import STYLES
 from detector.data.heldout_writer import make_heldout
 from detector.data.shapes import check_video_out, make_shapes, make_shapes_video
-from detector.output_files import OutputFileError
+from detector.job_files import JobFiles
 
 
 def _print_stats(split: str, stats: dict) -> None:
@@ -36,7 +37,7 @@ def _print_stats(split: str, stats: dict) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--style", default="shapes", choices=["shapes", *STYLES], help="which set (default: shapes)")
     ap.add_argument("--out", default="data/shapes", help="output folder (default: data/shapes)")
     ap.add_argument(
@@ -75,39 +76,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-@exit_on_ctrl_c
+@run_tool
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    files = JobFiles(exist_ok=args.exist_ok)  # --out: a folder, not under a file, writable (checked before any work)
+    files.write_folder("--out", args.out)
+    files.check()
     if args.style != "shapes":
-        try:
-            res = make_heldout(
-                args.out, args.style, args.num_train, args.num_val, args.size, args.seed, exist_ok=args.exist_ok
-            )
-        except ValueError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return EXIT_USAGE
+        res = make_heldout(
+            args.out, args.style, args.num_train, args.num_val, args.size, args.seed, exist_ok=args.exist_ok
+        )
         for split in ("train", "val"):
             _print_stats(split, res[split])
         print(f"COCO: {res['train_ann']}, {res['val_ann']}; YOLO: {res['data_yaml']}")
         return EXIT_OK
     video = Path(args.out) / "video" / "shapes.mp4"
-    try:
-        if args.video or args.video_only:
-            check_video_out(video, args.exist_ok)  # before the set: a refusal writes nothing
-        if not args.video_only:
-            res = make_shapes(args.out, args.num_train, args.num_val, args.size, args.seed, exist_ok=args.exist_ok)
-            print(f"train: {res['train']['images']} images, {res['train']['annotations']} boxes -> {res['train_ann']}")
-            print(f"val:   {res['val']['images']} images, {res['val']['annotations']} boxes -> {res['val_ann']}")
-        if args.video or args.video_only:
-            v = make_shapes_video(video, args.frames, args.size, args.seed, exist_ok=args.exist_ok)
-            print(f"video: {v['video']} ({v['frames']} frames), ground truth: {v['ground_truth']}")
-    except OutputFileError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except RuntimeError as e:  # OpenCV cannot write the video
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+    if args.video or args.video_only:
+        check_video_out(video, args.exist_ok)  # before the set: a refusal writes nothing
+    if not args.video_only:
+        res = make_shapes(args.out, args.num_train, args.num_val, args.size, args.seed, exist_ok=args.exist_ok)
+        print(f"train: {res['train']['images']} images, {res['train']['annotations']} boxes -> {res['train_ann']}")
+        print(f"val:   {res['val']['images']} images, {res['val']['annotations']} boxes -> {res['val_ann']}")
+    if args.video or args.video_only:
+        v = make_shapes_video(video, args.frames, args.size, args.seed, exist_ok=args.exist_ok)
+        print(f"video: {v['video']} ({v['frames']} frames), ground truth: {v['ground_truth']}")
+    return EXIT_OK  # OpenCV that cannot write the video: RuntimeError, exit status 1
 
 
 if __name__ == "__main__":

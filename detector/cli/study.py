@@ -16,10 +16,10 @@ import argparse
 import logging
 import sys
 
-from detector.cli.exit_codes import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, exit_on_ctrl_c
+from detector.cli.exit_codes import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, run_tool
+from detector.cli.parsing import ToolParser
 from detector.cli_args import arg_list_type
 from detector.cli_logging import configure_logging
-from detector.config import ConfigError
 from detector.engine.jobs.interrupt import sigterm_as_interrupt, sigterm_received
 from detector.study.study_job import StudyOptions, run_study
 
@@ -34,9 +34,11 @@ def _names(text: str) -> list[str]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("study", help="study config YAML, e.g. configs/study_shapes.yaml")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="shared config overrides for every run")
+    p.add_argument(
+        "overrides", nargs="*", default=[], metavar="key=value", help="shared config overrides for every run"
+    )
     p.add_argument(
         "--backbones",
         type=_names,
@@ -55,7 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     verbosity = p.add_mutually_exclusive_group()
     verbosity.add_argument("--quiet", action="store_true", help="print warnings and errors only")
     verbosity.add_argument("--verbose", action="store_true", help="also print debug messages")
-    return p.parse_intermixed_args(argv)  # fmt: skip
+    return p.parse_args(argv)
 
 
 def options(args: argparse.Namespace) -> StudyOptions:
@@ -71,7 +73,7 @@ def options(args: argparse.Namespace) -> StudyOptions:
     )
 
 
-@exit_on_ctrl_c
+@run_tool
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging(verbose=args.verbose, quiet=args.quiet)
@@ -79,13 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with sigterm_as_interrupt():  # SIGTERM stops the study as Ctrl-C does
             run_study(options(args))
-    except (ConfigError, FileNotFoundError, ValueError) as e:
-        if not sigterm_received():
-            log.error("%s", " ".join(str(e).split()))
-            return EXIT_USAGE
-        log.error("stopped by SIGTERM: run the same command again to resume the study")
-        return EXIT_SIGTERM
-    except KeyboardInterrupt:
+    except BaseException as e:
+        if not (isinstance(e, KeyboardInterrupt) or sigterm_received()):
+            raise  # ERROR_CODES: a bad or changed study config is a ValueError (2)
         stop = "stopped by SIGTERM" if sigterm_received() else "interrupted"
         log.error("%s: run the same command again to resume the study", stop)
         return EXIT_SIGTERM if sigterm_received() else EXIT_SIGINT

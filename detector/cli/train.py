@@ -16,20 +16,22 @@ import logging
 import os
 import sys
 
-from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, exit_on_ctrl_c
+from detector.cli.exit_codes import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, run_tool
+from detector.cli.parsing import ToolParser
 from detector.cli_logging import configure_logging
-from detector.config import ConfigError, load_config
+from detector.config import load_config
 
 log = logging.getLogger("detector")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description="Train a YOLO-style detector.",
-        epilog="Overrides use dotted config keys, e.g. train.epochs=50 data.img_size=512 train.device=cpu",
+        epilog="Overrides use dotted config keys, e.g. train.epochs=50 data.img_size=512 train.device=cpu; options "
+        "and overrides in any order",
     )
     parser.add_argument("config", help="YAML config file, e.g. configs/yolo_cspx50.yaml")
-    parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
+    parser.add_argument("overrides", nargs="*", default=[], metavar="key=value", help="config overrides (dotted keys)")
     parser.add_argument("--resume", metavar="PATH", help="continue a run from its training checkpoint (last.pt)")
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("--quiet", action="store_true", help="print warnings and errors only (the bar stays)")
@@ -37,31 +39,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-@exit_on_ctrl_c
+@run_tool
 def main(argv: list[str] | None = None) -> int:
+    """Exit status by :data:`detector.cli.exit_codes.ERROR_CODES`; Ctrl-C / SIGTERM: 130 / 143 after the line that
+    says how to resume (logged by the trainer)."""
     args = parse_args(argv)
     rank = int(os.environ.get("RANK", "0"))  # under torchrun only rank 0 prints progress; every rank prints warnings
     configure_logging(verbose=args.verbose, quiet=args.quiet or rank != 0)
-    try:
-        cfg = load_config(args.config, args.overrides)
-    except ConfigError as e:
-        log.error("%s", e)
-        return EXIT_USAGE
+    cfg = load_config(args.config, args.overrides)
     from detector.engine.jobs.interrupt import sigterm_as_interrupt, sigterm_received
+    from detector.engine.jobs.job_plans import plan_train
     from detector.engine.training.trainer import train  # torch & co. load after the config is valid: typos fail fast
 
+    plan_train(cfg, args.config, args.resume)  # before any work: inputs never written, the run folder writable
     try:
         with sigterm_as_interrupt():  # SIGTERM stops the run as Ctrl-C does; train() logs how to resume
             train(cfg, resume=args.resume)
+    except KeyboardInterrupt as e:  # the trainer said how to resume
+        log.debug("stopped: %s", type(e).__name__)
+        return EXIT_SIGTERM if sigterm_received() else EXIT_SIGINT
     except BaseException as e:
-        if sigterm_received():  # also when the stop surfaced as another error (a loader worker killed by it, ...)
+        if sigterm_received():  # the stop surfaced as another error (a loader worker killed by it, ...)
             log.debug("after SIGTERM: %s: %s", type(e).__name__, e)
             return EXIT_SIGTERM
-        if isinstance(e, KeyboardInterrupt):
-            return EXIT_SIGINT
-        if isinstance(e, (FileNotFoundError, FileExistsError, ValueError)):
-            log.error("%s", e)
-            return EXIT_FAILED
         raise
     return EXIT_OK
 

@@ -3,19 +3,20 @@
     python tools/yolo2coco.py --images data/my_set/images/val --names data/my_set/data.yaml --out val.json
 
 Category ids are class index + 1; file_name entries are relative to the images folder. --out is never one of the
-inputs; an existing --out is replaced only with --exist-ok (exit status 2 otherwise).
+inputs nor inside their folders; an existing --out is replaced only with --exist-ok (exit status 2 otherwise).
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-from detector.cli.exit_codes import EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
+from detector.cli.exit_codes import EXIT_OK, run_tool
+from detector.cli.parsing import ToolParser
 from detector.data.yolo_txt import yolo_to_coco
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--images", required=True, help="images folder (or a root holding images/), or a .txt list")
     ap.add_argument("--names", required=True, help="data yaml with 'names', or a names file (one per line)")
     ap.add_argument("--labels", help="label folder, if not the images -> labels sibling")
@@ -24,14 +25,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-@exit_on_ctrl_c
+@run_tool
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        res = yolo_to_coco(args.images, Path(args.names), args.out, labels_dir=args.labels, exist_ok=args.exist_ok)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_USAGE
+    res = yolo_to_coco(args.images, Path(args.names), args.out, labels_dir=args.labels, exist_ok=args.exist_ok)
     for p in res["problems"][:10]:
         print(f"skipped: {p}", file=sys.stderr)
     if len(res["problems"]) > 10:

@@ -27,7 +27,8 @@ from detector.darknet.weights import (
     write_weights,
 )
 from detector.heads.yolov4.config import YoloV4HeadConfig  # darknet's [yolo] layers are the yolov4 family
-from detector.output_files import OutputFileError, check_output_file, same_file, write_text_atomic
+from detector.job_files import JobFiles
+from detector.output_files import OutputFileError, same_file, write_text_atomic
 
 if TYPE_CHECKING:
     from detector.model import Detector
@@ -160,8 +161,12 @@ def convert_darknet(
     ``exist_ok`` (OutputFileError, before anything is read)."""
     from detector.engine.training.checkpoint import atomic_save, model_checkpoint
 
-    inputs = {"--cfg": cfg_path, "--weights": weights_path, "--names": names_path}
-    check_output_file(out, "--out", exist_ok=exist_ok, inputs=inputs)
+    files = JobFiles(exist_ok=exist_ok)
+    files.read("--cfg", cfg_path, "file")
+    files.read("--weights", weights_path, "file")
+    files.read("--names", names_path, "file")
+    files.write_file("--out", out)
+    files.check()
     model, cfg, meta = load_darknet(cfg_path, weights_path, names_path)
     h: WeightsHeader = meta["header"]
     source = {"cfg": str(cfg_path), "weights": str(weights_path), "version": [h.major, h.minor, h.revision]}
@@ -185,8 +190,11 @@ def export_darknet(
         raise OutputFileError(
             f"{cfg_what} {out_cfg} is the same file as --out {out_weights}: name --out *.weights or set --out-cfg"
         )
-    check_output_file(out_weights, "--out", exist_ok=exist_ok, inputs={"--checkpoint": checkpoint})
-    check_output_file(out_cfg, "--out-cfg", exist_ok=exist_ok, inputs={"--checkpoint": checkpoint}, what=cfg_what)
+    files = JobFiles(exist_ok=exist_ok)
+    files.read("--checkpoint", checkpoint, "file")
+    files.write_file("--out", out_weights)
+    files.write_file(cfg_what, out_cfg, option="--out-cfg")
+    files.check()
     model, cfg, meta = load_detector(checkpoint)
     layers = darknet_layout(cfg, meta["num_classes"])
     floats = state_to_floats(layers, model.state_dict())

@@ -37,9 +37,10 @@ def download_file(url: str, dest: Path, progress: Callable[[int, int], None] | N
 
 
 def extract_zip(zip_path: Path, out_dir: Path) -> None:
-    """Extract ``zip_path`` into ``out_dir``; raises ValueError naming the file when it is not a valid zip."""
+    """Extract ``zip_path`` into ``out_dir``; raises RuntimeError (the download failed: exit status 1) naming the
+    file when it is not a valid zip."""
     if not zipfile.is_zipfile(zip_path):
-        raise ValueError(f"{zip_path} is not a valid zip (interrupted download?); delete it and run again")
+        raise RuntimeError(f"{zip_path} is not a valid zip (interrupted download?); delete it and run again")
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(out_dir)
 
@@ -67,7 +68,10 @@ def download_coco(
             continue
         zip_path = out / Path(urls[part]).name
         if not (zip_path.exists() and zipfile.is_zipfile(zip_path)):  # reuse a complete zip
-            download_file(urls[part], zip_path, partial(progress, part) if progress else None)
+            try:
+                download_file(urls[part], zip_path, partial(progress, part) if progress else None)
+            except OSError as e:  # network or disk, during the work: exit status 1
+                raise RuntimeError(f"download of {urls[part]} failed: {e}") from e
         extract_zip(zip_path, out)
         if not keep_zips:
             zip_path.unlink()

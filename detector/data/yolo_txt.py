@@ -20,7 +20,8 @@ from PIL import Image
 from detector.data.coco import CocoDetection
 from detector.data.doctor import DoctorReport, check_coco
 from detector.data.image_io import IMAGE_EXTS
-from detector.output_files import check_output_file, write_text_atomic
+from detector.job_files import JobFiles
+from detector.output_files import write_text_atomic
 
 
 def read_class_names(path: str | Path) -> list[str]:
@@ -156,14 +157,21 @@ def yolo_to_coco(
 ) -> dict:
     """Convert a YOLO-txt dataset to a COCO JSON file at ``out_json``; returns a summary dict
     (images, annotations, images_dir, problems). ``out_json`` is never an input (the names file, a ``.txt`` image
-    list) and replaces an existing file only when ``exist_ok`` (OutputFileError, before anything is read).
+    list) nor inside an input folder (the images, their labels) and replaces an existing file only when ``exist_ok``
+    (OutputFileError, before anything is read; :class:`detector.job_files.JobFiles`).
 
     A class id outside ``names`` is fatal, as in :func:`check_yolo`: ``ValueError`` naming the first such label
     file, line, class id and the number of names (and how many more there are); nothing is written.
     """
-    inputs = {"--names": None if isinstance(names, list) else names, "--labels": labels_dir}
-    inputs["--images"] = None if isinstance(source, list) else source
-    check_output_file(out_json, "--out", exist_ok=exist_ok, inputs=inputs)
+    files = JobFiles(exist_ok=exist_ok)
+    if not isinstance(source, list):
+        files.read("--images", source)
+        if Path(source).name == "images":
+            files.read("the labels beside --images", Path(source).with_name("labels"), "folder")
+    files.read("--names", None if isinstance(names, list) else names, "file")
+    files.read("--labels", labels_dir, "folder")
+    files.write_file("--out", out_json)
+    files.check()
     names = names if isinstance(names, list) else read_class_names(names)
     problems: list[str] = []
     unknown: list[str] = []

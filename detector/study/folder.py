@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import enum
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import torch
 import yaml
 
 from detector.config import ConfigError
+from detector.output_files import write_text_atomic
 from detector.study.fairness import differing_keys, flatten
 
 STUDY_CONFIG = "study_config.yaml"
@@ -64,10 +64,7 @@ def run_folder(study_dir: Path, label: str, seed: int) -> Path:
 
 def write_json(path: Path, data: Any) -> None:
     """Write JSON through a temp file and a rename, so a kill leaves the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2), fsync=False)
 
 
 def read_json(path: Path) -> Any | None:
@@ -163,9 +160,4 @@ def check_study_folder(study_dir: Path, identity: dict[str, Any], seeds: tuple[i
 
 def store_study_config(study_dir: Path, data: dict[str, Any]) -> Path:
     """Write the resolved study config into the folder (temp file + rename)."""
-    study_dir.mkdir(parents=True, exist_ok=True)
-    path = study_dir / STUDY_CONFIG
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False))
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(study_dir / STUDY_CONFIG, yaml.safe_dump(data, sort_keys=False), fsync=False)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from detector.config import Config
+from detector.output_files import write_bytes_atomic, write_text_atomic
 from detector.study.folder import write_json
 from detector.study.grid import detection_grid, pick_indices
 from detector.study.plots import ap_per_size, ap_vs_latency, error_breakdown_bars, pr_curves
@@ -112,11 +113,10 @@ def write_report(study_dir: Path, r: StudyReport) -> dict[str, Path]:
     """Write ``study.md``, ``report/*.png``, ``study.html`` and ``study.json``; returns their paths."""
     content = build_content(r)
     fig_dir = study_dir / FIGURE_DIR
-    fig_dir.mkdir(parents=True, exist_ok=True)
     for f in content.figures:
-        (fig_dir / f.name).write_bytes(f.png)
+        write_bytes_atomic(fig_dir / f.name, f.png, fsync=False)
     paths = {"md": study_dir / "study.md", "html": study_dir / "study.html", "json": study_dir / "study.json"}
-    paths["md"].write_text(render_markdown(content))
-    paths["html"].write_text(render_html(content))
+    write_text_atomic(paths["md"], render_markdown(content), fsync=False)
+    write_text_atomic(paths["html"], render_html(content), fsync=False)
     write_json(paths["json"], json.loads(json.dumps(study_json(r), default=str)))
     return paths

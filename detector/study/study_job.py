@@ -14,7 +14,9 @@ import torch
 from backbones import build_backbone
 from detector.config import ConfigError, config_to_dict
 from detector.data import build_dataset
+from detector.engine.jobs.job_plans import read_config
 from detector.engine.training.trainer import train
+from detector.job_files import JobFiles
 from detector.study.costs import backbone_cost
 from detector.study.evaluate import evaluate_run
 from detector.study.fairness import ResolvedStudy, resolve, run_config, study_identity
@@ -92,11 +94,25 @@ def _gpu_note() -> str:
     return "No CUDA device here: the GPU batch-32 throughput was skipped."
 
 
+def plan_files(opts: StudyOptions, spec: StudySpec, resolved: ResolvedStudy, study_dir: Path) -> None:
+    """Check the study's files before any work, ``--dry-run`` too (:class:`JobFiles`): the study file, its base
+    config and the data it names are never written; the study folder (a study continues its own runs there) is not
+    an input, not inside an input folder, not under a file and writable."""
+    files = JobFiles(exist_ok=True)
+    files.read("the study file", opts.spec, "file")
+    files.read("base", spec.base, "file")
+    read_config(files, resolved.shared)
+    files.write_folder("--out", Path(opts.out))
+    files.write_folder("the study folder", study_dir, option="--out or --name")
+    files.check()
+
+
 def run_study(opts: StudyOptions) -> StudyResult:
     """Run (or continue) the study; see the module docstring. Raises ConfigError for a bad or changed config."""
     spec = select(load_study_spec(opts.spec), opts.backbones, opts.seeds, opts.overrides, opts.name)
     resolved = resolve(spec)
     study_dir = Path(opts.out) / spec.name
+    plan_files(opts, spec, resolved, study_dir)
     stored = check_study_folder(study_dir, study_identity(resolved), spec.seeds)
     weights = "pretrained" if resolved.pretrained else "from scratch"
     log.info("study %s: %d backbone(s), %s, seeds %s -> %s", spec.name, len(spec.backbones), weights,

@@ -69,7 +69,7 @@ def test_cli_reports_bad_settings_in_one_line(tmp_path, capsys):
     argv = ["suite", TINY[0], "--device", "cpu", "--out", str(tmp_path), "--steps", "infer_fp8"]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("benchmark: error: unknown suite step(s) ['infer_fp8']") and "Traceback" not in err
+    assert err.startswith("error: unknown suite step(s) ['infer_fp8']") and "Traceback" not in err
     assert (
         main(
             [

@@ -54,7 +54,7 @@ def test_override_errors_are_one_line_in_process(tmp_path, shapes_root, capsys):
 def test_cli_trains_with_overrides_and_rejects_class_mismatch(tmp_path, shapes_root):
     cfg = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root)
     proc = _run(cfg, "model.num_classes=3")
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # found before training: a ValueError, exit 2 as in every tool (exit_codes.py)
     assert "model.num_classes=3" in proc.stderr and "define 6 categories" in proc.stderr
     proc = _run(cfg, "train.epochs=1", "train.save_batches=0")
     assert proc.returncode == 0, proc.stderr[-3000:]

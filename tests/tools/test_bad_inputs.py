@@ -51,6 +51,8 @@ def data(tmp_path_factory) -> Path:
     ok = {"image_id": gt["images"][0]["id"], "category_id": gt["categories"][0]["id"], "bbox": [1, 1, 5, 5]}
     for name, score in (("score5", 5.0), ("negative", -0.5), ("nan", float("nan"))):
         (root / f"{name}.json").write_text(json.dumps([{**ok, "score": 0.5}, {**ok, "score": score}]))
+    (root / "notes.txt").write_text("the user's notes\n")
+    (root / "w.pt").write_bytes(b"placeholder: refused before it is read")
     return root
 
 
@@ -108,6 +110,110 @@ CASES = [
         "{data}/yolo/labels/a.txt:2: class id 7 is outside the 3 names (valid ids 0..2)",
     ),
     (["check_dataset", "--yolo", "{data}/yolo/images", "--names", "{data}/names.txt"], 1, "[FATAL] unknown_category"),
+    # detector/job_files.py, every tool: an output that is an input, lies inside an input folder, under a file, or
+    # where nothing can be written is refused before any work, with or without --exist-ok (issue 29)
+    (
+        [
+            "eval",
+            "configs/shapes_tiny.yaml",
+            "data.val.ann={data}/gt.json",
+            "--weights",
+            "{data}/w.pt",
+            "--json",
+            "{data}/gt.json",
+            "--exist-ok",
+            "--out",
+            "{data}/ev",
+        ],
+        2,
+        "--json {data}/gt.json is the same file as data.val.ann {data}/gt.json: an output never replaces an input",
+    ),
+    (EVAL + ["{data}/score5.json", "--json", "{data}/notes.txt/m.json"], 2, "lies under {data}/notes.txt, which is a"),
+    (
+        [
+            "yolo2coco",
+            "--images",
+            "{data}/yolo/images",
+            "--names",
+            "{data}/names.txt",
+            "--out",
+            "{data}/yolo/images/a.png",
+            "--exist-ok",
+        ],
+        2,
+        "--out {data}/yolo/images/a.png lies inside the folder --images {data}/yolo/images",
+    ),
+    (
+        [
+            "yolo2coco",
+            "--images",
+            "{data}/yolo/images",
+            "--names",
+            "{data}/names.txt",
+            "--out",
+            "{data}/yolo/labels/../labels/x.txt",
+            "--exist-ok",
+        ],
+        2,
+        "lies inside the folder the labels beside --images {data}/yolo/labels",
+    ),
+    (
+        ["train", "configs/shapes_tiny.yaml", "--quiet", "train.out_dir={data}/notes.txt/run"],  # an override after
+        2,  # an option is parsed as one
+        "train.out_dir {data}/notes.txt/run lies under {data}/notes.txt, which is a file, not a folder",
+    ),
+    (
+        ["train", "configs/shapes_tiny.yaml", "train.out_dir={data}/notes.txt"],
+        2,
+        "train.out_dir {data}/notes.txt is a file, not a folder",
+    ),
+    (
+        ["detect", "--weights", "{data}/w.pt", "--source", "{data}/yolo/images", "--out", "{data}/notes.txt/det"],
+        2,
+        "--out {data}/notes.txt/det lies under {data}/notes.txt, which is a file",
+    ),
+    (["detect", "--weights", "{data}/w.pt", "--source", "{data}/yolo/images", "--out", "/proc/x"], 2, "nothing can be"),
+    (
+        ["detect", "--weights", "{data}/w.pt", "--source", "{data}/yolo/images", "--out", "{data}/w.pt"],
+        2,
+        "--out {data}/w.pt is a file, not a folder",  # not ck.pt2/ beside it
+    ),
+    (
+        [
+            "detect",
+            "--weights",
+            "{data}/w.pt",
+            "--source",
+            "{data}/yolo/images/a.png",
+            "--out",
+            "{data}/yolo/images",
+            "--exist-ok",
+        ],
+        2,
+        "--out {data}/yolo/images/a.png is the same file as --source {data}/yolo/images/a.png",
+    ),
+    (["study", "configs/study_shapes.yaml", "--out", "{data}/notes.txt"], 2, "--out {data}/notes.txt is a file"),
+    (
+        ["study", "configs/study_shapes.yaml", "--dry-run", "--out", "{data}/notes.txt"],
+        2,
+        "--out {data}/notes.txt is a file",
+    ),
+    (SHAPES[:1] + ["--out", "/proc/x"], 2, "--out /proc/x: nothing can be written in /proc"),
+    (SHAPES[:1] + ["--out", "{data}/notes.txt/shapes"], 2, "lies under {data}/notes.txt, which is a file"),
+    (["download_coco", "--out", "{data}/notes.txt"], 2, "--out {data}/notes.txt is a file, not a folder"),
+    (["export", "--weights", "{data}/w.pt", "--out", "{data}/notes.txt/m.onnx"], 2, "lies under {data}/notes.txt"),
+    ([BENCH, "eval", "--json", "{data}/notes.txt/b.json"], 2, "--json {data}/notes.txt/b.json lies under"),
+    (["check_dataset", "--ann", "{data}/yolo", "--images", "{data}/yolo/images"], 2, "--ann {data}/yolo is a folder"),
+    (
+        ["check_dataset", "--ann", "{data}/gt.json", "--images", "{data}/gt.json"],
+        2,
+        "--images {data}/gt.json is a file",
+    ),
+    (
+        ["convert_darknet", "--cfg", "{data}/names.txt", "--weights", "{data}/w.pt", "--out", "{data}/./w.pt"],
+        2,
+        "--out {data}/w.pt is the same file as --weights {data}/w.pt",
+    ),
     # tools/study.py
     (["study", "configs/study_shapes.yaml", "--seeds", "0,-1"], 2, "argument --seeds: must be >= 0, got -1"),
     (["study", "configs/study_shapes.yaml", "--seeds", "0,x"], 2, "argument --seeds: expected an integer, got 'x'"),
@@ -162,7 +268,7 @@ def test_bad_input_is_rejected(data: Path, capsys, argv: list[str], code: int, f
     assert fragment in out.out + out.err and "Traceback" not in out.err, out.out + out.err
     if fragment.startswith("argument "):  # argparse: the usage, then "<prog>: error: argument --flag: ..."
         assert f": error: {fragment}" in out.err
-    elif tool != "check_dataset":  # the tool's own error: one line, all it writes to stderr
+    elif tool != "check_dataset" or code == 2:  # the tool's own error: one line, all it writes to stderr
         assert out.err.count("\n") == 1 and out.err.startswith("error: ") and fragment in out.err
     else:  # the dataset doctor's report, on stdout
         assert fragment in out.out
@@ -235,3 +341,12 @@ def test_docs_list_every_entry_of_the_table() -> None:
         for flag, spec in flags.items():
             assert f"| {script} | `{flag}` | " in doc and spec.allowed.describe() in doc
     assert "(docs/CLI.md)" in (ROOT / "README.md").read_text()
+
+
+def test_docs_state_the_guard_and_the_exit_code_table() -> None:
+    from detector.cli.exit_codes import exit_codes_markdown
+    from detector.job_files import guard_markdown
+
+    doc = (ROOT / "docs" / "CLI.md").read_text()
+    assert exit_codes_markdown() in doc, "docs/CLI.md is stale: paste `python -m detector.cli.exit_codes` into it"
+    assert guard_markdown() in doc, "docs/CLI.md is stale: paste `python -m detector.job_files` into it"

@@ -46,7 +46,7 @@ def _main(tool: str):
 # tool -> (module whose attribute is replaced, attribute, argv that reaches it): the first library call of the run
 FIRST_CALL = {
     "benchmark": ("detector.cli.benchmark", "bench_eval", ["eval"]),
-    "check_dataset": ("detector.cli.check_dataset", "check_yolo", ["--yolo", "imgs", "--names", "n.txt"]),
+    "check_dataset": ("detector.cli.check_dataset", "check_inputs", ["--yolo", "imgs", "--names", "n.txt"]),
     "convert_darknet": ("detector.darknet", "convert_darknet", ["--cfg", "a.cfg", "--weights", "a.wts", "--out", "o"]),
     "detect": ("detector.cli.detect", "run_detection", ["--weights", "w.pt", "--source", "imgs"]),
     "download_coco": ("detector.cli.download_coco", "download_coco", ["--out", "{tmp}/coco"]),
@@ -81,7 +81,7 @@ ERRORS = [
     ("eval", RuntimeError("COCO evaluation with pycocotools failed: boom"), EXIT_FAILED),  # the work failed
     ("eval", ValueError("result #1: 'score' must be in [0, 1], got 5.0"), EXIT_USAGE),  # a bad input file
     ("download_coco", OSError("connection reset"), EXIT_FAILED),
-    ("download_coco", ValueError("train2017.zip is not a valid zip (interrupted download?)"), EXIT_FAILED),
+    ("download_coco", RuntimeError("train2017.zip is not a valid zip (interrupted download?)"), EXIT_FAILED),
     ("check_dataset", FileNotFoundError("YOLO images not found: imgs"), EXIT_USAGE),  # was a traceback
     ("yolo2coco", ValueError("a.txt:2: class id 7 is outside the 3 names"), EXIT_USAGE),
     ("convert_darknet", ValueError("a.cfg: not a CSPResNeXt50-PANet-SPP layout"), EXIT_USAGE),
@@ -107,14 +107,21 @@ def test_export_parity_failure_exits_1(monkeypatch, tmp_path: Path, capsys) -> N
     assert export.main(["--weights", "w.pt"]) == EXIT_OK
 
 
-def test_a_train_run_stopped_by_its_error_exits_1(monkeypatch, capsys) -> None:
+def test_train_maps_errors_by_the_table(monkeypatch, capsys) -> None:
+    """Found before the work (a ValueError: class counts, backbone, device, checkpoint): 2, as in every tool; a
+    failure during the work (RuntimeError): 1."""
     from detector.cli import train
+    from detector.engine.jobs import job_plans
     from detector.engine.training import trainer
 
     monkeypatch.setattr(train, "load_config", lambda path, overrides: object())
+    monkeypatch.setattr(job_plans, "plan_train", lambda cfg, path, resume: None)
     monkeypatch.setattr(trainer, "train", _raise(ValueError("model.num_classes=3 but the data define 6 categories")))
-    assert train.main(["c.yaml"]) == EXIT_FAILED
+    assert train.main(["c.yaml"]) == EXIT_USAGE
     assert "define 6 categories" in capsys.readouterr().err
+    monkeypatch.setattr(trainer, "train", _raise(RuntimeError("CUDA error: an illegal memory access")))
+    assert train.main(["c.yaml"]) == EXIT_FAILED
+    assert capsys.readouterr().err == "error: CUDA error: an illegal memory access\n"
 
 
 def test_make_shapes_video_failure_exits_1(monkeypatch, tmp_path: Path, capsys) -> None:
@@ -181,3 +188,49 @@ def test_detect_with_a_source_that_does_not_exist_exits_2(tmp_path: Path, capsys
     assert main(["--weights", str(tmp_path / "w.pt"), "--source", str(tmp_path / "nope")]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and err.startswith("error: ") and "nope" in err
+
+
+# The same representative errors through every tool (ERROR_CODES): the real exception classes the library raises
+# for a missing input, a bad device, an unknown backbone, an unreadable checkpoint, an output that is an input, and
+# a failure during the work.
+def _representative() -> list[tuple[str, BaseException, int]]:
+    from detector.config import ConfigError
+    from detector.data.loader import DatasetNotFoundError
+    from detector.engine.training.checkpoint import CheckpointError
+    from detector.output_files import OutputFileError
+
+    return [
+        ("missing file", DatasetNotFoundError("data.val.ann data/x.json: not found"), EXIT_USAGE),
+        ("missing file", FileNotFoundError("--weights w.pt: no such file"), EXIT_USAGE),
+        ("bad device", ValueError("--device=tpu: unknown device; expected auto, cpu, cuda, cuda:N, N or mps"), 2),
+        ("unknown backbone", ConfigError("model.backbone.name: unknown backbone 'nope'"), EXIT_USAGE),
+        ("bad checkpoint", CheckpointError("w.pt is not a training checkpoint (a plain state_dict)"), EXIT_USAGE),
+        ("output is an input", OutputFileError("--out a is the same file as --gt a"), EXIT_USAGE),
+        ("failed during work", RuntimeError("the engine failed"), EXIT_FAILED),
+    ]
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_the_same_error_gives_the_same_status_in_every_tool(tool: str, monkeypatch, tmp_path: Path, capsys) -> None:
+    for what, exc, code in _representative():
+        assert _run_with(tool, exc, monkeypatch, tmp_path) == code, (tool, what)
+        err = capsys.readouterr().err
+        assert err == f"error: {exc}\n", (tool, what, err)  # one line, no traceback
+
+
+def test_a_bad_device_is_rejected_with_2_by_every_tool_that_takes_one(tmp_path: Path, capsys) -> None:
+    """For real, not through a stand-in: train (train.device), eval, detect, export, benchmark."""
+    weights, images = tmp_path / "w.pt", tmp_path / "imgs"
+    weights.write_bytes(b"placeholder")
+    images.mkdir()
+    cv2.imwrite(str(images / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    config = ROOT / "configs" / "shapes_tiny.yaml"
+    runs = {
+        "train": [str(config), f"train.out_dir={tmp_path / 'run'}", "train.device=tpu"],
+        "detect": ["--weights", str(weights), "--source", str(images), "--device", "tpu", "--out", str(tmp_path / "d")],
+        "export": ["--weights", str(weights), "--device", "tpu", "--out", str(tmp_path / "m.onnx")],
+    }
+    for tool, argv in runs.items():
+        assert _main(tool)(argv) == EXIT_USAGE, tool
+        err = capsys.readouterr().err
+        assert "tpu" in err and "Traceback" not in err, (tool, err)

@@ -12,15 +12,17 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from detector.output_files import atomic_path
+
 if TYPE_CHECKING:
     from detector.engine.evaluation.evaluator import EvalResult
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=120)
+    with atomic_path(path, fsync=False) as tmp:  # the format comes from the suffix, which the temporary file keeps
+        fig.savefig(tmp, dpi=120)
     return path
 
 

@@ -12,16 +12,10 @@ from detector.config import ConfigError, config_from_dict, predict_settings
 from detector.device import select_device
 from detector.engine.jobs.run_folder import next_free_folder
 from detector.engine.prediction.checkpoint_io import load_detector
-from detector.engine.prediction.outputs import (
-    DetectionWriter,
-    annotate,
-    check_spares_source,
-    display_available,
-    show_frame,
-    summary_text,
-)
+from detector.engine.prediction.outputs import DetectionWriter, annotate, display_available, show_frame, summary_text
 from detector.engine.prediction.predictor import Predictor
 from detector.engine.prediction.sources import Source, SourceError
+from detector.job_files import JobFiles
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +24,8 @@ class DetectError(ValueError):
     """A detection run cannot start; the message names the option and what to do."""
 
 
-class NoImagesError(DetectError):
-    """Every frame of the source was unreadable: nothing was detected."""
+class NoImagesError(RuntimeError):
+    """Every frame of the source was unreadable: nothing was detected (the work ran and failed: exit status 1)."""
 
 
 @dataclass
@@ -106,6 +100,28 @@ def build_predictor(opts: DetectOptions) -> Predictor:
         )
 
 
+def plan_files(opts: DetectOptions, source: Source) -> Path:
+    """Check the run's files before the model is loaded (:class:`JobFiles`): ``--weights`` and the source (its
+    folder, or the file) are never written; the output folder (``opts.out``, or the first free ``out2``, ...
+    unless ``exist_ok``) is not an input, not inside the source folder, not under a file, writable, and none of
+    the files it gets (annotated images by their names, ``<name>.mp4``, ``labels/``, ``detections.json``) is an
+    input. Returns the output folder."""
+    files = JobFiles(exist_ok=opts.exist_ok)
+    files.read("--weights", opts.weights, "file")
+    name = _source_name(opts.source)
+    if source.kind == "images":
+        files.read("--source", source.root if source.root is not None else source.paths[0])
+        images = [source.name_of(p) for p in source.paths]
+        names = [*images, *(f"labels/{Path(n).with_suffix('.txt').as_posix()}" for n in images)]
+    else:
+        files.read("--source", opts.source if source.kind == "video" else None)
+        names = [f"{name}.mp4"]
+    out = next_free_folder(opts.out, opts.exist_ok, "--out")
+    files.write_folder("--out", out, names=[*names, "detections.json"])
+    files.check()
+    return out
+
+
 def run_detection(opts: DetectOptions) -> DetectSummary:
     """Detect on every frame of ``opts.source`` and write the outputs; one log line per frame.
 
@@ -115,13 +131,16 @@ def run_detection(opts: DetectOptions) -> DetectSummary:
     """
     check_options(opts)  # before the source is opened and the model loaded
     source = Source(opts.source)
+    try:
+        out = plan_files(opts, source)
+    except BaseException:
+        source.close()
+        raise
     predictor = build_predictor(opts)
     is_video = source.kind != "images"
     show = opts.show and display_available()
     if opts.show and not show:
         log.warning("--show ignored: no display found (DISPLAY/WAYLAND_DISPLAY unset)")
-    out = next_free_folder(opts.out, opts.exist_ok)
-    check_spares_source(out, source, _source_name(opts.source), opts.save)  # --out never replaces a --source file
     writer = DetectionWriter(
         out, _source_name(opts.source), is_video, source.fps, opts.save, opts.save_txt, opts.save_json
     )
@@ -192,5 +211,6 @@ __all__ = [
     "SourceError",
     "build_predictor",
     "check_options",
+    "plan_files",
     "run_detection",
 ]

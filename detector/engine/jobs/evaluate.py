@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from detector.config import load_config
+from detector.config import Config, load_config
 from detector.data import build_dataloader, build_dataset
 from detector.device import select_device
 from detector.engine.evaluation.coco_inputs import EvaluationInputError, load_gt_dataset
@@ -20,12 +20,16 @@ from detector.engine.evaluation.coco_results import load_predictions
 from detector.engine.evaluation.detections import Detections
 from detector.engine.evaluation.evaluator import EvalResult, coco_evaluate, evaluate_model
 from detector.engine.evaluation.plots import plot_per_class_ap, plot_pr_curves
+from detector.engine.jobs.job_plans import read_config
 from detector.engine.jobs.run_folder import next_free_folder
 from detector.engine.prediction.checkpoint_io import load_detector
-from detector.output_files import check_output_file, write_text_atomic
+from detector.job_files import JobFiles
+from detector.output_files import write_text_atomic
 from detector.study.errors import ErrorBreakdown, error_breakdown, format_breakdown
 
 log = logging.getLogger(__name__)
+
+OUT_FILES = ("metrics.json", "predictions.json", "pr_curve.png", "per_class_ap.png")  # what a run writes into out
 
 
 @dataclass
@@ -78,10 +82,10 @@ def evaluate_checkpoint(opts: EvalOptions, out: Path) -> EvalResult:
     return _evaluate_checkpoint(opts, out).result
 
 
-def _evaluate_checkpoint(opts: EvalOptions, out: Path) -> _Evaluated:
+def _evaluate_checkpoint(opts: EvalOptions, out: Path, cfg: Config | None = None) -> _Evaluated:
     if opts.config is None or opts.weights is None:
         raise ValueError("model mode needs a config and --weights")
-    cfg = load_config(opts.config, list(opts.overrides))
+    cfg = cfg or load_config(opts.config, list(opts.overrides))
     device = select_device(opts.device or cfg.train.device, "--device" if opts.device else "train.device")
     model, cfg, meta = load_detector(opts.weights, cfg=cfg, device=device)
     dataset = build_dataset(cfg, "val")
@@ -100,7 +104,7 @@ def _evaluate_checkpoint(opts: EvalOptions, out: Path) -> _Evaluated:
         cfg.data.img_size, e.letterbox, e.batch_size, device,
     )  # fmt: skip
     result, dets = evaluate_model(model, loader, dataset, e, device, progress=opts.progress, engine=opts.engine)
-    (out / "predictions.json").write_text(json.dumps(dets.to_results()))
+    write_text_atomic(out / "predictions.json", json.dumps(dets.to_results()), fsync=False)
     return _Evaluated(result, dataset.coco, dets, list(dataset.image_ids))
 
 
@@ -114,6 +118,27 @@ def _evaluate_files(opts: EvalOptions) -> _Evaluated:
     return _Evaluated(coco_evaluate(gt, dets, engine=opts.engine), gt, dets, None)
 
 
+def plan_files(opts: EvalOptions, cfg: Config | None) -> Path:
+    """Check the run's files before any work (:class:`JobFiles`): the inputs (config, weights, ground truth,
+    predictions, the config's val split) are never written; ``--json`` and the output folder (``opts.out``, or the
+    first free ``out2``, ... unless ``exist_ok``) are not inputs, not inside an input folder, not under a file and
+    writable; an existing ``--json`` is replaced only with ``exist_ok``. Returns the output folder."""
+    files = JobFiles(exist_ok=opts.exist_ok)
+    files.read("CONFIG", opts.config, "file")
+    files.read("--weights", opts.weights, "file")
+    files.read("--gt", opts.gt, "file")
+    files.read("--pred", opts.pred, "file")
+    if cfg is not None:
+        read_config(files, cfg, ("val",))
+    if opts.json:
+        files.write_file("--json", opts.json)
+    out = next_free_folder(opts.out, opts.exist_ok, "--out")
+    model_mode = not (opts.gt and opts.pred)  # file mode writes no predictions.json
+    files.write_folder("--out", out, names=[n for n in OUT_FILES if model_mode or n != "predictions.json"])
+    files.check()
+    return out
+
+
 def run_evaluation(opts: EvalOptions) -> EvalResult:
     """Evaluate as ``opts`` says (see :class:`EvalOptions`), log the metrics and write the output files.
 
@@ -122,19 +147,17 @@ def run_evaluation(opts: EvalOptions) -> EvalResult:
     Warnings raised while evaluating (e.g. no predictions) are logged as warnings. Raises ValueError (options,
     config), :class:`EvaluationInputError` (unreadable or inconsistent ground truth / predictions, categories that
     differ from the checkpoint's), FileNotFoundError / OSError (paths), RuntimeError (an engine failed).
-    ``opts.json`` that is an input or (without ``exist_ok``) an existing file is an OutputFileError (a ValueError)
-    before anything is evaluated.
+    Output paths that break a rule of :func:`plan_files` are an OutputFileError (a ValueError) before anything is
+    evaluated.
     """
     opts.check()
-    if opts.json:
-        inputs = {"CONFIG": opts.config, "--weights": opts.weights, "--gt": opts.gt, "--pred": opts.pred}
-        check_output_file(opts.json, "--json", exist_ok=opts.exist_ok, inputs=inputs)
-    out = next_free_folder(opts.out, opts.exist_ok)
+    cfg = load_config(opts.config, list(opts.overrides)) if opts.config and not (opts.gt or opts.pred) else None
+    out = plan_files(opts, cfg)
     out.mkdir(parents=True, exist_ok=True)
     breakdown: ErrorBreakdown | None = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        run = _evaluate_files(opts) if opts.gt and opts.pred else _evaluate_checkpoint(opts, out)
+        run = _evaluate_files(opts) if opts.gt and opts.pred else _evaluate_checkpoint(opts, out, cfg)
         if opts.errors and run.result.has_ground_truth:
             breakdown = error_breakdown(run.gt, run.dets, img_ids=run.img_ids)
         elif opts.errors:
@@ -161,4 +184,4 @@ def run_evaluation(opts: EvalOptions) -> EvalResult:
     return result
 
 
-__all__ = ["EvalOptions", "EvaluationInputError", "evaluate_checkpoint", "run_evaluation"]
+__all__ = ["OUT_FILES", "EvalOptions", "EvaluationInputError", "evaluate_checkpoint", "plan_files", "run_evaluation"]

@@ -13,7 +13,8 @@ from detector.device import select_device
 from detector.engine.prediction.checkpoint_io import load_detector
 from detector.export import check_onnx, check_torchscript, export_onnx, export_torchscript, output_names
 from detector.fuse import fuse_conv_bn
-from detector.output_files import OutputFileError, atomic_path, check_output_file
+from detector.job_files import JobFiles
+from detector.output_files import OutputFileError, atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -59,22 +60,19 @@ class ExportSummary:
 
 
 def _output_path(opts: ExportOptions) -> Path:
-    """``--out`` (or its default beside the weights), checked before any work: never the weights, never an existing
-    file unless ``exist_ok``."""
+    """``--out`` (or its default beside the weights), checked before any work (:class:`JobFiles`): never the weights
+    nor inside an input folder, never under a file or where nothing can be written, never an existing file unless
+    ``exist_ok``."""
     suffix = ".onnx" if opts.format == "onnx" else ".torchscript"
     out = Path(opts.out) if opts.out else Path(opts.weights).with_suffix(suffix)
-    what = "--out" if opts.out else f"--out (default: the weights path with {suffix})"
+    files = JobFiles(exist_ok=opts.exist_ok)
+    files.read("--weights", opts.weights, "file")
+    files.write_file("--out" if opts.out else f"--out (default: the weights path with {suffix})", out, option="--out")
     try:
-        return check_output_file(out, "--out", exist_ok=opts.exist_ok, inputs={"--weights": opts.weights}, what=what)
+        files.check()
     except OutputFileError as e:
         raise ExportError(str(e)) from None
-
-
-def _make_folder(out: Path) -> None:
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ExportError(f"--out {out}: cannot create the folder {out.parent} ({e.strerror or e})") from None
+    return out
 
 
 def run_export(opts: ExportOptions) -> ExportSummary:
@@ -103,7 +101,6 @@ def run_export(opts: ExportOptions) -> ExportSummary:
         log.warning("predict.half=true (--half) on CPU: fp16 convolutions may be slow or unsupported in onnxruntime")
     reference = copy.deepcopy(model).eval()  # unfused PyTorch model for the parity check
     export_model = fuse_conv_bn(model) if opts.fuse else model
-    _make_folder(out)
     try:
         with atomic_path(out, exist_ok=opts.exist_ok, option="--out") as tmp:  # no half-written file at ``out``
             if opts.format == "onnx":

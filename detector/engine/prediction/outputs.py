@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 
 from detector.engine.prediction.draw import draw_detections
-from detector.engine.prediction.sources import Frame, Source
-from detector.output_files import check_output_file, write_text_atomic
+from detector.engine.prediction.sources import Frame
+from detector.output_files import atomic_path, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -56,27 +56,6 @@ def json_record(frame: Frame, det: dict, is_video: bool) -> dict:
     }
 
 
-def check_spares_source(out: Path, source: Source, source_name: str, save: bool) -> None:
-    """Raise OutputFileError when an annotated image (``out/<image name>``) or video (``out/<source_name>.mp4``)
-    would replace a ``--source`` file -- possible when ``--out`` is the source folder and ``--exist-ok`` is given."""
-    if not save:
-        return
-    if source.kind == "video":
-        target = out / f"{source_name}.mp4"
-        check_output_file(
-            target, "--out", exist_ok=True, inputs={"--source": source.source}, what="the annotated video"
-        )
-        return
-    out_resolved = out.resolve()
-    folders: dict[Path, bool] = {}  # source image folder -> is it ``out``
-    for p in source.paths:
-        if p.parent not in folders:
-            folders[p.parent] = p.parent.resolve() == out_resolved
-        if folders[p.parent]:
-            target = out / p.name
-            check_output_file(target, "--out", exist_ok=True, inputs={"--source": p}, what="the annotated image")
-
-
 class DetectionWriter:
     """Writes the outputs of one run into ``out``: annotated images (their paths relative to the source root, e.g.
     ``a/x.jpg``) or one ``<name>.mp4`` per video, ``labels/<relative path>.txt`` (``labels/a/x.txt``, ``save_txt``)
@@ -107,15 +86,15 @@ class DetectionWriter:
         if self.save_txt:
             h, w = frame.image.shape[:2]
             label_path = self.out / "labels" / f"{self.stem(frame)}.txt"
-            label_path.parent.mkdir(parents=True, exist_ok=True)
-            label_path.write_text("".join(x + "\n" for x in yolo_lines(det, h, w)))
+            write_text_atomic(label_path, "".join(x + "\n" for x in yolo_lines(det, h, w)), fsync=False)
         if self.save and annotated_bgr is not None:
             if self.is_video:
                 self._write_video_frame(annotated_bgr)
             else:
                 image_path = self.out / image_name(frame)
-                image_path.parent.mkdir(parents=True, exist_ok=True)
-                cv2.imwrite(str(image_path), annotated_bgr)
+                with atomic_path(image_path, fsync=False) as tmp:  # the temporary file keeps the suffix
+                    if not cv2.imwrite(str(tmp), annotated_bgr):
+                        raise RuntimeError(f"cannot write the annotated image {image_path}")
 
     def _write_video_frame(self, img_bgr: np.ndarray) -> None:
         if self._video is None:

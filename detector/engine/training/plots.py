@@ -12,6 +12,7 @@ import torch
 
 from detector.engine.prediction.draw import class_color
 from detector.engine.training.run_log import read_results
+from detector.output_files import atomic_path
 
 
 def plot_train_batch(
@@ -47,8 +48,9 @@ def plot_train_batch(
         r, c = divmod(i, cols)
         grid[r * h : (r + 1) * h, c * w : (c + 1) * w] = tile
     path = Path(path)
-    if not cv2.imwrite(str(path), grid):
-        raise OSError(f"could not write {path} (is the directory writable?)")
+    with atomic_path(path, fsync=False) as tmp:  # the temporary file keeps the suffix (OpenCV's format)
+        if not cv2.imwrite(str(tmp), grid):
+            raise OSError(f"could not write {path} (is the directory writable?)")
     return path
 
 
@@ -87,5 +89,6 @@ def plot_results(csv_path: str | Path, png_path: str | Path | None = None) -> Pa
         ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-    fig.savefig(png_path, dpi=100)
+    with atomic_path(png_path, fsync=False) as tmp:
+        fig.savefig(tmp, dpi=100)
     return png_path

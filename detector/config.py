@@ -36,6 +36,7 @@ from detector.config_overrides import override_collisions, parse_override
 from detector.config_paths import empty_path_problem
 from detector.config_ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, OPEN_FRACTION, POSITIVE, Range, range_problem
 from detector.config_schema import option, option_choices, option_range
+from detector.config_yaml import DuplicateKeyError, load_yaml_text, yaml_error_line
 
 
 class ConfigError(ValueError):
@@ -371,7 +372,23 @@ def _convert(value: Any, tp: Any, key: str, source: str) -> Any:
                 pass
     elif tp is str and isinstance(value, str):
         return value
+    section = section_type(tp)
+    if isinstance(section, type) and dataclasses.is_dataclass(section):
+        optional = type(None) in typing.get_args(tp)
+        raise _not_a_section_value(section, key, value, source, optional)
     raise ConfigError(f"{source}: key '{key}' expects {type_name(tp)}, got {value!r} ({type(value).__name__})")
+
+
+def _not_a_section_value(section: type, key: str, value: Any, source: str, optional: bool) -> ConfigError:
+    """The error for a value that is no mapping given to the section ``key`` (``train=5``, ``train: 5``): the
+    section's defaults would otherwise stand in for everything set in it before."""
+    first = dataclasses.fields(section)[0].name
+    keys = ", ".join(f"{key}.{f.name}" for f in dataclasses.fields(section)[:3])
+    mapping = f"a mapping ({{{first}: ...}})" + (" or null (off)" if optional else "")
+    return ConfigError(
+        f"{source}: '{key}' is a section ({keys}, ...), not a value; got {value!r}: set its keys one by one, "
+        f"e.g. {key}.{first}=..., or give {mapping}"
+    )
 
 
 def _unknown_key(key: str, valid: list[str], prefix: str, source: str) -> ConfigError:
@@ -435,9 +452,18 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     if path.resolve() in seen:
         raise ConfigError(f"{path}: 'base' chain loops back to itself")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml_text(path.read_text(encoding="utf-8"), str(path))
+    except DuplicateKeyError as exc:
+        raise ConfigError(str(exc)) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}: not valid YAML: {yaml_error_line(exc)}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a text file ({exc.reason} at byte {exc.start}); give a YAML config") from None
+    if data is None or data == {}:
+        raise ConfigError(
+            f"config {path} is empty: it sets no key; write the keys that differ from the defaults (e.g. "
+            "'base: defaults.yaml' and a data section), or pass configs/defaults.yaml for every default"
+        )
     if not isinstance(data, dict):
         raise ConfigError(
             f"{path}: a config must be a mapping of sections (model, data, ...), got {type(data).__name__}"

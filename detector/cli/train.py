@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_SIGTERM
         if isinstance(e, KeyboardInterrupt):
             return EXIT_SIGINT
+        if isinstance(e, ConfigError):  # e.g. a --resume whose config conflicts with its run's: nothing written
+            log.error("%s", e)
+            return EXIT_USAGE
         if isinstance(e, (FileNotFoundError, FileExistsError, ValueError)):
             log.error("%s", e)
             return EXIT_FAILED

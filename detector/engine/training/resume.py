@@ -190,4 +190,7 @@ def plan_resume(given: Config, path: Path, run_dir: Path) -> ResumePlan:
     epoch = int(ckpt["epoch"])
     _check_epochs(path, run_dir, epoch + 1, stored.train.epochs, given.train.epochs)
     _check_not_behind_last(path, run_dir, epoch)
-    return ResumePlan(_with_allowed(stored, given), ckpt, run_dir, changed)
+    config = _with_allowed(stored, given)
+    if Path(config.train.out_dir).resolve() != run_dir.resolve():  # a run moved since, or numbered exp -> exp2
+        config.train.out_dir = str(run_dir)  # by an older version: config.yaml names the folder it is in
+    return ResumePlan(config, ckpt, run_dir, changed)

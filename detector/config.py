@@ -6,6 +6,8 @@ allowed values (``docs/CONFIG.md`` and ``configs/defaults.yaml`` are generated f
 key, a wrong type names the key and the expected type, a number outside its declared range or a value outside its
 choices names the key and what is allowed, an empty path where one is needed (``detector/config_paths.py``) names
 the key. Overrides that set one key twice are applied in order and warned about (``detector/config_overrides.py``).
+A section given a mapping (``train={epochs: 1}``) sets the keys it names, as a file does over its ``base``; a
+section given a value (``train=5``) is an error.
 A config file may start from another with ``base: other.yaml`` (path relative to the file) and override only what
 differs. ``model.head`` is a tagged union: :class:`HeadConfig` is its base, each head family's subclass (its fields
 and its ``loss``) lives in the family's folder, ``detector/heads/<family>/config.py``; configs of the old layout are
@@ -504,7 +506,12 @@ def _apply_override(data: dict, override: str) -> bool:
         if i == len(parts) - 1:
             if part == "type" and _retyped(node, value):
                 node.clear()
-            node[part] = value
+            old = node.get(part)
+            section = section_type(hints[part])
+            if isinstance(value, dict) and isinstance(old, dict) and dataclasses.is_dataclass(section):
+                node[part] = _merge(old, value)  # a mapping sets the keys it names; the section's others stay
+            else:
+                node[part] = value
             return new_key != renamed
         tp = hints[part]
         if typing.get_origin(tp) in (Union, types.UnionType):

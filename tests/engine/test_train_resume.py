@@ -189,6 +189,9 @@ def test_the_keys_a_resume_may_change_are_taken_and_the_run_keeps_its_config(tmp
     shutil.copytree(run, numbered)
     numbered_plan = plan_resume(load_config(cfg, ["train.epochs=2"]), numbered / "weights" / "last.pt", numbered)
     assert numbered_plan.config.train.out_dir == str(numbered)  # its stored out_dir named runs/old: now its own
+    tenth = tmp_path / "runs" / "old10"
+    shutil.copytree(run, tenth)
+    assert plan_resume(load_config(cfg, ["train.epochs=2"]), tenth / "weights" / "last.pt", tenth)
     with pytest.raises(ResumeError, match=rf"train.out_dir: {numbered} -> {tmp_path / 'runs' / 'old3'}"):
         plan_resume(
             load_config(cfg, ["train.epochs=2", f"train.out_dir={tmp_path / 'runs' / 'old3'}"]),

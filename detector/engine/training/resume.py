@@ -95,7 +95,8 @@ def _is_run_folder(out_dir: str, run_dir: Path) -> bool:
     asked, run = Path(out_dir).resolve(), run_dir.resolve()
     if asked == run:
         return True
-    return run.parent == asked.parent and re.fullmatch(re.escape(asked.name) + r"[2-9]\d*", run.name) is not None
+    numbered = re.fullmatch(re.escape(asked.name) + r"([2-9]|[1-9]\d+)", run.name)
+    return run.parent == asked.parent and numbered is not None
 
 
 def _conflicts(given: Config, stored: Config, run_dir: Path) -> tuple[list[str], list[str]]:

@@ -9,7 +9,7 @@ from functools import partial
 
 from .common import Backbone
 from .cspresnext import build_cspnet
-from .timm_bridge import build_timm
+from .timm_bridge import build_timm, check_timm_name
 from .torchvision_nets import build_torchvision
 
 TIMM_PREFIX = "timm:"
@@ -57,15 +57,23 @@ def build_backbone(
         a :class:`backbones.common.Backbone` whose ``forward(x: float [B, 3, H, W])`` returns ``list[Tensor]``
         ordered by stride, with ``.channels`` and ``.strides`` (``list[int]``) describing exactly those maps.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"backbone name must be a str, got {type(name).__name__}")
+    check_backbone_name(name)
     out_indices = tuple(out_indices)
     if name.startswith(TIMM_PREFIX):
         return build_timm(name[len(TIMM_PREFIX) :], pretrained, out_indices, **kwargs)
-    if name not in _REGISTRY:
+    return _REGISTRY[name](pretrained=pretrained, out_indices=out_indices, **kwargs)
+
+
+def check_backbone_name(name: str) -> None:
+    """Raise ValueError naming the close names unless ``name`` is registered or a model timm knows (``timm:<name>``;
+    imports timm). Cheap: a trainer calls it before it reads any data."""
+    if not isinstance(name, str):
+        raise TypeError(f"backbone name must be a str, got {type(name).__name__}")
+    if name.startswith(TIMM_PREFIX):
+        check_timm_name(name[len(TIMM_PREFIX) :])
+    elif name not in _REGISTRY:
         close = difflib.get_close_matches(name, list(_REGISTRY), n=1, cutoff=0.5)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ValueError(
             f"unknown backbone {name!r}.{hint} Available: {list_backbones()} (or 'timm:<name>' for any timm model)"
         )
-    return _REGISTRY[name](pretrained=pretrained, out_indices=out_indices, **kwargs)

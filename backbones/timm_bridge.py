@@ -6,6 +6,7 @@ indices by stride, so e.g. ``timm:convnext_tiny`` (first map at stride 4) gives 
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +29,17 @@ def _import_timm():
             "timm backbones ('timm:<name>') need the optional package timm: pip install 'timm>=1.0.9'"
         ) from e
     return timm
+
+
+def check_timm_name(name: str) -> None:
+    """A ValueError ``no timm model 'X'`` naming the closest of ``timm.list_models()`` unless timm knows ``name``
+    (an architecture, optionally with a pretrained tag: ``resnet50.a1_in1k``)."""
+    timm = _import_timm()
+    if timm.is_model(name):
+        return
+    close = difflib.get_close_matches(name, timm.list_models(), n=5, cutoff=0.5)
+    hint = f"; close names: {', '.join(close)}" if close else "; timm.list_models() lists them"
+    raise ValueError(f"no timm model {name!r} (model.backbone.name=timm:{name}){hint}")
 
 
 class TimmFeatures(Backbone):
@@ -71,13 +83,12 @@ def build_timm(
     cache), a path is loaded by timm (``pretrained_cfg_overlay=dict(file=...)``)."""
     timm = _import_timm()
     label = f"timm:{name}"
+    check_timm_name(name)
     if width_mult != 1.0 or depth_mult != 1.0:
-        raise ValueError(f"{label}: width_mult/depth_mult must be 1.0 for timm models (got {width_mult}, {depth_mult})")
-    if name not in timm.list_models():
-        import difflib
-
-        close = difflib.get_close_matches(name, timm.list_models(), n=3)
-        raise ValueError(f"{label}: no such timm model" + (f"; did you mean {close}?" if close else ""))
+        raise ValueError(
+            f"{label}: width_mult/depth_mult must be 1.0 for timm models (got {width_mult}, {depth_mult}); "
+            "set model.backbone.width_mult=1.0 model.backbone.depth_mult=1.0"
+        )
     # 1) probe the feature strides (random init, cheap) and map our out indices onto timm's by stride
     probe = timm.create_model(name, features_only=True, pretrained=False)
     reductions = probe.feature_info.reduction()

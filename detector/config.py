@@ -6,6 +6,8 @@ allowed values (``docs/CONFIG.md`` and ``configs/defaults.yaml`` are generated f
 key, a wrong type names the key and the expected type, a number outside its declared range or a value outside its
 choices names the key and what is allowed, an empty path where one is needed (``detector/config_paths.py``) names
 the key. Overrides that set one key twice are applied in order and warned about (``detector/config_overrides.py``).
+A section given a mapping (``train={epochs: 1}``) sets the keys it names, as a file does over its ``base``; a
+section given a value (``train=5``) is an error.
 A config file may start from another with ``base: other.yaml`` (path relative to the file) and override only what
 differs. ``model.head`` is a tagged union: :class:`HeadConfig` is its base, each head family's subclass (its fields
 and its ``loss``) lives in the family's folder, ``detector/heads/<family>/config.py``; configs of the old layout are
@@ -36,6 +38,7 @@ from detector.config_overrides import override_collisions, parse_override
 from detector.config_paths import empty_path_problem
 from detector.config_ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, OPEN_FRACTION, POSITIVE, Range, range_problem
 from detector.config_schema import option, option_choices, option_range
+from detector.config_yaml import DuplicateKeyError, load_yaml_text, yaml_error_line
 from detector.output_files import write_text_atomic
 
 
@@ -372,7 +375,23 @@ def _convert(value: Any, tp: Any, key: str, source: str) -> Any:
                 pass
     elif tp is str and isinstance(value, str):
         return value
+    section = section_type(tp)
+    if isinstance(section, type) and dataclasses.is_dataclass(section):
+        optional = type(None) in typing.get_args(tp)
+        raise _not_a_section_value(section, key, value, source, optional)
     raise ConfigError(f"{source}: key '{key}' expects {type_name(tp)}, got {value!r} ({type(value).__name__})")
+
+
+def _not_a_section_value(section: type, key: str, value: Any, source: str, optional: bool) -> ConfigError:
+    """The error for a value that is no mapping given to the section ``key`` (``train=5``, ``train: 5``): the
+    section's defaults would otherwise stand in for everything set in it before."""
+    first = dataclasses.fields(section)[0].name
+    keys = ", ".join(f"{key}.{f.name}" for f in dataclasses.fields(section)[:3])
+    mapping = f"a mapping ({{{first}: ...}})" + (" or null (off)" if optional else "")
+    return ConfigError(
+        f"{source}: '{key}' is a section ({keys}, ...), not a value; got {value!r}: set its keys one by one, "
+        f"e.g. {key}.{first}=..., or give {mapping}"
+    )
 
 
 def _unknown_key(key: str, valid: list[str], prefix: str, source: str) -> ConfigError:
@@ -436,9 +455,18 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     if path.resolve() in seen:
         raise ConfigError(f"{path}: 'base' chain loops back to itself")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml_text(path.read_text(encoding="utf-8"), str(path))
+    except DuplicateKeyError as exc:
+        raise ConfigError(str(exc)) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}: not valid YAML: {yaml_error_line(exc)}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a text file ({exc.reason} at byte {exc.start}); give a YAML config") from None
+    if data is None or data == {}:
+        raise ConfigError(
+            f"config {path} is empty: it sets no key; write the keys that differ from the defaults (e.g. "
+            "'base: defaults.yaml' and a data section), or pass configs/defaults.yaml for every default"
+        )
     if not isinstance(data, dict):
         raise ConfigError(
             f"{path}: a config must be a mapping of sections (model, data, ...), got {type(data).__name__}"
@@ -479,7 +507,12 @@ def _apply_override(data: dict, override: str) -> bool:
         if i == len(parts) - 1:
             if part == "type" and _retyped(node, value):
                 node.clear()
-            node[part] = value
+            old = node.get(part)
+            section = section_type(hints[part])
+            if isinstance(value, dict) and isinstance(old, dict) and dataclasses.is_dataclass(section):
+                node[part] = _merge(old, value)  # a mapping sets the keys it names; the section's others stay
+            else:
+                node[part] = value
             return new_key != renamed
         tp = hints[part]
         if typing.get_origin(tp) in (Union, types.UnionType):

@@ -167,9 +167,11 @@ def _yaml_lines(section: Section, depth: int) -> list[str]:
             lines.append(f"{pad}{_name(item.path)}:{_comment(item.doc)}")
             lines += _yaml_lines(item, depth + 1)
     chosen = next((i.default for i in section.items if isinstance(i, Key) and _name(i.path) == "type"), None)
+    written = {_name(i.path) for i in section.items}
     for name, variant in section.variants:
-        if name == chosen:
-            lines += _yaml_lines(variant, depth)
+        if name == chosen:  # the keys it adds; those of the section itself (type, ...) are written above, once
+            added = tuple(i for i in variant.items if _name(i.path) not in written)
+            lines += _yaml_lines(dataclasses.replace(variant, items=added), depth)
         else:
             lines.append(f"{pad}# with type: {name}, these keys instead:")
             lines += [f"{pad}# {line}" for line in _yaml_lines(variant, 0)]

@@ -1,6 +1,7 @@
 """Overrides that collide: the same key given twice (``train.epochs=1 train.epochs=2``), or a section and a key in
 it (``train={epochs: 1}`` and ``train.epochs=2``). The later one wins, as when applied in order; these helpers say
-so, naming the key, every value given and the value used, instead of dropping the others without a word.
+so, naming the key, every value given and the value used, instead of dropping the others without a word. A mapping
+given for a section sets only the keys it names (``train.epochs=5 train={batch_size: 4}`` keeps epochs 5).
 """
 
 from __future__ import annotations
@@ -33,27 +34,19 @@ def _leaves(key: str, value: Any) -> dict[str, Any]:
 
 
 def override_collisions(overrides: Sequence[str]) -> list[str]:
-    """One message per key that several overrides set, or that a later override of a whole section discards.
+    """One message per key that several overrides set.
 
     Overrides are taken in order, as :func:`detector.config.config_from_dict` applies them: a later value replaces an
-    earlier one, and a section given as a mapping (``train={...}``) replaces everything set in it before.
+    earlier one; a section given as a mapping (``train={...}``) sets each key it names.
     """
     given: dict[str, list[tuple[str, Any]]] = {}  # leaf key -> [(override text, value)] in order
-    live: dict[str, str] = {}  # leaf key -> the override whose value it holds now
     messages = []
     for text in overrides:
         if "=" not in text:
             continue  # the caller reports a malformed override
         key, value = parse_override(text)
-        leaves = _leaves(key, value)
-        for old in [k for k in live if k.startswith(key + ".") and k not in leaves]:
-            messages.append(
-                f"command-line override '{live.pop(old)}' is discarded: the later '{text}' replaces the whole "
-                f"'{key}' section; put {old}=... after it"
-            )
-        for leaf, v in leaves.items():
+        for leaf, v in _leaves(key, value).items():
             given.setdefault(leaf, []).append((text, v))
-            live[leaf] = text
     for leaf, settings in given.items():
         if len(settings) > 1:
             values = ", ".join(f"{v!r} (from '{t}')" if t.split("=", 1)[0].strip() != leaf else t for t, v in settings)

@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from detector.config import BackboneConfig, Config, ConfigError
+from detector.config_yaml import DuplicateKeyError, load_yaml_text, yaml_error_line
 
 SEED_KEY = "train.seed"
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -275,9 +276,11 @@ def load_study_spec(path: str | Path) -> StudySpec:
             f"study file not found: {path} (study files live in configs/, e.g. configs/study_shapes.yaml)"
         )
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml_text(path.read_text(), str(path)) or {}
+    except DuplicateKeyError as exc:
+        raise ConfigError(str(exc)) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
+        raise ConfigError(f"{path}: not valid YAML: {yaml_error_line(exc)}") from None
     return spec_from_dict(data, path)
 
 

@@ -108,7 +108,7 @@ def test_base_chain_and_round_trip(tmp_path):
     [
         ("data.shapes={roots: x}", r"unknown key 'data.shapes.roots'; did you mean 'data.shapes.root'"),
         ("data.shapes.nmu_train=3", r"unknown key 'data.shapes.nmu_train'; did you mean 'data.shapes.num_train'"),
-        ("data.shapes=[1, 2]", r"'data.shapes' expects mapping or null"),  # not a mapping: the type error
+        ("data.shapes=[1, 2]", r"'data.shapes' is a section .*, not a value; got \[1, 2\].* or null \(off\)"),
     ],
 )
 def test_did_you_mean_inside_optional_sections(override, message):

@@ -31,12 +31,21 @@ def test_a_section_and_a_key_in_it():
         "command-line override 'train.epochs' is given 2 times (1 (from 'train={epochs: 1, batch_size: 4}'), "
         "train.epochs=3); the last one is used: train.epochs=3"
     ]
-    cfg, messages = _load("train.epochs=5", "train={batch_size: 4}")  # the section replaces what was set in it
-    assert (cfg.train.epochs, cfg.train.batch_size) == (300, 4)
-    assert messages == [
-        "command-line override 'train.epochs=5' is discarded: the later 'train={batch_size: 4}' replaces the whole "
-        "'train' section; put train.epochs=... after it"
-    ]
+    cfg, messages = _load("train.epochs=5", "train={batch_size: 4}")  # the mapping sets only the keys it names
+    assert (cfg.train.epochs, cfg.train.batch_size) == (5, 4)
+    assert messages == []
+
+
+def test_a_mapping_for_a_section_keeps_the_files_other_keys(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  epochs: 20\n  lr: 0.02\ndata:\n  shapes: {root: s, num_train: 10}\n")
+    cfg = load_config(path, ["train={batch_size: 4}", "train={}", "data.shapes={num_val: 3}"])
+    assert (cfg.train.epochs, cfg.train.lr, cfg.train.batch_size) == (20, 0.02, 4)  # was reset to 300, 0.01
+    assert cfg.data.shapes is not None and (cfg.data.shapes.root, cfg.data.shapes.num_train) == ("s", 10)
+    assert cfg.data.shapes.num_val == 3
+    assert load_config(path, ["data.shapes=null"]).data.shapes is None
+    head = load_config(path, ["model.head={type: decoupled, reg_max: 8}"]).model.head  # another type: afresh
+    assert (head.type, getattr(head, "reg_max", None)) == ("decoupled", 8)
 
 
 def test_distinct_keys_are_quiet():

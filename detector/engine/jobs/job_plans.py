@@ -7,6 +7,7 @@ from pathlib import Path
 
 from detector.config import Config
 from detector.engine.jobs.run_folder import next_free_folder
+from detector.engine.training.resume import run_folder_of
 from detector.job_files import JobFiles, same_path
 
 # What a training run writes into its folder (TensorBoard's event files get fresh names)
@@ -38,11 +39,10 @@ def read_config(files: JobFiles, cfg: Config, splits: tuple[str, ...] = ("train"
 
 
 def run_folder(cfg: Config, resume: str | None) -> Path:
-    """The folder a training run writes: ``--resume``'s run (``PATH/../..`` for ``.../weights/X.pt``), else
+    """The folder a training run writes: ``--resume``'s run (``RUN`` for ``RUN/weights/X.pt``), else
     ``train.out_dir`` when ``train.resume``, else the first free ``train.out_dir``, ``out_dir2``, ..."""
     if resume is not None:
-        path = Path(resume)
-        return path.parent.parent if path.parent.name == "weights" else Path(cfg.train.out_dir)
+        return run_folder_of(Path(resume))  # a checkpoint outside a run's weights/ is refused there
     return Path(cfg.train.out_dir) if cfg.train.resume else next_free_folder(cfg.train.out_dir, label="train.out_dir")
 
 

@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader
 
 from detector.device import cpu_has_native_bf16
 from detector.engine.jobs.run_folder import is_free, next_free_folder
+from detector.engine.training.resume import run_folder_of
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +66,16 @@ def resolve_num_classes(configured: int | None, dataset_classes: int, ann_path: 
 def resolve_run_paths(out_dir: str, resume: str | Path | None, resume_flag: bool) -> tuple[Path, Path | None]:
     """``(output folder, checkpoint to resume or None)``.
 
-    ``--resume PATH`` resumes PATH and writes into its run folder (``PATH/../..`` when PATH is ``.../weights/X.pt``,
-    else ``train.out_dir``); ``train.resume=true`` resumes ``train.out_dir/weights/last.pt``. A fresh run never
-    writes into a folder that holds files: it goes to ``out_dir2``, ``out_dir3``, ... instead (``run_folder``).
+    ``--resume PATH`` resumes PATH and writes into its run folder, ``PATH/../..`` (PATH is ``RUN/weights/X.pt``;
+    a checkpoint elsewhere is a :class:`detector.engine.training.resume.ResumeError`; whether ``out_dir`` and the
+    rest of the config agree with the run's is :func:`detector.engine.training.resume.plan_resume`'s check);
+    ``train.resume=true`` resumes ``train.out_dir/weights/last.pt``. A fresh run never writes into a folder that
+    holds files: it goes to ``out_dir2``, ``out_dir3``, ... instead (``run_folder``).
     """
     out = Path(out_dir)
     if resume is not None:
         path = Path(resume)
-        return (path.parent.parent if path.parent.name == "weights" else out), path
+        return run_folder_of(path), path
     last = out / "weights" / "last.pt"
     if resume_flag:
         if not last.is_file():

@@ -37,6 +37,7 @@ from detector.engine.training.optim import (
     schedule_from_config,
 )
 from detector.engine.training.plots import plot_results, plot_train_batch
+from detector.engine.training.resume import ResumePlan, plan_resume
 from detector.engine.training.rng import preserved_rng, seed_everything, set_rng_state
 from detector.engine.training.run_log import LOSS_PARTS, ResultsLogger, epoch_summary, gpu_mem_gb, rss_mb
 from detector.engine.training.setup import amp_setup, resolve_num_classes, resolve_run_paths, shutdown_loader
@@ -109,6 +110,16 @@ class Trainer:
         self.main = self.dist.is_main
         seed_everything(t.seed + self.dist.rank, t.deterministic)
         self.out_dir, self.resume_path = resolve_run_paths(t.out_dir, resume, t.resume)
+        self.resumed: ResumePlan | None = None
+        if self.resume_path is not None:  # the run's own config goes on; a conflicting one is refused here
+            self.resumed = plan_resume(self.cfg, self.resume_path, self.out_dir)
+            self.cfg = self.resumed.config
+            t = self.cfg.train
+        else:
+            t.out_dir = str(self.out_dir)  # config.yaml and the checkpoints name the folder the run is in
+        from backbones.registry import check_backbone_name
+
+        check_backbone_name(self.cfg.model.backbone.name)  # before the data is read (or generated)
         self.weights_dir = self.out_dir / "weights"
         if self.main:
             self.weights_dir.mkdir(parents=True, exist_ok=True)
@@ -203,16 +214,13 @@ class Trainer:
         """Load model, EMA, optimiser, scaler and counters from a training checkpoint; the head family's resume hook
         brings ``self.cfg.model.head`` in line with the restored head (e.g. anchors refitted by auto-anchor).
         Returns the checkpoint's RNG state (restored last, by ``__init__``)."""
-        t = self.cfg.train
-        ckpt = load_checkpoint(path, require_training_state=True)
+        if self.resumed is not None:  # read (and checked) by plan_resume; not kept for the whole run
+            ckpt, self.resumed.checkpoint = self.resumed.checkpoint, {}
+        else:
+            ckpt = load_checkpoint(path, require_training_state=True)
         restore_training_state(ckpt, model=self.model, ema=self.ema, optimizer=self.optimizer, scaler=self.scaler)
         self.start_epoch, self.iteration = ckpt["epoch"] + 1, ckpt["iteration"]
         self.best_fitness = ckpt["best_fitness"]
-        if self.start_epoch >= t.epochs:
-            raise ValueError(
-                f"{path} already finished epoch {self.start_epoch} of train.epochs={t.epochs}; "
-                f"pass a larger train.epochs=N to train further"
-            )
         get_head_family(self.model.head.family, "head family").on_resume(self.model.head, self.cfg.model.head)
         return ckpt["rng"]
 
@@ -347,7 +355,10 @@ class Trainer:
             f"amp {self.autocast_dtype or 'off'}; output {self.out_dir}"
         )
         if self.resume_path is not None:
-            self._log(f"resuming {self.resume_path} at epoch {self.start_epoch + 1}/{t.epochs}")
+            changed = (
+                f" ({', '.join(self.resumed.changed)})" if self.resumed is not None and self.resumed.changed else ""
+            )
+            self._log(f"resuming {self.resume_path} at epoch {self.start_epoch + 1}/{t.epochs}{changed}")
 
     def _log(self, text: str) -> None:
         if self.main:

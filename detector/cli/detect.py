@@ -12,7 +12,7 @@ import argparse
 import logging
 import sys
 
-from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_USAGE, exit_on_ctrl_c
+from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, exit_on_ctrl_c
 from detector.cli_args import add_config_flags, config_flag_overrides
 from detector.cli_logging import configure_logging
 from detector.engine.jobs.detect import DetectError, DetectOptions, NoImagesError, run_detection
@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     except (SourceError, DetectError, OutputFileError) as e:
         logging.getLogger("detector").error("%s", e)
         return EXIT_FAILED if isinstance(e, NoImagesError) else EXIT_USAGE
+    if summary.terminated:
+        return EXIT_SIGTERM  # SIGTERM: what was processed is saved (the video finalised), then 143
     return EXIT_SIGINT if summary.interrupted else EXIT_OK  # Ctrl-C: what was processed is saved, then 130
 
 

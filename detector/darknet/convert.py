@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 BACKBONE = "cspresnext50_darknet"
 DARKNET_BN_EPS = 1e-5  # darknet adds 1e-5 to the running variance
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")  # what --out of a checkpoint is named (first: the one advised)
+DARKNET_SUFFIXES = (".weights",)
 
 
 def config_from_darknet(net: Section, layers: Sequence[Section], source: str) -> tuple[Config, list[list[int]]]:
@@ -147,6 +149,16 @@ def load_darknet(
     return model.eval(), cfg, meta
 
 
+def _check_suffix(out: str | Path, written: str, right: tuple[str, ...], wrong: tuple[str, ...]) -> None:
+    """Raise OutputFileError when ``out``'s suffix names the other format (``wrong``) than the one written."""
+    suffix = Path(out).suffix.lower()
+    if suffix in wrong:
+        raise OutputFileError(
+            f"--out {out}: {written} would be written under a {suffix} name; name it {right[0]} "
+            f"(e.g. {Path(out).with_suffix(right[0])})"
+        )
+
+
 def convert_darknet(
     cfg_path: str | Path,
     weights_path: str | Path,
@@ -161,6 +173,7 @@ def convert_darknet(
     from detector.engine.training.checkpoint import atomic_save, model_checkpoint
 
     inputs = {"--cfg": cfg_path, "--weights": weights_path, "--names": names_path}
+    _check_suffix(out, "a detector checkpoint (torch)", CHECKPOINT_SUFFIXES, DARKNET_SUFFIXES)
     check_output_file(out, "--out", exist_ok=exist_ok, inputs=inputs)
     model, cfg, meta = load_darknet(cfg_path, weights_path, names_path)
     h: WeightsHeader = meta["header"]
@@ -179,6 +192,7 @@ def export_darknet(
     before anything is read)."""
     from detector.engine.prediction.checkpoint_io import load_detector
 
+    _check_suffix(out_weights, "darknet weights", DARKNET_SUFFIXES, CHECKPOINT_SUFFIXES)
     cfg_what = "--out-cfg" if out_cfg else "the .cfg beside --out"
     out_cfg = Path(out_cfg) if out_cfg else Path(out_weights).with_suffix(".cfg")
     if same_file(out_cfg, out_weights):

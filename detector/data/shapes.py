@@ -212,7 +212,8 @@ def make_shapes(
     params = shapes_params(num_train, num_val, img_size, seed)
     planned = planned_files(num_train, num_val)
     prepare_folder(
-        out_dir, META_FILE, params, planned, what="shapes set", label=f"{option} {out_dir}", name=option,
+        out_dir, META_FILE, params, planned, what="shapes set", label=f"{option}{' ' if option.startswith('-') else '='}{out_dir}",
+        name=option,
         advice=advice, exist_ok=exist_ok, ignore=_own_video_dir(out_dir),
     )  # fmt: skip
     result: dict = {

@@ -85,14 +85,27 @@ def test_foreign_data_in_shapes_root_is_an_error_naming_the_folder(tmp_path):
     assert (root / "train.json").read_text().startswith('{"images": []')  # untouched
 
 
-def test_new_parameters_regenerate_without_stale_images(tmp_path):
+def test_another_set_in_root_is_never_regenerated_over_and_the_difference_is_named(tmp_path):
     root = tmp_path / "s"
     ensure_shapes(_shapes_cfg(root).data, "train")
-    assert len(list((root / "train" / "images").iterdir())) == 3
-    (root / "README.txt").write_text("the user's note beside the set")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
     cfg = _shapes_cfg(root, "data.shapes.num_train=1", "data.shapes.seed=4")
-    ensure_shapes(cfg.data, "train")
-    assert sorted(p.name for p in (root / "train" / "images").iterdir()) == ["000000.jpg"]  # 2 stale ones removed
-    assert len(json.loads((root / "train.json").read_text())["images"]) == 1
-    assert json.loads((root / "shapes_meta.json").read_text())["seed"] == 4
-    assert (root / "README.txt").read_text() == "the user's note beside the set"
+    with pytest.raises(DatasetError, match=r"holds another shapes set \(num_train 3 \(asked 1\), seed 0 \(asked 4\)\)"):
+        ensure_shapes(cfg.data, "train")
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before  # nothing written, nothing removed
+
+
+def test_an_interrupted_set_is_completed_and_a_users_file_in_it_is_refused(tmp_path):
+    root = tmp_path / "s"
+    ensure_shapes(_shapes_cfg(root).data, "train")
+    meta = json.loads((root / "shapes_meta.json").read_text())
+    assert meta["complete"] and len(meta["files"]) == 3 + 2 + 2  # images and the two JSONs, each with its hash
+    (root / "val.json").unlink()  # as if stopped before the end
+    (root / "shapes_meta.json").write_text(json.dumps({**meta, "complete": False}))
+    (root / "train" / "images" / "000001.jpg").write_bytes(b"the user's own image")  # bytes the manifest lacks
+    with pytest.raises(DatasetError, match=r"train/images/000001.jpg would be overwritten but is not a file of the"):
+        ensure_shapes(_shapes_cfg(root).data, "train")
+    assert (root / "train" / "images" / "000001.jpg").read_bytes() == b"the user's own image"
+    (root / "train" / "images" / "000001.jpg").unlink()
+    ensure_shapes(_shapes_cfg(root).data, "train")  # completed: regenerated with the same parameters
+    assert json.loads((root / "shapes_meta.json").read_text())["complete"] and (root / "val.json").is_file()

@@ -211,10 +211,10 @@ def make_shapes(
     check_memory(render_bytes(img_size), f"{option} image side {img_size} px")
     params = shapes_params(num_train, num_val, img_size, seed)
     planned = planned_files(num_train, num_val)
+    label = f"{option} {out_dir}" if option.startswith("-") else f"{option}={out_dir}"
     prepare_folder(
-        out_dir, META_FILE, params, planned, what="shapes set", label=f"{option}{' ' if option.startswith('-') else '='}{out_dir}",
-        name=option,
-        advice=advice, exist_ok=exist_ok, ignore=_own_video_dir(out_dir),
+        out_dir, META_FILE, params, planned, what="shapes set", label=label, name=option, advice=advice,
+        exist_ok=exist_ok, ignore=_own_video_dir(out_dir),
     )  # fmt: skip
     result: dict = {
         "train": _write_split(out_dir, "train", num_train, img_size, seed),

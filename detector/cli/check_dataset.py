@@ -3,13 +3,13 @@
     python tools/check_dataset.py --ann data/coco/annotations/instances_val2017.json --images data/coco/val2017
     python tools/check_dataset.py --yolo data/my_set/images/train --names data/my_set/data.yaml
 
-Exit status 0 unless a fatal problem is found (JSON that is not COCO, unknown category ids), then 1; 2 when an
-input (--ann, --images, --yolo, --names) is missing.
+Exit status 0 unless a fatal problem is found (JSON that is not COCO, unknown category ids, none of the images
+found in --images), then 1; 2 when an input (--ann, --images, --yolo, --names) is missing or of the wrong kind (a
+folder as --ann, a file as --images, a names YAML that does not parse).
 """
 
 import argparse
 import sys
-from pathlib import Path
 
 from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_on_ctrl_c
 from detector.data.doctor import check_coco
@@ -44,11 +44,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return EXIT_USAGE
     else:
-        for flag, path in (("--ann", args.ann), ("--images", args.images)):
-            if not Path(path).exists():
-                print(f"error: {flag}: not found: {Path(path).resolve()}", file=sys.stderr)
-                return EXIT_USAGE
-        report = check_coco(args.ann, args.images, full=args.full, cache=not args.no_cache)
+        try:  # --ann a folder or missing, --images a file or missing: one line, before any scan
+            report = check_coco(args.ann, args.images, full=args.full, cache=not args.no_cache)
+        except (FileNotFoundError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_USAGE
     print(report.summary() + ("\n  (cached result)" if report.from_cache else ""))
     return EXIT_FAILED if report.fatal else EXIT_OK
 

@@ -173,8 +173,8 @@ def convert_darknet(
     from detector.engine.training.checkpoint import atomic_save, model_checkpoint
 
     inputs = {"--cfg": cfg_path, "--weights": weights_path, "--names": names_path}
-    _check_suffix(out, "a detector checkpoint (torch)", CHECKPOINT_SUFFIXES, DARKNET_SUFFIXES)
     check_output_file(out, "--out", exist_ok=exist_ok, inputs=inputs)
+    _check_suffix(out, "a detector checkpoint (torch)", CHECKPOINT_SUFFIXES, DARKNET_SUFFIXES)
     model, cfg, meta = load_darknet(cfg_path, weights_path, names_path)
     h: WeightsHeader = meta["header"]
     source = {"cfg": str(cfg_path), "weights": str(weights_path), "version": [h.major, h.minor, h.revision]}
@@ -192,7 +192,6 @@ def export_darknet(
     before anything is read)."""
     from detector.engine.prediction.checkpoint_io import load_detector
 
-    _check_suffix(out_weights, "darknet weights", DARKNET_SUFFIXES, CHECKPOINT_SUFFIXES)
     cfg_what = "--out-cfg" if out_cfg else "the .cfg beside --out"
     out_cfg = Path(out_cfg) if out_cfg else Path(out_weights).with_suffix(".cfg")
     if same_file(out_cfg, out_weights):
@@ -201,6 +200,7 @@ def export_darknet(
         )
     check_output_file(out_weights, "--out", exist_ok=exist_ok, inputs={"--checkpoint": checkpoint})
     check_output_file(out_cfg, "--out-cfg", exist_ok=exist_ok, inputs={"--checkpoint": checkpoint}, what=cfg_what)
+    _check_suffix(out_weights, "darknet weights", DARKNET_SUFFIXES, CHECKPOINT_SUFFIXES)
     model, cfg, meta = load_detector(checkpoint)
     layers = darknet_layout(cfg, meta["num_classes"])
     floats = state_to_floats(layers, model.state_dict())

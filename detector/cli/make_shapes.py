@@ -8,8 +8,11 @@ python tools/make_shapes.py --style heldout_b --out data/heldout_b --num-train 4
 Styles: ``shapes`` (the built-in set: circle, square, triangle, star, cross, ring); ``heldout_a`` (hexagon, crescent,
 arrow; 8-160 px, textured backgrounds, occlusion); ``heldout_b`` (6 classes, dense scenes of 15-40 mostly small
 objects). Held-out sets are written as COCO JSON and YOLO-txt labels plus an Ultralytics data.yaml.
---out must be missing, empty or hold an earlier set of the same generator (whose files are removed first); a folder
-with other files, or a video file this tool did not write, is an error (exit status 2) unless --exist-ok.
+--out must be missing, empty or hold an earlier set of the same generator and parameters (whose own files, listed in
+its manifest shapes_meta.json / heldout_meta.json with their hashes, are removed first); another set, a folder with
+other files, a file the manifest does not list that the new set would overwrite, or a video file this tool did not
+write is an error (exit status 2) unless --exist-ok. So is a --size whose images would not fit in the memory
+available (estimated before anything is written).
 """
 
 import argparse
@@ -22,7 +25,6 @@ from detector.cli_args import arg_type
 from detector.data.heldout_scene import STYLES
 from detector.data.heldout_writer import make_heldout
 from detector.data.shapes import check_video_out, make_shapes, make_shapes_video
-from detector.output_files import OutputFileError
 
 
 def _print_stats(split: str, stats: dict) -> None:
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.video or args.video_only:
             v = make_shapes_video(video, args.frames, args.size, args.seed, exist_ok=args.exist_ok)
             print(f"video: {v['video']} ({v['frames']} frames), ground truth: {v['ground_truth']}")
-    except OutputFileError as e:
+    except ValueError as e:  # OutputFileError: --out holds data it may not replace; MemoryEstimateError: --size
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except RuntimeError as e:  # OpenCV cannot write the video

@@ -71,8 +71,10 @@ def own_files(root: Path, meta: dict, meta_file: str, ignore: Iterable[str] = ()
     """``(ours, users)``: files under ``root`` (relative posix paths; ``ignore``d top-level entries and the manifest
     itself excluded) that the manifest ``meta`` lists with their recorded bytes, and all the others. A manifest of an
     interrupted run (``complete`` false) lists names without hashes: its named files count as its own."""
-    listed = meta.get("files") if isinstance(meta.get("files"), dict) else {}
-    ours, users = [], []
+    files = meta.get("files")
+    listed: dict[str, str] = files if isinstance(files, dict) else {}
+    ours: list[str] = []
+    users: list[str] = []
     for rel in _files(root, ignore, meta_file):
         digest = listed.get(rel)
         p = root / rel

@@ -4,11 +4,13 @@ The generators (built-in shapes, the demo video, the held-out sets) hold a few f
 one image at a time: peak Python-side memory measured with ``tracemalloc`` is 73 bytes per pixel for the shapes
 renderer and 51 for the held-out scenes, independent of the side (256-1024 px). :data:`BYTES_PER_PIXEL` adds a third
 for OpenCV's encoders, which ``tracemalloc`` does not see. The memory available is read from the system when the
-check runs (``MemAvailable`` of ``/proc/meminfo``, else psutil when installed); there is no fixed size limit.
+check runs (``MemAvailable`` of ``/proc/meminfo``, else the free pages ``os.sysconf`` reports); there is no fixed
+size limit.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 BYTES_PER_PIXEL = 96  # peak bytes per pixel of one rendered image (see the module doc)
@@ -31,11 +33,10 @@ def available_bytes() -> int | None:
                 return int(line.split()[1]) * 1024  # the file's unit is kB
     except (OSError, ValueError, IndexError):
         pass
-    try:
-        import psutil
-    except ImportError:
+    try:  # other POSIX systems: free physical pages (less than what could be reclaimed: errs on the safe side)
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
         return None
-    return int(psutil.virtual_memory().available)
 
 
 def _gib(n: float) -> str:

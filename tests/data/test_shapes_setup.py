@@ -109,3 +109,32 @@ def test_an_interrupted_set_is_completed_and_a_users_file_in_it_is_refused(tmp_p
     (root / "train" / "images" / "000001.jpg").unlink()
     ensure_shapes(_shapes_cfg(root).data, "train")  # completed: regenerated with the same parameters
     assert json.loads((root / "shapes_meta.json").read_text())["complete"] and (root / "val.json").is_file()
+
+
+def test_generating_says_so_in_one_line(tmp_path, caplog):
+    with caplog.at_level("INFO", logger="detector.data.shapes_setup"):
+        ensure_shapes(_shapes_cfg(tmp_path / "s").data, "val")
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        f"generating the synthetic shapes set into {tmp_path / 's'} (data.shapes.num_train=3 data.shapes.num_val=2 "
+        "data.shapes.img_size=64 data.shapes.seed=0)"
+    ]
+
+
+def test_eval_uses_the_set_its_checkpoint_was_trained_on_with_a_warning(tmp_path):
+    from dataclasses import replace
+
+    from detector.data.shapes_setup import trained_set
+
+    trained = _shapes_cfg(tmp_path / "s")
+    ensure_shapes(trained.data, "val")
+    asked = _shapes_cfg(tmp_path / "s", "data.shapes.num_train=800", "data.shapes.img_size=256")
+    with pytest.warns(DatasetWarning, match=r"holds the set ck.pt was trained on, not the one data.shapes asks for "
+                                             r"\(num_train 3 \(asked 800\), img_size 64 \(asked 256\)\)"):  # fmt: skip
+        used = trained_set(asked.data, trained.data.shapes, "ck.pt")
+    assert used == replace(trained.data.shapes, root=asked.data.shapes.root)
+    other = _shapes_cfg(tmp_path / "s", "data.shapes.seed=9").data.shapes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert trained_set(trained.data, trained.data.shapes, "ck.pt") == trained.data.shapes  # the same: no word
+        assert trained_set(asked.data, other, "ck.pt") == asked.data.shapes  # not the checkpoint's set: unchanged

@@ -73,6 +73,10 @@ def _coco_set(tmp: Path, *, boxes: bool = True, images_in_folder: bool = True) -
     return write_coco(tmp, images, anns if boxes else [], [{"id": 1, "name": "thing"}]), img_dir
 
 
+def _split(ann: Path, images: Path) -> dict[str, str]:
+    return {"ann": str(ann), "images": str(images)}
+
+
 def _train(tmp: Path, data: dict | None) -> Built:
     """A tiny 1-epoch run's config reading ``data`` (None: the generated shapes set)."""
     cfg = tiny_config(
@@ -162,21 +166,21 @@ ROWS = {
     # item 6: the train split
     "train, an empty data.train.images folder": Row(
         "train",
-        lambda t: _train(t, {"train": dict(zip(("ann", "images"), map(str, _coco_set(t, images_in_folder=False))))}),
+        lambda t: _train(t, {"train": _split(*_coco_set(t, images_in_folder=False))}),
         TRAIN_REJECTED,
         "no_images_found",
         ("run/weights",),
     ),
     "train, 0 boxes": Row(
         "train",
-        lambda t: _train(t, {"train": dict(zip(("ann", "images"), map(str, _coco_set(t, boxes=False))))}),
+        lambda t: _train(t, {"train": _split(*_coco_set(t, boxes=False))}),
         TRAIN_REJECTED,
         "has 0 boxes in its 2 images: nothing to learn",
         ("run/weights",),
     ),
     "train, data.format=yolo with a COCO JSON": Row(
         "train",
-        lambda t: _train(t, {"format": "yolo", "train": dict(zip(("ann", "images"), map(str, _coco_set(t))))}),
+        lambda t: _train(t, {"format": "yolo", "train": _split(*_coco_set(t))}),
         TRAIN_REJECTED,
         "is a COCO JSON but data.format is yolo; set data.format=coco",
         ("run/weights",),
@@ -220,6 +224,13 @@ ROWS = {
         lambda t: ([*_train(t, None)[0], "--resume", str(_nan_checkpoint(t))], []),
         TRAIN_REJECTED,
         "the weights hold NaN or inf",
+    ),
+    "train train.weights= (fine-tune), NaN weights": Row(
+        "train",
+        lambda t: ([*_train(t, None)[0], f"train.weights={_nan_checkpoint(t)}"], []),
+        TRAIN_REJECTED,
+        "the weights hold NaN or inf",
+        ("run/weights/last.pt",),
     ),
     # item 7: output suffixes match what is written
     "convert_darknet, a checkpoint under a .weights name": Row(

@@ -89,6 +89,11 @@ def build_predictor(opts: DetectOptions) -> Predictor:
     """Load ``opts.weights`` and wrap it for inference with the checkpoint config's ``predict`` section (after
     ``opts.overrides``; ``predict.img_size`` null: the size the model was trained at). Raises :class:`DetectError`
     for an unavailable device, a bad override (named, with its allowed values) or an unusable checkpoint."""
+    return _load_predictor(opts)[0]
+
+
+def _load_predictor(opts: DetectOptions) -> tuple[Predictor, int | None]:
+    """:func:`build_predictor` and the input side the checkpoint was trained at (None: it stores no config)."""
     check_options(opts)
     try:
         model, cfg, meta = load_detector(opts.weights, list(opts.overrides))
@@ -97,20 +102,16 @@ def build_predictor(opts: DetectOptions) -> Predictor:
     except (OSError, ValueError) as e:
         raise DetectError(f"--weights {opts.weights}: {e}") from None
     settings = predict_settings(cfg)
-    if meta["train_data"] is not None and settings.img_size != cfg.data.img_size:
-        log.warning(
-            "detecting at predict.img_size=%s px, but %s was trained at data.img_size=%s px",
-            settings.img_size, opts.weights, cfg.data.img_size,
-        )  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("default" if settings.half else "ignore")  # "fp32 on CPU" only when fp16 was asked for
-        return Predictor(
+        predictor = Predictor(
             model,
             settings,
             device=opts.device,
             class_names=meta.get("class_names") or None,  # None: the model's own class_names
             fuse=opts.fuse,
         )
+    return predictor, (cfg.data.img_size if meta["train_data"] is not None else None)
 
 
 def run_detection(opts: DetectOptions) -> DetectSummary:
@@ -122,13 +123,15 @@ def run_detection(opts: DetectOptions) -> DetectSummary:
     """
     check_options(opts)  # before the source is opened and the model loaded
     source = Source(opts.source)
-    predictor = build_predictor(opts)
+    predictor, trained = _load_predictor(opts)
     is_video = source.kind != "images"
     show = opts.show and display_available()
     if opts.show and not show:
         log.warning("--show ignored: no display found (DISPLAY/WAYLAND_DISPLAY unset)")
     out = next_free_folder(opts.out, opts.exist_ok)
     check_spares_source(out, source, _source_name(opts.source), opts.save)  # --out never replaces a --source file
+    if trained is not None and predictor.img_size != trained:
+        log.warning("detecting at %d px, but %s was trained at %d px", predictor.img_size, opts.weights, trained)
     writer = DetectionWriter(
         out, _source_name(opts.source), is_video, source.fps, opts.save, opts.save_txt, opts.save_json
     )

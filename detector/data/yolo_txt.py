@@ -83,6 +83,8 @@ def list_images(source: str | Path | list) -> tuple[list[Path], Path]:
     if source.is_file() and source.suffix == ".txt":
         lines = [ln.strip() for ln in source.read_text().splitlines() if ln.strip()]
         return sorted((source.parent / p).resolve() for p in lines), Path("/")
+    if source.is_file():
+        raise ValueError(f"YOLO images {source} is a file but not a .txt list of images: give the images folder")
     if not source.is_dir():
         raise FileNotFoundError(f"YOLO images not found: {source} (expected a folder of images or a .txt list)")
     if (source / "images").is_dir():
@@ -231,6 +233,8 @@ def check_yolo(
     problems: list[LabelIssue] = []
     data, root = yolo_to_coco_dict(source, names, labels_dir=labels_dir, problems=problems)
     report = check_coco(data, root, full=full, cache=False, source_key=f"yolo:{source}")
+    if not data["images"]:
+        report.add("no_images_found", f"0 images ({', '.join(sorted(IMAGE_EXTS))}) in {source}")
     for issue in problems:
         report.add(issue.kind, issue.text)
     return report

@@ -132,6 +132,18 @@ ROWS = {
         1,
         "[FATAL] no_images_found: 1",
     ),
+    "check_dataset --yolo an empty folder": Row(
+        "check_dataset",
+        lambda t: (lambda i, n: (["--yolo", str(t / "labels"), "--names", str(n)], [n]))(*_yolo(t, "")),
+        1,
+        "[FATAL] no_images_found: 1",
+    ),
+    "check_dataset --yolo a file": Row(
+        "check_dataset",
+        lambda t: (lambda i, n: (["--yolo", str(i / "a.png"), "--names", str(n)], [n]))(*_yolo(t, "")),
+        2,
+        "is a file but not a .txt list of images",
+    ),
     "check_dataset --ann a folder": Row(
         "check_dataset",
         lambda t: (lambda a, i: (["--ann", str(t), "--images", str(i)], [a]))(*_coco_set(t)),

@@ -195,6 +195,7 @@ def make_shapes(
     *,
     exist_ok: bool = False,
     option: str = "--out",
+    size_option: str = "--size",
     advice: str = OUT_ADVICE,
 ) -> dict:
     """Write ``out_dir/{train,val}/images/*.jpg`` and ``out_dir/{train,val}.json`` (COCO, category ids 1..6), and
@@ -204,11 +205,11 @@ def make_shapes(
     first, so none goes stale); another set, a folder without a manifest that holds files, or a file the manifest
     does not list (or whose bytes changed) that the new set would overwrite raise OutputFileError (naming
     ``option`` and what differs) unless ``exist_ok`` (:func:`detector.data.manifest.prepare_folder`). The memory an
-    image of ``img_size`` needs is checked first (MemoryError-free ValueError). Returns ``{"train": {images,
-    annotations}, "val": {...}, "train_ann": path, ...}``.
+    image of ``img_size`` needs is checked first (MemoryEstimateError naming ``size_option``). Returns
+    ``{"train": {images, annotations}, "val": {...}, "train_ann": path, ...}``.
     """
     out_dir = Path(out_dir)
-    check_memory(render_bytes(img_size), f"{option} image side {img_size} px")
+    check_memory(render_bytes(img_size), f"{size_option} {img_size}")
     params = shapes_params(num_train, num_val, img_size, seed)
     planned = planned_files(num_train, num_val)
     label = f"{option} {out_dir}" if option.startswith("-") else f"{option}={out_dir}"
@@ -259,6 +260,7 @@ def make_shapes_video(
     num_objects: int = 4,
     *,
     exist_ok: bool = False,
+    size_option: str = "--size",
 ) -> dict:
     """Write an mp4 ('mp4v') of shapes moving over a static background, plus ``<out>.json`` ground truth:
     ``{"class_names", "fps", "frames": [{"frame", "boxes_xyxy" (pixels), "labels"}]}``. Returns paths and counts.
@@ -268,7 +270,7 @@ def make_shapes_video(
     """
     out_path = Path(out_path)
     gt_path = out_path.with_suffix(".json")
-    check_memory(render_bytes(size), f"video side {size} px")
+    check_memory(render_bytes(size), f"{size_option} {size} (video)")
     check_video_out(out_path, exist_ok)
     rng = np.random.default_rng([seed, 2])
     bg = textured_background(size, size, rng)

@@ -111,7 +111,7 @@ def ensure_shapes(data: DataConfig, split: str) -> dict[str, str] | None:
     try:
         make_shapes(
             root, shapes.num_train, shapes.num_val, shapes.img_size, shapes.seed, option="data.shapes.root",
-            advice=ROOT_ADVICE,
+            size_option="data.shapes.img_size", advice=ROOT_ADVICE,
         )  # fmt: skip
     except OutputFileError as e:
         raise DatasetError(str(e)) from None

@@ -103,13 +103,17 @@ ROWS = {
     ),
     # item 7: sizes whose images do not fit in memory
     "make_shapes --size 300000": Row(
-        "make_shapes", lambda t: (["--out", f"{t}/big", "--size", "300000"], []), 2, "one image needs about", ("big",)
+        "make_shapes",
+        lambda t: (["--out", f"{t}/big", "--size", "300000"], []),
+        2,
+        "--size 300000: one image",
+        ("big",),
     ),
     "make_shapes --video-only --size 300000": Row(
         "make_shapes",
         lambda t: (["--out", f"{t}/big", "--video-only", "--size", "300000"], []),
         2,
-        "video side 300000 px: one image needs about",
+        "--size 300000 (video): one image needs about",
         ("big",),
     ),
     "make_shapes heldout --size 300000": Row(
@@ -118,6 +122,13 @@ ROWS = {
         2,
         "--img-size 300000: one image needs about",
         ("big",),
+    ),
+    "train, data.shapes.img_size=300000": Row(
+        "train",
+        lambda t: ([*_train(t, None)[0], "data.shapes.img_size=300000"], []),
+        TRAIN_REJECTED,
+        "data.shapes.img_size 300000: one image needs about",
+        ("shapes", "run/weights"),
     ),
     # item 6: one label check, check_dataset's inputs
     "check_dataset --images a file": Row(

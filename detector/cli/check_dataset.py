@@ -3,8 +3,9 @@
     python tools/check_dataset.py --ann data/coco/annotations/instances_val2017.json --images data/coco/val2017
     python tools/check_dataset.py --yolo data/my_set/images/train --names data/my_set/data.yaml
 
-Exit status 0 unless a fatal problem is found (JSON that is not COCO, unknown category ids), then 1; 2 when an
-input (--ann, --images, --yolo, --names) is missing.
+Exit status 0 unless a fatal problem is found (JSON that is not COCO, unknown category ids, none of the images
+found in --images), then 1; 2 when an input (--ann, --images, --yolo, --names) is missing or of the wrong kind (a
+folder as --ann, a file as --images, a names YAML that does not parse).
 """
 
 import argparse

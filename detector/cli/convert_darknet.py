@@ -7,7 +7,9 @@
 The checkpoint works with tools/detect.py, tools/eval.py and tools/export.py (--weights) and as train.weights=.
 The class count comes from the cfg; names from --names (one per line), numbered otherwise; COCO's 80 names (also
 darknet's coco.names spellings) map the labels to COCO category ids, so tools/eval.py on COCO val works directly.
-An output is never one of the inputs; an existing output file is replaced only with --exist-ok (exit status 2).
+An output is never one of the inputs; an existing output file is replaced only with --exist-ok (exit status 2); a
+name that says the other format (a checkpoint --out ending in .weights, darknet weights ending in .pt/.pth/.ckpt) is
+refused (exit status 2).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from detector.cli.exit_codes import EXIT_OK, EXIT_SIGINT, run_tool
+from detector.cli.exit_codes import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, run_tool
 from detector.cli.parsing import ToolParser
 from detector.cli_args import add_config_flags, config_flag_overrides
 from detector.cli_logging import configure_logging
@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging(quiet=args.quiet)
     summary = run_detection(options(args))  # no readable image at all: NoImagesError, a RuntimeError (exit 1)
+    if summary.terminated:
+        return EXIT_SIGTERM  # SIGTERM: what was processed is saved (the video finalised), then 143
     return EXIT_SIGINT if summary.interrupted else EXIT_OK  # Ctrl-C: what was processed is saved, then 130
 
 

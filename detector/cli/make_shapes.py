@@ -8,8 +8,11 @@ python tools/make_shapes.py --style heldout_b --out data/heldout_b --num-train 4
 Styles: ``shapes`` (the built-in set: circle, square, triangle, star, cross, ring); ``heldout_a`` (hexagon, crescent,
 arrow; 8-160 px, textured backgrounds, occlusion); ``heldout_b`` (6 classes, dense scenes of 15-40 mostly small
 objects). Held-out sets are written as COCO JSON and YOLO-txt labels plus an Ultralytics data.yaml.
---out must be missing, empty or hold an earlier set of the same generator (whose files are removed first); a folder
-with other files, or a video file this tool did not write, is an error (exit status 2) unless --exist-ok.
+--out must be missing, empty or hold an earlier set of the same generator and parameters (whose own files, listed in
+its manifest shapes_meta.json / heldout_meta.json with their hashes, are removed first); another set, a folder with
+other files, a file the manifest does not list that the new set would overwrite, or a video file this tool did not
+write is an error (exit status 2) unless --exist-ok. So is a --size whose images would not fit in the memory
+available (estimated before anything is written).
 """
 
 import argparse

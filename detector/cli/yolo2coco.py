@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {p}", file=sys.stderr)
     if len(res["problems"]) > 10:
         print(f"... {len(res['problems']) - 10} more skipped label lines", file=sys.stderr)
+    if res["skipped"]:
+        counts = ", ".join(f"{kind}: {n}" for kind, n in res["skipped"].items())
+        print(f"skipped {len(res['problems'])} label line(s) ({counts})", file=sys.stderr)
     print(f"{res['images']} images, {res['annotations']} boxes -> {args.out} (images dir: {res['images_dir']})")
     return EXIT_OK
 

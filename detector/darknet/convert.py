@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 BACKBONE = "cspresnext50_darknet"
 DARKNET_BN_EPS = 1e-5  # darknet adds 1e-5 to the running variance
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")  # what --out of a checkpoint is named (first: the one advised)
+DARKNET_SUFFIXES = (".weights",)
 
 
 def config_from_darknet(net: Section, layers: Sequence[Section], source: str) -> tuple[Config, list[list[int]]]:
@@ -148,6 +150,16 @@ def load_darknet(
     return model.eval(), cfg, meta
 
 
+def _check_suffix(out: str | Path, written: str, right: tuple[str, ...], wrong: tuple[str, ...]) -> None:
+    """Raise OutputFileError when ``out``'s suffix names the other format (``wrong``) than the one written."""
+    suffix = Path(out).suffix.lower()
+    if suffix in wrong:
+        raise OutputFileError(
+            f"--out {out}: {written} would be written under a {suffix} name; name it {right[0]} "
+            f"(e.g. {Path(out).with_suffix(right[0])})"
+        )
+
+
 def convert_darknet(
     cfg_path: str | Path,
     weights_path: str | Path,
@@ -167,6 +179,7 @@ def convert_darknet(
     files.read("--names", names_path, "file")
     files.write_file("--out", out)
     files.check()
+    _check_suffix(out, "a detector checkpoint (torch)", CHECKPOINT_SUFFIXES, DARKNET_SUFFIXES)
     model, cfg, meta = load_darknet(cfg_path, weights_path, names_path)
     h: WeightsHeader = meta["header"]
     source = {"cfg": str(cfg_path), "weights": str(weights_path), "version": [h.major, h.minor, h.revision]}
@@ -195,6 +208,7 @@ def export_darknet(
     files.write_file("--out", out_weights)
     files.write_file(cfg_what, out_cfg, option="--out-cfg")
     files.check()
+    _check_suffix(out_weights, "darknet weights", DARKNET_SUFFIXES, CHECKPOINT_SUFFIXES)
     model, cfg, meta = load_detector(checkpoint)
     layers = darknet_layout(cfg, meta["num_classes"])
     floats = state_to_floats(layers, model.state_dict())

@@ -1,5 +1,5 @@
-"""Writing generated datasets as COCO JSON: one annotation record per box, an atomic per-split file, and the names
-of the files a generator owns (what regenerating over its earlier set removes first)."""
+"""Writing generated datasets as COCO JSON: one annotation record per box and an atomic per-split file (the files a
+generator owns are listed in its manifest, :mod:`detector.data.manifest`)."""
 
 from __future__ import annotations
 
@@ -11,19 +11,6 @@ from typing import Any
 from detector.output_files import write_text_atomic
 
 SPLITS = ("train", "val")
-_NUMBERED = "[0-9]" * 6  # images and labels are numbered 000000, 000001, ...
-
-
-def generated_patterns(meta_file: str, *, labels: bool = False, extra: Sequence[str] = ()) -> list[str]:
-    """Glob patterns (relative to the dataset folder) of every file a generator writes: numbered images (and YOLO
-    labels), the split JSONs and their temporary files, ``extra`` files, and ``meta_file`` last (removing it last
-    keeps an interrupted clean-up recognisable as the generator's own folder)."""
-    patterns = []
-    for split in SPLITS:
-        patterns += [f"{split}/images/{_NUMBERED}.jpg", f"{split}.json", f".{split}.tmp-*.json"]
-        if labels:
-            patterns.append(f"{split}/labels/{_NUMBERED}.txt")
-    return [*patterns, *extra, meta_file]
 
 
 def box_annotation(ann_id: int, image_id: int, label: int, box_xyxy: Sequence[float], area: float) -> dict[str, Any]:

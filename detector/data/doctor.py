@@ -3,9 +3,11 @@
 ``check_coco(ann_file, images_dir)`` scans the annotation JSON and the image files and returns a
 :class:`DoctorReport`: every kind of problem is counted, the first few are listed with file / image id /
 annotation id, and the report says what the dataset will drop (``drop_image_ids``, ``drop_ann_ids``).
-Only fatal findings (JSON that is not COCO, unknown category ids) make ``report.fatal`` true. An annotation whose
-fields have the wrong type (``"bbox": [10, 10, "20", 20]``, a string image id) is an ``annotation_invalid`` finding,
-found by :func:`detector.coco_fields.annotation_problem`, the check the dataset and the evaluator skip it by.
+Only fatal findings (JSON that is not COCO, unknown category ids, not one listed image found) make ``report.fatal``
+true; YOLO label lines are checked by :mod:`detector.data.label_check`, whose kinds the report lists too. An
+annotation whose fields have the wrong type (``"bbox": [10, 10, "20", 20]``, a string image id) is an
+``annotation_invalid`` finding, found by :func:`detector.coco_fields.annotation_problem`, the check the dataset and
+the evaluator skip it by.
 The scan result is cached next to the annotation file (or under ``~/.cache/cspx-yolo/doctor``), keyed on the
 annotation file and every image file's size and mtime, so a large scan is paid once.
 """
@@ -25,6 +27,7 @@ from PIL import Image
 
 from detector.coco_fields import annotation_problem, describe_annotation, is_id
 from detector.data.image_io import is_truncated
+from detector.data.label_check import LABEL_KINDS
 from detector.output_files import write_text_atomic
 
 CACHE_VERSION = 2  # 2: annotation_invalid findings, integer image/category ids
@@ -34,6 +37,7 @@ MAX_EXAMPLES = 5
 FINDING_KINDS: dict[str, tuple[bool, str]] = {
     "not_coco": (True, "fix the JSON: it must be an object with 'images', 'annotations' and 'categories' lists"),
     "unknown_category": (True, "add the category to 'categories' or remove the annotation"),
+    "no_images_found": (True, "none of the listed images is in the image folder: check the folder (--images)"),
     "duplicate_image_id": (False, "later entries dropped, the first one is kept"),
     "missing_image": (False, "image dropped"),
     "unreadable_image": (False, "image dropped (corrupt, truncated or not an image)"),
@@ -48,7 +52,7 @@ FINDING_KINDS: dict[str, tuple[bool, str]] = {
     ),
     "box_out_of_bounds": (False, "box clipped to the image"),
     "box_degenerate": (False, "box dropped (zero/negative size, or outside the image)"),
-    "bad_label_line": (False, "YOLO label line ignored"),
+    **LABEL_KINDS,  # the YOLO label line checks (detector/data/label_check.py)
 }
 
 
@@ -190,6 +194,7 @@ def check_coco(
     caching needs ``source_key`` (a string that changes whenever the dict would).
     """
     images_dir = Path(images_dir)
+    check_paths(ann, images_dir)
     source = str(ann) if not isinstance(ann, dict) else (source_key or "<in-memory>")
     report = DoctorReport(source=source, images_dir=str(images_dir))
     data: Any = ann  # the parsed JSON: checked by _coco_structure_error before use
@@ -234,6 +239,20 @@ def check_coco(
         with contextlib.suppress(OSError):  # read-only location: the scan simply is not cached
             write_text_atomic(cache_path, json.dumps({"key": key, "report": report.to_dict()}), fsync=False)
     return report
+
+
+def check_paths(ann: str | Path | dict, images_dir: Path) -> None:
+    """Raise FileNotFoundError when the annotation file or the image folder is missing, ValueError when the
+    annotation file is a folder or the image folder a file (each one line naming the path)."""
+    if not isinstance(ann, dict):
+        if not Path(ann).exists():
+            raise FileNotFoundError(f"annotation file not found: {ann}")
+        if Path(ann).is_dir():
+            raise ValueError(f"annotation file {ann} is a folder: give the COCO JSON file inside it")
+    if not images_dir.exists():
+        raise FileNotFoundError(f"image folder not found: {images_dir}")
+    if not images_dir.is_dir():
+        raise ValueError(f"image folder {images_dir} is a file: give the folder the JSON's file_name entries are in")
 
 
 def _cache_or_absent(path: Path) -> bool:
@@ -311,6 +330,8 @@ def _scan(data: dict, images_dir: Path, report: DoctorReport, full: bool, worker
         if "width" in im and "height" in im and (im["height"], im["width"]) != hw:
             report.add("size_mismatch", f"{where}: json {im['width']}x{im['height']}, file {hw[1]}x{hw[0]}")
     report.image_sizes = dims
+    if unique and not dims:
+        report.add("no_images_found", f"0 of {len(unique)} images found or readable in {images_dir}")
 
     dropped = set(report.drop_image_ids)
     for a in data["annotations"]:

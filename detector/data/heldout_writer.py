@@ -15,7 +15,6 @@ the yaml's folder, which Ultralytics uses when ``path`` is absent). Image ``i`` 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,15 @@ import cv2
 import numpy as np
 import yaml
 
-from detector.data.coco_writer import SPLITS, box_annotation, generated_patterns, write_coco_split
+from detector.data.coco_writer import SPLITS, box_annotation, write_coco_split
 from detector.data.heldout_scene import HeldoutStyle, compose_scene, get_style
+from detector.data.manifest import finish_manifest, prepare_folder
+from detector.data.memory_check import check_memory, render_bytes
 from detector.data.shapes import OUT_ADVICE
-from detector.output_files import generated_folder_meta, remove_generated, write_text_atomic
+from detector.output_files import write_text_atomic
 
 VERSION = 1  # bump when the rendering changes
-META_FILE = "heldout_meta.json"  # written first (without stats) and again at the end
+META_FILE = "heldout_meta.json"  # the manifest (detector/data/manifest.py): written first, and with hashes at the end
 
 
 def _yolo_lines(boxes_xyxy: np.ndarray, labels: np.ndarray, size: int) -> str:
@@ -107,7 +108,8 @@ def make_heldout(
     """Render held-out style ``style`` (``heldout_a`` | ``heldout_b``) into ``out_dir`` (layout in the module doc).
 
     ``img_size`` is the square image side in pixels (>= 64). ``out_dir`` must be missing, empty or hold an earlier
-    held-out set (its files are removed first); other files raise OutputFileError unless ``exist_ok``. Returns
+    held-out set of the same parameters (its own files are removed first); the rules of
+    :func:`detector.data.manifest.prepare_folder` decide, OutputFileError unless ``exist_ok``. Returns
     ``{"train": split_stats, "val": split_stats, "data_yaml": path, "train_ann": path, "val_ann": path,
     "train_images": path, "val_images": path}``.
     """
@@ -117,17 +119,19 @@ def make_heldout(
     if num_train < 0 or num_val < 0:
         raise ValueError(f"num_train={num_train}, num_val={num_val}: image counts cannot be negative")
     out_dir = Path(out_dir)
-    label = f"--out {out_dir}"
-    if (
-        generated_folder_meta(
-            out_dir, META_FILE, what="held-out set", label=label, name="--out", advice=OUT_ADVICE, exist_ok=exist_ok
-        )
-        is not None
-    ):
-        remove_generated(out_dir, generated_patterns(META_FILE, labels=True, extra=["data.yaml"]))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    meta = {"style": style, "num_train": num_train, "num_val": num_val, "img_size": img_size, "seed": seed}
-    write_text_atomic(out_dir / META_FILE, json.dumps({**meta, "version": VERSION}, indent=1), fsync=False)
+    check_memory(render_bytes(img_size), f"--img-size {img_size}")
+    params = {"style": style, "num_train": num_train, "num_val": num_val, "img_size": img_size, "seed": seed}
+    params["version"] = VERSION
+    planned = ["data.yaml"]
+    for split, num in zip(SPLITS, (num_train, num_val), strict=True):
+        planned += [
+            f"{split}/{kind}/{i:06d}.{ext}" for i in range(num) for kind, ext in (("images", "jpg"), ("labels", "txt"))
+        ]
+        planned.append(f"{split}.json")
+    prepare_folder(
+        out_dir, META_FILE, params, planned, what="held-out set", label=f"--out {out_dir}", name="--out",
+        advice=OUT_ADVICE, exist_ok=exist_ok,
+    )  # fmt: skip
     result: dict = {}
     for split, num in zip(SPLITS, (num_train, num_val), strict=True):
         result[split] = split_stats(_write_split(out_dir, spec, split, num, img_size, seed))
@@ -136,7 +140,6 @@ def make_heldout(
     data_yaml = {"train": "train/images", "val": "val/images", "nc": len(spec.class_names)}
     data_yaml["names"] = dict(enumerate(spec.class_names))
     write_text_atomic(out_dir / "data.yaml", yaml.safe_dump(data_yaml, sort_keys=False), fsync=False)
-    meta.update(version=VERSION, stats={split: result[split] for split in SPLITS})
-    write_text_atomic(out_dir / META_FILE, json.dumps(meta, indent=1), fsync=False)
+    finish_manifest(out_dir, META_FILE, params, planned, extra={"stats": {split: result[split] for split in SPLITS}})
     result["data_yaml"] = str(out_dir / "data.yaml")
     return result

@@ -15,17 +15,20 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, Sampler, SequentialSampler
 
-from detector.config import Config, DataConfig
-from detector.data.coco import CocoDetection
+from detector.config import Config, DataConfig, SplitConfig
+from detector.data.coco import CocoDetection, DatasetError
 from detector.data.dataset import DetectionDataset, Sample
 from detector.data.shapes_setup import ensure_shapes, split_config
-from detector.data.yolo_txt import YoloTxtDataset
+from detector.data.yolo_txt import YoloTxtDataset, looks_like_coco
 
 COCO_HINT = "download COCO 2017 with `python tools/download_coco.py --out data/coco`"
 SHAPES_HINT = (
     "or train on the built-in synthetic set: start from configs/shapes_tiny.yaml (data.shapes generates it into "
     "data/shapes on first use; data.train/data.val point there)"
 )
+
+
+YOLO_NAME_SUFFIXES = (".yaml", ".yml", ".names", ".txt")  # what a YOLO split's ``ann`` (class names) is named
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -166,15 +169,39 @@ def build_source(data: DataConfig, split: str) -> CocoDetection | YoloTxtDataset
     split_cfg = split_config(data, split)
     ensure_shapes(data, split)
     max_bg = data.max_background if split == "train" else None
+    source: CocoDetection
     if data.format == "coco":
         ann = _require(split_cfg.ann, f"data.{split}.ann", "COCO annotation file", data.format)
         images = _require(split_cfg.images, f"data.{split}.images", "image folder", data.format)
-        return CocoDetection(ann, images, max_background=max_bg)
-    if data.format == "yolo":
+        if ann.is_file() and ann.suffix.lower() in YOLO_NAME_SUFFIXES:
+            raise DatasetError(
+                f"data.{split}.ann {ann} is a YOLO data yaml / names file but data.format is coco; set data.format=yolo"
+            )
+        source = CocoDetection(ann, images, max_background=max_bg)
+    elif data.format == "yolo":
         images = _require(split_cfg.images, f"data.{split}.images", "YOLO images folder", data.format)
         names = _require(split_cfg.ann, f"data.{split}.ann", "class names file (data yaml or .names)", data.format)
-        return YoloTxtDataset(images, names, max_background=max_bg)
-    raise ValueError(f"data.format must be 'coco' or 'yolo', got {data.format!r}")
+        if looks_like_coco(names):
+            raise DatasetError(f"data.{split}.ann {names} is a COCO JSON but data.format is yolo; set data.format=coco")
+        source = YoloTxtDataset(images, names, max_background=max_bg)
+    else:
+        raise ValueError(f"data.format must be 'coco' or 'yolo', got {data.format!r}")
+    if split == "train":
+        _require_training_data(source, split_cfg)
+    return source
+
+
+def _require_training_data(source: CocoDetection, split_cfg: SplitConfig) -> None:
+    """Raise :class:`DatasetError` when the train split has no image or no box left to learn from (after the
+    doctor's drops): training on it would run with a loss of NaN or learn nothing."""
+    where = f"data.train (ann={split_cfg.ann}, images={split_cfg.images})"
+    if len(source) == 0:
+        raise DatasetError(f"{where} has 0 usable images: nothing to train on; check the paths and the data format")
+    if not any(len(r.labels) for r in source.records):
+        raise DatasetError(
+            f"{where} has 0 boxes in its {len(source)} images: nothing to learn; check the annotation file and that "
+            "data.format matches it"
+        )
 
 
 def build_dataset(cfg: Config, split: str = "train") -> DetectionDataset:

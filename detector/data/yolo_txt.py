@@ -11,15 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import yaml
 from PIL import Image
 
-from detector.data.coco import CocoDetection
+from detector.data.coco import CocoDetection, DatasetWarning
 from detector.data.doctor import DoctorReport, check_coco
 from detector.data.image_io import IMAGE_EXTS
+from detector.data.label_check import LabelIssue, check_line, unknown_class_text
 from detector.job_files import JobFiles
 from detector.output_files import write_text_atomic
 
@@ -30,8 +32,16 @@ def read_class_names(path: str | Path) -> list[str]:
     if not path.is_file():
         raise FileNotFoundError(f"class names file not found: {path} (give a data yaml with 'names' or a .names/.txt)")
     text = path.read_text(encoding="utf-8")
+    if looks_like_coco(path):
+        raise ValueError(
+            f"{path} is a COCO JSON, not a class names file: give a data yaml with 'names' or a names file (one per "
+            "line), or read the COCO JSON as COCO (data.format=coco)"
+        )
     if path.suffix.lower() in (".yaml", ".yml"):
-        data = yaml.safe_load(text) or {}
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as e:
+            raise ValueError(f"{path}: not valid YAML{_yaml_where(e)}") from None
         names = data.get("names") if isinstance(data, dict) else None
         if isinstance(names, dict):
             return [str(names[k]) for k in sorted(names, key=int)]
@@ -39,6 +49,30 @@ def read_class_names(path: str | Path) -> list[str]:
             return [str(n) for n in names]
         raise ValueError(f"{path}: no 'names' list or mapping found (keys: {sorted(data) if data else []})")
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _yaml_where(e: yaml.YAMLError) -> str:
+    """`` at line 3, column 7: <problem>`` for a YAML error (its position 1-based), or ``: <message>``."""
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    if mark is None:
+        return f": {problem}"
+    return f" at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+
+
+def looks_like_coco(path: str | Path) -> bool:
+    """True when ``path`` is a file holding a JSON object with COCO's ``images`` / ``annotations`` lists (read only
+    when its first non-blank character is ``{``)."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            head = fh.read(4096).lstrip()
+            if not head.startswith("{"):
+                return False
+            data = json.loads(head + fh.read())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("images"), list) and "annotations" in data
 
 
 def list_images(source: str | Path | list) -> tuple[list[Path], Path]:
@@ -50,6 +84,8 @@ def list_images(source: str | Path | list) -> tuple[list[Path], Path]:
     if source.is_file() and source.suffix == ".txt":
         lines = [ln.strip() for ln in source.read_text().splitlines() if ln.strip()]
         return sorted((source.parent / p).resolve() for p in lines), Path("/")
+    if source.is_file():
+        raise ValueError(f"YOLO images {source} is a file but not a .txt list of images: give the images folder")
     if not source.is_dir():
         raise FileNotFoundError(f"YOLO images not found: {source} (expected a folder of images or a .txt list)")
     if (source / "images").is_dir():
@@ -75,14 +111,14 @@ def yolo_to_coco_dict(
     names: list[str],
     *,
     labels_dir: str | Path | None = None,
-    problems: list[str] | None = None,
+    problems: list[LabelIssue] | None = None,
     unknown_classes: list[str] | None = None,
 ) -> tuple[dict, Path]:
     """Convert a YOLO-txt dataset to a COCO dict (boxes_xywh in pixels). Returns (dict, images folder).
 
-    Malformed label lines are skipped and described in ``problems`` (file:line: reason) when a list is given;
-    class indices outside ``names`` are kept as unknown category ids so the doctor reports them (fatal), and
-    described in ``unknown_classes`` (:func:`unknown_class_text`) when a list is given.
+    Every label line goes through :func:`detector.data.label_check.check_line`: the lines it rejects are skipped and
+    appended to ``problems`` when a list is given; class indices outside ``names`` are kept as unknown category ids
+    so the doctor reports them (fatal), and described in ``unknown_classes`` (:func:`unknown_class_text`).
     """
     files, root = list_images(source)
     labels_dir = Path(labels_dir) if labels_dir else None
@@ -103,32 +139,20 @@ def yolo_to_coco_dict(
         if not lp.is_file():
             continue
         for n, line in enumerate(lp.read_text(encoding="utf-8").splitlines(), start=1):
-            fields = line.split()
-            if not fields:
+            checked = check_line(line, f"{lp}:{n}")
+            if checked is None:
                 continue
-            try:
-                cls, vals = int(float(fields[0])), [float(v) for v in fields[1:]]
-            except ValueError:
-                problems.append(f"{lp}:{n}: not numbers: '{line.strip()[:60]}'")
+            if isinstance(checked, LabelIssue):
+                problems.append(checked)
                 continue
-            if len(vals) == 4:
-                cx, cy, bw, bh = vals
-                x1, y1 = cx - bw / 2, cy - bh / 2
-            elif len(vals) >= 6 and len(vals) % 2 == 0:  # segment polygon: use its bounding box
-                xs, ys = vals[0::2], vals[1::2]
-                x1, y1, bw, bh = min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
-            else:
-                problems.append(f"{lp}:{n}: expected 'class cx cy w h', got {len(fields)} fields")
-                continue
-            if not 0 <= cls < len(names):
-                unknown_classes.append(unknown_class_text(lp, n, cls, len(names)))
-            box = [x1 * w, y1 * h, bw * w, bh * h]
-            ann_id = len(annotations) + 1
+            if not 0 <= checked.cls < len(names):
+                unknown_classes.append(unknown_class_text(lp, n, checked.cls, len(names)))
+            box = [checked.x1 * w, checked.y1 * h, checked.w * w, checked.h * h]
             annotations.append(
                 {
-                    "id": ann_id,
+                    "id": len(annotations) + 1,
                     "image_id": image_id,
-                    "category_id": cls + 1,
+                    "category_id": checked.cls + 1,
                     "bbox": [round(v, 3) for v in box],
                     "area": round(box[2] * box[3], 3),
                     "iscrowd": 0,
@@ -136,15 +160,6 @@ def yolo_to_coco_dict(
             )
     categories = [{"id": i + 1, "name": name} for i, name in enumerate(names)]
     return {"images": images, "annotations": annotations, "categories": categories}, root
-
-
-def unknown_class_text(label_file: Path, line: int, cls: int, num_names: int) -> str:
-    """``<label file>:<line>: class id 7 is outside the 3 names (valid ids 0..2)`` and what to do."""
-    valid = f"valid ids 0..{num_names - 1}" if num_names else "no names at all"
-    return (
-        f"{label_file}:{line}: class id {cls} is outside the {num_names} names ({valid}); fix the label or add the "
-        "missing names to --names"
-    )
 
 
 def yolo_to_coco(
@@ -160,8 +175,10 @@ def yolo_to_coco(
     list) nor inside an input folder (the images, their labels) and replaces an existing file only when ``exist_ok``
     (OutputFileError, before anything is read; :class:`detector.job_files.JobFiles`).
 
-    A class id outside ``names`` is fatal, as in :func:`check_yolo`: ``ValueError`` naming the first such label
-    file, line, class id and the number of names (and how many more there are); nothing is written.
+    Label lines are checked by :func:`detector.data.label_check.check_line` (skipped lines counted in ``skipped``
+    and described in ``problems``); the JSON written is strict (no NaN, no negative sizes). A class id outside
+    ``names`` is fatal, as in :func:`check_yolo`: ``ValueError`` naming the first such label file, line, class id
+    and the number of names (and how many more there are); nothing is written.
     """
     files = JobFiles(exist_ok=exist_ok)
     if not isinstance(source, list):
@@ -173,19 +190,29 @@ def yolo_to_coco(
     files.write_file("--out", out_json)
     files.check()
     names = names if isinstance(names, list) else read_class_names(names)
-    problems: list[str] = []
+    problems: list[LabelIssue] = []
     unknown: list[str] = []
     data, root = yolo_to_coco_dict(source, names, labels_dir=labels_dir, problems=problems, unknown_classes=unknown)
     if unknown:
         more = f" ({len(unknown) - 1} more label line(s) like it)" if len(unknown) > 1 else ""
         raise ValueError(unknown[0] + more)
-    write_text_atomic(out_json, json.dumps(data), exist_ok=exist_ok, option="--out")
+    text = json.dumps(data, allow_nan=False)  # check_line skipped every NaN/inf: the file is strict JSON
+    write_text_atomic(out_json, text, exist_ok=exist_ok, option="--out")
     return {
         "images": len(data["images"]),
         "annotations": len(data["annotations"]),
         "images_dir": str(root),
-        "problems": problems,
+        "problems": [issue.text for issue in problems],
+        "skipped": issue_counts(problems),
     }
+
+
+def issue_counts(issues: list[LabelIssue]) -> dict[str, int]:
+    """How many label lines were skipped for each kind (:data:`detector.data.label_check.LABEL_KINDS`)."""
+    counts: dict[str, int] = {}
+    for issue in issues:
+        counts[issue.kind] = counts.get(issue.kind, 0) + 1
+    return counts
 
 
 def _source_key(files: list[Path], root: Path, labels_dir: Path | None, names: list[str]) -> str:
@@ -207,15 +234,17 @@ def check_yolo(
     labels_dir: str | Path | None = None,
     full: bool = False,
 ) -> DoctorReport:
-    """Scan a YOLO-txt dataset (see :mod:`detector.data.yolo_txt`): converts it to COCO in memory (malformed label
-    lines become ``bad_label_line`` findings, class indices outside ``names`` ``unknown_category``), then runs
-    :func:`check_coco` on the result (not cached)."""
+    """Scan a YOLO-txt dataset (see :mod:`detector.data.yolo_txt`): converts it to COCO in memory (label lines
+    :func:`detector.data.label_check.check_line` rejects become findings of their kind, class indices outside
+    ``names`` ``unknown_category``), then runs :func:`check_coco` on the result (not cached)."""
     names = names if isinstance(names, list) else read_class_names(names)
-    problems: list[str] = []
+    problems: list[LabelIssue] = []
     data, root = yolo_to_coco_dict(source, names, labels_dir=labels_dir, problems=problems)
     report = check_coco(data, root, full=full, cache=False, source_key=f"yolo:{source}")
-    for p in problems:
-        report.add("bad_label_line", p)
+    if not data["images"]:
+        report.add("no_images_found", f"0 images ({', '.join(sorted(IMAGE_EXTS))}) in {source}")
+    for issue in problems:
+        report.add(issue.kind, issue.text)
     return report
 
 
@@ -238,8 +267,17 @@ class YoloTxtDataset(CocoDetection):
         check: bool = True,
     ) -> None:
         names = names if isinstance(names, list) else read_class_names(names)
-        self.label_problems: list[str] = []
-        data, root = yolo_to_coco_dict(root_or_list, names, labels_dir=labels_dir, problems=self.label_problems)
+        issues: list[LabelIssue] = []
+        data, root = yolo_to_coco_dict(root_or_list, names, labels_dir=labels_dir, problems=issues)
+        self.label_problems: list[str] = [issue.text for issue in issues]
         files, _ = list_images(root_or_list)
         key = _source_key(files, root, Path(labels_dir) if labels_dir else None, names)
         super().__init__(data, root, max_background=max_background, check=check, source_key=key)
+        if issues:
+            counts = ", ".join(f"{k}: {n}" for k, n in issue_counts(issues).items())
+            warnings.warn(
+                f"{root}: skipped {len(issues)} label line(s) ({counts}), e.g. {issues[0].text}. "
+                "Run tools/check_dataset.py --yolo for the full list.",
+                DatasetWarning,
+                stacklevel=2,
+            )

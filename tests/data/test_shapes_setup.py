@@ -85,14 +85,56 @@ def test_foreign_data_in_shapes_root_is_an_error_naming_the_folder(tmp_path):
     assert (root / "train.json").read_text().startswith('{"images": []')  # untouched
 
 
-def test_new_parameters_regenerate_without_stale_images(tmp_path):
+def test_another_set_in_root_is_never_regenerated_over_and_the_difference_is_named(tmp_path):
     root = tmp_path / "s"
     ensure_shapes(_shapes_cfg(root).data, "train")
-    assert len(list((root / "train" / "images").iterdir())) == 3
-    (root / "README.txt").write_text("the user's note beside the set")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
     cfg = _shapes_cfg(root, "data.shapes.num_train=1", "data.shapes.seed=4")
-    ensure_shapes(cfg.data, "train")
-    assert sorted(p.name for p in (root / "train" / "images").iterdir()) == ["000000.jpg"]  # 2 stale ones removed
-    assert len(json.loads((root / "train.json").read_text())["images"]) == 1
-    assert json.loads((root / "shapes_meta.json").read_text())["seed"] == 4
-    assert (root / "README.txt").read_text() == "the user's note beside the set"
+    with pytest.raises(DatasetError, match=r"holds another shapes set \(num_train 3 \(asked 1\), seed 0 \(asked 4\)\)"):
+        ensure_shapes(cfg.data, "train")
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before  # nothing written, nothing removed
+
+
+def test_an_interrupted_set_is_completed_and_a_users_file_in_it_is_refused(tmp_path):
+    root = tmp_path / "s"
+    ensure_shapes(_shapes_cfg(root).data, "train")
+    meta = json.loads((root / "shapes_meta.json").read_text())
+    assert meta["complete"] and len(meta["files"]) == 3 + 2 + 2  # images and the two JSONs, each with its hash
+    (root / "val.json").unlink()  # as if stopped before the end
+    (root / "shapes_meta.json").write_text(json.dumps({**meta, "complete": False}))
+    (root / "train" / "images" / "000001.jpg").write_bytes(b"the user's own image")  # bytes the manifest lacks
+    with pytest.raises(DatasetError, match=r"train/images/000001.jpg would be overwritten but is not a file of the"):
+        ensure_shapes(_shapes_cfg(root).data, "train")
+    assert (root / "train" / "images" / "000001.jpg").read_bytes() == b"the user's own image"
+    (root / "train" / "images" / "000001.jpg").unlink()
+    ensure_shapes(_shapes_cfg(root).data, "train")  # completed: regenerated with the same parameters
+    assert json.loads((root / "shapes_meta.json").read_text())["complete"] and (root / "val.json").is_file()
+
+
+def test_generating_says_so_in_one_line(tmp_path, caplog):
+    with caplog.at_level("INFO", logger="detector.data.shapes_setup"):
+        ensure_shapes(_shapes_cfg(tmp_path / "s").data, "val")
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        f"generating the synthetic shapes set into {tmp_path / 's'} (data.shapes.num_train=3 data.shapes.num_val=2 "
+        "data.shapes.img_size=64 data.shapes.seed=0)"
+    ]
+
+
+def test_eval_uses_the_set_its_checkpoint_was_trained_on_with_a_warning(tmp_path):
+    from dataclasses import replace
+
+    from detector.data.shapes_setup import trained_set
+
+    trained = _shapes_cfg(tmp_path / "s")
+    ensure_shapes(trained.data, "val")
+    asked = _shapes_cfg(tmp_path / "s", "data.shapes.num_train=800", "data.shapes.img_size=256")
+    with pytest.warns(DatasetWarning, match=r"holds the set ck.pt was trained on, not the one data.shapes asks for "
+                                             r"\(num_train 3 \(asked 800\), img_size 64 \(asked 256\)\)"):  # fmt: skip
+        used = trained_set(asked.data, trained.data.shapes, "ck.pt")
+    assert used == replace(trained.data.shapes, root=asked.data.shapes.root)
+    other = _shapes_cfg(tmp_path / "s", "data.shapes.seed=9").data.shapes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert trained_set(trained.data, trained.data.shapes, "ck.pt") == trained.data.shapes  # the same: no word
+        assert trained_set(asked.data, other, "ck.pt") == asked.data.shapes  # not the checkpoint's set: unchanged

@@ -38,7 +38,9 @@ def test_load_detector_rebuilds_the_model_and_loads_the_ema_weights(tmp_path) ->
     _save(path, raw, ema, cfg)
 
     model, got_cfg, meta = load_detector(path, ["eval.conf=0.3"])
+    train_data = meta.pop("train_data")
     assert meta == {"class_names": ["a", "b"], "cat_ids": [4, 9], "num_classes": 2, "epoch": 3, "weights": str(path)}
+    assert train_data == cfg.data  # the data section the checkpoint was trained with
     assert isinstance(model, Detector) and not model.training and model.class_names == ["a", "b"]
     got, want = model.state_dict(), ema.state_dict()
     assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in want)  # EMA, not model_raw

@@ -260,7 +260,9 @@ def test_regenerating_over_our_own_set_leaves_no_stale_file(style: str, tmp_path
     base = ["--style", style, "--out", str(out), "--size", "64"]
     assert run("make_shapes", [*base, "--num-train", "3", "--num-val", "2"]) == 0
     (out / "notes.txt").write_text("the user's own notes")  # not a generator file: kept
-    assert run("make_shapes", [*base, "--num-train", "1", "--num-val", "1"]) == 0
+    assert run("make_shapes", [*base, "--num-train", "1", "--num-val", "1"]) == 2  # another set: --exist-ok only
+    assert len(list((out / "train" / "images").iterdir())) == 3
+    assert run("make_shapes", [*base, "--num-train", "1", "--num-val", "1", "--exist-ok"]) == 0
     expected = ["train/images/000000.jpg", "train.json", "val/images/000000.jpg", "val.json", "notes.txt"]
     if style == "shapes":
         expected.append("shapes_meta.json")

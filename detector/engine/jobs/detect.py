@@ -10,6 +10,7 @@ from pathlib import Path
 
 from detector.config import ConfigError, config_from_dict, predict_settings
 from detector.device import select_device
+from detector.engine.jobs.interrupt import Terminated, sigterm_as_interrupt, sigterm_received
 from detector.engine.jobs.run_folder import next_free_folder
 from detector.engine.prediction.checkpoint_io import load_detector
 from detector.engine.prediction.outputs import DetectionWriter, annotate, display_available, show_frame, summary_text
@@ -59,7 +60,8 @@ class DetectSummary:
     seconds: float
     img_size: int
     device: str
-    interrupted: bool = False  # Ctrl-C stopped the run early; what was processed is saved
+    interrupted: bool = False  # Ctrl-C or SIGTERM stopped the run early; what was processed is saved
+    terminated: bool = False  # it was SIGTERM (the tool exits 143 instead of 130)
 
 
 def _source_name(source: str) -> str:
@@ -81,6 +83,11 @@ def build_predictor(opts: DetectOptions) -> Predictor:
     """Load ``opts.weights`` and wrap it for inference with the checkpoint config's ``predict`` section (after
     ``opts.overrides``; ``predict.img_size`` null: the size the model was trained at). Raises :class:`DetectError`
     for an unavailable device, a bad override (named, with its allowed values) or an unusable checkpoint."""
+    return _load_predictor(opts)[0]
+
+
+def _load_predictor(opts: DetectOptions) -> tuple[Predictor, int | None]:
+    """:func:`build_predictor` and the input side the checkpoint was trained at (None: it stores no config)."""
     check_options(opts)
     try:
         model, cfg, meta = load_detector(opts.weights, list(opts.overrides))
@@ -91,13 +98,14 @@ def build_predictor(opts: DetectOptions) -> Predictor:
     settings = predict_settings(cfg)
     with warnings.catch_warnings():
         warnings.simplefilter("default" if settings.half else "ignore")  # "fp32 on CPU" only when fp16 was asked for
-        return Predictor(
+        predictor = Predictor(
             model,
             settings,
             device=opts.device,
             class_names=meta.get("class_names") or None,  # None: the model's own class_names
             fuse=opts.fuse,
         )
+    return predictor, (cfg.data.img_size if meta["train_data"] is not None else None)
 
 
 def plan_files(opts: DetectOptions, source: Source) -> Path:
@@ -126,8 +134,8 @@ def run_detection(opts: DetectOptions) -> DetectSummary:
     """Detect on every frame of ``opts.source`` and write the outputs; one log line per frame.
 
     Unreadable images inside a folder/glob are skipped with a warning and counted. Raises :class:`SourceError` or
-    :class:`DetectError` (bad options, no readable image at all, unusable weights); Ctrl-C stops early and keeps
-    what was written (``summary.interrupted``).
+    :class:`DetectError` (bad options, no readable image at all, unusable weights); Ctrl-C or SIGTERM stops early
+    and keeps what was written, the video finalised (``summary.interrupted``, ``summary.terminated``).
     """
     check_options(opts)  # before the source is opened and the model loaded
     source = Source(opts.source)
@@ -136,41 +144,44 @@ def run_detection(opts: DetectOptions) -> DetectSummary:
     except BaseException:
         source.close()
         raise
-    predictor = build_predictor(opts)
+    predictor, trained = _load_predictor(opts)
     is_video = source.kind != "images"
     show = opts.show and display_available()
     if opts.show and not show:
         log.warning("--show ignored: no display found (DISPLAY/WAYLAND_DISPLAY unset)")
+    if trained is not None and predictor.img_size != trained:
+        log.warning("detecting at %d px, but %s was trained at %d px", predictor.img_size, opts.weights, trained)
     writer = DetectionWriter(
         out, _source_name(opts.source), is_video, source.fps, opts.save, opts.save_txt, opts.save_json
     )
     totals = {"pre": 0.0, "infer": 0.0, "post": 0.0}
     done, skipped, total = 0, 0, len(source)
-    interrupted = False
+    interrupted = terminated = False
     t_start = time.perf_counter()
     try:
-        for frame in source:
-            tag = f"frame {frame.index + 1}/{total or '?'}" if is_video else f"image {frame.index + 1}/{total}"
-            if frame.image is None:
-                skipped += 1
-                log.warning("%s skipped: %s", tag, frame.error)
-                continue
-            det = predictor([frame.image])[0]
-            done += 1
-            t = predictor.timing
-            for k in totals:
-                totals[k] += t[k]
-            log.info(
-                "%s %s: %s (pre %.1fms, infer %.1fms, post %.1fms)",
-                tag, frame.path, summary_text(det), t["pre"], t["infer"], t["post"],
-            )  # fmt: skip
-            vis = annotate(frame.image, det, predictor.class_names) if opts.save or show else None
-            writer.add(frame, det, vis)
-            if show and vis is not None:
-                show = show_frame(vis, frame.path)
-    except KeyboardInterrupt:
-        interrupted = True
-        log.warning("interrupted; saving what was processed")
+        with sigterm_as_interrupt():  # SIGTERM stops like Ctrl-C: the video is finalised, not cut off
+            for frame in source:
+                tag = f"frame {frame.index + 1}/{total or '?'}" if is_video else f"image {frame.index + 1}/{total}"
+                if frame.image is None:
+                    skipped += 1
+                    log.warning("%s skipped: %s", tag, frame.error)
+                    continue
+                det = predictor([frame.image])[0]
+                done += 1
+                t = predictor.timing
+                for k in totals:
+                    totals[k] += t[k]
+                log.info(
+                    "%s %s: %s (pre %.1fms, infer %.1fms, post %.1fms)",
+                    tag, frame.path, summary_text(det), t["pre"], t["infer"], t["post"],
+                )  # fmt: skip
+                vis = annotate(frame.image, det, predictor.class_names) if opts.save or show else None
+                writer.add(frame, det, vis)
+                if show and vis is not None:
+                    show = show_frame(vis, frame.path)
+    except KeyboardInterrupt as e:
+        interrupted, terminated = True, isinstance(e, Terminated) or sigterm_received()
+        log.warning("%s; saving what was processed", "stopped by SIGTERM" if terminated else "interrupted")
     finally:
         source.close()
         writer.close()
@@ -192,6 +203,7 @@ def run_detection(opts: DetectOptions) -> DetectSummary:
         img_size=predictor.img_size,
         device=str(predictor.device),
         interrupted=interrupted,
+        terminated=terminated,
     )
     per = summary.ms_per_image
     log.info(

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from detector.config import Config, load_config
+from detector.config import Config, DataConfig, load_config
 from detector.data import build_dataloader, build_dataset
+from detector.data.shapes_setup import trained_set
 from detector.device import select_device
 from detector.engine.evaluation.coco_inputs import EvaluationInputError, load_gt_dataset
 from detector.engine.evaluation.coco_results import load_predictions
@@ -88,6 +89,9 @@ def _evaluate_checkpoint(opts: EvalOptions, out: Path, cfg: Config | None = None
     cfg = cfg or load_config(opts.config, list(opts.overrides))
     device = select_device(opts.device or cfg.train.device, "--device" if opts.device else "train.device")
     model, cfg, meta = load_detector(opts.weights, cfg=cfg, device=device)
+    trained: DataConfig | None = meta["train_data"]
+    if trained is not None:
+        cfg.data.shapes = trained_set(cfg.data, trained.shapes, opts.weights)  # cfg is load_detector's copy
     dataset = build_dataset(cfg, "val")
     if list(dataset.cat_ids) != list(meta["cat_ids"]):
         raise EvaluationInputError(
@@ -95,6 +99,7 @@ def _evaluate_checkpoint(opts: EvalOptions, out: Path, cfg: Config | None = None
             f"({cfg.data.val.ann}) has {list(dataset.cat_ids)[:10]}...: evaluate on the dataset the model was "
             "trained for"
         )
+    _warn_unlike_training(opts.weights, cfg.data, trained, list(meta["class_names"]), list(dataset.class_names))
     loader = build_dataloader(dataset, cfg, "val")
     e = cfg.eval
     log.info(
@@ -106,6 +111,27 @@ def _evaluate_checkpoint(opts: EvalOptions, out: Path, cfg: Config | None = None
     result, dets = evaluate_model(model, loader, dataset, e, device, progress=opts.progress, engine=opts.engine)
     write_text_atomic(out / "predictions.json", json.dumps(dets.to_results()), fsync=False)
     return _Evaluated(result, dataset.coco, dets, list(dataset.image_ids))
+
+
+def _warn_unlike_training(
+    weights: str, data: DataConfig, trained: DataConfig | None, names: list[str], val_names: list[str]
+) -> None:
+    """One warning for each way the evaluation differs from the checkpoint's training: the input size
+    (``data.img_size``) and the class names of the val split."""
+    if trained is not None and data.img_size != trained.img_size:
+        warnings.warn(
+            f"evaluating at data.img_size={data.img_size} px, but {weights} was trained at {trained.img_size} px: "
+            f"add data.img_size={trained.img_size} to evaluate as it was trained",
+            UserWarning,
+            stacklevel=3,
+        )
+    if names != val_names:
+        warnings.warn(
+            f"{weights} was trained on classes {names[:6]} but data.val ({data.val.ann}) names them "
+            f"{val_names[:6]}: the per-class table uses the dataset's names",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _evaluate_files(opts: EvalOptions) -> _Evaluated:

@@ -39,8 +39,9 @@ def load_detector(
 
     ``cfg``: the run's config (e.g. from the CLI); its ``model`` section is replaced by the checkpoint's. Without it
     the checkpoint's own config is used, with ``overrides`` (``["eval.conf=0.3", ...]``) applied.
-    Returns ``(model, cfg, meta)``; meta = ``{"class_names", "cat_ids", "num_classes", "epoch", "weights"}``
-    (``cat_ids`` defaults to ``0..C-1`` and names to ``"0".."C-1"`` for checkpoints without them).
+    Returns ``(model, cfg, meta)``; meta = ``{"class_names", "cat_ids", "num_classes", "epoch", "weights",
+    "train_data"}`` (``cat_ids`` defaults to ``0..C-1`` and names to ``"0".."C-1"`` for checkpoints without them;
+    ``train_data``: the ``data`` section the checkpoint was trained with, None when it stores no config).
     Raises FileNotFoundError / ValueError naming the file when it is missing, not a checkpoint, or does not fit.
     """
     path = Path(weights)
@@ -84,5 +85,6 @@ def load_detector(
         "num_classes": num_classes,
         "epoch": ckpt.get("epoch"),
         "weights": str(path),
+        "train_data": ckpt_cfg.data if ckpt.get("config") else None,
     }
     return model, cfg, meta

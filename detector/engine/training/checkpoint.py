@@ -44,6 +44,21 @@ class CheckpointError(ValueError):
     """A checkpoint file cannot be read (damaged, truncated, not written by ``torch.save``); one line says which."""
 
 
+class NonFiniteWeightsError(CheckpointError):
+    """A checkpoint's weights hold NaN or inf (a diverged run): refused at load, naming the first such tensor."""
+
+
+def first_non_finite(state: Mapping[str, Any]) -> tuple[str, int, int] | None:
+    """``(name, non-finite count, numel)`` of the first floating-point tensor of ``state`` holding NaN or inf, in
+    the state dict's order; None when every tensor is finite (non-tensor entries are skipped)."""
+    for name, t in state.items():
+        if isinstance(t, torch.Tensor) and t.is_floating_point():
+            bad = int((~torch.isfinite(t)).sum())
+            if bad:
+                return name, bad, t.numel()
+    return None
+
+
 def _read_failure(e: Exception) -> str:
     """A one-line reason for a ``torch.load`` failure (torch's own text runs over several lines)."""
     if isinstance(e, pickle.UnpicklingError):
@@ -179,8 +194,9 @@ def model_checkpoint(
 def load_checkpoint(path: str | Path, *, require_training_state: bool = False) -> dict[str, Any]:
     """Load a checkpoint on CPU and check its keys; errors name the file and the missing keys.
 
-    Raises FileNotFoundError (no file), :class:`CheckpointError` (unreadable: random bytes, truncated) and ValueError
-    (readable but not a detector checkpoint), each one line."""
+    Raises FileNotFoundError (no file), :class:`CheckpointError` (unreadable: random bytes, truncated),
+    :class:`NonFiniteWeightsError` (NaN or inf in the ``model`` / ``model_raw`` weights, naming the first tensor) and
+    ValueError (readable but not a detector checkpoint), each one line."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path} (check the path, or train first to create it)")
@@ -193,6 +209,14 @@ def load_checkpoint(path: str | Path, *, require_training_state: bool = False) -
         ) from None
     if not isinstance(ckpt, dict) or "model" not in ckpt:
         raise ValueError(f"{path} is not a detector checkpoint: expected a dict with a 'model' state dict")
+    for key in ("model", "model_raw"):  # the weights every tool and a resumed run use
+        bad = first_non_finite(ckpt[key]) if isinstance(ckpt.get(key), Mapping) else None
+        if bad is not None:
+            name, count, numel = bad
+            raise NonFiniteWeightsError(
+                f"{path}: the weights hold NaN or inf ('{key}' tensor {name}: {count} of {numel} values); the run "
+                "that wrote it diverged: use an earlier checkpoint, or train again with a lower train.lr"
+            )
     if require_training_state:
         missing = [k for k in CHECKPOINT_KEYS if k not in ckpt]
         if missing:

@@ -121,10 +121,9 @@ class Trainer:
 
         check_backbone_name(self.cfg.model.backbone.name)  # before the data is read (or generated)
         self.weights_dir = self.out_dir / "weights"
+        self.train_ds, self.val_ds = self.build_datasets()  # first: a dataset that cannot be used leaves no run folder
         if self.main:
             self.weights_dir.mkdir(parents=True, exist_ok=True)
-
-        self.train_ds, self.val_ds = self.build_datasets()
         self.class_names, self.cat_ids = list(self.train_ds.class_names), list(self.train_ds.cat_ids)
         self.num_classes = resolve_num_classes(self.cfg.model.num_classes, len(self.cat_ids), self.cfg.data.train.ann)
         self.channels_last = t.channels_last

@@ -8,16 +8,27 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from detector.config import predict_settings
+import numpy as np
+import torch
+
+from detector.config import Config, PredictConfig, predict_settings
 from detector.device import select_device
+from detector.engine.jobs.export_openvino import (
+    Int8AccuracyError,
+    Int8Check,
+    check_ir_folder,
+    default_ir_folder,
+    export_openvino_job,
+)
 from detector.engine.prediction.checkpoint_io import load_detector
-from detector.export import check_onnx, check_torchscript, export_onnx, export_torchscript, output_names
+from detector.export import _parity, check_onnx, check_torchscript, export_onnx, export_torchscript, output_names
 from detector.fuse import fuse_conv_bn
+from detector.model import Detector
 from detector.output_files import OutputFileError, atomic_path, check_output_file
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("onnx", "torchscript")
+FORMATS = ("onnx", "torchscript", "openvino")
 
 
 class ExportError(ValueError):
@@ -40,6 +51,9 @@ class ExportOptions:
     device: str = "cpu"  # device of the export and of the PyTorch side of the check
     fuse: bool = True  # fold BatchNorm into the convolutions
     check: bool = True  # parity check of the file against PyTorch
+    int8: bool = False  # openvino: NNCF post-training INT8, its AP checked on the val split
+    calib_images: int = 300  # --int8: calibration images from the config's data.train split
+    max_ap_drop: float = 0.01  # --int8: largest AP loss (val split) accepted; more exits 1 and writes nothing
     # key=value applied to the checkpoint's config; predict.half=true exports fp16 weights and input, predict.img_size
     # the input side; predict.conf/iou/max_det/multi_label go into the file's "nms" metadata
     overrides: list[str] = field(default_factory=list)
@@ -49,18 +63,26 @@ class ExportOptions:
 class ExportSummary:
     """What an export wrote: the file, its size, the output names, the parity check (None when skipped)."""
 
-    out: Path
+    out: Path  # the file, or the OpenVINO folder
     format: str
     outputs: list[str]
     size_mb: float
     batch_sizes: tuple[int, ...]
     max_abs_diff: float | None = None
     ok: bool = True  # False: the file does not reproduce the PyTorch outputs within tolerance
+    int8_check: Int8Check | None = None  # --int8: AP of float and INT8 on the val split
 
 
 def _output_path(opts: ExportOptions) -> Path:
     """``--out`` (or its default beside the weights), checked before any work: never the weights, never an existing
     file unless ``exist_ok``."""
+    if opts.format == "openvino":
+        try:
+            return check_ir_folder(
+                Path(opts.out) if opts.out else default_ir_folder(opts.weights), opts.weights, opts.exist_ok
+            )
+        except OutputFileError as e:
+            raise ExportError(str(e)) from None
     suffix = ".onnx" if opts.format == "onnx" else ".torchscript"
     out = Path(opts.out) if opts.out else Path(opts.weights).with_suffix(suffix)
     what = "--out" if opts.out else f"--out (default: the weights path with {suffix})"
@@ -89,6 +111,7 @@ def run_export(opts: ExportOptions) -> ExportSummary:
         raise ExportError(f"--format {opts.format!r}: choose one of {', '.join(FORMATS)}")
     if opts.img_size is not None and len(opts.img_size) not in (1, 2):
         raise ExportError(f"--img-size takes one or two values (H W), got {opts.img_size}")
+    _check_deploy_options(opts)
     out = _output_path(opts)
     try:
         device = select_device(opts.device)
@@ -104,11 +127,22 @@ def run_export(opts: ExportOptions) -> ExportSummary:
     reference = copy.deepcopy(model).eval()  # unfused PyTorch model for the parity check
     export_model = fuse_conv_bn(model) if opts.fuse else model
     _make_folder(out)
+    if opts.format == "openvino":
+        return _run_openvino(opts, export_model, reference, cfg, meta, out, img_size, half, settings)
     try:
         with atomic_path(out, exist_ok=opts.exist_ok, option="--out") as tmp:  # no half-written file at ``out``
             if opts.format == "onnx":
                 export_onnx(
-                    export_model, tmp, img_size, opts.opset, opts.raw, opts.dynamic_batch, half, device, settings
+                    export_model,
+                    tmp,
+                    img_size,
+                    opts.opset,
+                    opts.raw,
+                    opts.dynamic_batch,
+                    half,
+                    device,
+                    settings,
+                    meta["cat_ids"],
                 )
             else:
                 export_torchscript(export_model, tmp, img_size, opts.raw, half, device, settings)
@@ -137,4 +171,74 @@ def run_export(opts: ExportOptions) -> ExportSummary:
     return summary
 
 
-__all__ = ["FORMATS", "ExportError", "ExportOptions", "ExportSummary", "run_export"]
+def _check_deploy_options(opts: ExportOptions) -> None:
+    """--int8 / openvino option rules, before any work."""
+    if opts.int8 and opts.format == "torchscript":
+        raise ExportError("--int8 needs --format openvino: TorchScript has no INT8 export here")
+    if opts.int8 and opts.format == "onnx":
+        raise ExportError(
+            "--format onnx --int8 is not offered: use --format openvino --int8 (NNCF); onnxruntime's static QDQ INT8 "
+            "is not kept (docs/INFERENCE.md#deploy)"
+        )
+    if opts.format == "openvino" and opts.raw:
+        raise ExportError("--raw is not offered with --format openvino: the IR holds the decoded output")
+    if opts.int8 and opts.calib_images < 1:
+        raise ExportError(f"--calib-images must be >= 1, got {opts.calib_images}")
+
+
+def _run_openvino(
+    opts: ExportOptions,
+    model: Detector,
+    reference: Detector,
+    cfg: Config,
+    meta: dict,
+    out: Path,
+    img_size: int | tuple[int, int],
+    half: bool,
+    settings: PredictConfig,
+) -> ExportSummary:
+    """The OpenVINO branch of :func:`run_export`: the IR folder, then the parity check of an fp32 IR."""
+    from detector.runtime.openvino_backend import OpenVinoBackend
+
+    hw = (img_size, img_size) if isinstance(img_size, int) else img_size
+    try:
+        xml, int8_check = export_openvino_job(
+            model, cfg, list(meta["cat_ids"]), out, hw, nms=settings, half=half, int8=opts.int8,
+            calib_images=opts.calib_images, max_ap_drop=opts.max_ap_drop, exist_ok=opts.exist_ok, opset=opts.opset,
+        )  # fmt: skip
+    except (ValueError, FileNotFoundError, ImportError) as e:
+        raise ExportError(str(e)) from None
+    size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
+    summary = ExportSummary(out, "openvino", ["output"], size, (1, 2), int8_check=int8_check)
+    log.info(
+        "exported openvino (%s) to %s (%.1f MB): %s",
+        "int8" if opts.int8 else "fp16" if half else "fp32",
+        out,
+        size,
+        xml.name,
+    )
+    if not opts.check or opts.int8 or half:
+        if opts.check:
+            log.info(
+                "parity check skipped: %s weights (the --int8 AP check measures the accuracy)"
+                if opts.int8
+                else "parity check skipped: fp16 weights",
+                "int8",
+            )
+        return summary
+    backend = OpenVinoBackend(out)
+
+    def run(x: torch.Tensor) -> list[np.ndarray]:
+        return [backend(x).numpy()]
+
+    res = _parity(reference.float(), run, hw, False, (1, 2), False, torch.device("cpu"), 1e-3, 1e-3, 0)
+    summary.max_abs_diff, summary.ok = float(res["max_abs_diff"]), bool(res["ok"])
+    log.info(
+        "parity check vs PyTorch (batch 1, 2): max abs diff %.3g %s",
+        summary.max_abs_diff,
+        "OK" if summary.ok else "FAILED",
+    )
+    return summary
+
+
+__all__ = ["FORMATS", "ExportError", "Int8AccuracyError", "ExportOptions", "ExportSummary", "run_export"]

@@ -163,7 +163,12 @@ def export_torchscript(
         traced = torch.jit.trace(ExportWrapper(model, raw), (dummy,), check_trace=False)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    traced.save(str(path), _extra_files={"config.json": json.dumps(export_metadata(model, (h, w), raw, nms, precision="fp16" if half else "fp32"))})
+    traced.save(
+        str(path),
+        _extra_files={
+            "config.json": json.dumps(export_metadata(model, (h, w), raw, nms, precision="fp16" if half else "fp32"))
+        },
+    )
     return path
 
 

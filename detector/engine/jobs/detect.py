@@ -22,6 +22,8 @@ from detector.engine.prediction.outputs import (
 )
 from detector.engine.prediction.predictor import Predictor
 from detector.engine.prediction.sources import Source, SourceError
+from detector.runtime.loader import is_exported, load_backend
+from detector.runtime.settings import exported_predict_settings
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,8 @@ def build_predictor(opts: DetectOptions) -> Predictor:
     ``opts.overrides``; ``predict.img_size`` null: the size the model was trained at). Raises :class:`DetectError`
     for an unavailable device, a bad override (named, with its allowed values) or an unusable checkpoint."""
     check_options(opts)
+    if is_exported(opts.weights):
+        return _exported_predictor(opts)
     try:
         model, cfg, meta = load_detector(opts.weights, list(opts.overrides))
     except ConfigError as e:
@@ -104,6 +108,21 @@ def build_predictor(opts: DetectOptions) -> Predictor:
             class_names=meta.get("class_names") or None,  # None: the model's own class_names
             fuse=opts.fuse,
         )
+
+
+def _exported_predictor(opts: DetectOptions) -> Predictor:
+    """A Predictor over an ONNX file or OpenVINO IR (detector.runtime): NMS settings from the file, ``predict.*``
+    overrides on top; the CPU only."""
+    if select_device(opts.device).type != "cpu":
+        log.warning("--device %s: exported files run on the CPU (onnxruntime / OpenVINO)", opts.device)
+    try:
+        backend = load_backend(opts.weights)
+        settings = exported_predict_settings(backend.info, opts.overrides, opts.weights)
+    except ConfigError as e:
+        raise DetectError(str(e)) from None
+    except (OSError, ValueError) as e:
+        raise DetectError(str(e) if str(e).startswith("--weights") else f"--weights {opts.weights}: {e}") from None
+    return Predictor(backend, settings)
 
 
 def run_detection(opts: DetectOptions) -> DetectSummary:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from detector.config import load_config
+from detector.config import Config, load_config
 from detector.data import build_dataloader, build_dataset
 from detector.device import select_device
 from detector.engine.evaluation.coco_inputs import EvaluationInputError, load_gt_dataset
@@ -20,9 +20,11 @@ from detector.engine.evaluation.coco_results import load_predictions
 from detector.engine.evaluation.detections import Detections
 from detector.engine.evaluation.evaluator import EvalResult, coco_evaluate, evaluate_model
 from detector.engine.evaluation.plots import plot_per_class_ap, plot_pr_curves
+from detector.engine.jobs.evaluate_exported import evaluate_backend, exported_eval_config
 from detector.engine.jobs.run_folder import next_free_folder
 from detector.engine.prediction.checkpoint_io import load_detector
 from detector.output_files import check_output_file, write_text_atomic
+from detector.runtime.loader import is_exported, load_backend
 from detector.study.errors import ErrorBreakdown, error_breakdown, format_breakdown
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,8 @@ def _evaluate_checkpoint(opts: EvalOptions, out: Path) -> _Evaluated:
     if opts.config is None or opts.weights is None:
         raise ValueError("model mode needs a config and --weights")
     cfg = load_config(opts.config, list(opts.overrides))
+    if is_exported(opts.weights):
+        return _evaluate_exported(opts, cfg, out)
     device = select_device(opts.device or cfg.train.device, "--device" if opts.device else "train.device")
     model, cfg, meta = load_detector(opts.weights, cfg=cfg, device=device)
     dataset = build_dataset(cfg, "val")
@@ -102,6 +106,21 @@ def _evaluate_checkpoint(opts: EvalOptions, out: Path) -> _Evaluated:
     result, dets = evaluate_model(model, loader, dataset, e, device, progress=opts.progress, engine=opts.engine)
     (out / "predictions.json").write_text(json.dumps(dets.to_results()))
     return _Evaluated(result, dataset.coco, dets, list(dataset.image_ids))
+
+
+def _evaluate_exported(opts: EvalOptions, cfg: Config, out: Path) -> _Evaluated:
+    """Model mode for an ONNX file or OpenVINO IR (detector.runtime), on the CPU, at the file's input size."""
+    backend = load_backend(str(opts.weights))
+    e = cfg.eval
+    log.info(
+        "weights %s (%s, %s), %d classes\nsettings: eval.conf=%s eval.iou=%s max_det=%s multi_label=%s device=cpu",
+        opts.weights, backend.format, backend.info.precision, len(backend.info.names), e.conf, e.iou, e.max_det,
+        e.multi_label,
+    )  # fmt: skip
+    result, dets, ids = evaluate_backend(backend, cfg, progress=opts.progress, engine=opts.engine)
+    (out / "predictions.json").write_text(json.dumps(dets.to_results()))
+    gt = build_dataset(exported_eval_config(cfg, backend), "val").coco
+    return _Evaluated(result, gt, dets, ids)
 
 
 def _evaluate_files(opts: EvalOptions) -> _Evaluated:

@@ -478,6 +478,50 @@ def add_suite_parser(sub: argparse._SubParsersAction) -> None:
 SUBCOMMANDS = [add_suite_parser, add_backbone_parser, add_detector_parser, add_loader_parser, add_eval_parser]
 
 
+def run_formats(args: argparse.Namespace) -> dict:
+    """``formats`` subcommand: one model in every deploy format (detector/bench/formats.py); table + JSON/Markdown."""
+    from detector.bench.formats import FormatsSettings, benchmark_formats, formats_markdown
+
+    if args.md:
+        check_output_file(args.md, "--md", exist_ok=args.exist_ok, inputs={"CONFIG": args.config})
+    s = FormatsSettings(
+        config=args.config, weights=args.weights, work=args.work, formats=args.formats, img_size=args.img_size,
+        threads=args.threads, calib_images=args.calib_images, evaluate=not args.no_eval, warmup=args.warmup,
+        iters=args.iters, repeats=args.repeats, overrides=list(args.overrides),
+    )  # fmt: skip
+    result = benchmark_formats(s)
+    table = formats_markdown(result)
+    print(table)
+    if args.md:
+        write_text_atomic(args.md, table, exist_ok=args.exist_ok, option="--md")
+    _write_json(result, args.json)
+    return result
+
+
+def add_formats_parser(sub: argparse._SubParsersAction) -> None:
+    from detector.bench.formats import FORMATS
+
+    p = sub.add_parser("formats", help="one model in every deploy format: size, AP, bs1 CPU latency, speed-up")
+    p.add_argument("config", help="YAML config: data.train calibrates INT8, data.val gives AP")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
+    p.add_argument("--weights", required=True, help="the checkpoint every format is exported from")
+    p.add_argument("--formats", type=_str_list, default=list(FORMATS), help=f"subset of {','.join(FORMATS)}")
+    p.add_argument("--work", default="runs/bench_formats", help="folder for the exported files (replaced)")
+    p.add_argument("--img-size", type=int, default=None, help="square input side (default predict/data.img_size)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads of every runtime (default: torch's)")
+    p.add_argument("--calib-images", type=int, default=300, help="INT8 calibration images (data.train)")
+    p.add_argument("--no-eval", action="store_true", help="skip AP/AP50 (timing only)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed calls per format first")
+    p.add_argument("--iters", type=int, default=10, help="calls per timed run")
+    p.add_argument("--repeats", type=int, default=7, help="interleaved timed runs; the median is reported")
+    p.add_argument("--md", default=None, help="also write the Markdown table to this file")
+    _add_json_args(p)
+    p.set_defaults(func=run_formats)
+
+
+SUBCOMMANDS.append(add_formats_parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

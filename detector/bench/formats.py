@@ -36,7 +36,9 @@ FORMATS: dict[str, tuple[str, list[str], bool]] = {
     "openvino": ("openvino", [], False),
     "openvino-fp16": ("openvino", ["predict.half=true"], False),  # fp16 weights, the CPU's default precision
     "openvino-int8": ("openvino", [], True),
+    "onnx-int8": ("onnx", [], True),  # onnxruntime QDQ; not offered by tools/export.py (docs/INFERENCE.md#deploy)
 }
+DEFAULT_FORMATS = ["pytorch", "onnx", "openvino", "openvino-fp16", "openvino-int8"]
 
 
 @dataclass
@@ -46,7 +48,7 @@ class FormatsSettings:
     config: str  # YAML config: data.train (calibration) and data.val (AP)
     weights: str  # the checkpoint every format is exported from
     work: str  # folder for the exported files (created; files in it are replaced)
-    formats: list[str] = field(default_factory=lambda: list(FORMATS))
+    formats: list[str] = field(default_factory=lambda: list(DEFAULT_FORMATS))
     img_size: int | None = None  # square input side; None: predict.img_size, else data.img_size
     threads: int | None = None  # CPU threads of every runtime (None: torch's current count)
     calib_images: int = 300
@@ -71,6 +73,8 @@ def _export(s: FormatsSettings, name: str, side: int) -> Path:
     if not fmt:
         return Path(s.weights)
     out = Path(s.work) / (f"{name}.onnx" if fmt == "onnx" else f"{name}_openvino")
+    if name == "onnx-int8":
+        return _onnx_int8(s, side, out)
     run_export(
         ExportOptions(
             weights=s.weights, format=fmt, img_size=[side], out=str(out), exist_ok=True, check=False, int8=int8,
@@ -78,6 +82,17 @@ def _export(s: FormatsSettings, name: str, side: int) -> Path:
         )
     )  # fmt: skip
     return out
+
+
+def _onnx_int8(s: FormatsSettings, side: int, out: Path) -> Path:
+    """onnxruntime's QDQ INT8 of the fp32 ONNX file, calibrated like ``--int8`` (the config's data.train)."""
+    from detector.runtime.calibration import calibration_batches, calibration_source
+    from detector.runtime.onnx_quantize import quantize_onnx_int8
+
+    fp32 = _export(s, "onnx", side)  # the float file of this size (again, when "onnx" is also benchmarked)
+    cfg = load_config(s.config, list(s.overrides))
+    batches = calibration_batches(calibration_source(cfg), s.calib_images, (side, side), seed=cfg.train.seed)
+    return quantize_onnx_int8(fp32, out, batches)
 
 
 def _size_mb(path: Path) -> float:
@@ -166,7 +181,7 @@ def formats_markdown(result: dict) -> str:
         ap = f"{r['AP']:.4f}" if "AP" in r else "-"
         ap50 = f"{r['AP50']:.4f}" if "AP50" in r else "-"
         lines.append(
-            f"| {r['format']} | {r['size_mb']:.2f} | {ap} | {ap50} | {r['ms']:.2f} | {r['ms_min']:.2f}-{r['ms_max']:.2f} "
-            f"| {r['speedup']:.2f}x |"
+            f"| {r['format']} | {r['size_mb']:.2f} | {ap} | {ap50} | {r['ms']:.2f} "
+            f"| {r['ms_min']:.2f}-{r['ms_max']:.2f} | {r['speedup']:.2f}x |"
         )
     return "\n".join(lines) + "\n"

@@ -499,13 +499,18 @@ def run_formats(args: argparse.Namespace) -> dict:
 
 
 def add_formats_parser(sub: argparse._SubParsersAction) -> None:
-    from detector.bench.formats import FORMATS
+    from detector.bench.formats import DEFAULT_FORMATS, FORMATS
 
     p = sub.add_parser("formats", help="one model in every deploy format: size, AP, bs1 CPU latency, speed-up")
     p.add_argument("config", help="YAML config: data.train calibrates INT8, data.val gives AP")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
     p.add_argument("--weights", required=True, help="the checkpoint every format is exported from")
-    p.add_argument("--formats", type=_str_list, default=list(FORMATS), help=f"subset of {','.join(FORMATS)}")
+    p.add_argument(
+        "--formats",
+        type=_str_list,
+        default=list(DEFAULT_FORMATS),
+        help=f"which of {','.join(FORMATS)} (default: all but onnx-int8)",
+    )
     p.add_argument("--work", default="runs/bench_formats", help="folder for the exported files (replaced)")
     p.add_argument("--img-size", type=int, default=None, help="square input side (default predict/data.img_size)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads of every runtime (default: torch's)")

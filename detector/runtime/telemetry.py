@@ -31,7 +31,7 @@ def telemetry_off() -> None:
     def declined(self: object, enable_opt_in_dialog: bool, disable_in_ci: bool = False) -> object:
         return opt_in_checker.ConsentCheckResult.DECLINED
 
-    opt_in_checker.OptInChecker.check = declined  # type: ignore[method-assign]
+    opt_in_checker.OptInChecker.check = declined
     instance = getattr(tm_main.Telemetry, "_SingletonMetaClass__single_instance", None)
     if instance is not None:  # created before this call: withdraw its consent
         instance.consent = False

@@ -28,7 +28,7 @@ def exported_eval_config(cfg: Config, backend: Backend) -> Config:
         raise ValueError(f"{backend.path}: input {hw[0]}x{hw[1]} is not square; evaluation letterboxes to a square")
     if cfg.data.img_size != hw[0] or cfg.eval.letterbox != "square":
         log.warning(
-            "%s has a fixed %dx%d input: evaluating at data.img_size=%d, eval.letterbox=square (the config says %d, %s)",
+            "%s has a fixed %dx%d input: evaluating at data.img_size=%d, eval.letterbox=square (config: %d, %s)",
             backend.path, hw[0], hw[1], hw[0], cfg.data.img_size, cfg.eval.letterbox,
         )  # fmt: skip
     out.data.img_size, out.eval.letterbox = hw[0], "square"

@@ -48,8 +48,9 @@ class Int8Check:
 
     def text(self) -> str:
         return (
-            f"val AP {self.ap_float:.4f} -> {self.ap_int8:.4f} (drop {self.drop:+.4f}), AP50 {self.ap50_float:.4f} -> "
-            f"{self.ap50_int8:.4f} (drop {self.ap50_float - self.ap50_int8:+.4f}); {self.calib_images} calibration images"
+            f"val AP {self.ap_float:.4f} -> {self.ap_int8:.4f} (drop {self.drop:+.4f}), AP50 {self.ap50_float:.4f} "
+            f"-> {self.ap50_int8:.4f} (drop {self.ap50_float - self.ap50_int8:+.4f}); "
+            f"{self.calib_images} calibration images"
         )
 
 

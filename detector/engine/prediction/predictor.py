@@ -51,7 +51,8 @@ class Predictor:
     includes decoding and NMS (``model.predict``).
 
     ``model`` may also be a :class:`detector.runtime.Backend` (``detector.runtime.load_backend``: an ONNX file or an
-    OpenVINO IR; a checkpoint backend runs as its model): the same letterbox and NMS, on the CPU; an exported file's
+    OpenVINO IR; a checkpoint backend runs as its model; ``settings`` None: the NMS settings stored with it): the
+    same letterbox and NMS, on the CPU; an exported file's
     fixed input size replaces ``img_size`` (said in one warning when they differ) and the letterbox is ``square``
     to that size; ``half``, ``fuse``, ``channels_last``, CUDA graphs and ``pointwise_gemm`` are the file's business.
     """
@@ -78,6 +79,12 @@ class Predictor:
         self.input_hw: tuple[int, int] | None = None  # an exported file's fixed input (H, W)
         if isinstance(model, Backend):
             names = class_names if class_names is not None else model.info.names
+            if settings is None:  # the NMS settings stored with the model, at an exported file's size
+                nms, hw = model.info.nms, model.info.input_hw
+                self.settings = PredictConfig(
+                    conf=nms.conf, iou=nms.iou, max_det=nms.max_det, multi_label=nms.multi_label,
+                    img_size=max(hw) if hw else None,
+                )  # fmt: skip
             if model.format == "pytorch":
                 model = model.model  # type: ignore[attr-defined]  # TorchBackend: the Detector, all options apply
             else:

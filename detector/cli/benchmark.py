@@ -512,13 +512,35 @@ def add_formats_parser(sub: argparse._SubParsersAction) -> None:
         help=f"which of {','.join(FORMATS)} (default: all but onnx-int8)",
     )
     p.add_argument("--work", default="runs/bench_formats", help="folder for the exported files (replaced)")
-    p.add_argument("--img-size", type=int, default=None, help="square input side (default predict/data.img_size)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads of every runtime (default: torch's)")
-    p.add_argument("--calib-images", type=int, default=300, help="INT8 calibration images (data.train)")
+    p.add_argument(
+        "--img-size",
+        type=arg_type("benchmark formats", "--img-size"),
+        default=None,
+        help="square input side (default predict/data.img_size)",
+    )
+    p.add_argument(
+        "--threads",
+        type=arg_type("benchmark formats", "--threads"),
+        default=None,
+        help="CPU threads of every runtime (default: torch's)",
+    )
+    p.add_argument(
+        "--calib-images",
+        type=arg_type("benchmark formats", "--calib-images"),
+        default=300,
+        help="INT8 calibration images (data.train)",
+    )
     p.add_argument("--no-eval", action="store_true", help="skip AP/AP50 (timing only)")
-    p.add_argument("--warmup", type=int, default=5, help="untimed calls per format first")
-    p.add_argument("--iters", type=int, default=10, help="calls per timed run")
-    p.add_argument("--repeats", type=int, default=7, help="interleaved timed runs; the median is reported")
+    p.add_argument(
+        "--warmup", type=arg_type("benchmark formats", "--warmup"), default=5, help="untimed calls per format first"
+    )
+    p.add_argument("--iters", type=arg_type("benchmark formats", "--iters"), default=10, help="calls per timed run")
+    p.add_argument(
+        "--repeats",
+        type=arg_type("benchmark formats", "--repeats"),
+        default=7,
+        help="interleaved timed runs; the median is reported",
+    )
     p.add_argument("--md", default=None, help="also write the Markdown table to this file")
     _add_json_args(p)
     p.set_defaults(func=run_formats)

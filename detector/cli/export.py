@@ -60,8 +60,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-fuse", action="store_true", help="do not fold BatchNorm into the convolutions")
     p.add_argument("--no-check", action="store_true", help="skip the parity check against PyTorch")
     p.add_argument("--int8", action="store_true", help="openvino: INT8 (NNCF), its val AP checked against float")
-    p.add_argument("--calib-images", type=int, default=300, help="--int8: calibration images from data.train")
-    p.add_argument("--max-ap-drop", type=float, default=0.01, help="--int8: largest val AP loss accepted (else exit 1)")
+    p.add_argument(
+        "--calib-images",
+        type=arg_type("export", "--calib-images"),
+        default=300,
+        help="--int8: calibration images from data.train",
+    )
+    p.add_argument(
+        "--max-ap-drop",
+        type=arg_type("export", "--max-ap-drop"),
+        default=0.01,
+        help="--int8: largest val AP loss accepted (else exit 1)",
+    )
     p.add_argument("--quiet", action="store_true", help="print warnings and errors only")
     p.add_argument(
         "overrides", nargs="*", metavar="key=value", help="overrides of the checkpoint's config, e.g. predict.conf=0.4"

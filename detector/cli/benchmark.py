@@ -130,6 +130,7 @@ def run_detector(args: argparse.Namespace) -> dict:
     for dtype in args.dtype:
         settings = DetectorBenchSettings(
             config=args.config,
+            weights=args.weights,
             overrides=overrides,
             device=args.device,
             size=args.size,
@@ -160,6 +161,11 @@ def run_detector(args: argparse.Namespace) -> dict:
 def add_detector_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("detector", help="detector latency, throughput (+/- NMS) and training-step images/s")
     p.add_argument("config", help="YAML config, e.g. configs/yolo_cspx50.yaml")
+    p.add_argument(
+        "--weights",
+        default=None,
+        help="a checkpoint (its weights instead of random init), an ONNX file or an OpenVINO IR folder (CPU)",
+    )
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (dotted keys)")
     p.add_argument("--device", default="auto", help="cpu | cuda | cuda:N | auto (default %(default)s)")
     p.add_argument(

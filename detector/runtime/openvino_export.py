@@ -16,9 +16,11 @@ from detector.runtime.telemetry import telemetry_off
 
 log = logging.getLogger(__name__)
 
-# operation types NNCF leaves in float (the head's decode: DFL softmax, sigmoid scores, box arithmetic; as in the
-# issue's measurement, Add/Multiply of the backbone are then float too -- the convolutions are quantized either way)
-FLOAT_OP_TYPES = ("Sigmoid", "Add", "Subtract", "Multiply", "Divide", "Softmax")
+# operation types NNCF leaves in float: the head's decode (DFL softmax and its expectation, a MatMul; sigmoid scores;
+# the box arithmetic). Add/Multiply of the backbone are then float too; its convolutions are quantized either way.
+# Measured (docs/INFERENCE.md#deploy): MatMul matters (the DFL bins), and so do the prediction convolutions, which
+# export_openvino_job keeps float by name (boundary_convs).
+FLOAT_OP_TYPES = ("Sigmoid", "Add", "Subtract", "Multiply", "Divide", "Softmax", "MatMul")
 
 
 def onnx_metadata(onnx_path: Path) -> dict[str, object]:
@@ -26,6 +28,42 @@ def onnx_metadata(onnx_path: Path) -> dict[str, object]:
     import onnx
 
     return {p.key: _value(p.value) for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+
+
+def boundary_convs(onnx_path: Path) -> tuple[list[str], list[str]]:
+    """``(prediction, stem)`` Conv node names of an ONNX graph: the last convolution on every path to the output
+    (the head's prediction layers, whose logits the decode turns into boxes and scores) and the first on every path
+    from the input. Found by walking the graph through non-Conv nodes, so no head family is named here."""
+    import onnx
+
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    producer = {o: n for n in graph.node for o in n.output}
+    consumers: dict[str, list] = {}
+    for n in graph.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+
+    def walk(start: list[str], step, found: list[str]) -> list[str]:
+        seen, stack = set(), list(start)
+        while stack:
+            name = stack.pop()
+            for node in step(name):
+                if node.name in seen:
+                    continue
+                seen.add(node.name)
+                if node.op_type == "Conv":
+                    found.append(node.name)
+                else:
+                    stack.extend(node.input if step is back else node.output)
+        return sorted(set(found))
+
+    def back(name: str) -> list:
+        return [producer[name]] if name in producer else []
+
+    def forward(name: str) -> list:
+        return consumers.get(name, [])
+
+    return walk([o.name for o in graph.output], back, []), walk([i.name for i in graph.input], forward, [])
 
 
 def write_ir(model: object, folder: Path, name: str, meta: dict[str, object], half: bool) -> Path:
@@ -49,15 +87,22 @@ def convert_onnx(onnx_path: Path) -> object:
     return ov.convert_model(str(onnx_path))
 
 
-def quantize_int8(model: object, calibration: Sequence[np.ndarray], float_types: Sequence[str] = FLOAT_OP_TYPES):
+def quantize_int8(
+    model: object,
+    calibration: Sequence[np.ndarray],
+    float_types: Sequence[str] = FLOAT_OP_TYPES,
+    float_names: Sequence[str] = (),
+) -> object:
     """NNCF post-training INT8 quantization of an ``openvino.Model`` (mixed preset: symmetric weights, asymmetric
-    activations), calibrated on ``calibration`` (float32 ``[1, 3, H, W]`` arrays); ops of ``float_types`` stay float."""
+    activations), calibrated on ``calibration`` (float32 ``[1, 3, H, W]`` arrays); ops of ``float_types`` and the
+    nodes named in ``float_names`` stay float."""
     require("nncf", "--int8")
     telemetry_off()
     import nncf
 
     nncf.set_log_level(logging.WARNING)  # its INFO lines list every node it leaves alone
-    scope = nncf.IgnoredScope(types=list(float_types), validate=False)  # a type the graph lacks is fine
+    names = [f"{n}/WithoutBiases" for n in float_names]  # OpenVINO splits an ONNX Conv into Convolution + Add
+    scope = nncf.IgnoredScope(types=list(float_types), names=[*float_names, *names], validate=False)
     return nncf.quantize(
         model,
         nncf.Dataset(list(calibration)),

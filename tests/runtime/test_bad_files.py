@@ -89,3 +89,23 @@ def test_export_and_inference_make_no_network_call(tiny_exports, tmp_path, monke
 
     assert Telemetry().consent is False  # OpenVINO's telemetry object exists and has no consent
     assert json.loads((out / "metadata.json").read_text())["class_names"] == ["cls0", "cls1", "cls2"]
+
+
+def test_predictor_settings_come_from_the_file(tiny_exports, caplog):
+    from detector.config import PredictConfig
+    from detector.engine.prediction.predictor import Predictor
+    from detector.runtime.settings import exported_predict_settings
+
+    backend = load_backend(tiny_exports / "t_openvino")
+    p = Predictor(backend)
+    assert (p.settings.conf, p.settings.iou, p.img_size, p.input_hw) == (0.25, 0.45, 64, (64, 64))
+    with caplog.at_level("WARNING", logger="detector"):
+        p = Predictor(backend, PredictConfig(img_size=128))  # another size: letterboxed to the file's, said once
+    assert p.input_hw == (64, 64) and "fixed input of 64x64" in caplog.text
+    img = (torch.rand(50, 90, 3) * 255).to(torch.uint8).numpy()
+    x, lb, _ = p.preprocess([img])
+    assert tuple(x.shape) == (1, 3, 64, 64) and lb[0, 0] == pytest.approx(64 / 90, abs=0.01)
+    s = exported_predict_settings(backend.info, ["predict.conf=0.5"], "t_openvino")
+    assert (s.conf, s.img_size) == (0.5, 64)
+    with pytest.raises(ValueError, match="only predict.\\* settings apply to it, not train.epochs=3"):
+        exported_predict_settings(backend.info, ["train.epochs=3"], "t_openvino")

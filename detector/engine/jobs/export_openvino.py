@@ -23,7 +23,7 @@ from detector.output_files import OutputFileError, same_file
 from detector.postprocess import NmsSettings
 from detector.runtime.calibration import calibration_batches, calibration_source
 from detector.runtime.openvino_backend import OPENVINO_SUFFIX, OpenVinoBackend
-from detector.runtime.openvino_export import convert_onnx, onnx_metadata, quantize_int8, write_ir
+from detector.runtime.openvino_export import boundary_convs, convert_onnx, onnx_metadata, quantize_int8, write_ir
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,8 @@ def export_openvino_job(
         else:
             float_xml = write_ir(ov_model, tmp / "work" / "float", name, {**meta, "precision": "fp32"}, False)
             batches = calibration_batches(source, calib_images, hw, seed=cfg.train.seed)
-            quantized = quantize_int8(ov_model, batches)
+            prediction_convs, _ = boundary_convs(onnx_path)  # the logits the decode reads: kept float
+            quantized = quantize_int8(ov_model, batches, float_names=prediction_convs)
             xml = write_ir(quantized, tmp / "ir", name, {**meta, "precision": "int8"}, False)
             check = _int8_check(float_xml, xml, cfg, len(batches), progress)
             log.info("INT8 accuracy: %s", check.text())

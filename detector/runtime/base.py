@@ -19,8 +19,9 @@ METADATA_VERSION = 1  # "format_version" of the metadata this code writes
 REQUIRED_KEYS = ("class_names", "img_size", "output_format")  # what a file must carry to be run by our backends
 
 
-class RuntimeMissingError(ImportError):
-    """A runtime (onnxruntime, openvino, nncf) is not installed; the message says the install command."""
+class RuntimeMissingError(ValueError):
+    """A runtime (onnxruntime, openvino, nncf) is not installed; the message says the install command. A ValueError:
+    the tools reject the run before any work (exit status 2)."""
 
 
 def require(module: str, what: str) -> None:

@@ -109,3 +109,22 @@ def test_predictor_settings_come_from_the_file(tiny_exports, caplog):
     assert (s.conf, s.img_size) == (0.5, 64)
     with pytest.raises(ValueError, match="only predict.\\* settings apply to it, not train.epochs=3"):
         exported_predict_settings(backend.info, ["train.epochs=3"], "t_openvino")
+
+
+def test_missing_runtime_names_the_install_command(tiny_exports, tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    import cv2
+    import numpy as np
+
+    from detector.cli.detect import main as detect_main
+    from detector.runtime import DEPLOY_INSTALL, RuntimeMissingError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a))
+    with pytest.raises(RuntimeMissingError, match="pip install -r requirements-deploy.txt"):
+        load_backend(tiny_exports / "t_openvino")
+    src = tmp_path / "a.jpg"
+    cv2.imwrite(str(src), np.full((32, 32, 3), 128, np.uint8))
+    assert detect_main(["--weights", str(tiny_exports / "t_openvino"), "--source", str(src)]) == 2
+    assert DEPLOY_INSTALL in capsys.readouterr().err

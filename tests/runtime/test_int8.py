@@ -31,10 +31,12 @@ def test_int8_export_reports_ap_and_runs(learned, tmp_path, capsys):
 
 def test_int8_over_budget_exits_1_and_writes_nothing(learned, tmp_path, capsys):
     out = tmp_path / "q_openvino"
-    args = ["--weights", str(learned.weights), "--format", "openvino", "--int8", "--calib-images", "4"]
+    args = ["--weights", str(learned.weights), "--format", "openvino", "--int8", "--calib-images", "100"]
     assert export_main([*args, "--out", str(out), "--max-ap-drop", "-1"]) == 1
     assert not out.exists() and not list(tmp_path.iterdir())
-    assert "more than --max-ap-drop -1" in _text(capsys)
+    text = _text(capsys)
+    assert "more than --max-ap-drop -1" in text
+    assert "data.train holds 32 images; calibrating on all 32" in text  # fewer than asked: all, and said
 
 
 def test_int8_refusals_before_work(learned, tmp_path, capsys):
@@ -49,3 +51,20 @@ def test_int8_refusals_before_work(learned, tmp_path, capsys):
     text = _text(capsys)
     assert "data.train" in text and not out.exists()
     assert not list(tmp_path.iterdir())
+
+
+def test_half_ir_has_fp16_weights_and_close_boxes(learned, tmp_path):
+    import torch
+
+    out = tmp_path / "h_openvino"
+    args = ["--weights", str(learned.weights), "--format", "openvino", "--half", "--out", str(out), "--quiet"]
+    assert export_main(args) == 0
+    assert (out / "h.bin").stat().st_size < 0.6 * (learned.openvino / "best.bin").stat().st_size  # fp16 weights
+    half = load_backend(out)
+    assert half.info.precision == "fp16" and half.precision == "default"  # the CPU's own reduced precision
+    x = torch.rand(2, 3, 64, 64)
+    ref, got = load_backend(learned.openvino)(x), half(x)
+    confident = ref[..., 4:].amax(-1) > 0.2
+    assert confident.any()
+    assert (got[confident][:, :4] - ref[confident][:, :4]).abs().max() < 2.0  # pixels: fp16 weights, bf16/fp32
+    assert (got[..., 4:] - ref[..., 4:]).abs().max() < 0.05

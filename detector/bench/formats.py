@@ -37,7 +37,10 @@ FORMATS: dict[str, tuple[str, list[str], bool]] = {
     "openvino-fp16": ("openvino", ["predict.half=true"], False),  # fp16 weights, the CPU's default precision
     "openvino-int8": ("openvino", [], True),
     "onnx-int8": ("onnx", [], True),  # onnxruntime QDQ; not offered by tools/export.py (docs/INFERENCE.md#deploy)
+    "openvino-int8-default": ("openvino", [], True),  # the INT8 IR, its float ops in the CPU's default precision
 }
+# OpenVINO precision hint per format name (others: by the file; see detector.runtime.openvino_backend)
+PRECISION = {"openvino-int8-default": ""}
 DEFAULT_FORMATS = ["pytorch", "onnx", "openvino", "openvino-fp16", "openvino-int8"]
 
 
@@ -68,28 +71,35 @@ class FormatsSettings:
             raise FileNotFoundError(f"--weights {self.weights}: no such checkpoint")
 
 
-def _export(s: FormatsSettings, name: str, side: int) -> Path:
+def _export(s: FormatsSettings, name: str, side: int, done: dict[str, Path]) -> Path:
+    """The file of format ``name`` in ``s.work`` (exported once per run: ``done`` maps the names already written;
+    ``openvino-int8-default`` runs the ``openvino-int8`` file)."""
+    name = name.rsplit("-", 1)[0] if name in PRECISION else name
+    if name in done:
+        return done[name]
     fmt, overrides, int8 = FORMATS[name]
     if not fmt:
         return Path(s.weights)
     out = Path(s.work) / (f"{name}.onnx" if fmt == "onnx" else f"{name}_openvino")
     if name == "onnx-int8":
-        return _onnx_int8(s, side, out)
+        done[name] = _onnx_int8(s, side, out, done)
+        return done[name]
     run_export(
         ExportOptions(
             weights=s.weights, format=fmt, img_size=[side], out=str(out), exist_ok=True, check=False, int8=int8,
             calib_images=s.calib_images, max_ap_drop=1.0, overrides=[*s.overrides, *overrides],
         )
     )  # fmt: skip
+    done[name] = out
     return out
 
 
-def _onnx_int8(s: FormatsSettings, side: int, out: Path) -> Path:
+def _onnx_int8(s: FormatsSettings, side: int, out: Path, done: dict[str, Path]) -> Path:
     """onnxruntime's QDQ INT8 of the fp32 ONNX file, calibrated like ``--int8`` (the config's data.train)."""
     from detector.runtime.calibration import calibration_batches, calibration_source
     from detector.runtime.onnx_quantize import quantize_onnx_int8
 
-    fp32 = _export(s, "onnx", side)  # the float file of this size (again, when "onnx" is also benchmarked)
+    fp32 = _export(s, "onnx", side, done)
     cfg = load_config(s.config, list(s.overrides))
     batches = calibration_batches(calibration_source(cfg), s.calib_images, (side, side), seed=cfg.train.seed)
     return quantize_onnx_int8(fp32, out, batches)
@@ -110,8 +120,11 @@ def benchmark_formats(s: FormatsSettings) -> dict:
     threads = s.threads or torch.get_num_threads()
     torch.set_num_threads(threads)
     Path(s.work).mkdir(parents=True, exist_ok=True)
-    paths = {name: _export(s, name, side) for name in s.formats}
-    backends = {name: load_backend(p, s.overrides, threads=threads) for name, p in paths.items()}
+    done: dict[str, Path] = {}
+    paths = {name: _export(s, name, side, done) for name in s.formats}
+    backends = {
+        name: load_backend(p, s.overrides, threads=threads, precision=PRECISION.get(name)) for name, p in paths.items()
+    }
     image = _sample_image(cfg)
     predictors = {}
     for name, b in backends.items():

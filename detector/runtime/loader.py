@@ -29,11 +29,17 @@ def is_exported(weights: str | Path) -> bool:
 
 
 def load_backend(
-    weights: str | Path, overrides: list[str] | tuple[str, ...] = (), *, threads: int | None = None
+    weights: str | Path,
+    overrides: list[str] | tuple[str, ...] = (),
+    *,
+    threads: int | None = None,
+    precision: str | None = None,
 ) -> Backend:
     """The backend for ``weights`` (see :func:`weights_kind`). ``overrides``: ``key=value`` for a checkpoint's config
     (exported files carry their settings in their metadata). ``threads``: CPU threads of onnxruntime / OpenVINO
-    (None: their default). Raises FileNotFoundError (missing file, an IR without its ``.bin`` or metadata),
+    (None: their default). ``precision``: OpenVINO's CPU inference precision hint (``f32``, ``bf16``, ``""`` for the
+    plugin's default; None: by the file, see :class:`~detector.runtime.openvino_backend.OpenVinoBackend`).
+    Raises FileNotFoundError (missing file, an IR without its ``.bin`` or metadata),
     ValueError (a file without our metadata, an unreadable file), RuntimeMissingError (runtime not installed)."""
     kind = weights_kind(weights)
     if not Path(weights).exists():
@@ -45,7 +51,7 @@ def load_backend(
     if kind == "openvino":
         from detector.runtime.openvino_backend import OpenVinoBackend
 
-        return OpenVinoBackend(weights, threads)
+        return OpenVinoBackend(weights, threads, precision)
     from detector.runtime.torch_backend import TorchBackend
 
     return TorchBackend.load(weights, overrides)

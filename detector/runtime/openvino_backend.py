@@ -71,7 +71,8 @@ class OpenVinoBackend:
         config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY"}
         if threads:
             config["INFERENCE_NUM_THREADS"] = int(threads)
-        precision = precision or ("" if self.info.precision == "fp16" else "f32")
+        if precision is None:
+            precision = "" if self.info.precision == "fp16" else "f32"
         if precision:
             config["INFERENCE_PRECISION_HINT"] = precision
         self.precision = precision or "default"

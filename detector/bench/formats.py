@@ -84,9 +84,10 @@ def _export(s: FormatsSettings, name: str, side: int, done: dict[str, Path]) -> 
     if name == "onnx-int8":
         done[name] = _onnx_int8(s, side, out, done)
         return done[name]
-    run_export(
+    run_export(  # check=False: no parity / INT8 AP check; this benchmark evaluates every format itself
         ExportOptions(
-            weights=s.weights, format=fmt, img_size=[side], out=str(out), exist_ok=True, check=False, int8=int8,
+            weights=s.weights, format=fmt, img_size=[side], out=str(out), exist_ok=True, check=False,
+            int8=int8,
             calib_images=s.calib_images, max_ap_drop=1.0, overrides=[*s.overrides, *overrides],
         )
     )  # fmt: skip
@@ -153,8 +154,12 @@ def benchmark_formats(s: FormatsSettings) -> dict:
 
 
 def _sample_image(cfg) -> np.ndarray:  # noqa: ANN001 - a Config
-    """The first val image (RGB uint8): what every format is timed on."""
-    return build_source(cfg.data, "val").load_item(0)[0]
+    """The first val image (RGB uint8), else the first train image (``--no-eval`` runs need no val split): what
+    every format is timed on."""
+    try:
+        return build_source(cfg.data, "val").load_item(0)[0]
+    except (OSError, ValueError, IndexError):
+        return build_source(cfg.data, "train").load_item(0)[0]
 
 
 def _cpu_name() -> str:

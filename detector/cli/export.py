@@ -58,7 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_config_flags(p, "export")  # --half: predict.half=true (fp16 weights and input; use with --device cuda)
     p.add_argument("--device", default="cpu", help="device used for export and the PyTorch side of the check")
     p.add_argument("--no-fuse", action="store_true", help="do not fold BatchNorm into the convolutions")
-    p.add_argument("--no-check", action="store_true", help="skip the parity check against PyTorch")
+    p.add_argument(
+        "--no-check", action="store_true", help="skip the parity check against PyTorch (--int8: the val AP check)"
+    )
     p.add_argument("--int8", action="store_true", help="openvino: INT8 (NNCF), its val AP checked against float")
     p.add_argument(
         "--calib-images",

@@ -205,6 +205,7 @@ def _run_openvino(
         xml, int8_check = export_openvino_job(
             model, cfg, list(meta["cat_ids"]), out, hw, nms=settings, half=half, int8=opts.int8,
             calib_images=opts.calib_images, max_ap_drop=opts.max_ap_drop, exist_ok=opts.exist_ok, opset=opts.opset,
+            check_accuracy=opts.check,
         )  # fmt: skip
     except (ValueError, FileNotFoundError, ImportError) as e:
         raise ExportError(str(e)) from None

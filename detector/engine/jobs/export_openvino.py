@@ -100,10 +100,12 @@ def export_openvino_job(
     exist_ok: bool = False,
     opset: int = 17,
     progress: bool = False,
+    check_accuracy: bool = True,
 ) -> tuple[Path, Int8Check | None]:
     """Write the IR folder ``out`` (see the module docstring) from ``model`` (BatchNorm folded) at input ``hw``.
     Returns the ``.xml`` path and the INT8 accuracy check (None without ``int8``). Raises FileNotFoundError before
-    any work when ``int8`` and the train split cannot be read, :class:`Int8AccuracyError` for a drop over budget."""
+    any work when ``int8`` and the train split cannot be read, :class:`Int8AccuracyError` for a drop over budget.
+    ``check_accuracy=False`` (``--no-check``) skips the AP check of an INT8 model (a warning says so)."""
     source = calibration_source(cfg) if int8 else None  # a missing split fails before any export work
     if int8 and hw[0] != hw[1]:
         raise ValueError(f"--int8: the accuracy check evaluates square inputs; give one --img-size, not {hw}")
@@ -128,9 +130,12 @@ def export_openvino_job(
             prediction_convs, _ = boundary_convs(onnx_path)  # the logits the decode reads: kept float
             quantized = quantize_int8(ov_model, batches, float_names=prediction_convs)
             xml = write_ir(quantized, tmp / "ir", name, {**meta, "precision": "int8"}, False)
-            check = _int8_check(float_xml, xml, cfg, len(batches), progress)
-            log.info("INT8 accuracy: %s", check.text())
-            if check.drop > max_ap_drop:
+            if not check_accuracy:
+                log.warning("--no-check: the INT8 model's accuracy was NOT checked on the val split")
+            else:
+                check = _int8_check(float_xml, xml, cfg, len(batches), progress)
+                log.info("INT8 accuracy: %s", check.text())
+            if check is not None and check.drop > max_ap_drop:
                 raise Int8AccuracyError(
                     f"INT8 loses {check.drop:.4f} AP on the val split, more than --max-ap-drop {max_ap_drop}: "
                     f"nothing written to {out} ({check.text()}); try more --calib-images or a larger --max-ap-drop"

@@ -20,7 +20,7 @@ from detector.engine.evaluation.coco_results import load_predictions
 from detector.engine.evaluation.detections import Detections
 from detector.engine.evaluation.evaluator import EvalResult, coco_evaluate, evaluate_model
 from detector.engine.evaluation.plots import plot_per_class_ap, plot_pr_curves
-from detector.engine.jobs.evaluate_exported import evaluate_backend, exported_eval_config
+from detector.engine.jobs.evaluate_exported import evaluate_backend
 from detector.engine.jobs.run_folder import next_free_folder
 from detector.engine.prediction.checkpoint_io import load_detector
 from detector.output_files import check_output_file, write_text_atomic
@@ -110,6 +110,8 @@ def _evaluate_checkpoint(opts: EvalOptions, out: Path) -> _Evaluated:
 
 def _evaluate_exported(opts: EvalOptions, cfg: Config, out: Path) -> _Evaluated:
     """Model mode for an ONNX file or OpenVINO IR (detector.runtime), on the CPU, at the file's input size."""
+    if opts.device not in (None, "auto", "cpu"):
+        log.warning("--device %s: exported files run on the CPU (onnxruntime / OpenVINO)", opts.device)
     backend = load_backend(str(opts.weights))
     e = cfg.eval
     log.info(
@@ -117,10 +119,9 @@ def _evaluate_exported(opts: EvalOptions, cfg: Config, out: Path) -> _Evaluated:
         opts.weights, backend.format, backend.info.precision, len(backend.info.names), e.conf, e.iou, e.max_det,
         e.multi_label,
     )  # fmt: skip
-    result, dets, ids = evaluate_backend(backend, cfg, progress=opts.progress, engine=opts.engine)
+    result, dets, dataset = evaluate_backend(backend, cfg, progress=opts.progress, engine=opts.engine)
     (out / "predictions.json").write_text(json.dumps(dets.to_results()))
-    gt = build_dataset(exported_eval_config(cfg, backend), "val").coco
-    return _Evaluated(result, gt, dets, ids)
+    return _Evaluated(result, dataset.coco, dets, list(dataset.image_ids))
 
 
 def _evaluate_files(opts: EvalOptions) -> _Evaluated:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from detector.config import Config, config_from_dict, config_to_dict
-from detector.data import build_dataloader, build_dataset
+from detector.data import DetectionDataset, build_dataloader, build_dataset
 from detector.engine.evaluation.coco_inputs import EvaluationInputError
 from detector.engine.evaluation.detections import Detections
 from detector.engine.evaluation.evaluator import EvalResult, evaluate_model
@@ -37,9 +37,9 @@ def exported_eval_config(cfg: Config, backend: Backend) -> Config:
 
 def evaluate_backend(
     backend: Backend, cfg: Config, *, progress: bool = True, engine: str = "auto"
-) -> tuple[EvalResult, Detections, list[int]]:
+) -> tuple[EvalResult, Detections, DetectionDataset]:
     """COCO-evaluate ``backend`` on ``cfg``'s val split with ``cfg.eval``'s thresholds (see
-    :func:`exported_eval_config`). Returns the result, the detections and the evaluated image ids. Raises
+    :func:`exported_eval_config`). Returns the result, the detections and the val dataset. Raises
     :class:`EvaluationInputError` when the file's classes do not fit the dataset's categories."""
     cfg = exported_eval_config(cfg, backend)
     dataset = build_dataset(cfg, "val")
@@ -58,4 +58,4 @@ def evaluate_backend(
     result, dets = evaluate_model(
         BackendModel(backend), loader, dataset, cfg.eval, "cpu", progress=progress, engine=engine
     )
-    return result, dets, list(dataset.image_ids)
+    return result, dets, dataset

@@ -99,7 +99,12 @@ _TIMING = {"--warmup": _int(AT_LEAST_0), "--iters": _int(AT_LEAST_1), "--repeats
 TOOL_ARGS: dict[str, dict[str, ArgSpec]] = {
     "detect": _alias_specs("detect"),
     "eval": {},
-    "export": {"--img-size": _key("data.img_size"), "--opset": _int(OPSET)},
+    "export": {
+        "--img-size": _key("data.img_size"),
+        "--opset": _int(OPSET),
+        "--calib-images": _int(AT_LEAST_1),
+        "--max-ap-drop": ArgSpec(float, Range(lo=-1.0, hi=1.0)),  # AP is in [0, 1]; < 0 demands a gain (tests)
+    },
     "train": {},
     "make_shapes": {
         "--num-train": _key("data.shapes.num_train"),
@@ -133,6 +138,12 @@ TOOL_ARGS: dict[str, dict[str, ArgSpec]] = {
         **_alias_specs("benchmark detector"),
         **_TIMING,
     },
+    "benchmark formats": {
+        "--img-size": _key("data.img_size"),
+        "--threads": _int(AT_LEAST_1),
+        "--calib-images": _int(AT_LEAST_1),
+        **_TIMING,
+    },
     "benchmark loader": {
         "--size": _key("data.img_size"),
         "--batch": _key("train.batch_size"),
@@ -162,7 +173,12 @@ OTHER_CHECKS: dict[str, list[str]] = {
         " that is not 4 finite numbers with w, h >= 0, a `score` that is not a finite number in [0, 1]"
         " (the message names the entry index and the value)",
     ],
-    "export": ["an unavailable `--device`; `--weights` that is not a readable checkpoint; more than 2 `--img-size`"],
+    "export": [
+        "an unavailable `--device`; `--weights` that is not a readable checkpoint; more than 2 `--img-size`",
+        "`--int8` with `--format torchscript` or `onnx`; `--int8` when the config's `data.train` cannot be read;"
+        " `--raw` with `--format openvino`; an existing `--out` folder without `--exist-ok`",
+        "`--int8` whose val AP drop exceeds `--max-ap-drop`: exit 1, nothing written",
+    ],
     "train": ["a config key, type or value outside its range or choices (docs/CONFIG.md): exit 2"],
     "make_shapes": [
         "`--video`/`--video-only` with a held-out `--style`; a held-out style below 64 px (`--size`)",
@@ -186,6 +202,7 @@ OTHER_CHECKS: dict[str, list[str]] = {
     "benchmark suite": ["an unknown `--steps` name; `--data config` without the config's train split"],
     "benchmark backbone": [],
     "benchmark detector": ["an unknown `--dtype`"],
+    "benchmark formats": ["an unknown `--formats` name; a missing `--weights` checkpoint"],
     "benchmark loader": [],
     "benchmark eval": [],
 }

@@ -67,12 +67,27 @@ def _prepare(model: Detector, device: str | torch.device, half: bool) -> tuple[D
     return model, device
 
 
-def _metadata(model: Detector, hw: tuple[int, int], raw: bool, nms: NmsSettings | None) -> dict[str, str]:
+METADATA_VERSION = 1  # "format_version": 1 added cat_ids, precision and the version itself
+
+
+def export_metadata(
+    model: Detector,
+    hw: tuple[int, int],
+    raw: bool,
+    nms: NmsSettings | None,
+    cat_ids: Sequence[int] | None = None,
+    precision: str = "fp32",
+) -> dict[str, str]:
     """Class names, strides, input size, output layout, and ``nms``: the post-processing the model is meant to run
-    with (the config's ``predict`` section: conf, iou, max_det, multi_label; NMS itself is not in the graph)."""
+    with (the config's ``predict`` section: conf, iou, max_det, multi_label; NMS itself is not in the graph); the
+    dataset ``cat_ids`` per label (when known), the weights' ``precision`` (fp32 | fp16 | int8) and the
+    ``format_version``. Values are JSON text (ONNX metadata_props are strings); detector.runtime reads them."""
     names = list(model.class_names) or [str(i) for i in range(model.head.num_classes)]
     nms = nms if nms is not None else PredictConfig()
     return {
+        "format_version": str(METADATA_VERSION),
+        "precision": json.dumps(precision),
+        **({"cat_ids": json.dumps([int(c) for c in cat_ids])} if cat_ids is not None else {}),
         "class_names": json.dumps(names),
         "strides": json.dumps(list(model.head.strides)),
         "img_size": json.dumps(list(hw)),
@@ -91,9 +106,10 @@ def export_onnx(
     half: bool = False,
     device: str | torch.device = "cpu",
     nms: NmsSettings | None = None,
+    cat_ids: Sequence[int] | None = None,
 ) -> Path:
     """Export ``model`` (a ``Detector``) to ONNX at ``path``; class names, the ``nms`` settings (None: the
-    ``predict`` defaults) etc. go into the model's metadata."""
+    ``predict`` defaults), ``cat_ids`` etc. go into the model's metadata (:func:`export_metadata`)."""
     import onnx
 
     if not MIN_OPSET <= opset <= MAX_OPSET:
@@ -120,7 +136,8 @@ def export_onnx(
         )
     proto = onnx.load(str(path))
     onnx.checker.check_model(proto)
-    for key, value in _metadata(model, (h, w), raw, nms).items():
+    precision = "fp16" if half else "fp32"
+    for key, value in export_metadata(model, (h, w), raw, nms, cat_ids, precision).items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.save(proto, str(path))
@@ -146,7 +163,12 @@ def export_torchscript(
         traced = torch.jit.trace(ExportWrapper(model, raw), (dummy,), check_trace=False)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    traced.save(str(path), _extra_files={"config.json": json.dumps(_metadata(model, (h, w), raw, nms))})
+    traced.save(
+        str(path),
+        _extra_files={
+            "config.json": json.dumps(export_metadata(model, (h, w), raw, nms, precision="fp16" if half else "fp32"))
+        },
+    )
     return path
 
 

@@ -50,7 +50,11 @@ def test_relative_links_resolve(page: Path) -> None:
 def test_readme_keeps_the_ci_install_commands_and_config_key_markers() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    for cmd in ("pip install -r requirements.txt", "pip install -r requirements-dev.txt"):
+    for cmd in (
+        "pip install -r requirements.txt",
+        "pip install -r requirements-dev.txt",
+        "pip install -r requirements-deploy.txt",
+    ):
         assert cmd in readme and cmd in ci
     begin, end = readme.find("<!-- config-keys:begin -->"), readme.find("<!-- config-keys:end -->")
     assert 0 <= begin < end, "README.md lost the config-keys markers the key-table generator writes between"

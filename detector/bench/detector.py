@@ -22,6 +22,8 @@ from detector.engine.training.wrap import compile_module
 from detector.fuse import fuse_conv_bn
 from detector.model import Detector, build_model
 from detector.pointwise_gemm import pointwise_convs_as_gemm
+from detector.runtime.loader import is_exported, load_backend
+from detector.runtime.settings import exported_predict_settings
 
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 SHAPES_BENCH_ROOT = "data/bench_shapes"
@@ -32,6 +34,7 @@ class DetectorBenchSettings:
     """Settings of :func:`benchmark_detector` (all echoed in the result). Sizes are square input sides in pixels."""
 
     config: str | None = None  # YAML config (None = the documented defaults)
+    weights: str | None = None  # a checkpoint (its weights, not random init), an ONNX file or an OpenVINO IR
     overrides: list[str] = field(default_factory=list)  # "key.sub=value" config overrides
     device: str = "auto"
     size: int = 640  # throughput and training size
@@ -128,7 +131,12 @@ def build_bench_model(
     """``(model, runner)``: the Detector on ``device`` (BatchNorm folded when ``s.fuse`` and not training) and what
     to call: the model itself or its ``torch.compile``-d version."""
     torch.manual_seed(s.seed)
-    model = build_model(cfg, num_classes=num_classes).train(train)
+    if s.weights:  # a checkpoint: its own architecture and weights
+        from detector.engine.prediction.checkpoint_io import load_detector
+
+        model = load_detector(s.weights, list(s.overrides))[0].train(train)
+    else:
+        model = build_model(cfg, num_classes=num_classes).train(train)
     if s.fuse and not train:
         fuse_conv_bn(model)
     if s.gemm_1x1 and not train:
@@ -150,9 +158,15 @@ def benchmark_detector(settings: DetectorBenchSettings) -> dict:
     s = settings
     device = select_device(s.device)
     s.validate(device)
+    if s.weights and is_exported(s.weights):
+        return _benchmark_exported(s, device)
     cfg = bench_config(s)
     dataset = build_dataset(cfg, "train") if s.real_data else None
     num_classes = s.num_classes or cfg.model.num_classes or (dataset.num_classes if dataset is not None else 80)
+    if s.weights:
+        from detector.engine.prediction.checkpoint_io import load_detector
+
+        num_classes = load_detector(s.weights, list(s.overrides))[2]["num_classes"]
     p = cfg.predict  # NMS settings: the config's predict section (--conf / --iou set predict.conf / predict.iou)
     nms = {"conf": p.conf, "iou": p.iou, "max_det": p.max_det, "multi_label": p.multi_label}
     out = {"env": environment(device), "settings": {**asdict(s), "num_classes": num_classes, "nms": nms}}
@@ -168,4 +182,25 @@ def benchmark_detector(settings: DetectorBenchSettings) -> dict:
         synchronize(device)
     finally:
         torch.backends.cudnn.benchmark = previous
+    return out
+
+
+def _benchmark_exported(s: DetectorBenchSettings, device: torch.device) -> dict:
+    """:func:`benchmark_detector` for an ONNX file or OpenVINO IR (:mod:`detector.bench.exported`): CPU only; NMS
+    settings from the file's metadata, ``predict.*`` overrides on top."""
+    from detector.bench.exported import bench_exported, exported_refusals
+
+    assert s.weights is not None
+    if device.type != "cpu":
+        raise ValueError(f"--weights {s.weights}: exported files are benchmarked on the CPU; use --device cpu")
+    refused = exported_refusals(s)
+    if refused:
+        raise ValueError(f"--weights {s.weights} is an exported file: not with {'; '.join(refused)}")
+    backend = load_backend(s.weights)
+    predict = [o for o in s.overrides if o.strip().startswith("predict.")]
+    settings = exported_predict_settings(backend.info, predict, s.weights)
+    nms = {"conf": settings.conf, "iou": settings.iou, "max_det": settings.max_det, "multi_label": settings.multi_label}
+    num_classes = len(backend.info.names)
+    out = {"env": environment(device), "settings": {**asdict(s), "num_classes": num_classes, "nms": nms}}
+    out.update(bench_exported(backend, s, settings))
     return out

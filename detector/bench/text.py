@@ -61,15 +61,19 @@ def format_detector(r: dict) -> str:
         f"fuse={s['fuse']}  median of {s['repeats']} runs x {s['iters']} iters after {s['warmup']} warm-up"
     )
     lines.append(_model_form(s["fuse"], s["channels_last"]))
-    lines.append(
-        f"model: {m['params']:,} params, {m['gflops']:.2f} GFLOPs at {m['gflops_size']}x{m['gflops_size']} "
-        f"(batch 1, multiply-add = 2 FLOPs), {s['num_classes']} classes, random init"
-    )
+    if m["params"] is None:  # an exported file (tools/benchmark.py detector --weights best.onnx)
+        lines.append(f"model: {s['weights']} ({m['format']}, {m['precision']}), {s['num_classes']} classes, CPU")
+    else:
+        lines.append(
+            f"model: {m['params']:,} params, {m['gflops']:.2f} GFLOPs at {m['gflops_size']}x{m['gflops_size']} "
+            f"(batch 1, multiply-add = 2 FLOPs), {s['num_classes']} classes, {s.get('weights') or 'random init'}"
+        )
     lines.append("latency, batch 1: end-to-end = host uint8 -> device, /255, forward, decode, NMS")
     lines.append(f"{'size':>6}{'GFLOPs':>9}{'e2e ms':>10}{'e2e fps':>10}{'forward ms':>12}")
     for e in r["latency"]:
         lines.append(
-            f"{e['size']:>6}{e['gflops']:>9.2f}{e['e2e']['ms']:>10.2f}{e['e2e']['img_s']:>10.1f}"
+            f"{e['size']:>6}{'-' if e['gflops'] is None else format(e['gflops'], '.2f'):>9}"
+            f"{e['e2e']['ms']:>10.2f}{e['e2e']['img_s']:>10.1f}"
             f"{e['forward']['ms']:>12.2f}"
         )
     t = r["throughput"]
@@ -79,7 +83,7 @@ def format_detector(r: dict) -> str:
         f"conf {s['nms']['conf']})"
     )
     lines.append(f"  without NMS  {_fmt_ms(t['without_nms'])}   (NMS share {100 * t['nms_share']:.1f}%)")
-    if t["dets_per_img"] < 1:
+    if t["dets_per_img"] < 1 and not s.get("weights"):
         lines.append("  note: random weights leave NMS almost no boxes; with trained weights NMS costs more")
     tr = r.get("train")
     if tr:

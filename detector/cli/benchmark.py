@@ -134,6 +134,7 @@ def run_detector(args: argparse.Namespace) -> dict:
     for dtype in args.dtype:
         settings = DetectorBenchSettings(
             config=args.config,
+            weights=args.weights,
             overrides=overrides,
             device=args.device,
             size=args.size,
@@ -164,6 +165,11 @@ def run_detector(args: argparse.Namespace) -> dict:
 def add_detector_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("detector", help="detector latency, throughput (+/- NMS) and training-step images/s")
     p.add_argument("config", help="YAML config, e.g. configs/yolo_cspx50.yaml")
+    p.add_argument(
+        "--weights",
+        default=None,
+        help="a checkpoint (its weights instead of random init), an ONNX file or an OpenVINO IR folder (CPU)",
+    )
     p.add_argument("overrides", nargs="*", default=[], metavar="key=value", help="config overrides (dotted keys)")
     p.add_argument("--device", default="auto", help="cpu | cuda | cuda:N | auto (default %(default)s)")
     p.add_argument(
@@ -482,6 +488,75 @@ def add_suite_parser(sub: argparse._SubParsersAction) -> None:
 SUBCOMMANDS = [add_suite_parser, add_backbone_parser, add_detector_parser, add_loader_parser, add_eval_parser]
 
 
+def run_formats(args: argparse.Namespace) -> dict:
+    """``formats`` subcommand: one model in every deploy format (detector/bench/formats.py); table + JSON/Markdown."""
+    from detector.bench.formats import FormatsSettings, benchmark_formats, formats_markdown
+
+    s = FormatsSettings(
+        config=args.config, weights=args.weights, work=args.work, formats=args.formats, img_size=args.img_size,
+        threads=args.threads, calib_images=args.calib_images, evaluate=not args.no_eval, warmup=args.warmup,
+        iters=args.iters, repeats=args.repeats, overrides=list(args.overrides),
+    )  # fmt: skip
+    result = benchmark_formats(s)
+    table = formats_markdown(result)
+    print(table)
+    if args.md:
+        write_text_atomic(args.md, table, exist_ok=args.exist_ok, option="--md")
+    _write_json(result, args.json)
+    return result
+
+
+def add_formats_parser(sub: argparse._SubParsersAction) -> None:
+    from detector.bench.formats import DEFAULT_FORMATS, FORMATS
+
+    p = sub.add_parser("formats", help="one model in every deploy format: size, AP, bs1 CPU latency, speed-up")
+    p.add_argument("config", help="YAML config: data.train calibrates INT8, data.val gives AP")
+    p.add_argument("overrides", nargs="*", default=[], metavar="key=value", help="config overrides (dotted keys)")
+    p.add_argument("--weights", required=True, help="the checkpoint every format is exported from")
+    p.add_argument(
+        "--formats",
+        type=_str_list,
+        default=list(DEFAULT_FORMATS),
+        help=f"which of {','.join(FORMATS)} (default: all but onnx-int8)",
+    )
+    p.add_argument("--work", default="runs/bench_formats", help="folder for the exported files (replaced)")
+    p.add_argument(
+        "--img-size",
+        type=arg_type("benchmark formats", "--img-size"),
+        default=None,
+        help="square input side (default predict/data.img_size)",
+    )
+    p.add_argument(
+        "--threads",
+        type=arg_type("benchmark formats", "--threads"),
+        default=None,
+        help="CPU threads of every runtime (default: torch's)",
+    )
+    p.add_argument(
+        "--calib-images",
+        type=arg_type("benchmark formats", "--calib-images"),
+        default=300,
+        help="INT8 calibration images (data.train)",
+    )
+    p.add_argument("--no-eval", action="store_true", help="skip AP/AP50 (timing only)")
+    p.add_argument(
+        "--warmup", type=arg_type("benchmark formats", "--warmup"), default=5, help="untimed calls per format first"
+    )
+    p.add_argument("--iters", type=arg_type("benchmark formats", "--iters"), default=10, help="calls per timed run")
+    p.add_argument(
+        "--repeats",
+        type=arg_type("benchmark formats", "--repeats"),
+        default=7,
+        help="interleaved timed runs; the median is reported",
+    )
+    p.add_argument("--md", default=None, help="also write the Markdown table to this file")
+    _add_json_args(p)
+    p.set_defaults(func=run_formats)
+
+
+SUBCOMMANDS.append(add_formats_parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -499,8 +574,16 @@ def plan_files(args: argparse.Namespace) -> None:
     files.read("CONFIG", config, "file")
     if config and Path(config).is_file():  # the data it names (a missing config: the subcommand says so)
         read_config(files, load_config(config, list(getattr(args, "overrides", []))))
+    weights = getattr(args, "weights", None)
+    files.read("--weights", weights, must_exist=bool(weights))
     if getattr(args, "json", None):
         files.write_file("--json", args.json)
+    if args.command == "formats":
+        from detector.bench.formats import work_names
+
+        files.write_folder("--work", args.work, names=work_names(args.formats))
+        if args.md:
+            files.write_file("--md", args.md)
     if args.command == "suite":
         files.write_folder("--out", args.out, names=("suite.json", "suite.md"))
     files.check()

@@ -1,4 +1,4 @@
-"""Export a trained detector to ONNX (default) or TorchScript and check the result against PyTorch.
+"""Export a trained detector to ONNX (default), TorchScript or OpenVINO (fp32, --half, --int8) and check the result.
 
 The exported graph takes ``images`` float [B, 3, H, W] RGB in [0, 1] (letterboxed) and returns decoded predictions
 ``output`` [B, N, 4 + C] (cx, cy, w, h input pixels, class scores in [0, 1]) -- NMS is not in the graph -- or, with
@@ -8,6 +8,10 @@ only with --exist-ok (checked before the export). The checkpoint config's ``pred
 size (``predict.img_size``, else the training ``data.img_size``), fp16 (``predict.half=true``, alias ``--half``) and
 the post-processing written into the file's ``nms`` metadata; ``key=value`` overrides set them. The run itself is
 detector/engine/jobs/export.py.
+
+--format openvino writes a folder <name>_openvino/ (.xml, .bin, metadata.json); --int8 quantizes it with NNCF on
+--calib-images images of the config's data.train split and evaluates float and INT8 on data.val: an AP drop over
+--max-ap-drop exits 1 and writes nothing. Needs: pip install -r requirements-deploy.txt
 
 Example: python tools/export.py --weights runs/train/exp/weights/best.pt --img-size 640 --out best.onnx
 """
@@ -55,7 +59,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_config_flags(p, "export")  # --half: predict.half=true (fp16 weights and input; use with --device cuda)
     p.add_argument("--device", default="cpu", help="device used for export and the PyTorch side of the check")
     p.add_argument("--no-fuse", action="store_true", help="do not fold BatchNorm into the convolutions")
-    p.add_argument("--no-check", action="store_true", help="skip the parity check against PyTorch")
+    p.add_argument(
+        "--no-check", action="store_true", help="skip the parity check against PyTorch (--int8: the val AP check)"
+    )
+    p.add_argument("--int8", action="store_true", help="openvino: INT8 (NNCF), its val AP checked against float")
+    p.add_argument(
+        "--calib-images",
+        type=arg_type("export", "--calib-images"),
+        default=300,
+        help="--int8: calibration images from data.train",
+    )
+    p.add_argument(
+        "--max-ap-drop",
+        type=arg_type("export", "--max-ap-drop"),
+        default=0.01,
+        help="--int8: largest val AP loss accepted (else exit 1)",
+    )
     p.add_argument("--quiet", action="store_true", help="print warnings and errors only")
     p.add_argument(
         "overrides",
@@ -81,6 +100,9 @@ def options(args: argparse.Namespace) -> ExportOptions:
         device=args.device,
         fuse=not args.no_fuse,
         check=not args.no_check,
+        int8=args.int8,
+        calib_images=args.calib_images,
+        max_ap_drop=args.max_ap_drop,
         overrides=[*config_flag_overrides(args, "export"), *args.overrides],  # an explicit key=value wins
     )
 

@@ -29,6 +29,7 @@ from detector.engine.evaluation.detections import Detections
 
 if TYPE_CHECKING:  # the type only: importing the model pulls in torchvision, which file-mode evaluation never needs
     from detector.model import Detector
+    from detector.runtime.predict import BackendModel
 
 __all__ = [
     "ENGINES",
@@ -244,7 +245,7 @@ def predictions_to_coco(
 
 @torch.no_grad()
 def evaluate_model(
-    model: Detector,
+    model: Detector | BackendModel,
     loader: Iterable[dict[str, torch.Tensor]],
     dataset: GroundTruth,
     eval_cfg: EvalConfig,
@@ -261,6 +262,7 @@ def evaluate_model(
     ``dataset.coco`` is the ground truth and ``dataset.cat_ids`` maps labels to category ids. ``autocast_dtype``: run
     the forward pass under autocast with this dtype (the trainer passes its own: bf16 or fp16), None for float32;
     boxes are decoded in float32 either way.
+    ``model`` may be an exported file's backend (:class:`detector.runtime.BackendModel`; CPU, no autocast).
     Returns ``(EvalResult, Detections)``: the detections go to the engine as arrays (``.to_results()`` gives the
     COCO result dicts, e.g. for a predictions JSON).
     """

@@ -17,6 +17,8 @@ from detector.engine.prediction.outputs import DetectionWriter, annotate, displa
 from detector.engine.prediction.predictor import Predictor
 from detector.engine.prediction.sources import Source, SourceError
 from detector.job_files import JobFiles
+from detector.runtime.loader import is_exported, load_backend
+from detector.runtime.settings import exported_predict_settings
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,8 @@ def build_predictor(opts: DetectOptions) -> Predictor:
 def _load_predictor(opts: DetectOptions) -> tuple[Predictor, int | None]:
     """:func:`build_predictor` and the input side the checkpoint was trained at (None: it stores no config)."""
     check_options(opts)
+    if is_exported(opts.weights):
+        return _exported_predictor(opts), None  # a file's fixed input size: the Predictor says when it differs
     try:
         model, cfg, meta = load_detector(opts.weights, list(opts.overrides))
     except ConfigError as e:
@@ -115,7 +119,7 @@ def plan_files(opts: DetectOptions, source: Source) -> Path:
     the files it gets (annotated images by their names, ``<name>.mp4``, ``labels/``, ``detections.json``) is an
     input. Returns the output folder."""
     files = JobFiles(exist_ok=opts.exist_ok)
-    files.read("--weights", opts.weights, "file")
+    files.read("--weights", opts.weights)  # a file, or an OpenVINO folder
     name = _source_name(opts.source)
     if source.kind == "images":
         files.read("--source", source.root if source.root is not None else source.paths[0])
@@ -128,6 +132,21 @@ def plan_files(opts: DetectOptions, source: Source) -> Path:
     files.write_folder("--out", out, names=[*names, "detections.json"])
     files.check()
     return out
+
+
+def _exported_predictor(opts: DetectOptions) -> Predictor:
+    """A Predictor over an ONNX file or OpenVINO IR (detector.runtime): NMS settings from the file, ``predict.*``
+    overrides on top; the CPU only."""
+    if select_device(opts.device).type != "cpu":
+        log.warning("--device %s: exported files run on the CPU (onnxruntime / OpenVINO)", opts.device)
+    try:
+        backend = load_backend(opts.weights)
+        settings = exported_predict_settings(backend.info, opts.overrides, opts.weights)
+    except ConfigError as e:
+        raise DetectError(str(e)) from None
+    except (OSError, ValueError) as e:
+        raise DetectError(str(e) if str(e).startswith("--weights") else f"--weights {opts.weights}: {e}") from None
+    return Predictor(backend, settings)
 
 
 def run_detection(opts: DetectOptions) -> DetectSummary:

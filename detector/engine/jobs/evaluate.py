@@ -21,11 +21,13 @@ from detector.engine.evaluation.coco_results import load_predictions
 from detector.engine.evaluation.detections import Detections
 from detector.engine.evaluation.evaluator import EvalResult, coco_evaluate, evaluate_model
 from detector.engine.evaluation.plots import plot_per_class_ap, plot_pr_curves
+from detector.engine.jobs.evaluate_exported import evaluate_backend
 from detector.engine.jobs.job_plans import read_config
 from detector.engine.jobs.run_folder import next_free_folder
 from detector.engine.prediction.checkpoint_io import load_detector
 from detector.job_files import JobFiles
 from detector.output_files import write_text_atomic
+from detector.runtime.loader import is_exported, load_backend
 from detector.study.errors import ErrorBreakdown, error_breakdown, format_breakdown
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,8 @@ def _evaluate_checkpoint(opts: EvalOptions, out: Path, cfg: Config | None = None
     if opts.config is None or opts.weights is None:
         raise ValueError("model mode needs a config and --weights")
     cfg = cfg or load_config(opts.config, list(opts.overrides))
+    if is_exported(opts.weights):
+        return _evaluate_exported(opts, cfg, out)
     device = select_device(opts.device or cfg.train.device, "--device" if opts.device else "train.device")
     model, cfg, meta = load_detector(opts.weights, cfg=cfg, device=device)
     trained: DataConfig | None = meta["train_data"]
@@ -134,6 +138,22 @@ def _warn_unlike_training(
         )
 
 
+def _evaluate_exported(opts: EvalOptions, cfg: Config, out: Path) -> _Evaluated:
+    """Model mode for an ONNX file or OpenVINO IR (detector.runtime), on the CPU, at the file's input size."""
+    if opts.device not in (None, "auto", "cpu"):
+        log.warning("--device %s: exported files run on the CPU (onnxruntime / OpenVINO)", opts.device)
+    backend = load_backend(str(opts.weights))
+    e = cfg.eval
+    log.info(
+        "weights %s (%s, %s), %d classes\nsettings: eval.conf=%s eval.iou=%s max_det=%s multi_label=%s device=cpu",
+        opts.weights, backend.format, backend.info.precision, len(backend.info.names), e.conf, e.iou, e.max_det,
+        e.multi_label,
+    )  # fmt: skip
+    result, dets, dataset = evaluate_backend(backend, cfg, progress=opts.progress, engine=opts.engine)
+    write_text_atomic(out / "predictions.json", json.dumps(dets.to_results()))
+    return _Evaluated(result, dataset.coco, dets, list(dataset.image_ids))
+
+
 def _evaluate_files(opts: EvalOptions) -> _Evaluated:
     """File mode: read and check ``opts.gt`` and ``opts.pred`` once, COCO-evaluate them."""
     log.info("settings: predictions from %s (conf/NMS/max_det as when they were made; maxDets=100)", opts.pred)
@@ -151,7 +171,7 @@ def plan_files(opts: EvalOptions, cfg: Config | None) -> Path:
     writable; an existing ``--json`` is replaced only with ``exist_ok``. Returns the output folder."""
     files = JobFiles(exist_ok=opts.exist_ok)
     files.read("CONFIG", opts.config, "file")
-    files.read("--weights", opts.weights, "file")
+    files.read("--weights", opts.weights)  # a file, or an OpenVINO folder
     files.read("--gt", opts.gt, "file")
     files.read("--pred", opts.pred, "file")
     if cfg is not None:

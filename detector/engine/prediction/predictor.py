@@ -19,6 +19,8 @@ from detector.engine.prediction.cuda_graph import GraphedDecode
 from detector.fuse import fuse_conv_bn
 from detector.model import Detector
 from detector.pointwise_gemm import pointwise_convs_as_gemm
+from detector.runtime.base import Backend
+from detector.runtime.predict import backend_predict, input_side
 
 DEFAULT_IMG_SIZE = 640  # network input long side when ``predict.img_size`` is null and no training size is known
 
@@ -47,11 +49,17 @@ class Predictor:
     end).
     After each call ``self.timing`` holds ``{"pre", "infer", "post"}`` in milliseconds for that batch; ``infer``
     includes decoding and NMS (``model.predict``).
+
+    ``model`` may also be a :class:`detector.runtime.Backend` (``detector.runtime.load_backend``: an ONNX file or an
+    OpenVINO IR; a checkpoint backend runs as its model; ``settings`` None: the NMS settings stored with it): the
+    same letterbox and NMS, on the CPU; an exported file's
+    fixed input size replaces ``img_size`` (said in one warning when they differ) and the letterbox is ``square``
+    to that size; ``half``, ``fuse``, ``channels_last``, CUDA graphs and ``pointwise_gemm`` are the file's business.
     """
 
     def __init__(
         self,
-        model: Detector,
+        model: Detector | Backend,
         settings: PredictConfig | None = None,
         *,
         device: str | torch.device = "auto",
@@ -67,6 +75,22 @@ class Predictor:
             raise ValueError(
                 f"predict.img_size must be a positive multiple of 32 (the model's largest stride), got {img_size}"
             )
+        self.backend: Backend | None = None
+        self.input_hw: tuple[int, int] | None = None  # an exported file's fixed input (H, W)
+        if isinstance(model, Backend):
+            names = class_names if class_names is not None else model.info.names
+            if settings is None:  # the NMS settings stored with the model, at an exported file's size
+                nms, hw = model.info.nms, model.info.input_hw
+                self.settings = PredictConfig(
+                    conf=nms.conf, iou=nms.iou, max_det=nms.max_det, multi_label=nms.multi_label,
+                    img_size=max(hw) if hw else None,
+                )  # fmt: skip
+            if model.format == "pytorch":
+                model = model.model  # type: ignore[attr-defined]  # TorchBackend: the Detector, all options apply
+            else:
+                self._init_backend(model, names)
+                return
+        assert isinstance(model, Detector)
         self.device = select_device(device)
         half = self.settings.half
         if half and self.device.type != "cuda":
@@ -94,6 +118,15 @@ class Predictor:
         self.class_names = [str(n) for n in names]
         self.timing: dict[str, float] = {"pre": 0.0, "infer": 0.0, "post": 0.0}
 
+    def _init_backend(self, backend: Backend, class_names: Sequence[str]) -> None:
+        """Set up for an exported file: CPU, float32 input, letterbox to the file's input size."""
+        self.backend, self.device, self.half, self.rect = backend, torch.device("cpu"), False, False
+        self.input_hw = input_side(backend, self.settings.img_size)
+        self.img_size = max(self.input_hw) if self.input_hw else int(self.settings.img_size or DEFAULT_IMG_SIZE)
+        self.channels_last, self.graphed = False, None
+        self.class_names = [str(n) for n in class_names]
+        self.timing = {"pre": 0.0, "infer": 0.0, "post": 0.0}
+
     def preprocess(self, images: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """RGB uint8 ``[H, W, 3]`` images -> (uint8 ``[B, 3, S_h, S_w]``, lb_params ``[B, 3]``, orig_sizes ``[B, 2]``).
 
@@ -107,7 +140,8 @@ class Predictor:
             if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
                 desc = f"{img.dtype} {img.shape}" if isinstance(img, np.ndarray) else type(img).__name__
                 raise ValueError(f"image {i}: expected an RGB uint8 [H, W, 3] array, got {desc}")
-            out, p = letterbox(img, self.img_size, auto=self.rect, stride=32)
+            shape = self.input_hw if self.backend is not None and self.input_hw else self.img_size
+            out, p = letterbox(img, shape, auto=self.rect, stride=32)
             boxed.append(out)
             params.append(p)
         hmax, wmax = max(b.shape[0] for b in boxed), max(b.shape[1] for b in boxed)
@@ -134,13 +168,16 @@ class Predictor:
             x = x.contiguous(memory_format=torch.channels_last)
         _sync(self.device)
         t1 = time.perf_counter()
-        preds = self.model.predict(
-            x,
-            self.settings,
-            lb_params=lb.to(self.device),
-            orig_sizes=sizes.to(self.device),
-            decode=self.graphed,
-        )
+        if self.backend is not None:
+            preds = backend_predict(self.backend, x, self.settings, lb, sizes)
+        else:
+            preds = self.model.predict(
+                x,
+                self.settings,
+                lb_params=lb.to(self.device),
+                orig_sizes=sizes.to(self.device),
+                decode=self.graphed,
+            )
         _sync(self.device)
         t2 = time.perf_counter()
         results = []

@@ -91,9 +91,7 @@ def tidecv_breakdown(
     return _breakdown(p)
 
 
-def _image(
-    p: _Points, anns: list[Mapping[str, Any]], dets: Detections, idx: list[int], fg: float, bg: float
-) -> None:
+def _image(p: _Points, anns: list[Mapping[str, Any]], dets: Detections, idx: list[int], fg: float, bg: float) -> None:
     """Match one image's detections as tidecv does and append them (and its missed GT) to ``p``."""
     gts = [a for a in anns if not a["iscrowd"]]
     crowds = [a for a in anns if a["iscrowd"]]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from detector.bench import report, text
+from detector.bench import render
 from tests.bench.render_cases import console_cases, markdown_cases
 
 GOLDEN = json.loads((Path(__file__).parent / "render_golden.json").read_text())
@@ -18,12 +18,12 @@ GOLDEN = json.loads((Path(__file__).parent / "render_golden.json").read_text())
 @pytest.mark.parametrize("name", sorted(console_cases()))
 def test_console_text_is_unchanged(name):
     fn, result = console_cases()[name]
-    assert getattr(text, fn)(result) == GOLDEN[name]
+    assert getattr(render, fn)(result) == GOLDEN[name]
 
 
 @pytest.mark.parametrize("name", sorted(markdown_cases()))
 def test_suite_markdown_is_unchanged(name):
-    assert report.render_markdown(markdown_cases()[name]) == GOLDEN[name]
+    assert render.render_markdown(markdown_cases()[name]) == GOLDEN[name]
 
 
 def test_the_cases_reach_the_branches():

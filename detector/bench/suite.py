@@ -3,7 +3,7 @@
 ``run_suite(SuiteSettings(device="cuda", out="runs/benchmark/h100"))`` runs the steps (backbone vs timm, eager and
 compiled; detector inference per precision, eager and with CUDA graphs; training step on synthetic tensors and on the
 real loader; loader images/s per worker count), writes ``suite.json`` after every step (a crash or a timeout keeps
-what was measured) and ``suite.md`` (:func:`detector.bench.report.render_markdown`) at the end. A step that fails is
+what was measured) and ``suite.md`` (:func:`detector.bench.render.render_markdown`) at the end. A step that fails is
 recorded with its error and the suite goes on.
 """
 
@@ -299,7 +299,7 @@ def step_table(
 def run_suite(settings: SuiteSettings, log: Callable[[str], None] = print) -> dict:
     """Run the steps; returns ``{"env", "settings", "data", "steps": {name: result | {"error": ...}}}`` and writes
     it to ``<out>/suite.json`` (after every step) and the report to ``<out>/suite.md``."""
-    from detector.bench.report import render_markdown
+    from detector.bench.render import render_markdown
 
     device = select_device(settings.device)
     s = resolve_settings(settings, device.type)

@@ -29,8 +29,8 @@ from detector.bench import (
 )
 from detector.bench.detector import COMPILE_MODES
 from detector.bench.evaluation import EvalBenchSettings, bench_eval
+from detector.bench.render import format_backbone, format_detector, format_eval, format_loader
 from detector.bench.suite import SuiteSettings, run_suite
-from detector.bench.text import format_backbone, format_detector, format_eval, format_loader
 from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, run_tool
 from detector.cli.parsing import ToolParser
 from detector.cli_args import add_config_flags, arg_list_type, arg_type, config_flag_overrides

@@ -3,8 +3,9 @@
     python tools/eval.py configs/yolo_cspx50.yaml --weights runs/train/exp/weights/best.pt [key=value ...]
     python tools/eval.py --gt annotations/instances_val2017.json --pred predictions.json
 
-Prints the 12 COCO metrics (pycocotools layout) and a per-class AP table; --errors adds a TIDE-style error
-breakdown (count and AP50 cost of each error type, docs/ERRORS.md). Writes into --out (default runs/eval/exp; a
+Prints the 12 COCO metrics (pycocotools layout) and a per-class AP table; --errors [paper|tidecv] adds a
+TIDE-style error breakdown (count and AP50 cost of each error type) by the TIDE paper's rules (the default) or
+tidecv 1.0.1's (docs/ERRORS.md). Writes into --out (default runs/eval/exp; a
 folder that already holds files is left alone and exp2, exp3, ... is used unless --exist-ok): metrics.json (with
 "errors" under --errors), predictions.json (model mode), pr_curve.png and per_class_ap.png. --json FILE writes the
 metrics JSON there too (never over an input; over an existing file only with --exist-ok). Exit status 0 on success,
@@ -22,6 +23,7 @@ from detector.cli.parsing import ToolParser
 from detector.cli_logging import configure_logging
 from detector.engine.evaluation.coco_engines import ENGINES
 from detector.engine.jobs.evaluate import EvalOptions, run_evaluation
+from detector.study.error_rules import ERROR_RULES
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -41,8 +43,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     ap.add_argument(
         "--errors",
-        action="store_true",
-        help="also break the errors down TIDE-style (cls/loc/both/dupe/bkg/miss: count and dAP50; docs/ERRORS.md)",
+        nargs="?",
+        const="paper",
+        default=None,
+        choices=ERROR_RULES,
+        metavar="RULE",
+        help="also break the errors down TIDE-style (cls/loc/both/dupe/bkg/miss: count and dAP50) by the rules of "
+        "the TIDE paper (paper, the default) or of tidecv 1.0.1 (tidecv); docs/ERRORS.md",
     )
     verbosity = ap.add_mutually_exclusive_group()
     verbosity.add_argument("--quiet", action="store_true", help="print warnings and errors only")
@@ -69,7 +76,7 @@ def options(args: argparse.Namespace) -> EvalOptions:
         engine=args.engine,
         device=args.device,
         progress=not args.no_progress,
-        errors=args.errors,
+        errors=args.errors or False,
     )
 
 

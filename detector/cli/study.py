@@ -21,6 +21,7 @@ from detector.cli.parsing import ToolParser
 from detector.cli_args import arg_list_type
 from detector.cli_logging import configure_logging
 from detector.engine.jobs.interrupt import sigterm_as_interrupt, sigterm_received
+from detector.study.error_rules import ERROR_RULES
 from detector.study.study_job import StudyOptions, run_study
 
 
@@ -54,6 +55,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--name", default=None, help="study name = folder under --out (default: the study's name)")
     p.add_argument("--out", default="runs/study", help="parent folder of the study folder (default %(default)s)")
     p.add_argument("--dry-run", action="store_true", help="check the config and print the plan; train nothing")
+    p.add_argument(
+        "--errors",
+        default=None,
+        choices=ERROR_RULES,
+        help="rules of the report's error breakdown: paper (the TIDE paper's) or tidecv (tidecv 1.0.1's, to compare "
+        "with published figures); default: the study file's report.errors (paper); docs/ERRORS.md",
+    )
     verbosity = p.add_mutually_exclusive_group()
     verbosity.add_argument("--quiet", action="store_true", help="print warnings and errors only")
     verbosity.add_argument("--verbose", action="store_true", help="also print debug messages")
@@ -70,6 +78,7 @@ def options(args: argparse.Namespace) -> StudyOptions:
         name=args.name,
         out=args.out,
         dry_run=args.dry_run,
+        errors=args.errors,
     )
 
 

@@ -67,10 +67,12 @@ class ErrorBreakdown:
     ap50: float
     dap: dict[str, float]
     counts: dict[str, int]
+    rule: str = "paper"  # which rules: "paper" (this module) or "tidecv" (:mod:`detector.study.errors_tidecv`)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready ``{"ap50", "dap": {type: float}, "counts": {type: int}}`` (``metrics.json``'s ``errors``)."""
-        return {"ap50": self.ap50, "dap": dict(self.dap), "counts": dict(self.counts)}
+        """JSON-ready ``{"ap50", "dap": {type: float}, "counts": {type: int}, "rule"}`` (``metrics.json``'s
+        ``errors``)."""
+        return {"ap50": self.ap50, "dap": dict(self.dap), "counts": dict(self.counts), "rule": self.rule}
 
 
 @dataclass(frozen=True)
@@ -242,7 +244,9 @@ def _ap_after_claims(
 
 def format_breakdown(b: ErrorBreakdown) -> str:
     """The breakdown as a terminal table: the base AP50, then one row per error type (count, dAP50)."""
-    rows = [f"TIDE-style error breakdown: AP50 {b.ap50:.4f}", f"  {'type':<5} {'error':<15} {'count':>7} {'dAP50':>7}"]
+    rules = " (tidecv 1.0.1's rules)" if b.rule == "tidecv" else ""
+    rows = [f"TIDE-style error breakdown{rules}: AP50 {b.ap50:.4f}"]
+    rows.append(f"  {'type':<5} {'error':<15} {'count':>7} {'dAP50':>7}")
     rows += [f"  {k:<5} {ERROR_NAMES[k]:<15} {b.counts[k]:>7d} {b.dap[k]:>7.4f}" for k in ERROR_TYPES]
     rows.append("  count: detections with that error (miss: GT boxes); dAP50: AP50 gained by fixing that type alone")
     rows.append("  (the fixes overlap: the dAP50s do not add up to 1 - AP50; docs/ERRORS.md)")

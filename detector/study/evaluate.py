@@ -38,32 +38,36 @@ def _weights_key(best: Path) -> dict[str, Any]:
     return {"weights": str(best), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def breakdown(cfg_path: Path, predictions: Path) -> dict[str, Any]:
+def breakdown(cfg_path: Path, predictions: Path, rule: str = "paper") -> dict[str, Any]:
     """The error breakdown of ``predictions`` (COCO results) on the val split of ``cfg_path``'s config, over the
-    images the evaluation saw: ``{"ap50", "dap": {type: float}, "counts": {type: int}}``."""
-    from detector.study.errors import error_breakdown
+    images the evaluation saw, by ``rule`` (paper | tidecv): ``{"ap50", "dap": {type: float}, "counts": {type:
+    int}, "rule"}``."""
+    from detector.study.error_rules import break_down
 
     dataset = build_dataset(load_config(cfg_path), "val")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = error_breakdown(dataset.coco, predictions, img_ids=list(dataset.image_ids))
+        result = break_down(dataset.coco, predictions, rule, img_ids=list(dataset.image_ids))
     for w in caught:
         log.warning("error breakdown of %s: %s", predictions, w.message)
-    return {"ap50": float(result.ap50), "dap": dict(result.dap), "counts": dict(result.counts)}
+    return {"ap50": float(result.ap50), "dap": dict(result.dap), "counts": dict(result.counts), "rule": rule}
 
 
-def evaluate_run(info: RunInfo) -> dict[str, Any]:
+def evaluate_run(info: RunInfo, rule: str = "paper") -> dict[str, Any]:
     """Evaluate a finished run's ``best.pt`` (or reuse the record while it is unchanged). Returns ``{"stats"
     (the 12 COCO numbers), "per_class", "engine", "num_images", "num_predictions", "pr" {"recall", "iou50",
-    "iou75", "mean"} (101 points), "errors", "predictions" (path), "command"}``."""
+    "iou75", "mean"} (101 points), "errors" (by ``rule``: paper | tidecv), "predictions" (path), "command"}``."""
     if not info.best.is_file():
         raise FileNotFoundError(f"{info.best} is missing: the run trained but wrote no best.pt (did it validate?)")
     key = _weights_key(info.best)
     path = info.folder / EVAL_RECORD
     cached = read_json(path)
-    if isinstance(cached, dict) and cached.get("key") == key:
-        return cached
     cfg_path = info.folder / "config.yaml"
+    if isinstance(cached, dict) and cached.get("key") == key:
+        if cached.get("errors", {}).get("rule", "paper") != rule:  # same weights, other rules: redo only that
+            cached["errors"] = breakdown(cfg_path, Path(cached["predictions"]), rule)
+            write_json(path, cached)
+        return cached
     out = info.folder / EVAL_DIR
     opts = EvalOptions(config=str(cfg_path), weights=str(info.best), out=str(out), exist_ok=True, progress=False)
     result = run_evaluation(opts)
@@ -83,7 +87,7 @@ def evaluate_run(info: RunInfo) -> dict[str, Any]:
             "iou75": mean_pr_curve(result, 0.75).tolist(),
             "mean": mean_pr_curve(result, None).tolist(),
         },
-        "errors": breakdown(cfg_path, predictions),
+        "errors": breakdown(cfg_path, predictions, rule),
         "predictions": str(predictions),
         "command": eval_command(info.folder),
     }

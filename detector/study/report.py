@@ -45,10 +45,12 @@ class StudyReport:
     grid_images: int
     score_thres: float
     grid: tuple[Any, list[tuple[str, str]]] | None = None
+    errors_rule: str = "paper"  # rules of the error breakdown: paper | tidecv (docs/ERRORS.md)
 
 
 def _figures(r: StudyReport) -> list[ReportFigure]:
     s = r.summaries
+    rules = "tidecv 1.0.1's rules" if r.errors_rule == "tidecv" else "the TIDE paper's rules"
     figures = [
         ReportFigure("ap_vs_latency.png", "AP vs latency", "Mean AP over seeds (bars: min-max) against the CPU "
                      "batch-1 latency of the detection path.", ap_vs_latency(s)),
@@ -56,8 +58,9 @@ def _figures(r: StudyReport) -> list[ReportFigure]:
                      "objects, mean over seeds (bars: min-max).", ap_per_size(s)),
         ReportFigure("pr_curves.png", "Precision-recall curves", "Mean over classes and seeds; solid IoU 0.5, dashed "
                      "IoU 0.75.", pr_curves(s)),
-        ReportFigure("error_breakdown.png", "Error breakdown", "AP50 each error type costs (TIDE-style dAP: fix only "
-                     "that type); the fixes overlap, so they do not add up to 1 - AP50.", error_breakdown_bars(s)),
+        ReportFigure("error_breakdown.png", "Error breakdown", f"AP50 each error type costs (TIDE-style dAP by "
+                     f"{rules}: fix only that type); the fixes overlap, so they do not add up to 1 - AP50.",
+                     error_breakdown_bars(s)),
     ]  # fmt: skip
     if r.grid is not None and r.grid_images > 0:
         dataset, columns = r.grid
@@ -81,8 +84,10 @@ def build_content(r: StudyReport) -> ReportContent:
     ]
     cost_note = (
         "Params and GFLOPs (one image at the study's input size; multiply-add = 2 FLOPs, conv/matmul only); CPU "
-        "latency: batch 1, float32, BatchNorm fused, channels_last, uint8 image to boxes after NMS, median of the "
-        "runs of `tools/benchmark.py detector` (its command is in study.json). " + r.gpu_note
+        "latency: batch 1, float32, BatchNorm fused, channels_last, uint8 image to boxes after NMS; all backbones "
+        "timed side by side in one interleaved pass when the report was made (as `tools/benchmark.py` times "
+        "competing models), median (min-max) of the runs; each one's `tools/benchmark.py detector` command is in "
+        "speed.json. " + r.gpu_note
     )
     return ReportContent(
         title=f"Backbone study: {r.name}",
@@ -106,6 +111,7 @@ def study_json(r: StudyReport) -> dict[str, Any]:
         "backbones": [dataclasses.asdict(s) for s in r.summaries],
         "comparisons": [dataclasses.asdict(c) for c in r.comparisons],
         "gpu_note": r.gpu_note,
+        "errors_rule": r.errors_rule,
     }
 
 

@@ -63,22 +63,36 @@ def main_table(summaries: list[BackboneSummary], gpu: bool) -> list[list[str]]:
         m = s.metrics
         row = [s.label, _backbone_name(s.backbone), f"{s.params / 1e6:.2f}", f"{s.gflops:.2f}", fmt(m["AP"].mean),
                fmt_range(m["AP"]), fmt(m["AP"].std), *(fmt(m[k].mean) for k in METRICS[1:]),
-               "-" if s.latency_ms is None else f"{s.latency_ms:.1f}"]  # fmt: skip
+               _latency(s.latency_ms, s.latency_runs_ms)]  # fmt: skip
         row += [("-" if s.gpu_img_s is None else f"{s.gpu_img_s:.0f}")] if gpu else []
         row += [_minutes(s.train_s), "-" if s.images_per_s.mean is None else f"{s.images_per_s.mean:.1f}"]
         rows.append(row)
     return rows
 
 
+def _latency(median: float | None, runs: list[float]) -> str:
+    """``median (min-max)`` ms of the side-by-side pass; "-" when not measured."""
+    if median is None:
+        return "-"
+    return f"{median:.1f} ({min(runs):.1f}-{max(runs):.1f})" if runs else f"{median:.1f}"
+
+
+def _load(train: dict[str, Any]) -> str:
+    """The machine's 1-minute load average at the start / end of each training segment of a run."""
+    loads = [x for seg in train.get("segments", []) for x in seg.get("loadavg", [])]
+    return " / ".join("-" if x is None else f"{x:.1f}" for x in loads) or "-"
+
+
 def runs_table(summaries: list[BackboneSummary]) -> list[list[str]]:
     """Header + one row per run: the numbers of ``tools/eval.py`` on its best.pt, training time and speed."""
-    rows = [["backbone", "seed", *METRICS, "train time (min)", "train img/s"]]
+    rows = [["backbone", "seed", *METRICS, "train time (min)", "train img/s", "machine load (start / end)"]]
     for s in summaries:
         for r in s.runs:
             t = r["train"]
             speed = t.get("images_per_s")
             rows.append([s.label, str(r["seed"]), *(fmt(r["stats"][k]) for k in METRICS),
-                         f"{t.get('train_s', 0.0) / 60:.2f}", "-" if speed is None else f"{speed:.1f}"])  # fmt: skip
+                         f"{t.get('train_s', 0.0) / 60:.2f}", "-" if speed is None else f"{speed:.1f}",
+                         _load(t)])  # fmt: skip
     return rows
 
 
@@ -121,7 +135,8 @@ def notes(summaries: list[BackboneSummary], cost_note: str, eval_pattern: str) -
         "AP is the mean over seeds; 'AP min-max' is the seed spread. Two backbones are only called different when "
         "their AP ranges do not overlap.",
         "Train time: the epoch loop of one run (training and its periodic validations, not setup), mean over seeds; "
-        "train img/s over the epochs without validation.",
+        "train img/s over the epochs without validation. Training times are measured run by run, so the machine's "
+        "1-minute load average at the start and end of each run is listed beside them (Runs).",
         cost_note,
     ]
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -50,6 +51,15 @@ def check_run_config(info: RunInfo, expected: Config) -> None:
         )
 
 
+def machine_load() -> float | None:
+    """The machine's 1-minute load average (runnable processes, all users; None where the OS has none): noted at
+    the start and end of each training segment, since training times are measured run by run."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
 def training_time(folder: Path, images_per_epoch: int | None) -> dict[str, Any]:
     """``{"train_s", "epochs_logged", "images_per_s", "images_per_s_epochs"}`` from the run's results.csv.
 
@@ -84,8 +94,9 @@ def train_run(
     callbacks: Sequence[Callable[[Trainer, int], None]] = (),
 ) -> dict[str, Any]:
     """Train (or resume) one run into ``info.folder``; a DONE run is only read. Returns the run record:
-    ``{"label", "seed", "status", "epochs", "segments" [{"from_epoch", "wall_s"}] (one per start, interrupted ones
-    too), "images_per_epoch", "train_s", "images_per_s", ...}`` (also written to ``study_run.json``)."""
+    ``{"label", "seed", "status", "epochs", "segments" [{"from_epoch", "wall_s", "loadavg": [1-min load at start,
+    at end]}] (one per start, interrupted ones too), "images_per_epoch", "train_s", "images_per_s", ...}`` (also
+    written to ``study_run.json``)."""
     expected = run_config(cfg, info.seed, str(info.folder))
     check_run_config(info, expected)
     path = info.folder / RUN_RECORD
@@ -96,13 +107,14 @@ def train_run(
         resume = info.last if info.state is RunState.RESUME else None
         verb = f"resuming at epoch {info.epoch + 2}/{expected.train.epochs}" if resume else "training"
         log.info("%s / seed %d: %s into %s", info.label, info.seed, verb, info.folder)
-        segment = {"from_epoch": info.epoch + 1, "wall_s": 0.0}
+        segment: dict[str, Any] = {"from_epoch": info.epoch + 1, "wall_s": 0.0, "loadavg": [machine_load()]}
         record["segments"].append(segment)
         start = time.perf_counter()
         try:
             train_fn(expected, resume=resume, callbacks=[_Recorder(info, record), *callbacks])
         finally:  # an interrupted segment is recorded too (its epochs count once its checkpoint exists)
             segment["wall_s"] = time.perf_counter() - start
+            segment["loadavg"].append(machine_load())
             write_json(path, record)
     else:
         log.info("%s / seed %d: done, reused (%s)", info.label, info.seed, info.folder)

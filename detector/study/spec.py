@@ -32,6 +32,7 @@ import yaml
 
 from detector.config import BackboneConfig, Config, ConfigError
 from detector.config_yaml import DuplicateKeyError, load_yaml_text, yaml_error_line
+from detector.study.error_rules import ERROR_RULES
 
 SEED_KEY = "train.seed"
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -57,6 +58,7 @@ class ReportSettings:
 
     grid_images: int = 4  # val images in the detections grid (0: no grid)
     score_thres: float = 0.3  # detections drawn in the grid: score >= this
+    errors: str = "paper"  # error-breakdown rules: paper | tidecv (docs/ERRORS.md; tools/study.py --errors)
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,8 @@ def _settings(cls: type, data: Any, section: str, source: str) -> Any:
             raise ConfigError(f"{source}: key '{full}' must be >= {_SETTING_RANGES[full]}, got {value}")
         if full == "report.score_thres" and not 0.0 <= value <= 1.0:
             raise ConfigError(f"{source}: key '{full}' must be in [0, 1], got {value}")
+        if full == "report.errors" and value not in ERROR_RULES:
+            raise ConfigError(f"{source}: key '{full}' must be one of {list(ERROR_RULES)}, got {value!r}")
         if full == "cost.gpu_dtype" and value not in _GPU_DTYPES:
             raise ConfigError(f"{source}: key '{full}' must be one of {list(_GPU_DTYPES)}, got {value!r}")
         kwargs[key] = value
@@ -290,10 +294,11 @@ def select(
     seeds: list[int] | None = None,
     overrides: list[str] | tuple[str, ...] = (),
     name: str | None = None,
+    errors: str | None = None,
 ) -> StudySpec:
     """The spec as the command line narrows or extends it: ``backbones`` are labels of the study file or backbone
     names (registry or ``timm:<model>``, with no other keys); ``seeds`` replace the file's; ``overrides`` are added
-    after the file's shared ones; ``name`` replaces the study name."""
+    after the file's shared ones; ``name`` replaces the study name; ``errors`` the report's error-breakdown rules."""
     entries = spec.backbones
     if backbones is not None:
         by_label = {e.label: e for e in spec.backbones}
@@ -315,4 +320,5 @@ def select(
         seeds=parse_seeds(list(seeds), "--seeds", "--seeds") if seeds is not None else spec.seeds,
         overrides=(*spec.overrides, *overrides),
         name=name or spec.name,
+        report=spec.report if errors is None else dataclasses.replace(spec.report, errors=errors),
     )

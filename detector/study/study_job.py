@@ -1,6 +1,7 @@
 """A backbone study (``tools/study.py``): check the study config, train every backbone x seed (reusing finished
-runs, resuming unfinished ones), evaluate each run as ``tools/eval.py`` does, measure each backbone's cost, and
-write the report into ``<out>/<name>/``. See docs/STUDY.md."""
+runs, resuming unfinished ones), evaluate each run as ``tools/eval.py`` does, count each backbone's cost, time all
+backbones' detectors side by side in one interleaved pass (:mod:`detector.study.speed`), and write the report into
+``<out>/<name>/``. See docs/STUDY.md."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from detector.study.folder import RunInfo, RunState, check_study_folder, run_sta
 from detector.study.report import StudyReport, write_report
 from detector.study.runs import TrainFn, train_run
 from detector.study.spec import StudySpec, load_study_spec, select
+from detector.study.speed import StudyModel, study_speed
 from detector.study.summary import compare, summarize
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ class StudyOptions:
     name: str | None = None  # study name (folder); None: the file's
     out: str = "runs/study"  # parent folder of the study folder
     dry_run: bool = False  # check and print the plan, train nothing
+    errors: str | None = None  # error-breakdown rules (paper | tidecv); None: the file's report.errors
     train_fn: TrainFn = train  # the training call (tests wrap it)
 
 
@@ -109,7 +112,7 @@ def plan_files(opts: StudyOptions, spec: StudySpec, resolved: ResolvedStudy, stu
 
 def run_study(opts: StudyOptions) -> StudyResult:
     """Run (or continue) the study; see the module docstring. Raises ConfigError for a bad or changed config."""
-    spec = select(load_study_spec(opts.spec), opts.backbones, opts.seeds, opts.overrides, opts.name)
+    spec = select(load_study_spec(opts.spec), opts.backbones, opts.seeds, opts.overrides, opts.name, opts.errors)
     resolved = resolve(spec)
     study_dir = Path(opts.out) / spec.name
     plan_files(opts, spec, resolved, study_dir)
@@ -130,15 +133,19 @@ def run_study(opts: StudyOptions) -> StudyResult:
         records[info.label, info.seed] = train_run(info, resolved.backbones[info.label], train_fn=opts.train_fn)
         if info.state is not RunState.DONE:
             result.trained.append((info.label, info.seed))
-    evals = {(i.label, i.seed): evaluate_run(i) for i in plan}
+    evals = {(i.label, i.seed): evaluate_run(i, spec.report.errors) for i in plan}
 
+    models = {
+        label: StudyModel(cfg, len(evals[label, spec.seeds[0]]["per_class"]),
+                          study_dir / label / f"seed{spec.seeds[0]}" / "config.yaml")
+        for label, cfg in resolved.backbones.items()
+    }  # fmt: skip
+    speed = study_speed(study_dir, models, spec.cost)  # all backbones in one interleaved pass
     summaries = []
-    for label, cfg in resolved.backbones.items():
-        first = study_dir / label / f"seed{spec.seeds[0]}"
-        num_classes = len(evals[label, spec.seeds[0]]["per_class"])
-        cost = backbone_cost(study_dir / label, cfg, num_classes, spec.cost, first / "config.yaml")
+    for label, m in models.items():
+        cost = {**backbone_cost(study_dir / label, m.cfg, m.num_classes), **speed["models"][label]}
         runs = [{"seed": s, "train": records[label, s], "eval": evals[label, s]} for s in spec.seeds]
-        summaries.append(summarize(label, config_to_dict(cfg)["model"]["backbone"], runs, cost))
+        summaries.append(summarize(label, config_to_dict(m.cfg)["model"]["backbone"], runs, cost))
 
     first_cfg = run_config(next(iter(resolved.backbones.values())), spec.seeds[0], "")
     grid = None
@@ -159,6 +166,7 @@ def run_study(opts: StudyOptions) -> StudyResult:
         grid_images=spec.report.grid_images,
         score_thres=spec.report.score_thres,
         grid=grid,
+        errors_rule=spec.report.errors,
     )
     result.paths = write_report(study_dir, report)
     log.info("report: %s and %s", result.paths["md"], result.paths["html"])

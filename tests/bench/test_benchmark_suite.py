@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from detector.bench.report import COCO_TRAIN_IMAGES, epoch_estimate, render_markdown, target_rows
+from detector.bench.render import render_markdown
 from detector.bench.suite import SuiteSettings, resolve_settings, run_suite
+from detector.bench.targets import COCO_TRAIN_IMAGES, epoch_estimate, target_rows
 from detector.cli.benchmark import run_benchmark
 
 TINY = ["configs/shapes_tiny.yaml", "data.img_size=64", "data.shapes=null", "train.workers=0"]

@@ -282,7 +282,7 @@ def test_format_breakdown_table() -> None:
         "  count: detections with that error (miss: GT boxes); dAP50: AP50 gained by fixing that type alone",
         "  (the fixes overlap: the dAP50s do not add up to 1 - AP50; docs/ERRORS.md)",
     ]
-    assert b.to_dict() == {"ap50": 0.61234, "dap": b.dap, "counts": b.counts}
+    assert b.to_dict() == {"ap50": 0.61234, "dap": b.dap, "counts": b.counts, "rule": "paper"}
 
 
 @pytest.mark.slow  # ~1 s: 60k detections

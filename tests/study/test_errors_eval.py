@@ -10,6 +10,7 @@ import pytest
 
 from detector.engine.jobs.evaluate import EvalOptions, run_evaluation
 from detector.study.errors import ERROR_TYPES, error_breakdown, format_breakdown
+from detector.study.errors_tidecv import tidecv_breakdown
 from tests.helpers import make_gt, make_predictions, shapes_val_config, write_tiny_checkpoint
 from tests.tools.test_eval_tool import load_tool
 
@@ -43,6 +44,29 @@ def test_file_mode_errors_prints_the_table_and_writes_errors_json(files, tmp_pat
     assert table in captured.out
     assert captured.out.index("maxDets=100 ] =") < captured.out.index(table)  # after the COCO metrics
     assert "detection(s) beyond the 100 highest-scoring per image and category" in captured.err
+
+
+def test_errors_tidecv_uses_tidecvs_rules(files, tmp_path: Path, capsys) -> None:
+    gt_file, pred_file, gt, preds = files
+    out = tmp_path / "out"
+    assert (
+        load_tool().main(["--gt", str(gt_file), "--pred", str(pred_file), "--out", str(out), "--errors", "tidecv"]) == 0
+    )
+    expected = tidecv_breakdown(gt, preds)
+    errors = json.loads((out / "metrics.json").read_text())["errors"]
+    assert errors == json.loads(json.dumps(expected.to_dict())) and errors["rule"] == "tidecv"
+    assert format_breakdown(expected) in capsys.readouterr().out
+
+
+def test_errors_names_an_unknown_rule(files, tmp_path: Path, capsys) -> None:
+    gt_file, pred_file, _, _ = files
+    with pytest.raises(SystemExit) as info:
+        load_tool().main(
+            ["--gt", str(gt_file), "--pred", str(pred_file), "--out", str(tmp_path / "o"), "--errors", "coco"]
+        )
+    assert info.value.code == 2 and "--errors: invalid choice: 'coco'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"--errors must be one of \['paper', 'tidecv'\], got 'coco'"):
+        EvalOptions(gt=str(gt_file), pred=str(pred_file), errors="coco").check()
 
 
 def test_without_errors_there_is_no_breakdown(files, tmp_path: Path, capsys) -> None:

@@ -36,7 +36,8 @@ def eval_record(ap: float, aps: float = 0.1) -> dict:
 
 def backbone(label: str, aps: list[float], latency: float = 12.5, aps_small: list[float] | None = None):
     runs = [
-        {"seed": s, "train": {"train_s": 600.0 + 60 * s, "images_per_s": 40.0 + s},
+        {"seed": s, "train": {"train_s": 600.0 + 60 * s, "images_per_s": 40.0 + s,
+                              "segments": [{"from_epoch": 0, "wall_s": 1.0, "loadavg": [0.5 + s, 1.25]}]},
          "eval": eval_record(ap, (aps_small or [0.1] * len(aps))[s])}
         for s, ap in enumerate(aps)
     ]  # fmt: skip
@@ -100,8 +101,10 @@ def test_markdown_holds_the_numbers_and_says_what_is_not_different(report):
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[2:7] == ["2.29", "0.97", f"{cspx.metrics['AP'].mean:.4f}", "0.5988-0.6123", "0.0068"]
     assert cells[7:12] == [f"{cspx.metrics[k].mean:.4f}" for k in ("AP50", "AP75", "APs", "APm")] + ["-"]
-    assert cells[12:] == ["11.0", "10.50", "40.5"]
-    assert "| cspx | 0 | 0.6123 | 0.8123 | 0.6623 | 0.1000 | 0.6223 | - | 10.00 | 40.0 |" in md
+    assert cells[12:] == ["11.0 (11.0-12.0)", "10.50", "40.5"]  # latency: median (min-max) of the runs
+    assert "| cspx | 0 | 0.6123 | 0.8123 | 0.6623 | 0.1000 | 0.6223 | - | 10.00 | 40.0 | 0.5 / 1.2 |" in md
+    assert "| cspx | 1 | 0.5988 |" in md and "| 41.0 | 1.5 / 1.2 |" in md  # the machine's load at start / end
+    assert "TIDE-style dAP by the TIDE paper's rules" in md
     assert (
         "cspx vs dark: AP +0.2041, different: AP ranges over seeds do not overlap (0.5988-0.6123 vs 0.4010-0.4020)"
         in md

@@ -64,6 +64,7 @@ def test_the_name_defaults_to_the_file_name_and_timm_labels_to_a_folder_name(tmp
         ({"cost": {"repeats": "5"}}, r"key 'cost\.repeats' expects int, got '5'"),
         ({"cost": {"gpu_dtype": "int8"}}, r"key 'cost\.gpu_dtype' must be one of"),
         ({"report": {"score_thres": 2}}, r"key 'report\.score_thres' must be in \[0, 1\]"),
+        ({"report": {"errors": "coco"}}, r"key 'report\.errors' must be one of \['paper', 'tidecv'\], got 'coco'"),
         ({"report": {"grid": 2}}, r"unknown key 'report\.grid'; did you mean 'grid_images'\?"),
         ({"name": "my study"}, r"'name' 'my study' must be a folder name"),
         ({"backbones": [{"name": "a b"}]}, r"backbones\[0\]\.label 'a b' must be a folder name"),
@@ -109,6 +110,8 @@ def test_the_command_line_selects_labels_adds_names_and_replaces_seeds(tmp_path)
     }
     assert chosen.seeds == (2, 5) and chosen.overrides == ("train.epochs=2",) and chosen.name == "other"
     assert select(spec).backbones == spec.backbones
+    assert spec.report.errors == "paper" and select(spec, errors="tidecv").report.errors == "tidecv"
+    assert select(spec, errors="tidecv").report.grid_images == spec.report.grid_images
     with pytest.raises(ConfigError, match="--seeds"):
         select(spec, seeds=[1, 1])
     with pytest.raises(ConfigError, match="no backbones"):

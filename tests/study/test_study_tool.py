@@ -43,11 +43,18 @@ def test_a_backbone_that_does_not_build_fails_before_training(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(("argv", "message"), [(["--seeds", "0,x"], "argument --seeds: expected an integer"),
-                                               (["--backbones", ","], "comma-separated backbones")])  # fmt: skip
+                                               (["--backbones", ","], "comma-separated backbones"),
+                                               (["--errors", "coco"], "--errors: invalid choice: 'coco'")])  # fmt: skip
 def test_argument_errors(argv, message, capsys):
     with pytest.raises(SystemExit) as e:
         load_tool().parse_args(["s.yaml", *argv])
     assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_errors_picks_the_rules_of_the_breakdown():
+    tool = load_tool()
+    assert tool.options(tool.parse_args(["s.yaml", "--errors", "tidecv"])).errors == "tidecv"
+    assert tool.options(tool.parse_args(["s.yaml"])).errors is None  # the study file's report.errors
 
 
 @pytest.mark.parametrize(("signum", "status", "said"), [(15, 143, "stopped by SIGTERM"), (2, 130, "interrupted")])

@@ -28,7 +28,8 @@ from detector.engine.prediction.checkpoint_io import load_detector
 from detector.job_files import JobFiles
 from detector.output_files import write_text_atomic
 from detector.runtime.loader import is_exported, load_backend
-from detector.study.errors import ErrorBreakdown, error_breakdown, format_breakdown
+from detector.study.error_rules import break_down, error_rule
+from detector.study.errors import ErrorBreakdown, format_breakdown
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +55,12 @@ class EvalOptions:
     engine: str = "auto"  # auto | faster | pycocotools
     device: str | None = None  # auto | cpu | cuda | cuda:N; None: the config's train.device
     progress: bool = True  # progress bar over the val batches
-    errors: bool = False  # also the TIDE-style error breakdown (detector/study/errors.py)
+    errors: bool | str = False  # also the error breakdown: True / "paper" (the default rule) or "tidecv"
 
     def check(self) -> None:
-        """Raise ValueError unless exactly one mode is complete: ``gt`` + ``pred``, or ``config`` + ``weights``."""
+        """Raise ValueError unless exactly one mode is complete: ``gt`` + ``pred``, or ``config`` + ``weights``, and
+        ``errors`` names a rule (detector/study/error_rules.py)."""
+        error_rule(self.errors)
         if self.gt or self.pred:
             if not (self.gt and self.pred):
                 raise ValueError("file mode needs both --gt ANN.json and --pred PREDICTIONS.json")
@@ -189,7 +192,7 @@ def run_evaluation(opts: EvalOptions) -> EvalResult:
     """Evaluate as ``opts`` says (see :class:`EvalOptions`), log the metrics and write the output files.
 
     With ``opts.errors`` the TIDE-style error breakdown is logged after the metrics and stored in ``metrics.json``
-    as ``"errors": {"ap50", "dap", "counts"}``.
+    as ``"errors": {"ap50", "dap", "counts", "rule"}``.
     Warnings raised while evaluating (e.g. no predictions) are logged as warnings. Raises ValueError (options,
     config), :class:`EvaluationInputError` (unreadable or inconsistent ground truth / predictions, categories that
     differ from the checkpoint's), FileNotFoundError / OSError (paths), RuntimeError (an engine failed).
@@ -205,7 +208,7 @@ def run_evaluation(opts: EvalOptions) -> EvalResult:
         warnings.simplefilter("always")
         run = _evaluate_files(opts) if opts.gt and opts.pred else _evaluate_checkpoint(opts, out, cfg)
         if opts.errors and run.result.has_ground_truth:
-            breakdown = error_breakdown(run.gt, run.dets, img_ids=run.img_ids)
+            breakdown = break_down(run.gt, run.dets, error_rule(opts.errors) or "paper", img_ids=run.img_ids)
         elif opts.errors:
             warnings.warn(
                 "--errors: the ground truth has no box, so there is no error breakdown", UserWarning, stacklevel=2

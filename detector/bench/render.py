@@ -1,137 +1,147 @@
-"""The suite's report: speed targets (issue 7: one H100, 640x640) checked against the measured figures, a COCO
-epoch-time estimate derived from the measured training throughput, and the Markdown tables of docs/PERFORMANCE.md."""
+"""Rendering of the benchmark result dicts: the console text ``tools/benchmark.py`` prints for one benchmark
+(``format_*``: environment, backbone, detector, loader, evaluation) and the suite's Markdown report
+(:func:`render_markdown`, ``suite.md``, the tables of docs/PERFORMANCE.md) built from the same dicts, with the
+verdicts of :mod:`detector.bench.targets`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from detector.bench.targets import COCO_TRAIN_IMAGES, epoch_estimate, infer_steps, ok_step, target_rows, train_steps
 
-COCO_TRAIN_IMAGES = 118_287
-
-
-@dataclass
-class TargetRow:
-    """One speed target: the measured value (None = not measured), the bound and whether it is met (None = the
-    target does not apply to this device, e.g. a CPU run, or nothing was measured)."""
-
-    what: str
-    measured: float | None
-    unit: str
-    op: str  # ">=" or "<="
-    bound: float
-    step: str | None  # suite step the figure comes from
-    met: bool | None = None
+# ---- console text: one benchmark's result ----
 
 
-def _ok(steps: dict, name: str) -> dict | None:
-    r = steps.get(name)
-    return r if r and "error" not in r else None
-
-
-def _infer_steps(steps: dict) -> dict[str, dict]:
-    return {k: r for k, r in steps.items() if k.startswith("infer_") and _ok(steps, k)}
-
-
-def _train_steps(steps: dict) -> dict[str, dict]:
-    return {k: r for k, r in steps.items() if k.startswith("train_") and _ok(steps, k)}
-
-
-def _best(cands: list[tuple[float, str]], lowest: bool = False) -> tuple[float | None, str | None]:
-    if not cands:
-        return None, None
-    value, step = (min if lowest else max)(cands)
-    return value, step
-
-
-def target_rows(result: dict) -> list[TargetRow]:
-    """The issue-7 targets, each with its best measured figure from the suite ``result``."""
-    steps = result["steps"]
-    bb, bbc = _ok(steps, "backbone"), _ok(steps, "backbone_compile")
-    rows = []
-    for key, what in (("fwd", "inference"), ("train", "training step")):
-        ratio = bb.get(f"ratio_{key}") if bb else None
-        rows.append(TargetRow(f"backbone {what}, ours / timm (eager)", ratio, "x", ">=", 1.0, "backbone"))
-        compiled = None
-        if bbc and bb and bb.get("timm") and f"{key}_img_s" in bbc["ours"]:
-            compiled = bbc["ours"][f"{key}_img_s"] / bb["timm"][f"{key}_img_s"]
-        rows.append(
-            TargetRow(
-                f"backbone {what}, ours compiled / timm eager (goal)", compiled, "x", ">=", 1.2, "backbone_compile"
-            )
-        )
-    infer = _infer_steps(steps)
-    thr = [(r["throughput"]["without_nms"]["img_s"], k) for k, r in infer.items() if r["settings"]["dtype"] == "bf16"]
-    value, step = _best(thr)
-    rows.append(TargetRow("detector inference, batch 32, bf16, NMS excluded", value, "img/s", ">=", 800.0, step))
-    lat = [(e["e2e"]["ms"], k) for k, r in infer.items() for e in r["latency"] if e["size"] == 640]
-    value, step = _best(lat, lowest=True)
-    rows.append(
-        TargetRow("detector latency, batch 1, 640, end to end with NMS, best mode", value, "ms", "<=", 4.0, step)
+def format_env(env: dict, settings: dict) -> str:
+    """Device, versions, threads, then every setting as ``key=value``."""
+    return "\n".join(
+        [
+            f"device: {env['device']} ({env['device_name']})  torch {env['torch']}  cuda {env['cuda']}  "
+            f"threads {env['threads']}",
+            "settings: " + "  ".join(f"{k}={v}" for k, v in settings.items()),
+        ]
     )
-    rows.append(_half_vs_fp32(infer))
-    train = {k: r["train"] for k, r in _train_steps(steps).items() if r["settings"]["dtype"] == "bf16"}
-    real = [(t["real_data"]["img_s"], k) for k, t in train.items() if "real_data" in t]
-    value, step = _best(real)
-    rows.append(TargetRow("detector training step, batch 32, bf16, real loader", value, "img/s", ">=", 200.0, step))
-    ratio = train[step]["real_vs_synthetic"] if step else None
-    rows.append(TargetRow("  real loader / synthetic input", ratio, "x", ">=", 0.9, step))
-    rows += _per_flop_rows(steps)
-    gpu = result["env"]["device"].startswith("cuda")
-    for row in rows:
-        if gpu and row.measured is not None:
-            row.met = row.measured >= row.bound if row.op == ">=" else row.measured <= row.bound
-    return rows
 
 
-def _half_vs_fp32(infer: dict[str, dict]) -> TargetRow:
-    """The slowest eager half-precision path's batch-1 640 latency / fp32's (<= 1: no half path is slower)."""
+def format_backbone(r: dict) -> str:
+    """Parity, ms and images/s of ours and timm, and the ratios."""
+    lines = [format_env(r["env"], r["settings"])]
+    if r["max_abs_diff"] is not None:
+        lines.append(f"parity (fp32, before timing): max |ours - timm| = {r['max_abs_diff']:.2e}")
+    lines.append(f"{'model':<8}{'fwd ms':>10}{'fwd img/s':>12}{'train ms':>10}{'train img/s':>13}")
+    for key in ("ours", "timm"):
+        m = r.get(key)
+        if m:
+            lines.append(
+                f"{key:<8}{m['fwd_ms']:>10.2f}{m['fwd_img_s']:>12.1f}"
+                f"{m.get('train_ms', float('nan')):>10.2f}{m.get('train_img_s', float('nan')):>13.1f}"
+            )
+    if r.get("timm"):
+        line = f"ratio ours/timm: forward {r['ratio_fwd']:.3f}"
+        if "ratio_train" in r:
+            line += f"  train step {r['ratio_train']:.3f}"
+        lines.append(line)
+    else:
+        lines.append("timm not installed: no reference figures")
+    return "\n".join(lines)
 
-    def e2e_640(r: dict) -> float | None:
-        return next((e["e2e"]["ms"] for e in r["latency"] if e["size"] == 640), None)
 
-    eager = {k: r for k, r in infer.items() if not r["settings"].get("cuda_graphs") and not r["settings"]["compile"]}
-    fp32 = next((e2e_640(r) for r in eager.values() if r["settings"]["dtype"] == "fp32"), None)
-    half = [(ms, k) for k, r in eager.items() if r["settings"]["dtype"] != "fp32" and (ms := e2e_640(r)) is not None]
-    worst, step = _best(half)
-    ratio = worst / fp32 if worst is not None and fp32 else None
-    return TargetRow("batch-1 640 latency, slowest eager half path / fp32", ratio, "x", "<=", 1.0, step)
+def _fmt_ms(d: dict) -> str:
+    return f"{d['ms']:>9.2f} ms {d['img_s']:>9.1f} img/s"
 
 
-def _per_flop_rows(steps: dict) -> list[TargetRow]:
-    """Ours / YOLOv8m effective TFLOP/s in inference and training (``peers`` step), target >= 0.9."""
-    peers = (_ok(steps, "peers") or {}).get("peers", {})
-    ratios = peers.get("yolov8m.yaml", {}).get("ours_per_flop_ratio", {})
-    return [
-        TargetRow(f"{what} work per GPU-second per FLOP, ours / YOLOv8m", ratios.get(kind), "x", ">=", 0.9, "peers")
-        for kind, what in (("infer", "inference"), ("train", "training"))
+def _model_form(fuse: bool, channels_last: bool) -> str:
+    """One line saying whether this is the model form ``tools/detect.py`` runs (BatchNorm folded, channels_last)."""
+    layout = "channels_last" if channels_last else "NCHW (contiguous)"
+    form = f"BatchNorm {'folded into the convs' if fuse else 'separate'}, {layout}"
+    if fuse and channels_last:
+        return f"model form: {form} (what tools/detect.py runs; --no-fuse / --no-channels-last to change)"
+    return f"model form: {form} (NOT what tools/detect.py runs: it folds BatchNorm and uses channels_last)"
+
+
+def format_detector(r: dict) -> str:
+    """Model size, batch-1 latency per size, throughput with/without NMS, training step."""
+    lines = [format_env(r["env"], r["settings"])]
+    s, m = r["settings"], r["model"]
+    precision = "fp32 (no autocast)" if s["dtype"] == "fp32" else f"{s['dtype']} autocast"
+    lines.append(
+        f"precision: {precision}  channels_last={s['channels_last']}  compile={s['compile']}  "
+        f"fuse={s['fuse']}  median of {s['repeats']} runs x {s['iters']} iters after {s['warmup']} warm-up"
+    )
+    lines.append(_model_form(s["fuse"], s["channels_last"]))
+    if m["params"] is None:  # an exported file (tools/benchmark.py detector --weights best.onnx)
+        lines.append(f"model: {s['weights']} ({m['format']}, {m['precision']}), {s['num_classes']} classes, CPU")
+    else:
+        lines.append(
+            f"model: {m['params']:,} params, {m['gflops']:.2f} GFLOPs at {m['gflops_size']}x{m['gflops_size']} "
+            f"(batch 1, multiply-add = 2 FLOPs), {s['num_classes']} classes, {s.get('weights') or 'random init'}"
+        )
+    lines.append("latency, batch 1: end-to-end = host uint8 -> device, /255, forward, decode, NMS")
+    lines.append(f"{'size':>6}{'GFLOPs':>9}{'e2e ms':>10}{'e2e fps':>10}{'forward ms':>12}")
+    for e in r["latency"]:
+        lines.append(
+            f"{e['size']:>6}{'-' if e['gflops'] is None else format(e['gflops'], '.2f'):>9}"
+            f"{e['e2e']['ms']:>10.2f}{e['e2e']['img_s']:>10.1f}"
+            f"{e['forward']['ms']:>12.2f}"
+        )
+    t = r["throughput"]
+    lines.append(f"throughput, batch {t['batch']} at {t['size']}x{t['size']} (per batch, images/s):")
+    lines.append(
+        f"  with NMS     {_fmt_ms(t['with_nms'])}   ({t['dets_per_img']:.1f} detections/image at "
+        f"conf {s['nms']['conf']})"
+    )
+    lines.append(f"  without NMS  {_fmt_ms(t['without_nms'])}   (NMS share {100 * t['nms_share']:.1f}%)")
+    if t["dets_per_img"] < 1 and not s.get("weights"):
+        lines.append("  note: random weights leave NMS almost no boxes; with trained weights NMS costs more")
+    tr = r.get("train")
+    if tr:
+        lines.append(
+            f"training step (fwd + loss + bwd + clip + optimizer), batch {tr['batch']} at {tr['size']}x{tr['size']}:"
+        )
+        mem = f"   (peak {tr['peak_mem_gib']:.2f} GiB)" if "peak_mem_gib" in tr else ""
+        lines.append(f"  synthetic tensors  {_fmt_ms(tr['synthetic'])}{mem}")
+        if "real_data" in tr:
+            rd = tr["real_data"]
+            lines.append(f"  real data loader   {_fmt_ms(rd)}   ({rd['workers']} workers, config augmentation)")
+            lines.append(f"  loader alone       {rd['loader_ms']:>9.2f} ms {rd['loader_img_s']:>9.1f} img/s")
+            verdict = "data loading is the bottleneck" if tr["data_bound"] else "compute-bound"
+            lines.append(
+                f"  ratio real/synthetic {tr['real_vs_synthetic']:.3f}, loader/synthetic "
+                f"{tr['loader_vs_synthetic']:.3f}: {verdict}"
+            )
+
+    return "\n".join(lines)
+
+
+def format_loader(r: dict) -> str:
+    """Images/s per worker count."""
+    lines = [format_env(r["env"], r["settings"])]
+    lines.append(f"{'workers':>8}{'img/s':>10}{'img/s/worker':>14}{'seconds':>9}")
+    for run in r["runs"]:
+        lines.append(
+            f"{int(run['workers']):>8}{run['images_per_s']:>10.1f}{run['images_per_s_per_worker']:>14.1f}"
+            f"{run['seconds']:>9.2f}"
+        )
+    return "\n".join(lines)
+
+
+def format_eval(r: dict) -> str:
+    """Seconds per engine, the ratio to pycocotools, and whether the 12 stats equal pycocotools'."""
+    s = r["settings"]
+    lines = [
+        f"COCO evaluation: {s['images']} images, {r['num_gt']} ground-truth boxes, {r['num_detections']} detections, "
+        f"{s['num_classes']} categories (synthetic); median of {s['repeats']} runs (pycocotools: "
+        f"{s['reference_repeats']})",
+        f"{'engine':<24}{'seconds':>9}{'x pycocotools':>15}  stats",
     ]
+    for name, sec in r["seconds"].items():
+        ratio = r["speedup_vs_pycocotools"].get(name, 1.0)
+        d = r["max_abs_stat_difference"][name]
+        same = "reference" if name == "pycocotools" else ("identical" if r["identical_stats"][name] else "DIFFER")
+        lines.append(f"{name:<24}{sec:>9.2f}{ratio:>15.2f}  {same}" + (f" (max |diff| {d:.1e})" if d else ""))
+    lines.append("AP, AP50, AP75: " + ", ".join(f"{v:.4f}" for v in r["stats"][:3]))
+    return "\n".join(lines)
 
 
-def epoch_estimate(result: dict) -> dict | None:
-    """COCO train2017 epoch time from the measured training-step rate (real loader if measured, else synthetic):
-    ``{"img_s", "step", "source", "minutes_1gpu", "minutes_8gpu", "cores_per_gpu"}``. 8 GPUs assume linear DDP
-    scaling and every GPU fed as well as here; ``cores_per_gpu`` is the loader workers one GPU needs at that rate
-    (rate / per-worker loader images/s at the largest measured worker count). None without a training figure."""
-    train = _train_steps(result["steps"])
-    if not train:
-        return None
-    order = sorted(train, key=lambda k: (train[k]["settings"]["dtype"] != "bf16", k))
-    step = order[0]
-    t = train[step]["train"]
-    source = "real loader" if "real_data" in t else "synthetic input"
-    rate = t["real_data"]["img_s"] if "real_data" in t else t["synthetic"]["img_s"]
-    est = {
-        "img_s": rate,
-        "step": step,
-        "source": source,
-        "minutes_1gpu": COCO_TRAIN_IMAGES / rate / 60,
-        "minutes_8gpu": COCO_TRAIN_IMAGES / (8 * rate) / 60,
-        "cores_per_gpu": None,
-    }
-    loader = _ok(result["steps"], "loader")
-    if loader:
-        last = max(loader["runs"], key=lambda r: r["workers"])
-        est["cores_per_gpu"] = rate / last["images_per_s_per_worker"]
-    return est
+# ---- Markdown: the suite's report ----
 
 
 def _fmt(v: float | None, unit: str = "") -> str:
@@ -157,7 +167,7 @@ def _targets_md(result: dict) -> list[str]:
 def _backbone_md(steps: dict) -> list[str]:
     lines: list[str] = []
     for name in ("backbone", "backbone_compile"):
-        r = _ok(steps, name)
+        r = ok_step(steps, name)
         if not r:
             continue
         s = r["settings"]
@@ -187,7 +197,7 @@ def _mode(settings: dict) -> str:
 
 
 def _infer_md(steps: dict) -> list[str]:
-    infer = _infer_steps(steps)
+    infer = infer_steps(steps)
     if not infer:
         return []
     sizes = sorted({e["size"] for r in infer.values() for e in r["latency"]})
@@ -207,7 +217,7 @@ def _infer_md(steps: dict) -> list[str]:
 
 
 def _train_md(steps: dict) -> list[str]:
-    train = _train_steps(steps)
+    train = train_steps(steps)
     if not train:
         return []
     lines = [
@@ -228,7 +238,7 @@ def _train_md(steps: dict) -> list[str]:
 
 
 def _profile_md(steps: dict) -> list[str]:
-    r = _ok(steps, "profile")
+    r = ok_step(steps, "profile")
     if not r:
         return []
     lines = [
@@ -253,7 +263,7 @@ def _profile_md(steps: dict) -> list[str]:
 
 
 def _ops_md(steps: dict) -> list[str]:
-    r = _ok(steps, "ops")
+    r = ok_step(steps, "ops")
     if not r:
         return []
     lines = [
@@ -270,7 +280,7 @@ def _ops_md(steps: dict) -> list[str]:
 
 
 def _peers_md(steps: dict) -> list[str]:
-    r = _ok(steps, "peers")
+    r = ok_step(steps, "peers")
     if not r or "peers" not in r:
         return [f"Not measured: {r['skipped']}"] if r and "skipped" in r else []
     ours = r["ours"]
@@ -298,7 +308,7 @@ def _peers_md(steps: dict) -> list[str]:
 
 
 def _loader_md(steps: dict) -> list[str]:
-    r = _ok(steps, "loader")
+    r = ok_step(steps, "loader")
     if not r:
         return []
     lines = ["| workers | images/s | images/s per worker |", "|---|---|---|"]

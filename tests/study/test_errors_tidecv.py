@@ -4,7 +4,7 @@ The expected figures were computed by tidecv 1.0.1 itself (not installed here: n
 mixtures of tests/study/tidecv_data.py, with::
 
     python3 -m venv /tmp/tide && /tmp/tide/bin/pip install tidecv==1.0.1 numpy pycocotools
-    /tmp/tide/bin/python tests/study/tidecv_reference.py .
+    PYTHONPATH=. /tmp/tide/bin/python tests/study/tidecv_reference.py
 
 (``TIDE().evaluate(datasets.COCO(gt), datasets.COCOResult(dets), mode=TIDE.BOX)``, ``run.ap``,
 ``run.fix_main_errors()``, ``run.count_errors()``; AP and dAP x 100 as tidecv prints them). The same comparison on

@@ -1,18 +1,16 @@
 """Feed the mixtures of tests/study/tidecv_data.py to tidecv 1.0.1 and print its AP, dAPs (x 100) and error counts as
 JSON: the expected figures of tests/study/test_errors_tidecv.py. Run with a Python that has tidecv (not the
-project's): ``python tests/study/tidecv_reference.py REPO_ROOT``. Not a test (no ``test_`` prefix)."""
+project's), from the repository root: ``PYTHONPATH=. python tests/study/tidecv_reference.py``. Not a test (no
+``test_`` prefix)."""
 
 import json
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, sys.argv[1])
+from tidecv import TIDE, datasets
+from tidecv.errors import main_errors as e
 
-from tidecv import TIDE, datasets  # noqa: E402
-from tidecv.errors import main_errors as e  # noqa: E402
-
-from tests.study.tidecv_data import MIXTURES, mixture  # noqa: E402
+from tests.study.tidecv_data import MIXTURES, mixture
 
 NAMES = {e.ClassError: "cls", e.BoxError: "loc", e.OtherError: "both", e.DuplicateError: "dupe",
          e.BackgroundError: "bkg", e.MissedError: "miss"}  # fmt: skip

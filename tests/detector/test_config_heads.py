@@ -114,3 +114,18 @@ def test_registering_checks_the_family_declaration():
     with pytest.raises(TypeError, match=r"Broken.head must be its DetectionHead subclass"):
         register_head_family()(Broken)
     assert "other" not in head_family_names()
+
+
+def test_one_default_head_family_in_code_docs_and_pyproject():
+    from detector.config import Config
+    from detector.registry import DEFAULT_HEAD_FAMILY
+
+    root = CONFIGS.parent
+    assert DEFAULT_HEAD_FAMILY == "decoupled" and Config().model.head == DecoupledHeadConfig()
+    assert "the anchor-free decoupled head (the default;" in (root / "README.md").read_text()
+    assert "decoupled head by default" in (root / "pyproject.toml").read_text()
+    assert (
+        "The default family (a config without `model.head.type`) is `decoupled`"
+        in (root / "docs" / "ARCHITECTURE.md").read_text()
+    )
+    assert yaml.safe_load((CONFIGS / "defaults.yaml").read_text())["model"]["head"]["type"] == "decoupled"

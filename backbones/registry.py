@@ -21,15 +21,17 @@ TIMM_PREFIX = "timm:"
 BACKBONES: Registry[Callable[..., Backbone]] = Registry("backbone")
 
 
-def register_backbone(name: str | None = None) -> Callable[[Callable[..., Backbone]], Callable[..., Backbone]]:
+def register_backbone(name: str | None = None, builder: Callable[..., Backbone] | None = None) -> Any:
     """Decorator: register a builder under ``name`` (default: the function's name), e.g.::
 
-    @register_backbone()
-    def tiny_net(pretrained=None, out_indices=(2, 3, 4), **kwargs) -> Backbone: ...
-    """
+        @register_backbone()
+        def tiny_net(pretrained=None, out_indices=(2, 3, 4), **kwargs) -> Backbone: ...
+
+    ``register_backbone(name, builder)`` (the older call form) registers ``builder`` at once and returns it."""
     if name is not None and name.startswith(TIMM_PREFIX):
         raise ValueError(f"backbone names may not start with {TIMM_PREFIX!r} (reserved for timm models)")
-    return BACKBONES.register(name)
+    decorate = BACKBONES.register(name)
+    return decorate if builder is None else decorate(builder)
 
 
 def list_backbones() -> list[str]:

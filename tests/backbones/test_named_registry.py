@@ -41,3 +41,15 @@ def test_a_name_is_registered_once():
     assert reg.names() == []
     with pytest.raises(ValueError, match="unknown widget 'w'"):
         reg.remove("w")
+
+
+def test_register_backbone_keeps_its_call_form_and_reserves_timm_names():
+    from backbones import BACKBONES, register_backbone
+
+    def builder(pretrained=None, out_indices=(2, 3, 4)):
+        raise AssertionError("not built here")
+
+    assert register_backbone("call_form", builder) is builder and BACKBONES.get("call_form") is builder
+    BACKBONES.remove("call_form")
+    with pytest.raises(ValueError, match="reserved for timm models"):
+        register_backbone("timm:mine")

@@ -1,4 +1,4 @@
-"""Shared backbone building blocks: ConvBNAct, classifier head, feature metadata, freezing / norm_eval base class.
+"""Shared backbone building blocks: ConvBNAct, classifier head, feature metadata, the Backbone base class.
 
 Feature numbering used by every backbone here (timm's for ResNet-like nets): out index ``i`` is the feature map at
 stride ``2 ** (i + 1)`` -- 0 = stem output (stride 2), 1..4 = stages at strides 4, 8, 16, 32.
@@ -112,13 +112,20 @@ def check_out_indices(name: str, out_indices: tuple[int, ...] | list[int], avail
 
 
 class Backbone(nn.Module):
-    """Base class: returns ``list[Tensor]`` ordered by increasing stride; exposes ``channels`` / ``strides``.
+    """Base class of every backbone: ``forward(x)`` returns ``list[Tensor]`` ordered by increasing stride, one map
+    per out index, described by ``feature_info`` (-> ``channels`` / ``strides``).
 
     Subclasses set ``self.feature_info`` (``list[FeatureInfo]``, one per returned map, built from the modules) and
-    implement ``frozen_modules(n)`` (the modules producing out indices ``0..n``), then call ``self._setup(...)``.
+    implement ``frozen_modules(n)`` (the modules producing out indices ``0..n``: the stem and stages 1..n).
+    :func:`backbones.build_backbone` applies ``frozen_stages`` / ``norm_eval`` through them
+    (:mod:`backbones.contract`) and checks the result; ``train()`` keeps what it froze in eval mode.
     """
 
     feature_info: list[FeatureInfo]
+    #: set by :func:`backbones.contract.apply_freezing`: stem and stages 1..N frozen (0: none)
+    frozen_stages: int = 0
+    #: set by :func:`backbones.contract.apply_freezing`: every BatchNorm stays in eval mode
+    norm_eval: bool = False
 
     @property
     def channels(self) -> list[int]:
@@ -130,35 +137,19 @@ class Backbone(nn.Module):
         """Stride (input pixels per cell) of each returned feature map."""
         return [f.reduction for f in self.feature_info]
 
-    def frozen_modules(self, n: int) -> list[nn.Module]:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _setup(self, frozen_stages: int = 0, norm_eval: bool = False) -> None:
-        if not isinstance(frozen_stages, int) or frozen_stages < -1 or frozen_stages > NUM_LEVELS - 1:
-            raise ValueError(
-                f"{type(self).__name__}: frozen_stages={frozen_stages!r} must be an int in -1..{NUM_LEVELS - 1} "
-                "(-1/0 = nothing frozen, N = stem and stages 1..N frozen)"
-            )
-        self.frozen_stages = frozen_stages
-        self.norm_eval = bool(norm_eval)
-        self._freeze()
-
-    def _freeze(self) -> None:
-        if self.frozen_stages <= 0:
-            return
-        for m in self.frozen_modules(self.frozen_stages):
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad_(False)
+    def frozen_modules(self, n: int) -> list[nn.Module]:
+        """The modules producing out indices ``0..n`` (stem and stages 1..n); a backbone that can be frozen
+        overrides this."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement frozen_modules(n)")
 
     def train(self, mode: bool = True) -> Backbone:
         """Like ``nn.Module.train`` but frozen stages (and with ``norm_eval`` every BatchNorm) stay in eval mode."""
         super().train(mode)
         if mode:
-            if getattr(self, "frozen_stages", 0) > 0:
+            if self.frozen_stages > 0:
                 for m in self.frozen_modules(self.frozen_stages):
                     m.eval()
-            if getattr(self, "norm_eval", False):
+            if self.norm_eval:
                 for m in self.modules():
                     if isinstance(m, nn.modules.batchnorm._BatchNorm):
                         m.eval()

@@ -185,8 +185,6 @@ class CspNet(Backbone):
         cfg: CspNetCfg,
         out_indices: tuple[int, ...] = (2, 3, 4),
         num_classes: int = 0,
-        frozen_stages: int = 0,
-        norm_eval: bool = False,
         name: str = "cspnet",
     ) -> None:
         super().__init__()
@@ -229,7 +227,6 @@ class CspNet(Backbone):
             for m in self.modules():
                 if isinstance(m, (BottleneckBlock, DarkBlock)):
                     m.zero_init_last()
-        self._setup(frozen_stages, norm_eval)
 
     def _flat(self) -> list[nn.Module]:
         return list(self.stem.children()) + list(self.stages.children())

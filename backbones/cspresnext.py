@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import os
 from functools import partial
 
 from .cspnet import CspNet, CspNetCfg, StageCfg, StemCfg, scale_cfg
 from .pretrained import PretrainedWeightsError, WeightsSpec, load_checked, load_state_dict_file, resolve_pretrained
+from .registry import register_backbone
 
 TIMM_RELEASES = "https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights"
 
@@ -56,20 +56,18 @@ CONFIGS = {"cspresnext50": CSPRESNEXT50, "cspdarknet53": CSPDARKNET53, "cspresne
 
 def build_cspnet(
     name: str,
-    pretrained: bool | str | os.PathLike | None = None,
+    pretrained: bool | None = None,
     out_indices: tuple[int, ...] = (2, 3, 4),
     *,
     width_mult: float = 1.0,
     depth_mult: float = 1.0,
-    frozen_stages: int = 0,
-    norm_eval: bool = False,
     num_classes: int = 0,
 ) -> CspNet:
-    """Build ``cspresnext50`` / ``cspdarknet53`` / ``cspresnext50_darknet``; ``num_classes > 0`` adds the classifier
-    (forward -> logits).
+    """Build the CSP network ``CONFIGS[name]``; ``num_classes > 0`` adds the classifier (forward -> logits).
 
-    Pretrained weights (timm state_dict keys) load strictly; they need ``width_mult == depth_mult == 1``.
-    ``cspresnext50_darknet`` has no ImageNet weights here: its weights come with a converted darknet detector.
+    ``pretrained=True`` loads the official weights (timm state_dict keys, strictly); they need
+    ``width_mult == depth_mult == 1``. ``cspresnext50_darknet`` has no ImageNet weights here: its weights come with a
+    converted darknet detector. (A weights file is loaded by :func:`backbones.build_backbone`.)
     """
     if name not in CONFIGS:
         raise ValueError(f"unknown CSP backbone {name!r}; choose one of {sorted(CONFIGS)}")
@@ -78,17 +76,19 @@ def build_cspnet(
             f"{name}: no ImageNet weights are published for this backbone; use pretrained=false, a file path, or "
             "convert a darknet detector with tools/convert_darknet.py and fine-tune it with train.weights=CKPT"
         )
-    use_weights = pretrained is not None and pretrained is not False
-    if use_weights and (width_mult != 1.0 or depth_mult != 1.0):
+    if pretrained is True and (width_mult != 1.0 or depth_mult != 1.0):
         raise ValueError(
             f"{name}: pretrained weights exist only for the full model; got width_mult={width_mult}, "
             f"depth_mult={depth_mult}. Use pretrained=None with scaled models, or keep both multipliers at 1.0."
         )
     cfg = scale_cfg(CONFIGS[name], width_mult, depth_mult)
-    model = CspNet(cfg, out_indices, num_classes=num_classes, norm_eval=norm_eval, name=name)
+    model = CspNet(cfg, out_indices, num_classes=num_classes, name=name)
     path = resolve_pretrained(pretrained, name, WEIGHTS.get(name))
     if path is not None:
         sd = load_state_dict_file(path)
         load_checked(model, sd, name=name, source=str(path), ignore_prefixes=model.ignored_checkpoint_prefixes())
-    model._setup(frozen_stages, norm_eval)  # after loading, so frozen params keep the loaded values
     return model
+
+
+for _name in CONFIGS:  # the names are written once, as the keys of CONFIGS beside their configs
+    register_backbone(_name)(partial(build_cspnet, _name))

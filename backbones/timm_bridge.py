@@ -76,8 +76,6 @@ def build_timm(
     *,
     width_mult: float = 1.0,
     depth_mult: float = 1.0,
-    frozen_stages: int = 0,
-    norm_eval: bool = False,
 ) -> TimmFeatures:
     """Build ``timm.create_model(name, features_only=True)``; ``pretrained`` True uses timm's own download (HF hub
     cache), a path is loaded by timm (``pretrained_cfg_overlay=dict(file=...)``)."""
@@ -117,6 +115,4 @@ def build_timm(
             f"{label}: loading pretrained weights failed ({type(e).__name__}: {e}). Offline? Download the "
             f"weights of {name!r} (Hugging Face hub 'timm/...') and pass pretrained=PATH."
         ) from e
-    model = TimmFeatures(net, idx, stride_to_module)
-    model._setup(frozen_stages, norm_eval)
-    return model
+    return TimmFeatures(net, idx, stride_to_module)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import os
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -11,17 +11,21 @@ from torch import nn
 
 from .common import Backbone, FeatureInfo, check_out_indices, level_stride
 from .pretrained import WeightsSpec, load_checked, load_state_dict_file, resolve_pretrained
+from .registry import register_backbone
 
 if TYPE_CHECKING:
     from torchvision.models import ResNet  # untyped package: Any for the type checker
+
+
+#: torchvision model name -> its ImageNet weights enum member (names written once; torchvision imported on use)
+TORCHVISION_NAMES = {"resnet50": "ResNet50_Weights", "resnext50_32x4d": "ResNeXt50_32X4D_Weights"}
 
 
 def _torchvision_models() -> dict[str, tuple[Any, Any]]:
     from torchvision import models
 
     return {
-        "resnet50": (models.resnet50, models.ResNet50_Weights.IMAGENET1K_V2),
-        "resnext50_32x4d": (models.resnext50_32x4d, models.ResNeXt50_32X4D_Weights.IMAGENET1K_V2),
+        name: (getattr(models, name), getattr(models, enum).IMAGENET1K_V2) for name, enum in TORCHVISION_NAMES.items()
     }
 
 
@@ -98,17 +102,15 @@ class TorchvisionResNet(Backbone):
 
 def build_torchvision(
     name: str,
-    pretrained: bool | str | os.PathLike | None = None,
+    pretrained: bool | None = None,
     out_indices: tuple[int, ...] = (2, 3, 4),
     *,
     width_mult: float = 1.0,
     depth_mult: float = 1.0,
-    frozen_stages: int = 0,
-    norm_eval: bool = False,
     num_classes: int = 0,
 ) -> TorchvisionResNet:
     """Build ``resnet50`` / ``resnext50_32x4d``; ``pretrained=True`` uses torchvision's IMAGENET1K_V2 weights
-    (same torch hub cache file torchvision uses)."""
+    (same torch hub cache file torchvision uses). (A weights file is loaded by :func:`backbones.build_backbone`.)"""
     models = _torchvision_models()
     if name not in models:
         raise ValueError(f"unknown torchvision backbone {name!r}; choose one of {sorted(models)}")
@@ -123,5 +125,8 @@ def build_torchvision(
     if path is not None:
         sd = load_state_dict_file(path)
         load_checked(model, sd, name=name, source=str(path), ignore_prefixes=model.ignored_checkpoint_prefixes())
-    model._setup(frozen_stages, norm_eval)
     return model
+
+
+for _name in TORCHVISION_NAMES:
+    register_backbone(_name)(partial(build_torchvision, _name))

@@ -47,10 +47,10 @@ class ConfigError(ValueError):
 
 
 def neck_names() -> tuple[str, ...]:
-    """The registered necks (``detector/registry.py`` NECKS): the choices of ``model.neck.type``."""
-    from detector.registry import NECKS  # imported when called: the registry imports this module
+    """The registered necks (``detector.neck.NECKS``): the choices of ``model.neck.type``."""
+    from detector.neck import NECKS  # imported when called: the neck module imports this one (type hints)
 
-    return tuple(NECKS)
+    return tuple(NECKS.names())
 
 
 @dataclass
@@ -72,7 +72,7 @@ class BackboneConfig:
 
 @dataclass
 class NeckConfig:
-    type: str = option("spp_pan", doc="neck registry name (detector/registry.py NECKS)", choices=neck_names)
+    type: str = option("spp_pan", doc="neck registry name (detector/neck.py NECKS)", choices=neck_names)
     widths: list[int] = option(doc="channels of P3/P4/P5", factory=lambda: [128, 256, 512], range=AT_LEAST_1)
     depth: int = option(2, doc="conv pairs per PAN stack", range=AT_LEAST_0)
     spp_kernels: list[int] = option(doc="SPP max-pool sizes, pixels", factory=lambda: [5, 9, 13], range=AT_LEAST_1)
@@ -112,6 +112,12 @@ def default_head_config() -> HeadConfig:
     from detector.registry import DEFAULT_HEAD_FAMILY
 
     return head_config_class(DEFAULT_HEAD_FAMILY)()
+
+
+def _legacy_default_head_family() -> str:
+    from detector.registry import LEGACY_DEFAULT_HEAD_FAMILY
+
+    return LEGACY_DEFAULT_HEAD_FAMILY
 
 
 def _head_family_names() -> list[str]:
@@ -531,7 +537,7 @@ def config_from_dict(data: dict, source: str = "config", overrides: list[str] | 
     A config (or override) of the old head layout (``model.head.<family>: {...}``, ``loss.<family>: {...}``) is
     migrated to ``model.head: {type, <family fields>, loss: {...}}`` with one warning naming the new keys; keys renamed
     since (:data:`detector.config_migrate.RENAMED_KEYS`, e.g. ``eval.conf_thres`` -> ``eval.conf``) likewise."""
-    data, moved = migrate_head_layout(data, _head_family_names(), default_head_config().type)
+    data, moved = migrate_head_layout(data, _head_family_names(), _legacy_default_head_family())
     data, renamed = migrate_renamed_keys(data)
     cfg = _build(Config, data, "", source)
     legacy_overrides, renamed_overrides = [], []

@@ -1,15 +1,21 @@
-"""SPP + PANet neck (YOLOv4): builds itself from the backbone's ``channels`` / ``strides`` only."""
+"""Necks, registered in :data:`NECKS` (``model.neck.type``): the SPP + PANet neck (YOLOv4), which builds itself from
+the backbone's ``channels`` / ``strides`` only."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from backbones.named_registry import Registry
 from detector.layers import SPP, ConvBNAct, ConvStack
+
+if TYPE_CHECKING:  # the config module reads NECKS for the choices of model.neck.type
+    from detector.config import NeckConfig
 
 
 def check_strides(strides: Sequence[int]) -> None:
@@ -31,6 +37,10 @@ class Neck(nn.Module):
 
     channels: list[int]
     strides: list[int]
+
+
+#: ``model.neck.type`` -> ``builder(cfg: NeckConfig, channels, strides) -> Neck`` (the backbone's maps)
+NECKS: Registry[Callable[[NeckConfig, Sequence[int], Sequence[int]], Neck]] = Registry("neck", key="model.neck.type")
 
 
 class SPPPAN(Neck):
@@ -96,3 +106,9 @@ class SPPPAN(Neck):
         p4 = self.bu4(torch.cat([self.down3(p3), td4], 1))  # w3 -> w4 (3x3/2), s -> 2s; (w4 + w4) -> w4 = P4 out
         p5 = self.bu5(torch.cat([self.down4(p4), x5], 1))  # w4 -> w5 (3x3/2), 2s -> 4s; (w5 + w5) -> w5 = P5 out
         return [p3, p4, p5]
+
+
+@NECKS.register()
+def spp_pan(cfg: NeckConfig, channels: Sequence[int], strides: Sequence[int]) -> SPPPAN:
+    """``model.neck.type: spp_pan``: :class:`SPPPAN` over the backbone maps of ``channels`` / ``strides`` (pixels)."""
+    return SPPPAN(channels, strides, cfg.widths, cfg.depth, cfg.spp_kernels, spp_order=cfg.spp_order, bn_eps=cfg.bn_eps)

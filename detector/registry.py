@@ -1,11 +1,18 @@
-"""Registries above the backbone: necks and head families.
+"""Registries above the backbone: necks (:data:`detector.neck.NECKS`) and head families (:data:`HEAD_FAMILIES`),
+both :class:`backbones.named_registry.Registry` objects filled by a decorator at the definition.
 
 A head family is a plug-in: one folder ``detector/heads/<family>/`` with its head, loss, assigner and config
-dataclass, and a :class:`detector.heads.base.HeadFamily` subclass registered with ONE decorator::
+dataclass, and a :class:`detector.heads.base.HeadFamily` subclass registered with ONE decorator; the family's name is
+written once, as the ``type`` default of its config (what a user writes as ``model.head.type``)::
 
-    @register_head_family("centre")
+    @dataclass
+    class CentreHeadConfig(HeadConfig):
+        type: str = option("centre", doc=...)      # model.head: {type: centre, ..., loss: {...}}
+
+    @register_head_family()
     class CentreFamily(HeadFamily):
-        config = CentreHeadConfig          # model.head: {type: centre, ..., loss: {...}}
+        config = CentreHeadConfig
+        head = CentreHead                          # its ``family`` is set to "centre" here
         raw_outputs = "raw [B, 4+C, H, W] logits per level"
         def build_head(self, cfg, channels, strides, num_classes): ...
         def build_loss(self, cfg, head): ...
@@ -22,76 +29,77 @@ from typing import TYPE_CHECKING, TypeVar
 
 from torch import nn
 
+from backbones.named_registry import Registry
 from detector.config import HeadConfig, NeckConfig
-from detector.neck import SPPPAN, Neck
+from detector.neck import NECKS, Neck
 
 if TYPE_CHECKING:  # importing detector.heads imports the families, which import this module
     from detector.heads.base import DetectionHead, HeadFamily
 
 F = TypeVar("F", bound="type[HeadFamily]")
 
-#: ``model.head.type`` when a config does not name one
-DEFAULT_HEAD_FAMILY = "yolov4"
+#: ``model.head.type`` when a config does not name one (why: docs/ARCHITECTURE.md, "The model in detail")
+DEFAULT_HEAD_FAMILY = "decoupled"
+#: the family an old-layout config without ``model.head.type`` meant (the default when that layout was written)
+LEGACY_DEFAULT_HEAD_FAMILY = "yolov4"
 
-_HEAD_FAMILIES: dict[str, HeadFamily] = {}
-
-NECKS: dict[str, Callable[[NeckConfig, Sequence[int], Sequence[int]], Neck]] = {
-    "spp_pan": lambda cfg, channels, strides: SPPPAN(
-        channels, strides, cfg.widths, cfg.depth, cfg.spp_kernels, spp_order=cfg.spp_order, bn_eps=cfg.bn_eps
-    ),
-}
+#: ``model.head.type`` -> the registered :class:`HeadFamily` object
+HEAD_FAMILIES: Registry[HeadFamily] = Registry("head family", key="model.head.type")
 
 
-def register_head_family(name: str) -> Callable[[F], F]:
+def register_head_family(name: str | None = None) -> Callable[[F], F]:
     """Class decorator: register a :class:`HeadFamily` subclass as ``model.head.type: <name>``.
 
-    Its ``config`` must be a :class:`detector.config.HeadConfig` subclass whose ``type`` defaults to ``name``.
-    Registering a name twice is an error (unless it is the same class again, e.g. a re-imported module)."""
+    ``name`` defaults to the ``type`` default of its ``config`` (a :class:`detector.config.HeadConfig` subclass);
+    given, it must equal it. Sets the family's ``name`` and its ``head`` class's ``family``. Registering a name twice
+    is an error (unless it is the same class again, e.g. a re-imported module)."""
 
     def decorate(cls: F) -> F:
         config = getattr(cls, "config", None)
         if not (isinstance(config, type) and issubclass(config, HeadConfig)):
-            raise TypeError(f"head family {name!r}: {cls.__name__}.config must be a HeadConfig subclass")
-        if config().type != name:
-            raise ValueError(
-                f"head family {name!r}: {config.__name__}.type defaults to {config().type!r}; make it {name!r}"
-            )
+            raise TypeError(f"head family {cls.__name__}: {cls.__name__}.config must be a HeadConfig subclass")
+        declared = config().type
+        if name is not None and declared != name:
+            raise ValueError(f"head family {name!r}: {config.__name__}.type defaults to {declared!r}; make it {name!r}")
         if not isinstance(getattr(cls, "raw_outputs", None), str):
-            raise TypeError(f"head family {name!r}: {cls.__name__}.raw_outputs must describe the raw outputs")
-        old = _HEAD_FAMILIES.get(name)
-        if old is not None and type(old).__qualname__ != cls.__qualname__:
-            raise ValueError(f"head family {name!r} is already registered by {type(old).__qualname__}")
-        cls.name = name
-        _HEAD_FAMILIES[name] = cls()
+            raise TypeError(f"head family {declared!r}: {cls.__name__}.raw_outputs must describe the raw outputs")
+        head = getattr(cls, "head", None)
+        from detector.heads.base import DetectionHead
+
+        if not (isinstance(head, type) and issubclass(head, DetectionHead)):
+            raise TypeError(f"head family {declared!r}: {cls.__name__}.head must be its DetectionHead subclass")
+        if head.__dict__.get("family", declared) != declared:
+            raise ValueError(f"head family {declared!r}: {head.__name__}.family is {head.family!r}; remove it")
+        HEAD_FAMILIES.add(declared, cls())
+        cls.name = declared
+        head.family = declared
         return cls
 
     return decorate
 
 
-def _families() -> dict[str, HeadFamily]:
+def _families() -> Registry[HeadFamily]:
     import detector.heads  # noqa: F401 - registers the built-in families
 
-    return _HEAD_FAMILIES
+    return HEAD_FAMILIES
 
 
 def head_family_names() -> list[str]:
     """The registered head families (``model.head.type`` choices), sorted."""
-    return sorted(_families())
+    return _families().names()
 
 
 def get_head_family(name: str, key: str = "model.head.type") -> HeadFamily:
-    """The family registered as ``name``; a ValueError naming ``key`` and the choices when there is none."""
-    families = _families()
-    if name not in families:
-        raise ValueError(f"{key}: unknown head family '{name}'; choose one of {sorted(families)}")
-    return families[name]
+    """The family registered as ``name``; a ValueError naming ``key``, the close names and the choices otherwise."""
+    try:
+        return _families().get(name)
+    except ValueError as e:  # the registry's message names model.head.type; name the caller's key instead
+        raise ValueError(str(e).replace(f"{HEAD_FAMILIES.key}: ", f"{key}: ", 1)) from None
 
 
 def build_neck(cfg: NeckConfig, channels: Sequence[int], strides: Sequence[int]) -> Neck:
     """The neck ``model.neck.type`` names, built from the backbone's ``channels`` / ``strides``."""
-    if cfg.type not in NECKS:
-        raise ValueError(f"model.neck.type: unknown name '{cfg.type}'; choose one of {sorted(NECKS)}")
-    return NECKS[cfg.type](cfg, channels, strides)
+    return NECKS.get(cfg.type)(cfg, channels, strides)
 
 
 def build_head(cfg: HeadConfig, channels: Sequence[int], strides: Sequence[int], num_classes: int) -> DetectionHead:

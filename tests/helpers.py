@@ -108,13 +108,14 @@ def make_overfit_batch() -> tuple[torch.Tensor, torch.Tensor]:
 
 # ---------------------------------------------------------------- config-built tiny detector and checkpoint
 
-TINY_OVERRIDES = [
+TINY_BACKBONE_NECK = [
     "model.backbone.pretrained=false",
     "model.backbone.width_mult=0.125",
     "model.backbone.depth_mult=0.34",
     "model.neck.widths=[16,24,32]",
     "model.neck.depth=1",
 ]
+TINY_OVERRIDES = [*TINY_BACKBONE_NECK, "model.head.type=yolov4"]  # the yolov4 family named (not the default)
 
 
 def tiny_model_config(num_classes: int = 3) -> Config:
@@ -176,7 +177,7 @@ def write_tiny_checkpoint(path: Path, num_classes: int = 3, seed: int = 0) -> De
 TINY_MODEL = {
     "backbone": {"name": "cspresnext50", "pretrained": False, "width_mult": 0.0625, "depth_mult": 0.34},
     "neck": {"widths": [16, 24, 32], "depth": 1, "spp_kernels": [3, 5, 7]},
-    "head": {"anchors": [[6, 6, 9, 9, 12, 12], [15, 15, 19, 19, 23, 23], [27, 27, 32, 32, 40, 40]]},
+    "head": {"type": "yolov4", "anchors": [[6, 6, 9, 9, 12, 12], [15, 15, 19, 19, 23, 23], [27, 27, 32, 32, 40, 40]]},
 }
 
 # the same with the anchor-free decoupled head (8 distance bins: 64-px images)

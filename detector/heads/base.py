@@ -20,10 +20,12 @@ T = TypeVar("T")
 
 
 class DetectionHead(nn.Module):
-    """Base of the head families. Subclasses set ``family`` and ``config_buffers`` (class attributes) and
-    ``num_classes``, ``strides`` (pixels, one per level) and ``decode_in_forward`` in ``__init__``."""
+    """Base of the head families. Subclasses set ``config_buffers`` (class attribute) and ``num_classes``,
+    ``strides`` (pixels, one per level) and ``decode_in_forward`` in ``__init__``; ``family`` is set when the
+    family naming this class as its ``head`` registers."""
 
-    #: registry name of the family (``model.head.type``); the loss, export format and hooks are looked up by it
+    #: registry name of the family (``model.head.type``), set by :func:`detector.registry.register_head_family`;
+    #: the loss, export format and hooks are looked up by it
     family: ClassVar[str]
     #: buffers that hold configuration (kept from the config when fine-tuning from another checkpoint); each is
     #: the config key ``model.head.<name>``
@@ -49,15 +51,18 @@ class HeadFamily:
     """A head family: its config class, head and loss builders, raw-output layout and optional training hooks.
 
     Subclass, set the class attributes, implement :meth:`build_head` / :meth:`build_loss` and register the class
-    with ``@register_head_family("<name>")`` (:mod:`detector.registry`); the name is ``model.head.type``, the
-    ``type`` default of ``config`` and the ``family`` of the head it builds.
+    with ``@register_head_family()`` (:mod:`detector.registry`); the name, written once, is the ``type`` default
+    of ``config`` (``model.head.type``), and the registry sets it as the family's ``name`` and its ``head``'s
+    ``family``.
     """
 
     #: registry name, set by :func:`detector.registry.register_head_family`
     name: ClassVar[str]
-    #: the family's ``model.head`` dataclass: a :class:`detector.config.HeadConfig` subclass whose ``loss`` field
-    #: holds the loss settings
+    #: the family's ``model.head`` dataclass: a :class:`detector.config.HeadConfig` subclass whose ``type`` default
+    #: is the family's name and whose ``loss`` field holds the loss settings
     config: ClassVar[type[HeadConfig]]
+    #: the head class :meth:`build_head` builds (its ``family`` is set on registration)
+    head: ClassVar[type[DetectionHead]]
     #: the raw export outputs (one per level), as written into the exported model's ``output_format`` metadata
     raw_outputs: ClassVar[str]
     #: ``model.head`` keys a training run may rewrite in its own config (by :meth:`on_train_start`)

@@ -41,7 +41,7 @@ def test_registry_names_and_default_cspresnext50():
 
 
 def test_unknown_name_suggests_nearest():
-    with pytest.raises(ValueError, match=r"Did you mean 'cspresnext50'.*Available"):
+    with pytest.raises(ValueError, match=r"Did you mean 'cspresnext50'.*Choose one of"):
         build_backbone("cspresnext5O")
 
 

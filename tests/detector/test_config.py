@@ -1,5 +1,6 @@
 """Config loading: defaults file, base chains, overrides with type conversion, clear errors."""
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -138,13 +139,16 @@ def test_did_you_mean_inside_optional_section_of_a_file(tmp_path):
         ("predict.letterbox=wide", r"key 'predict.letterbox' must be one of \['rect', 'square'\]"),
         ("model.head.prior_prob=1", r"key 'model.head.prior_prob' must be in \(0, 1\)"),
         ("model.neck.widths=[32, 0, 96]", r"key 'model.neck.widths\[1\]' must be >= 1, got 0"),
-        ("model.head.anchors=[[1, 2], [3, -1]]", r"key 'model.head.anchors\[1\]\[1\]' must be > 0"),
+        (
+            "model.head.type=yolov4 & model.head.anchors=[[1, 2], [3, -1]]",
+            r"key 'model.head.anchors\[1\]\[1\]' must be > 0",
+        ),
         ("data.img_size=0", r"key 'data.img_size' must be >= 32 and a multiple of 32, got 0"),
     ],
 )
 def test_numbers_outside_their_range_name_the_key_and_range(override, message):
     with pytest.raises(ConfigError, match=message):
-        load_config(None, [override])
+        load_config(None, override.split(" & "))
 
 
 def test_ranges_checked_in_files_and_edges_accepted(tmp_path):
@@ -156,17 +160,29 @@ def test_ranges_checked_in_files_and_edges_accepted(tmp_path):
     assert (cfg.train.epochs, cfg.train.workers, cfg.data.augment.mosaic, cfg.data.img_size) == (1, 0, 1.0, 32)
 
 
-def test_a_newly_registered_neck_is_accepted_without_editing_a_table(monkeypatch):
-    from detector.registry import NECKS, build_neck
+def test_a_newly_registered_neck_is_accepted_without_editing_a_table():
+    from detector.neck import NECKS
+    from detector.registry import build_neck
 
     with pytest.raises(ConfigError, match=r"key 'model.neck.type' must be one of \['spp_pan'\], got 'tiny_neck'"):
         load_config(None, ["model.neck.type=tiny_neck"])
     built = []
-    monkeypatch.setitem(NECKS, "tiny_neck", lambda cfg, channels, strides: built.append((cfg.type, channels)) or cfg)
-    cfg = load_config(None, ["model.neck.type=tiny_neck"])
-    assert cfg.model.neck.type == "tiny_neck"
-    assert build_neck(cfg.model.neck, [8, 16], [8, 16]) is cfg.model.neck
-    assert built == [("tiny_neck", [8, 16])]
+
+    @NECKS.register()
+    def tiny_neck(cfg, channels, strides):  # the registered name is the function's
+        built.append((cfg.type, channels))
+        return cfg
+
+    try:
+        cfg = load_config(None, ["model.neck.type=tiny_neck"])
+        assert cfg.model.neck.type == "tiny_neck"
+        assert build_neck(cfg.model.neck, [8, 16], [8, 16]) is cfg.model.neck
+        assert built == [("tiny_neck", [8, 16])]
+        with pytest.raises(ValueError, match=r"^model.neck.type: unknown neck 'tiny_nek'\. Did you mean 'tiny_neck'\?"):
+            build_neck(dataclasses.replace(cfg.model.neck, type="tiny_nek"), [8, 16], [8, 16])
+    finally:
+        NECKS.remove("tiny_neck")
+    assert NECKS.names() == ["spp_pan"]
 
 
 def test_choices_and_ranges_are_read_from_the_declarations():

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from torch import nn
 
 from detector.config import ConfigError, config_from_dict, config_to_dict, load_config
+from detector.heads.base import HeadFamily
 from detector.heads.decoupled.config import DecoupledHeadConfig, DecoupledLossConfig
+from detector.heads.decoupled.head import DecoupledHead
 from detector.heads.yolov4.config import YoloV4HeadConfig
 from detector.registry import head_family_names, register_head_family
 
@@ -43,9 +46,9 @@ def test_type_selects_the_family_config_with_only_its_keys():
     with pytest.raises(ConfigError, match=r"key 'model.head.type' must be one of \['decoupled', 'yolov4'\], got 'x'"):
         config_from_dict({"model": {"head": {"type": "x"}}})
     with pytest.raises(ConfigError, match=r"'model.head.loss.anchor_t' must be > 1, got 0.5"):
-        load_config(None, ["model.head.loss.anchor_t=0.5"])
+        load_config(None, ["model.head.type=yolov4", "model.head.loss.anchor_t=0.5"])
     with pytest.raises(ConfigError, match=r"'model.head.wh_decode' must be one of \['sigmoid2', 'exp'\]"):
-        load_config(None, ["model.head.wh_decode=linear"])
+        load_config(None, ["model.head.type=yolov4", "model.head.wh_decode=linear"])
 
 
 def test_another_type_starts_the_head_section_afresh(tmp_path):
@@ -81,11 +84,13 @@ def test_old_layout_loads_with_one_warning_naming_the_new_keys(head_type):
 
 def test_old_layout_overrides_are_migrated_once_and_checked_against_the_type():
     with pytest.warns(UserWarning, match=r"old head config layout \(model.head.yolov4.anchors, loss.yolov4.box\)"):
-        cfg = load_config(None, [f"model.head.yolov4.anchors={ANCHORS}", "loss.yolov4.box=0.2"])
+        cfg = load_config(
+            None, ["model.head.type=yolov4", f"model.head.yolov4.anchors={ANCHORS}", "loss.yolov4.box=0.2"]
+        )
     assert isinstance(cfg.model.head, YoloV4HeadConfig)
     assert (cfg.model.head.anchors, cfg.model.head.loss.box) == (ANCHORS, 0.2)
-    with pytest.raises(ConfigError, match="model.head.type is 'yolov4', not 'decoupled'"):
-        load_config(None, ["model.head.decoupled.reg_max=4"])
+    with pytest.raises(ConfigError, match="model.head.type is 'decoupled', not 'yolov4'; set model.head.type=yolov4"):
+        load_config(None, [f"model.head.yolov4.anchors={ANCHORS}"])  # the default family is decoupled
 
 
 def test_every_shipped_config_holds_only_the_family_it_uses():
@@ -96,12 +101,31 @@ def test_every_shipped_config_holds_only_the_family_it_uses():
 
 
 def test_registering_checks_the_family_declaration():
-    class Broken:  # config's type default must equal the registered name
+    class Broken(HeadFamily):  # config's type default must equal the registered name
         config = DecoupledHeadConfig
+        head = DecoupledHead
         raw_outputs = "raw"
 
     with pytest.raises(ValueError, match="DecoupledHeadConfig.type defaults to 'decoupled'; make it 'other'"):
-        register_head_family("other")(Broken)  # type: ignore[type-var]
-    with pytest.raises(ValueError, match="head family 'decoupled' is already registered by DecoupledFamily"):
-        register_head_family("decoupled")(Broken)  # type: ignore[type-var]
+        register_head_family("other")(Broken)
+    with pytest.raises(ValueError, match="head family 'decoupled' is already registered by .*DecoupledFamily"):
+        register_head_family()(Broken)  # the name defaults to the config's type: written once, in the config
+    Broken.head = nn.Module  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=r"Broken.head must be its DetectionHead subclass"):
+        register_head_family()(Broken)
     assert "other" not in head_family_names()
+
+
+def test_one_default_head_family_in_code_docs_and_pyproject():
+    from detector.config import Config
+    from detector.registry import DEFAULT_HEAD_FAMILY
+
+    root = CONFIGS.parent
+    assert DEFAULT_HEAD_FAMILY == "decoupled" and Config().model.head == DecoupledHeadConfig()
+    assert "the anchor-free decoupled head (the default;" in (root / "README.md").read_text()
+    assert "decoupled head by default" in (root / "pyproject.toml").read_text()
+    assert (
+        "The default family (a config without `model.head.type`) is `decoupled`"
+        in (root / "docs" / "ARCHITECTURE.md").read_text()
+    )
+    assert yaml.safe_load((CONFIGS / "defaults.yaml").read_text())["model"]["head"]["type"] == "decoupled"

@@ -39,7 +39,7 @@ def test_merge_keys_may_be_overridden_and_quoted_keys_count_as_the_same_key():
 
 def test_the_generated_defaults_and_every_shipped_config_have_no_repeated_key():
     generated = defaults_yaml()
-    assert load_yaml_text(generated, "defaults.yaml")["model"]["head"]["type"] == "yolov4"
+    assert load_yaml_text(generated, "defaults.yaml")["model"]["head"]["type"] == "decoupled"
     assert DEFAULTS.read_text() == generated  # the checked-in file is the generated one
     assert generated.count("\n    prior_prob: ") == 1  # model.head.prior_prob written once (was twice)
     for path in sorted((ROOT / "configs").glob("*.yaml")):

@@ -41,7 +41,7 @@ def test_exp_decode_reaches_the_loss():
     torch.manual_seed(0)
     model = tiny_detector(num_classes=2)
     model.head.wh_decode = "exp"
-    cfg = load_config(None)
+    cfg = load_config(None, ["model.head.type=yolov4"])
     raw = model(torch.rand(2, 3, 64, 64))
     targets = torch.tensor([[0, 1, 8.0, 8.0, 40.0, 30.0], [1, 0, 20.0, 10.0, 30.0, 50.0]])
     loss_exp, _ = YoloLoss(model.head, cfg.model.head.loss)(raw, targets)
@@ -68,7 +68,7 @@ def test_darknet_config_builds_the_darknet_model():
 
 
 def test_defaults_keep_todays_model():
-    small = ["model.backbone.width_mult=0.25", "model.neck.widths=[32,64,128]"]
+    small = ["model.backbone.width_mult=0.25", "model.neck.widths=[32,64,128]", "model.head.type=yolov4"]
     model = build_model(load_config(None, ["model.backbone.pretrained=false", "model.num_classes=3", *small]))
     assert model.input_norm == "imagenet" and model.head.wh_decode == "sigmoid2"
     assert not model.neck.spp.input_last

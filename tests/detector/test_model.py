@@ -11,6 +11,8 @@ NARROW = {"cspresnext50", "cspdarknet53"}  # builders that accept width_mult / d
 
 
 def _cfg(name: str = "cspresnext50", num_classes=3, **model):
+    """A small config of the yolov4 family (named, not the default) with ``model`` keys added."""
+    model["head"] = {"type": "yolov4", **model.get("head", {})}
     scale = {"width_mult": 0.25, "depth_mult": 0.34} if name in NARROW else {}
     data = {
         "model": {

@@ -9,7 +9,7 @@ import torch
 from detector.config import load_config
 from detector.engine.training.checkpoint import load_checkpoint
 from detector.engine.training.trainer import Trainer, train
-from tests.helpers import DEFAULTS, ROOT, TINY_MODELS, tiny_config
+from tests.helpers import ROOT, TINY_MODELS, tiny_config
 
 TOOL = str(ROOT / "tools" / "train.py")
 
@@ -79,11 +79,12 @@ class _NanLoss:
 def test_trainer_stops_on_repeated_nan_loss_without_writing_weights(tmp_path, shapes_root, monkeypatch):
     from detector.registry import get_head_family
 
-    monkeypatch.setattr(get_head_family(load_config(DEFAULTS).model.head.type), "build_loss", _NanLoss)
     path = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root, train={"max_nonfinite": 1, "epochs": 1})
+    cfg = load_config(path)
+    monkeypatch.setattr(get_head_family(cfg.model.head.type), "build_loss", _NanLoss)  # the family the run uses
     torch.manual_seed(0)
     with pytest.warns(RuntimeWarning, match="non-finite loss"), pytest.raises(RuntimeError, match="max_nonfinite=1"):
-        train(load_config(path))
+        train(cfg)
     assert not (tmp_path / "out" / "weights" / "last.pt").exists()
 
 

@@ -53,7 +53,6 @@ class CentreHeadConfig(HeadConfig):
 class CentreHead(DetectionHead):
     """Per level ``3x3 conv (hidden) -> SiLU -> 1x1 conv (4 + C)``; raw ``list[[B, 4 + C, H_l, W_l]]``."""
 
-    family = "centre"
     config_buffers = ()
 
     def __init__(self, in_channels: Sequence[int], strides: Sequence[int], num_classes: int, hidden: int):
@@ -121,6 +120,7 @@ class CentreLoss(nn.Module):
 
 class CentreFamily(HeadFamily):
     config = CentreHeadConfig
+    head = CentreHead
     raw_outputs = "raw [B, 4+C, H, W] logits per level (centre offset, log size in strides, classes)"
 
     def build_head(
@@ -134,10 +134,11 @@ class CentreFamily(HeadFamily):
 
 @pytest.fixture(scope="module", autouse=True)
 def centre_family():
-    """``@register_head_family("centre")`` on :class:`CentreFamily` for this module's tests only."""
-    registered = registry.register_head_family("centre")(CentreFamily)
+    """``@register_head_family()`` on :class:`CentreFamily` for this module's tests only."""
+    registered = registry.register_head_family()(CentreFamily)
+    assert (CentreFamily.name, CentreHead.family) == ("centre", "centre")  # the name, written once, in the config
     yield registered
-    del registry._HEAD_FAMILIES["centre"]  # other test modules see the built-in families only
+    registry.HEAD_FAMILIES.remove("centre")  # other test modules see the built-in families only
 
 
 @pytest.fixture(scope="module")

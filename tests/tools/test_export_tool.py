@@ -15,7 +15,7 @@ import torch
 
 from detector.export import check_onnx, check_torchscript, export_onnx, export_torchscript
 from detector.fuse import fuse_conv_bn
-from tests.helpers import TINY_OVERRIDES, tiny_model, write_tiny_checkpoint
+from tests.helpers import TINY_BACKBONE_NECK, tiny_model, write_tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,7 +114,7 @@ def test_onnx_parity_with_the_decoupled_head(tmp_path: Path, raw: bool):
     from detector import build_model, load_config
 
     overrides = ["model.head.type=decoupled", "model.head.reg_max=8", "model.num_classes=3"]
-    cfg = load_config(ROOT / "configs" / "defaults.yaml", [*TINY_OVERRIDES, *overrides])
+    cfg = load_config(ROOT / "configs" / "defaults.yaml", [*TINY_BACKBONE_NECK, *overrides])
     torch.manual_seed(0)
     model = build_model(cfg).eval()
     path = export_onnx(fuse_conv_bn(copy.deepcopy(model)), tmp_path / "d.onnx", img_size=(64, 96), raw=raw)

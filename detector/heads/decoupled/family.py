@@ -12,9 +12,10 @@ from detector.heads.decoupled.loss import DecoupledLoss
 from detector.registry import register_head_family
 
 
-@register_head_family("decoupled")
+@register_head_family()
 class DecoupledFamily(HeadFamily):
     config = DecoupledHeadConfig
+    head = DecoupledHead
     raw_outputs = "raw [B, 4*reg_max+C, H, W] logits per level (side-distance bins, classes)"
 
     def build_head(

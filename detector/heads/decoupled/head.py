@@ -64,7 +64,6 @@ class DecoupledHead(DetectionHead):
     cell count: ``log(5 / C / (640 / stride)^2)`` when ``prior_prob`` is None (about 5 objects per 640 image).
     """
 
-    family = "decoupled"
     config_buffers = ()
 
     def __init__(

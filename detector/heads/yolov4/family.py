@@ -17,9 +17,10 @@ from detector.registry import register_head_family
 PRIOR_PROB = 0.01  # class-bias prior when model.head.prior_prob is null
 
 
-@register_head_family("yolov4")
+@register_head_family()
 class YoloV4Family(HeadFamily):
     config = YoloV4HeadConfig
+    head = YoloHead
     raw_outputs = "raw [B, A, H, W, 5+C] logits per level (tx, ty, tw, th, obj, classes)"
     run_updated_keys = ("anchors",)  # auto-anchor
 

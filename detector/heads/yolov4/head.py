@@ -79,7 +79,6 @@ class YoloHead(DetectionHead):
     ``num_anchors``.
     """
 
-    family = "yolov4"
     config_buffers = ("anchors",)
     anchors: torch.Tensor  # buffer [L, A, 2], pixels
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ import numpy as np
 from detector.data.coco_writer import box_annotation, generated_patterns, write_coco_split
 from detector.output_files import (
     EXIST_OK,
-    atomic_path,
     check_output_file,
     generated_folder_meta,
     remove_generated,
@@ -174,7 +172,9 @@ def shapes_folder_meta(root: str | Path, *, label: str, name: str, advice: str, 
     ``label``/``name``/``advice`` word the error (see :func:`detector.output_files.generated_folder_meta`)."""
     root = Path(root)
     video_dir = root / VIDEO_DIR
-    own_video = video_dir.is_dir() and all(_is_own_video(p.with_suffix(".mp4")) for p in video_dir.iterdir())
+    own_video = video_dir.is_dir() and all(
+        _is_own_video(p.with_suffix(".mp4")) for p in video_dir.iterdir() if p.name != "gt.txt"
+    )
     return generated_folder_meta(
         root, META_FILE, what="shapes set", label=label, name=name, advice=advice, exist_ok=exist_ok,
         ignore=(VIDEO_DIR,) if own_video else (),
@@ -213,20 +213,6 @@ def make_shapes(
     return result
 
 
-@dataclass
-class _MovingShape:
-    """One object of the video: class index, radius (px), centre and velocity (px, px/frame), angle and spin
-    (radians, radians/frame), RGB colour."""
-
-    cls: int
-    r: float
-    pos: np.ndarray
-    vel: np.ndarray
-    angle: float
-    spin: float
-    col: np.ndarray
-
-
 def check_video_out(out_path: str | Path, exist_ok: bool = False) -> None:
     """Raise OutputFileError when :func:`make_shapes_video` would replace an ``out_path`` (mp4) or its ``.json``
     that it did not write itself, unless ``exist_ok``."""
@@ -238,69 +224,26 @@ def check_video_out(out_path: str | Path, exist_ok: bool = False) -> None:
 
 def make_shapes_video(
     out_path: str | Path,
-    num_frames: int = 48,
+    num_frames: int = 300,
     size: int = 256,
     seed: int = 0,
-    fps: int = 12,
-    num_objects: int = 4,
+    fps: int = 25,
+    num_objects: int = 10,
     *,
     exist_ok: bool = False,
 ) -> dict:
-    """Write an mp4 ('mp4v') of shapes moving over a static background, plus ``<out>.json`` ground truth:
-    ``{"class_names", "fps", "frames": [{"frame", "boxes_xyxy" (pixels), "labels"}]}``. Returns paths and counts.
+    """Write an mp4 ('mp4v') of shapes moving, crossing, leaving and coming back, with ground-truth tracks beside it:
+    ``<out>.json`` ``{"class_names", "fps", "stats", "frames": [{"frame", "boxes_xyxy" (pixels), "labels",
+    "track_ids", "visibility"}]}`` and MOTChallenge ``gt.txt`` (:mod:`detector.data.shapes_video`). Returns paths,
+    frame count and stats (objects at once, crossings, exits and re-entries).
 
     Files that exist are replaced only when they are an earlier video of this function (its ground truth JSON) or
     ``exist_ok``; otherwise OutputFileError, before anything is written.
     """
+    from detector.data.shapes_video import check_tracks_video_out, write_tracks_video
+
     out_path = Path(out_path)
-    gt_path = out_path.with_suffix(".json")
+    own = _is_own_video(out_path)
     check_video_out(out_path, exist_ok)
-    rng = np.random.default_rng([seed, 2])
-    bg = textured_background(size, size, rng)
-    objs = []
-    for _ in range(num_objects):
-        r = rng.uniform(max(6.0, size * 0.05), max(7.0, size * 0.12))  # radius, pixels
-        objs.append(
-            _MovingShape(
-                cls=int(rng.integers(len(CLASS_NAMES))),
-                r=r,
-                pos=rng.uniform(r, size - r, 2),
-                vel=rng.uniform(-4, 4, 2),
-                angle=rng.uniform(0, 6.28),
-                spin=rng.uniform(-0.1, 0.1),
-                col=_contrasting_colour(bg.reshape(-1, 3).mean(0), rng),
-            )
-        )
-    with atomic_path(out_path, fsync=False) as tmp:
-        frames = _write_video(tmp, objs, bg, num_frames, size, fps)
-    write_text_atomic(gt_path, json.dumps({"class_names": CLASS_NAMES, "fps": fps, "frames": frames}), fsync=False)
-    return {"video": str(out_path), "ground_truth": str(gt_path), "frames": num_frames}
-
-
-def _write_video(
-    path: Path, objs: list[_MovingShape], bg: np.ndarray, num_frames: int, size: int, fps: int
-) -> list[dict]:
-    """Render ``num_frames`` frames of ``objs`` moving over ``bg`` into the mp4 ``path``; returns per-frame boxes."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (size, size))
-    if not writer.isOpened():
-        raise RuntimeError(f"OpenCV cannot write mp4 ('mp4v') to {path}; check the folder and the codec")
-    frames = []
-    for f in range(num_frames):
-        img, boxes, labels = bg.copy(), [], []
-        for o in objs:
-            mask = np.zeros((size, size), np.uint8)
-            render_shape(mask, CLASS_NAMES[o.cls], float(o.pos[0]), float(o.pos[1]), o.r, o.angle)
-            ys, xs = np.nonzero(mask)
-            img[mask > 0] = o.col.astype(np.uint8)
-            boxes.append([int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1])
-            labels.append(o.cls)
-            o.pos += o.vel
-            o.angle += o.spin
-            for k in range(2):  # bounce off the walls
-                if not o.r <= o.pos[k] <= size - o.r:
-                    o.vel[k] *= -1
-                    o.pos[k] = np.clip(o.pos[k], o.r, size - o.r)
-        writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-        frames.append({"frame": f, "boxes_xyxy": boxes, "labels": labels})
-    writer.release()
-    return frames
+    check_tracks_video_out(out_path, own, exist_ok)
+    return write_tracks_video(out_path, num_frames, size, seed, fps, num_objects)

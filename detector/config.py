@@ -276,6 +276,11 @@ class TrackConfig:
     When tracking, the detector keeps boxes down to ``low_thresh`` (in place of ``predict.conf``): ByteTrack's second
     association needs the low-score boxes."""
 
+    tracker: str = option(
+        "bytetrack",
+        doc="bytetrack | iou (the plain IoU-matching baseline: confident boxes, previous frame only)",
+        choices=("bytetrack", "iou"),
+    )
     high_thresh: float = option(0.5, doc="score of a confident box: first association with all tracks", range=FRACTION)
     low_thresh: float = option(
         0.1, doc="lowest score kept when tracking: boxes in [low, high) only continue tracks", range=FRACTION

@@ -17,7 +17,8 @@ from detector.engine.prediction.track_draw import TrackDrawer
 from detector.engine.prediction.tracking import tracking_settings
 from detector.engine.training.checkpoint import load_checkpoint
 from detector.output_files import check_output_file, write_text_atomic
-from detector.track.bytetrack import ByteTracker, check_track_config
+from detector.track import build_tracker
+from detector.track.bytetrack import check_track_config
 from detector.track.counting import LineCounter, parse_count_line
 from detector.track.mot_files import mot_lines, write_mot
 from detector.track.types import TrackedBoxes
@@ -76,7 +77,7 @@ class TrackingRun:
         self.cfg, self.out, self.source = cfg, out, source
         predictor.settings = tracking_settings(predictor.settings, cfg)
         self.class_names = predictor.class_names
-        self.tracker = ByteTracker(cfg)
+        self.tracker = build_tracker(cfg)
         self.drawer = TrackDrawer(self.class_names, cfg.trail)
         self.counter: LineCounter | None = None
         if count_line is not None:
@@ -125,7 +126,7 @@ class TrackingRun:
             "source": self.source.source,
             "fps": self.source.fps,
             "class_names": self.class_names,
-            "tracker": {"type": "bytetrack", **vars(self.cfg)},
+            "tracker": vars(self.cfg),
             **self.summary(),
             "frames": self.frames,
         }

@@ -290,7 +290,9 @@ class TrackConfig:
     low_match_iou: float = option(0.5, doc="least IoU of a low-score box with a track's predicted box", range=FRACTION)
     buffer: int = option(30, doc="frames a lost track is kept (and can take its ID back)", range=AT_LEAST_0)
     min_box_area: float = option(10.0, doc="tracks with a smaller box (pixels^2) are not shown", range=AT_LEAST_0)
-    class_aware: bool = option(True, doc="a track only takes boxes of its own class")
+    class_aware: bool = option(
+        False, doc="a track only takes boxes of its class (false: any class; its class is the score-weighted vote)"
+    )
     trail: int = option(20, doc="past centres drawn behind each track on the video, frames", range=AT_LEAST_0)
 
 

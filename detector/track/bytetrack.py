@@ -6,7 +6,9 @@ Per frame: (1) each track's box is moved by its constant-velocity Kalman filter 
 were seen on the previous frame -- an occluded object's weak box keeps its ID; (4) tentative tracks (born on the
 previous frame) take the remaining confident boxes or are dropped; (5) confident boxes left over with score >=
 ``new_track_thresh`` start tentative tracks; (6) tracks unmatched for more than ``buffer`` frames are removed.
-A track is shown (gets an ID) once it was matched on two consecutive frames (or on the first frame of the video).
+A track's class is the score-weighted vote of its boxes' classes. A track is shown (gets an ID) once it was matched
+on two consecutive frames (or on the first frame of the video). Step (5) starts no track from a box that overlaps a
+box matched on the same frame by IoU >= 0.7 (class-aware NMS leaves boxes of two classes on one object).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from detector.track.association import assign, class_gate, iou_matrix
 from detector.track.kalman import KalmanBoxFilter, cxcywh_to_xyxy, xyxy_to_cxcywh
 from detector.track.types import TrackedBoxes, as_detections
 
+DUPLICATE_IOU = 0.7  # an unmatched box overlapping a box matched on the same frame this much starts no track
+
 
 @dataclass
 class _Track:
@@ -30,7 +34,12 @@ class _Track:
     label: int
     last_frame: int  # frame of the last match
     track_id: int = 0  # 0 while tentative
-    history: list[tuple[int, int]] = field(default_factory=list)
+    votes: dict[int, float] = field(default_factory=dict)  # label -> summed score of its matched boxes
+
+    def vote(self, label: int, score: float) -> None:
+        """Add a matched box's class; the track's label is the class with the highest summed score."""
+        self.votes[label] = self.votes.get(label, 0.0) + score
+        self.label = max(self.votes, key=lambda k: self.votes[k])
 
     def predicted_xyxy(self) -> np.ndarray:
         return cxcywh_to_xyxy(self.mean[:4])
@@ -82,7 +91,8 @@ class ByteTracker:
 
     def _match(self, t: _Track, box: np.ndarray, score: float, label: int) -> None:
         t.mean, t.cov = self.kf.update(t.mean, t.cov, xyxy_to_cxcywh(box))
-        t.box_xyxy, t.score, t.label = box, score, label
+        t.box_xyxy, t.score = box, score
+        t.vote(label, score)
         t.last_frame = self.frame
 
     def update(
@@ -118,12 +128,16 @@ class ByteTracker:
             self._match(tentative[r], boxes[d], float(scores_np[d]), int(labels_np[d]))
             tentative[r].track_id = self._new_id()
         self.tracks = [t for t in self.tracks if t.track_id or t.last_frame == self.frame]
-        # (5) new tracks from confident leftovers; shown at once on the first frame
+        # (5) new tracks from confident leftovers that are not a second box on an object tracked on this frame (class-
+        # aware NMS keeps boxes of two classes on one object); shown at once on the first frame
+        taken = np.array([t.box_xyxy for t in self.tracks if t.last_frame == self.frame]).reshape(-1, 4)
+        dup = iou_matrix(boxes[rest], taken).max(1, initial=0.0) >= DUPLICATE_IOU if len(rest) else np.zeros(0, bool)
         for c in um_rest:
             d = rest[c]
-            if scores_np[d] >= cfg.new_track_thresh:
+            if scores_np[d] >= cfg.new_track_thresh and not dup[c]:
                 mean, cov = self.kf.initiate(xyxy_to_cxcywh(boxes[d]))
                 t = _Track(mean, cov, boxes[d], float(scores_np[d]), int(labels_np[d]), self.frame)
+                t.vote(t.label, t.score)
                 if first:
                     t.track_id = self._new_id()
                 self.tracks.append(t)

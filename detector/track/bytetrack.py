@@ -80,6 +80,7 @@ class ByteTracker:
                 t.mean, t.cov = self.kf.predict(t.mean, t.cov)
         first = self.frame < 0
         self.frame = frame
+        self.tracks = [t for t in self.tracks if frame - t.last_frame - 1 <= self.cfg.buffer]  # missed too many
         return int(first)
 
     def _score(self, tracks: list[_Track], boxes: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -130,17 +131,20 @@ class ByteTracker:
         self.tracks = [t for t in self.tracks if t.track_id or t.last_frame == self.frame]
         # (5) new tracks from confident leftovers that are not a second box on an object tracked on this frame (class-
         # aware NMS keeps boxes of two classes on one object); shown at once on the first frame
-        taken = np.array([t.box_xyxy for t in self.tracks if t.last_frame == self.frame]).reshape(-1, 4)
-        dup = iou_matrix(boxes[rest], taken).max(1, initial=0.0) >= DUPLICATE_IOU if len(rest) else np.zeros(0, bool)
-        for c in um_rest:
+        taken = [t.box_xyxy for t in self.tracks if t.last_frame == self.frame]
+        for c in sorted(um_rest, key=lambda c: -scores_np[rest[c]]):
             d = rest[c]
-            if scores_np[d] >= cfg.new_track_thresh and not dup[c]:
-                mean, cov = self.kf.initiate(xyxy_to_cxcywh(boxes[d]))
-                t = _Track(mean, cov, boxes[d], float(scores_np[d]), int(labels_np[d]), self.frame)
-                t.vote(t.label, t.score)
-                if first:
-                    t.track_id = self._new_id()
-                self.tracks.append(t)
+            if scores_np[d] < cfg.new_track_thresh:
+                continue
+            if taken and iou_matrix(boxes[d : d + 1], np.array(taken)).max() >= DUPLICATE_IOU:
+                continue
+            mean, cov = self.kf.initiate(xyxy_to_cxcywh(boxes[d]))
+            t = _Track(mean, cov, boxes[d], float(scores_np[d]), int(labels_np[d]), self.frame)
+            t.vote(t.label, t.score)
+            if first:
+                t.track_id = self._new_id()
+            self.tracks.append(t)
+            taken.append(boxes[d])
         # (6) forget tracks lost for longer than the buffer
         self.tracks = [t for t in self.tracks if self.frame - t.last_frame <= cfg.buffer]
         return self._shown()

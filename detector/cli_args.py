@@ -140,6 +140,7 @@ TOOL_ARGS: dict[str, dict[str, ArgSpec]] = {
         "--batches": _int(AT_LEAST_1),
         "--warmup": _int(AT_LEAST_0),
     },
+    "benchmark track": {"--frames": _int(AT_LEAST_1), "--repeats": _int(AT_LEAST_1)},
     "benchmark eval": {
         "--images": _int(AT_LEAST_1),
         "--dets": _int(AT_LEAST_1),
@@ -188,6 +189,7 @@ OTHER_CHECKS: dict[str, list[str]] = {
     "benchmark detector": ["an unknown `--dtype`"],
     "benchmark loader": [],
     "benchmark eval": [],
+    "benchmark track": ["a `--source` that is not a video; `--weights` that is not a readable checkpoint"],
 }
 
 

@@ -96,3 +96,14 @@ def test_frames_out_of_numeric_order_are_rejected(tmp_path, weights, capsys) -> 
     args = ["--weights", str(weights), "--source", str(folder), "--out", str(tmp_path / "o"), "--track"]
     assert detect_main(args) == EXIT_USAGE
     assert "frame_10.jpg comes before a lower number" in capsys.readouterr().err
+
+
+def test_benchmark_track_reports_both_timings(tmp_path, weights, video, capsys) -> None:
+    from detector.cli.benchmark import main as bench_main
+
+    args = ["track", "--weights", str(weights), "--source", str(video), "--frames", "4", "--repeats", "1",
+            "predict.img_size=64", "--json", str(tmp_path / "t.json")]  # fmt: skip
+    assert bench_main(args) == EXIT_OK
+    r = json.loads((tmp_path / "t.json").read_text())
+    assert r["frames"] == 4 and r["img_size"] == 64 and r["detect_ms"] > 0 and r["tracker_ms"] > 0
+    assert r["detect_track_ms"] >= r["tracker_ms"] and "detect --track" in capsys.readouterr().out

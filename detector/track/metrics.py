@@ -38,6 +38,10 @@ def clear_mot(gt: MotRows, pred: MotRows, iou: float = 0.5) -> dict[str, float]:
     prev_frame: dict[int, int] = {}  # gt id -> pred id on the previous frame
     runs: dict[int, int] = {}  # gt id -> tracked runs started
     for g_ids, p_ids, sim in _frames(gt, pred):
+        if len(g_ids) == 0 or len(p_ids) == 0:  # as TrackEval: such a frame leaves "previous frame" as it was
+            fn += len(g_ids)
+            fp += len(p_ids)
+            continue
         score = sim.copy()
         cont = np.array([[prev_frame.get(int(g)) == int(p) for p in p_ids] for g in g_ids], bool).reshape(sim.shape)
         score = np.where(sim >= iou - _EPS, score + 1000.0 * cont, 0.0)

@@ -33,7 +33,7 @@ class IouTracker:
         ids = np.zeros(len(boxes), np.int64)
         for r, c in pairs:
             ids[c] = self.prev.ids[r]
-        for c in np.flatnonzero(ids == 0):
+        for c in np.flatnonzero(ids == 0).tolist():
             ids[c] = self.next_id
             self.next_id += 1
         order = np.argsort(ids, kind="stable")

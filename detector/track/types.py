@@ -33,7 +33,7 @@ def as_detections(boxes_xyxy: object, scores: object, labels: object) -> tuple[n
 
     def arr(x: object, dtype: type) -> np.ndarray:
         if hasattr(x, "detach"):
-            x = x.detach().cpu().numpy()  # type: ignore[attr-defined]
+            x = x.detach().cpu().numpy()
         return np.asarray(x, dtype=dtype)
 
     boxes = arr(boxes_xyxy, np.float32).reshape(-1, 4)

@@ -107,3 +107,12 @@ def test_benchmark_track_reports_both_timings(tmp_path, weights, video, capsys) 
     r = json.loads((tmp_path / "t.json").read_text())
     assert r["frames"] == 4 and r["img_size"] == 64 and r["detect_ms"] > 0 and r["tracker_ms"] > 0
     assert r["detect_track_ms"] >= r["tracker_ms"] and "detect --track" in capsys.readouterr().out
+
+
+def test_a_conf_given_with_track_is_named_as_unused(weights, video, tmp_path, caplog) -> None:
+    from detector.engine.jobs.track_run import track_config
+
+    with caplog.at_level("WARNING", logger="detector"):
+        cfg = track_config(str(weights), ["predict.conf=0.4", "track.low_thresh=0.2"])
+    assert cfg.low_thresh == 0.2
+    assert "predict.conf=0.4 is not used with --track" in caplog.text and "track.low_thresh=0.2" in caplog.text

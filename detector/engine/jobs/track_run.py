@@ -4,6 +4,7 @@ fed with each frame's detections, the drawn IDs/trails/count line, and ``tracks.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from detector.track.mot_files import mot_lines, write_mot
 from detector.track.types import TrackedBoxes
 
 TRACK_FILES = ("tracks.json", "tracks.txt")
+log = logging.getLogger(__name__)
 
 
 def _natural_key(name: str) -> list:
@@ -58,7 +60,8 @@ def track_config(weights: str, overrides: list[str]) -> TrackConfig:
     """The ``track`` section of the checkpoint's config with the ``track.*`` overrides applied; ValueError naming
     the key for a bad value or contradictory thresholds."""
     ckpt = load_checkpoint(weights)
-    data = ckpt.get("config") if isinstance(ckpt.get("config"), dict) else {}
+    stored = ckpt.get("config")
+    data: dict = stored if isinstance(stored, dict) else {}
     section = {"track": dict(data.get("track") or {})}
     cfg = config_from_dict(
         section,
@@ -66,6 +69,13 @@ def track_config(weights: str, overrides: list[str]) -> TrackConfig:
         [o for o in overrides if o.strip().startswith("track.")],
     )
     check_track_config(cfg.track)
+    for o in overrides:
+        if o.strip().startswith("predict.conf="):
+            log.warning(
+                "%s is not used with --track: the tracker takes boxes down to track.low_thresh=%g and trusts those "
+                "from track.high_thresh=%g; set those keys instead", o.strip(), cfg.track.low_thresh,
+                cfg.track.high_thresh,
+            )  # fmt: skip
     return cfg.track
 
 

@@ -34,6 +34,7 @@ def video(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow  # runs a video through the detector twice
 def test_track_writes_ids_mot_rows_counts_and_matches_the_tracker_api(tmp_path, weights, video, capsys) -> None:
     out = tmp_path / "run"
     args = ["--weights", str(weights), "--source", str(video), "--img-size", "64", "--out", str(out), "--track",
@@ -98,6 +99,7 @@ def test_frames_out_of_numeric_order_are_rejected(tmp_path, weights, capsys) -> 
     assert "frame_10.jpg comes before a lower number" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # runs a video through the detector
 def test_benchmark_track_reports_both_timings(tmp_path, weights, video, capsys) -> None:
     from detector.cli.benchmark import main as bench_main
 

@@ -151,6 +151,7 @@ TOOL_ARGS: dict[str, dict[str, ArgSpec]] = {
         "--batches": _int(AT_LEAST_1),
         "--warmup": _int(AT_LEAST_0),
     },
+    "benchmark track": {"--frames": _int(AT_LEAST_1), "--repeats": _int(AT_LEAST_1)},
     "benchmark eval": {
         "--images": _int(AT_LEAST_1),
         "--dets": _int(AT_LEAST_1),
@@ -205,6 +206,7 @@ OTHER_CHECKS: dict[str, list[str]] = {
     "benchmark formats": ["an unknown `--formats` name; a missing `--weights` checkpoint"],
     "benchmark loader": [],
     "benchmark eval": [],
+    "benchmark track": ["a `--source` that is not a video; `--weights` that is not a readable checkpoint"],
 }
 
 

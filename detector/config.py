@@ -280,6 +280,32 @@ class PredictConfig:
     )
 
 
+@dataclass
+class TrackConfig:
+    """Multi-object tracking of ``tools/detect.py --track`` and :class:`detector.track.ByteTracker` (docs/TRACKING.md).
+    When tracking, the detector keeps boxes down to ``low_thresh`` (in place of ``predict.conf``): ByteTrack's second
+    association needs the low-score boxes."""
+
+    tracker: str = option(
+        "bytetrack",
+        doc="bytetrack | iou (the plain IoU-matching baseline: confident boxes, previous frame only)",
+        choices=("bytetrack", "iou"),
+    )
+    high_thresh: float = option(0.5, doc="score of a confident box: first association with all tracks", range=FRACTION)
+    low_thresh: float = option(
+        0.1, doc="lowest score kept when tracking: boxes in [low, high) only continue tracks", range=FRACTION
+    )
+    new_track_thresh: float = option(0.6, doc="score an unmatched box needs to start a new track", range=FRACTION)
+    match_iou: float = option(0.2, doc="least IoU of a confident box with a track's predicted box", range=FRACTION)
+    low_match_iou: float = option(0.5, doc="least IoU of a low-score box with a track's predicted box", range=FRACTION)
+    buffer: int = option(30, doc="frames a lost track is kept (and can take its ID back)", range=AT_LEAST_0)
+    min_box_area: float = option(10.0, doc="tracks with a smaller box (pixels^2) are not shown", range=AT_LEAST_0)
+    class_aware: bool = option(
+        False, doc="a track only takes boxes of its class (false: any class; its class is the score-weighted vote)"
+    )
+    trail: int = option(20, doc="past centres drawn behind each track on the video, frames", range=AT_LEAST_0)
+
+
 def predict_settings(cfg: Config) -> PredictConfig:
     """``cfg.predict`` with ``img_size`` resolved (null: ``cfg.data.img_size``, the size the model was trained at)."""
     return dataclasses.replace(cfg.predict, img_size=cfg.predict.img_size or cfg.data.img_size)
@@ -293,6 +319,9 @@ class Config:
     eval: EvalConfig = option(doc="validation during training and tools/eval.py", factory=EvalConfig)
     predict: PredictConfig = option(
         doc="detection for users: Predictor, tools/detect.py, export and benchmark", factory=PredictConfig
+    )
+    track: TrackConfig = option(
+        doc="multi-object tracking: tools/detect.py --track (docs/TRACKING.md)", factory=TrackConfig
     )
 
 

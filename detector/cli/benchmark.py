@@ -1,6 +1,7 @@
 """Benchmarks that print figures. Subcommands: ``suite`` (all of them, checked against the speed targets),
 ``backbone`` (ours vs timm), ``detector`` (latency, throughput, training step), ``loader`` (data-loader images/s),
-``eval`` (COCO evaluation: pycocotools vs ours). Add more with ``add_<name>_parser``.
+``eval`` (COCO evaluation: pycocotools vs ours), ``track`` (what ``detect --track`` adds per frame). Add more with
+``add_<name>_parser``.
 
 python tools/benchmark.py suite --device cuda --out runs/benchmark/h100
 python tools/benchmark.py backbone --device cuda --batch 32 --size 640 --dtype bf16 --channels-last
@@ -9,6 +10,7 @@ python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cuda --dtyp
 python tools/benchmark.py detector configs/yolo_cspx50.yaml --device cpu --sizes 320,640 --batch 4
 python tools/benchmark.py loader configs/yolo_cspx50.yaml --workers 0,4,8
 python tools/benchmark.py eval --images 5000          # COCO-val-sized: 5,000 images, ~35k boxes, 500k detections
+python tools/benchmark.py track --weights runs/shapes_tiny/weights/best.pt --source data/shapes/video/shapes.mp4
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from detector.bench.detector import COMPILE_MODES
 from detector.bench.evaluation import EvalBenchSettings, bench_eval
 from detector.bench.render import format_backbone, format_detector, format_eval, format_loader
 from detector.bench.suite import SuiteSettings, run_suite
+from detector.cli.benchmark_track import add_track_parser
 from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, run_tool
 from detector.cli.parsing import ToolParser
 from detector.cli_args import add_config_flags, arg_list_type, arg_type, config_flag_overrides
@@ -485,7 +488,9 @@ def add_suite_parser(sub: argparse._SubParsersAction) -> None:
 
 
 # Subcommand registrars; other benchmarks append theirs here.
-SUBCOMMANDS = [add_suite_parser, add_backbone_parser, add_detector_parser, add_loader_parser, add_eval_parser]
+SUBCOMMANDS = [
+    add_suite_parser, add_backbone_parser, add_detector_parser, add_loader_parser, add_eval_parser, add_track_parser
+]  # fmt: skip
 
 
 def run_formats(args: argparse.Namespace) -> dict:

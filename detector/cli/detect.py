@@ -4,6 +4,7 @@ The detection settings are the checkpoint config's ``predict`` section; set them
 (``predict.conf=0.4``) or with their flag aliases (``--conf 0.4``; detector/cli_args.py CONFIG_FLAGS).
 
 Example: python tools/detect.py --weights runs/train/exp/weights/best.pt --source data/images --save-json
+Tracking: python tools/detect.py --weights best.pt --source video.mp4 --track --count-line 0,128,256,128 track.buffer=60
 """
 
 from __future__ import annotations
@@ -35,6 +36,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-save", action="store_true", help="do not write annotated images/videos")
     p.add_argument("--show", action="store_true", help="display results in a window (when a display is available)")
     p.add_argument("--no-fuse", action="store_true", help="keep BatchNorm layers separate (default: fused into convs)")
+    p.add_argument(
+        "--track",
+        action="store_true",
+        help="follow objects across the frames of a video, stream, webcam or folder of frames (ByteTrack, the track.* "
+        "keys): IDs and trails drawn, OUT/tracks.json and OUT/tracks.txt (MOTChallenge); docs/TRACKING.md",
+    )
+    p.add_argument(
+        "--count-line", metavar="X1,Y1,X2,Y2", help="with --track: count tracks crossing this line (pixels), per class"
+    )
     p.add_argument("--quiet", action="store_true", help="print warnings and errors only")
     p.add_argument(
         "overrides",
@@ -60,6 +70,8 @@ def options(args: argparse.Namespace) -> DetectOptions:
         show=args.show,
         fuse=not args.no_fuse,
         overrides=[*config_flag_overrides(args, "detect"), *args.overrides],  # an explicit key=value wins
+        track=args.track,
+        count_line=args.count_line,
     )
 
 

@@ -2,6 +2,7 @@
 
     python tools/eval.py configs/yolo_cspx50.yaml --weights runs/train/exp/weights/best.pt [key=value ...]
     python tools/eval.py --gt annotations/instances_val2017.json --pred predictions.json
+    python tools/eval.py --mot-gt data/shapes/video/gt.txt --mot-pred runs/detect/exp/tracks.txt   # tracking
 
 Prints the 12 COCO metrics (pycocotools layout) and a per-class AP table; --errors [paper|tidecv] adds a
 TIDE-style error breakdown (count and AP50 cost of each error type) by the TIDE paper's rules (the default) or
@@ -82,6 +83,11 @@ def options(args: argparse.Namespace) -> EvalOptions:
 
 @run_tool
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if any(a.split("=")[0] in ("--mot-gt", "--mot-pred") for a in argv):  # tracking: detector/cli/eval_mot.py
+        from detector.cli.eval_mot import main as eval_mot
+
+        return eval_mot(argv)
     args = parse_args(argv)
     configure_logging(verbose=args.verbose, quiet=args.quiet)
     run_evaluation(options(args))

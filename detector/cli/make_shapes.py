@@ -2,6 +2,7 @@
 
 python tools/make_shapes.py --out data/shapes --num-train 800 --num-val 200 --size 256 --seed 0 --video
 python tools/make_shapes.py --out data/shapes --video-only      # just the demo video: data/shapes/video/shapes.mp4
+                                                                # (+ shapes.json and MOTChallenge gt.txt, with IDs)
 python tools/make_shapes.py --style heldout_a --out data/heldout_a --num-train 400 --num-val 100 --img-size 256 --seed 1
 python tools/make_shapes.py --style heldout_b --out data/heldout_b --num-train 400 --num-val 100 --img-size 256 --seed 1
 
@@ -65,7 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     ap.add_argument("--video", action="store_true", help="also write <out>/video/shapes.mp4 + per-frame GT json")
     ap.add_argument(
-        "--frames", type=arg_type("make_shapes", "--frames"), default=48, help="video length in frames (default: 48)"
+        "--frames", type=arg_type("make_shapes", "--frames"), default=300, help="video length in frames (default: 300)"
     )
     ap.add_argument("--video-only", action="store_true", help="write only the video (implies --video)")
     ap.add_argument(
@@ -102,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"val:   {res['val']['images']} images, {res['val']['annotations']} boxes -> {res['val_ann']}")
     if args.video or args.video_only:
         v = make_shapes_video(video, args.frames, args.size, args.seed, exist_ok=args.exist_ok)
-        print(f"video: {v['video']} ({v['frames']} frames), ground truth: {v['ground_truth']}")
+        print(f"video: {v['video']} ({v['frames']} frames), ground truth: {v['ground_truth']}, {v['mot_gt']}")
+        print(f"video: {json.dumps(v['stats'])}")
     return EXIT_OK  # OpenCV that cannot write the video: RuntimeError, exit status 1
 
 

@@ -222,6 +222,8 @@ CASES = [
     # tools/benchmark.py, one case per numeric argument of each subcommand
     ([BENCH, "suite", "--size", "33"], 2, "argument --size: must be >= 32 and a multiple of 32, got 33"),
     ([BENCH, "suite", "--batch", "0"], 2, "argument --batch: must be >= 1, got 0"),
+    ([BENCH, "track", "--weights", "w.pt", "--frames", "0"], 2, "argument --frames: must be >= 1, got 0"),
+    ([BENCH, "track", "--weights", "w.pt", "--repeats", "0"], 2, "argument --repeats: must be >= 1, got 0"),
     ([BENCH, "suite", "--latency-sizes", "320,0"], 2, "argument --latency-sizes: must be >= 32 and a multiple of 32"),
     ([BENCH, "suite", "--backbone-size", "16"], 2, "argument --backbone-size: must be >= 32, got 16"),
     ([BENCH, "suite", "--backbone-batch", "0"], 2, "argument --backbone-batch: must be >= 1, got 0"),

@@ -12,6 +12,7 @@ from detector.config import ConfigError, config_from_dict, predict_settings
 from detector.device import select_device
 from detector.engine.jobs.interrupt import Terminated, sigterm_as_interrupt, sigterm_received
 from detector.engine.jobs.run_folder import next_free_folder
+from detector.engine.jobs.track_run import TRACK_FILES, TrackingRun, check_trackable, track_config
 from detector.engine.prediction.checkpoint_io import load_detector
 from detector.engine.prediction.outputs import DetectionWriter, annotate, display_available, show_frame, summary_text
 from detector.engine.prediction.predictor import Predictor
@@ -48,6 +49,8 @@ class DetectOptions:
     # key=value applied to the checkpoint's config: the detection settings are its predict section (predict.conf,
     # predict.iou, predict.max_det, predict.img_size, predict.letterbox, predict.half; docs/CONFIG.md)
     overrides: list[str] = field(default_factory=list)
+    track: bool = False  # follow objects across frames (ByteTrack; the track.* keys): tracks.json, tracks.txt
+    count_line: str | None = None  # with track: "x1,y1,x2,y2" pixels, tracks crossing it counted per class
 
 
 @dataclass
@@ -128,6 +131,8 @@ def plan_files(opts: DetectOptions, source: Source) -> Path:
     else:
         files.read("--source", opts.source if source.kind == "video" else None)
         names = [f"{name}.mp4"]
+    if opts.track:
+        names += list(TRACK_FILES)
     out = next_free_folder(opts.out, opts.exist_ok, "--out")
     files.write_folder("--out", out, names=[*names, "detections.json"])
     files.check()
@@ -158,6 +163,14 @@ def run_detection(opts: DetectOptions) -> DetectSummary:
     """
     check_options(opts)  # before the source is opened and the model loaded
     source = Source(opts.source)
+    if opts.count_line is not None and not opts.track:
+        raise DetectError("--count-line counts tracks: add --track")
+    if opts.track:
+        try:
+            check_trackable(source, opts.source)
+        except ValueError as e:
+            source.close()
+            raise DetectError(str(e)) from None
     try:
         out = plan_files(opts, source)
     except BaseException:
@@ -170,6 +183,13 @@ def run_detection(opts: DetectOptions) -> DetectSummary:
         log.warning("--show ignored: no display found (DISPLAY/WAYLAND_DISPLAY unset)")
     if trained is not None and predictor.img_size != trained:
         log.warning("detecting at %d px, but %s was trained at %d px", predictor.img_size, opts.weights, trained)
+    tracking = None
+    if opts.track:
+        try:
+            tracking = TrackingRun(track_config(opts.weights, opts.overrides), predictor, source, out, opts.count_line)
+        except ValueError as e:  # ConfigError, a bad --count-line, an output over a --source file
+            source.close()
+            raise DetectError(str(e)) from None
     writer = DetectionWriter(
         out, _source_name(opts.source), is_video, source.fps, opts.save, opts.save_txt, opts.save_json
     )
@@ -194,7 +214,15 @@ def run_detection(opts: DetectOptions) -> DetectSummary:
                     "%s %s: %s (pre %.1fms, infer %.1fms, post %.1fms)",
                     tag, frame.path, summary_text(det), t["pre"], t["infer"], t["post"],
                 )  # fmt: skip
-                vis = annotate(frame.image, det, predictor.class_names) if opts.save or show else None
+                if tracking is not None:
+                    tracking.update(frame, det)
+                vis = None
+                if opts.save or show:
+                    vis = (
+                        annotate(frame.image, det, predictor.class_names)
+                        if tracking is None
+                        else tracking.draw(frame.image)
+                    )
                 writer.add(frame, det, vis)
                 if show and vis is not None:
                     show = show_frame(vis, frame.path)
@@ -204,6 +232,9 @@ def run_detection(opts: DetectOptions) -> DetectSummary:
     finally:
         source.close()
         writer.close()
+        if tracking is not None:
+            tracking.close()
+            log.info("tracking: %s", tracking.summary())
         if show:
             import cv2
 

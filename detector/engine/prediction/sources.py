@@ -107,6 +107,16 @@ class Source:
         self.fps = float(fps) if fps and np.isfinite(fps) and 0 < fps < 1000 else 30.0
         self.frame_count = max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0) if self.kind == "video" else 0
 
+    def frame_size(self) -> tuple[int, int]:
+        """``(width, height)`` in pixels of the first frame (videos, streams) or the first readable image."""
+        if self._first is not None:
+            return int(self._first.shape[1]), int(self._first.shape[0])
+        for i, path in enumerate(self.paths):
+            frame = self._read(path, i)
+            if frame.image is not None:
+                return int(frame.image.shape[1]), int(frame.image.shape[0])
+        raise SourceError(f"--source {self.source!r}: no readable image")
+
     def name_of(self, path: Path) -> str:
         """``path`` relative to :attr:`root` as a POSIX path (``a/x.jpg``), so that files of the same name in
         different folders of a recursive glob stay apart; its plain name for a single file (or a path that would

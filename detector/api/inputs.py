@@ -7,7 +7,6 @@ import dataclasses
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 
@@ -16,7 +15,7 @@ from detector.config import PredictConfig, config_from_dict
 log = logging.getLogger(__name__)
 
 #: One image as a path or an array, or a list of them
-Images = Union[str, Path, np.ndarray, Sequence[Union[str, Path, np.ndarray]]]
+Images = str | Path | np.ndarray | Sequence[str | Path | np.ndarray]
 
 
 @dataclasses.dataclass
@@ -76,6 +75,4 @@ def read_frames(source: Images, bgr: bool = True) -> Iterator[InputFrame]:
             else:
                 raise ValueError(f"source item {i}: expected a path or a numpy image, got {type(item).__name__}")
     else:
-        raise ValueError(
-            f"source: expected a path, a numpy image or a list of them, got {type(source).__name__}"
-        )
+        raise ValueError(f"source: expected a path, a numpy image or a list of them, got {type(source).__name__}")

@@ -219,7 +219,8 @@ def evaluate(opts: EvalOptions, cfg: Config | None = None) -> Evaluation:
     if opts.errors and run.result.has_ground_truth:
         breakdown = error_breakdown(run.gt, run.dets, img_ids=run.img_ids)
     elif opts.errors:
-        warnings.warn("--errors: the ground truth has no box, so there is no error breakdown", UserWarning, stacklevel=2)
+        message = "--errors: the ground truth has no box, so there is no error breakdown"
+        warnings.warn(message, UserWarning, stacklevel=2)
     return Evaluation(run.result, breakdown, run.dets)
 
 

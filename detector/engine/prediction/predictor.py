@@ -134,8 +134,8 @@ class Predictor:
         when the model is placed: a different value is a ValueError."""
         if settings.half != self.settings.half:
             raise ValueError(
-                f"predict.half={settings.half} differs from the loaded model's ({self.settings.half}): the precision is "
-                "set when the model is loaded (pass predict.half=... there)"
+                f"predict.half={settings.half} differs from the loaded model's ({self.settings.half}): the precision "
+                "is set when the model is loaded (pass predict.half=... there)"
             )
         if self.backend is not None:
             return Predictor(self.backend, settings, class_names=self.class_names)

@@ -88,7 +88,7 @@ def evaluate_checkpoint(opts: EvalOptions, out: Path) -> EvalResult:
 
 
 def _evaluate_checkpoint(opts: EvalOptions, cfg: Config | None = None) -> _Evaluated:
-    if opts.config is None or opts.weights is None:
+    if (opts.config is None and cfg is None) or opts.weights is None:
         raise ValueError("model mode needs a config and --weights")
     cfg = cfg or load_config(opts.config, list(opts.overrides))
     if is_exported(opts.weights):

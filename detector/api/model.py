@@ -38,6 +38,8 @@ def load(weights: str | Path, *overrides: str, device: str = "auto") -> Model:
     ValueError (not a checkpoint or export of this project, a bad override; the message names it),
     :class:`detector.runtime.RuntimeMissingError` (onnxruntime / openvino not installed: the install command).
     """
+    if not Path(weights).exists():
+        raise FileNotFoundError(f"weights {weights}: no such file or folder")
     backend = load_backend(weights, list(overrides))
     if backend.format == "pytorch":
         settings = predict_settings(backend.cfg)  # type: ignore[attr-defined]  # TorchBackend: the checkpoint config

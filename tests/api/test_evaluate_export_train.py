@@ -89,6 +89,8 @@ def test_export_onnx_then_load_it_gives_the_same_detections(setup, tmp_path: Pat
     a, b = model.predict(img, img_size=96, letterbox="square")[0], onnx.predict(img)[0]
     assert len(a) == len(b) > 0
     np.testing.assert_allclose(a.boxes_xyxy, b.boxes_xyxy, atol=0.05)
+    metrics = onnx.evaluate(setup[1], "eval.conf=0.01")  # on the CPU, at the file's input size
+    assert len(metrics.per_class) == 6 and 0.0 <= metrics.ap <= 1.0
     with pytest.raises(ValueError, match="is an exported onnx model: export from the checkpoint"):
         onnx.export("onnx")
     with pytest.raises(ValueError, match="only predict.\\* settings apply"):

@@ -77,6 +77,17 @@ def test_paths_folders_globs_and_lists(model: detector.Model, tmp_path: Path) ->
     assert next(model.predict_iter(folder)).path == from_folder[0].path
 
 
+def test_a_video_gives_one_result_per_frame(model: detector.Model, tmp_path: Path) -> None:
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (120, 96))
+    for i in range(3):
+        writer.write(_image(i))
+    writer.release()
+    frames = list(model.predict_iter(path))
+    assert [r.index for r in frames] == [0, 1, 2] and all(r.path == str(path) for r in frames)
+    assert frames[0].image.shape == (96, 120, 3)
+
+
 def test_settings_apply_to_one_call_and_are_checked(model: detector.Model) -> None:
     img = _image(2)
     default = model.predict(img)[0]

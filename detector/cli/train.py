@@ -48,13 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(verbose=args.verbose, quiet=args.quiet or rank != 0)
     cfg = load_config(args.config, args.overrides)
     from detector.engine.jobs.interrupt import sigterm_as_interrupt, sigterm_received
-    from detector.engine.jobs.job_plans import plan_train
-    from detector.engine.training.trainer import train  # torch & co. load after the config is valid: typos fail fast
+    from detector.engine.jobs.train import run_training  # torch & co. load after the config is valid: typos fail fast
 
-    plan_train(cfg, args.config, args.resume)  # before any work: inputs never written, the run folder writable
     try:
         with sigterm_as_interrupt():  # SIGTERM stops the run as Ctrl-C does; train() logs how to resume
-            train(cfg, resume=args.resume)
+            run_training(cfg, args.config, args.resume)  # checks the files first: inputs never written
     except KeyboardInterrupt as e:  # the trainer said how to resume
         log.debug("stopped: %s", type(e).__name__)
         return EXIT_SIGTERM if sigterm_received() else EXIT_SIGINT

@@ -85,15 +85,17 @@ class _Evaluated:
 def evaluate_checkpoint(opts: EvalOptions, out: Path) -> EvalResult:
     """Model mode: load ``opts.weights`` with ``opts.config``, check that the val split has the checkpoint's
     categories, run the val loader through the model and write ``out/predictions.json`` (COCO results)."""
-    return _evaluate_checkpoint(opts, out).result
+    run = _evaluate_checkpoint(opts)
+    write_text_atomic(out / "predictions.json", json.dumps(run.dets.to_results()), fsync=False)
+    return run.result
 
 
-def _evaluate_checkpoint(opts: EvalOptions, out: Path, cfg: Config | None = None) -> _Evaluated:
-    if opts.config is None or opts.weights is None:
+def _evaluate_checkpoint(opts: EvalOptions, cfg: Config | None = None) -> _Evaluated:
+    if (opts.config is None and cfg is None) or opts.weights is None:
         raise ValueError("model mode needs a config and --weights")
     cfg = cfg or load_config(opts.config, list(opts.overrides))
     if is_exported(opts.weights):
-        return _evaluate_exported(opts, cfg, out)
+        return _evaluate_exported(opts, cfg)
     device = select_device(opts.device or cfg.train.device, "--device" if opts.device else "train.device")
     model, cfg, meta = load_detector(opts.weights, cfg=cfg, device=device)
     trained: DataConfig | None = meta["train_data"]
@@ -116,7 +118,6 @@ def _evaluate_checkpoint(opts: EvalOptions, out: Path, cfg: Config | None = None
         cfg.data.img_size, e.letterbox, e.batch_size, device,
     )  # fmt: skip
     result, dets = evaluate_model(model, loader, dataset, e, device, progress=opts.progress, engine=opts.engine)
-    write_text_atomic(out / "predictions.json", json.dumps(dets.to_results()), fsync=False)
     return _Evaluated(result, dataset.coco, dets, list(dataset.image_ids))
 
 
@@ -141,7 +142,7 @@ def _warn_unlike_training(
         )
 
 
-def _evaluate_exported(opts: EvalOptions, cfg: Config, out: Path) -> _Evaluated:
+def _evaluate_exported(opts: EvalOptions, cfg: Config) -> _Evaluated:
     """Model mode for an ONNX file or OpenVINO IR (detector.runtime), on the CPU, at the file's input size."""
     if opts.device not in (None, "auto", "cpu"):
         log.warning("--device %s: exported files run on the CPU (onnxruntime / OpenVINO)", opts.device)
@@ -153,7 +154,6 @@ def _evaluate_exported(opts: EvalOptions, cfg: Config, out: Path) -> _Evaluated:
         e.multi_label,
     )  # fmt: skip
     result, dets, dataset = evaluate_backend(backend, cfg, progress=opts.progress, engine=opts.engine)
-    write_text_atomic(out / "predictions.json", json.dumps(dets.to_results()))
     return _Evaluated(result, dataset.coco, dets, list(dataset.image_ids))
 
 
@@ -188,6 +188,45 @@ def plan_files(opts: EvalOptions, cfg: Config | None) -> Path:
     return out
 
 
+def _check(opts: EvalOptions, cfg: Config | None) -> bool:
+    """:meth:`EvalOptions.check`, where a given ``cfg`` stands in for ``opts.config``; returns whether it is file
+    mode."""
+    if cfg is not None and not (opts.gt or opts.pred):
+        if not opts.weights:
+            raise ValueError("evaluating a config needs weights")
+        return False
+    opts.check()
+    return bool(opts.gt and opts.pred)
+
+
+@dataclass
+class Evaluation:
+    """What :func:`evaluate` found: the COCO result, the error breakdown (None unless asked for and the ground truth
+    has boxes) and the detections (COCO results via ``detections.to_results()``)."""
+
+    result: EvalResult
+    errors: ErrorBreakdown | None
+    detections: Detections
+
+
+def evaluate(opts: EvalOptions, cfg: Config | None = None) -> Evaluation:
+    """Evaluate as ``opts`` says (see :class:`EvalOptions`; ``out``, ``json`` and ``exist_ok`` are not read) and
+    write nothing: the library function under :func:`run_evaluation` and ``detector.Model.evaluate``. ``cfg``: the
+    config already loaded from ``opts.config`` with ``opts.overrides`` (None: loaded here). Warnings (e.g. no
+    predictions, no ground-truth box with ``errors``) are raised as warnings; errors as :func:`run_evaluation`."""
+    file_mode = _check(opts, cfg)
+    if cfg is None and not file_mode:
+        cfg = load_config(opts.config, list(opts.overrides))
+    run = _evaluate_files(opts) if file_mode else _evaluate_checkpoint(opts, cfg)
+    breakdown: ErrorBreakdown | None = None
+    if opts.errors and run.result.has_ground_truth:
+        breakdown = break_down(run.gt, run.dets, error_rule(opts.errors) or "paper", img_ids=run.img_ids)
+    elif opts.errors:
+        message = "--errors: the ground truth has no box, so there is no error breakdown"
+        warnings.warn(message, UserWarning, stacklevel=2)
+    return Evaluation(run.result, breakdown, run.dets)
+
+
 def run_evaluation(opts: EvalOptions) -> EvalResult:
     """Evaluate as ``opts`` says (see :class:`EvalOptions`), log the metrics and write the output files.
 
@@ -199,23 +238,24 @@ def run_evaluation(opts: EvalOptions) -> EvalResult:
     Output paths that break a rule of :func:`plan_files` are an OutputFileError (a ValueError) before anything is
     evaluated.
     """
-    opts.check()
-    cfg = load_config(opts.config, list(opts.overrides)) if opts.config and not (opts.gt or opts.pred) else None
+    return evaluate_and_write(opts)[0].result
+
+
+def evaluate_and_write(opts: EvalOptions, cfg: Config | None = None) -> tuple[Evaluation, Path]:
+    """:func:`run_evaluation`, returning the whole :class:`Evaluation` and the output folder it wrote; ``cfg`` as
+    in :func:`evaluate`."""
+    if not _check(opts, cfg) and cfg is None:
+        cfg = load_config(opts.config, list(opts.overrides))
     out = plan_files(opts, cfg)
     out.mkdir(parents=True, exist_ok=True)
-    breakdown: ErrorBreakdown | None = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        run = _evaluate_files(opts) if opts.gt and opts.pred else _evaluate_checkpoint(opts, out, cfg)
-        if opts.errors and run.result.has_ground_truth:
-            breakdown = break_down(run.gt, run.dets, error_rule(opts.errors) or "paper", img_ids=run.img_ids)
-        elif opts.errors:
-            warnings.warn(
-                "--errors: the ground truth has no box, so there is no error breakdown", UserWarning, stacklevel=2
-            )
+        ev = evaluate(opts, cfg)
+    if not (opts.gt and opts.pred):
+        write_text_atomic(out / "predictions.json", json.dumps(ev.detections.to_results()), fsync=False)
     for w in caught:
         log.warning("%s", w.message)
-    result = run.result
+    result, breakdown = ev.result, ev.errors
     log.info("engine: %s, %d images, %d predictions", result.engine, result.num_images, result.num_predictions)
     log.info("%s", result.summary())
     log.info("%s", result.per_class_table())
@@ -230,7 +270,17 @@ def run_evaluation(opts: EvalOptions) -> EvalResult:
     plot_pr_curves(result, out / "pr_curve.png")
     plot_per_class_ap(result, out / "per_class_ap.png")
     log.info("results saved to %s%s", out, f" and {opts.json}" if opts.json else "")
-    return result
+    return ev, out
 
 
-__all__ = ["OUT_FILES", "EvalOptions", "EvaluationInputError", "evaluate_checkpoint", "plan_files", "run_evaluation"]
+__all__ = [
+    "OUT_FILES",
+    "EvalOptions",
+    "Evaluation",
+    "EvaluationInputError",
+    "evaluate",
+    "evaluate_and_write",
+    "evaluate_checkpoint",
+    "plan_files",
+    "run_evaluation",
+]

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 from collections.abc import Sequence
@@ -126,6 +127,22 @@ class Predictor:
         self.channels_last, self.graphed = False, None
         self.class_names = [str(n) for n in class_names]
         self.timing = {"pre": 0.0, "infer": 0.0, "post": 0.0}
+
+    def with_settings(self, settings: PredictConfig) -> Predictor:
+        """A predictor sharing this one's model (its device, precision and CUDA graphs) with other ``settings``:
+        thresholds, ``img_size`` and ``letterbox`` (an exported file keeps its fixed input size). ``half`` is fixed
+        when the model is placed: a different value is a ValueError."""
+        if settings.half != self.settings.half:
+            raise ValueError(
+                f"predict.half={settings.half} differs from the loaded model's ({self.settings.half}): the precision "
+                "is set when the model is loaded (pass predict.half=... there)"
+            )
+        if self.backend is not None:
+            return Predictor(self.backend, settings, class_names=self.class_names)
+        out = copy.copy(self)
+        out.settings, out.timing = settings, dict(self.timing)
+        out.img_size, out.rect = int(settings.img_size or DEFAULT_IMG_SIZE), settings.letterbox == "rect"
+        return out
 
     def preprocess(self, images: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """RGB uint8 ``[H, W, 3]`` images -> (uint8 ``[B, 3, S_h, S_w]``, lb_params ``[B, 3]``, orig_sizes ``[B, 2]``).

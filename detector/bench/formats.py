@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detector.bench.timing import environment, paired_ratio, time_interleaved
+from detector.bench.timing import Timing, environment, paired_ratio, time_interleaved
 from detector.config import load_config
 from detector.data.loader import build_source
 from detector.engine.jobs.evaluate_exported import evaluate_backend
@@ -157,16 +157,20 @@ def benchmark_formats(s: FormatsSettings) -> dict:
         rows.append(row)
     fns = {name: (lambda p=p: p([image])) for name, p in predictors.items()}
     timings = time_interleaved(fns, "cpu", s.warmup, s.iters, s.repeats)
-    ref = timings["pytorch"]
     for row in rows:
-        t = timings[row["format"]]
-        runs_ms = [r / t.iters * 1e3 for r in t.runs_s]
-        row.update(
-            ms=statistics.median(runs_ms), ms_min=min(runs_ms), ms_max=max(runs_ms), runs_ms=runs_ms,
-            speedup=paired_ratio(t, ref),
-        )  # fmt: skip
+        row.update(timing_columns(timings[row["format"]], timings["pytorch"]))
     env = {**environment("cpu"), "cpu": _cpu_name(), "threads": threads, **_versions()}
     return {"env": env, "settings": {**asdict(s), "img_size": side}, "rows": rows}
+
+
+def timing_columns(t: Timing, ref: Timing) -> dict:
+    """A format's latency columns from its interleaved timing ``t`` (seconds per call in each repeat): ``ms``
+    (median), ``ms_min``, ``ms_max``, ``runs_ms`` (milliseconds per call) and ``speedup`` over ``ref`` (paired)."""
+    runs_ms = [r * 1e3 for r in t.runs_s]
+    return {
+        "ms": statistics.median(runs_ms), "ms_min": min(runs_ms), "ms_max": max(runs_ms), "runs_ms": runs_ms,
+        "speedup": paired_ratio(t, ref),
+    }  # fmt: skip
 
 
 def _sample_image(cfg) -> np.ndarray:  # noqa: ANN001 - a Config

@@ -7,11 +7,10 @@ import pytest
 from detector.bench.formats import formats_markdown
 from detector.cli.benchmark import main as bench_main
 
-pytestmark = pytest.mark.slow
-
 FAST = ["--warmup", "1", "--iters", "1", "--repeats", "2"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["onnx", "openvino"])
 def test_benchmark_detector_takes_an_exported_file(learned, tmp_path, kind, capsys):
     out = tmp_path / "r.json"
@@ -24,6 +23,7 @@ def test_benchmark_detector_takes_an_exported_file(learned, tmp_path, kind, caps
     assert bench_main([*argv, "--train"]) == 2  # an exported file has no training step
 
 
+@pytest.mark.slow
 def test_benchmark_formats_table(learned, tmp_path):
     out, md = tmp_path / "f.json", tmp_path / "f.md"
     argv = ["formats", str(learned.config), "--weights", str(learned.weights), "--work", str(tmp_path / "w")]
@@ -39,3 +39,16 @@ def test_benchmark_formats_table(learned, tmp_path):
         assert len(rows[name]["runs_ms"]) == 2
     assert md.read_text() == formats_markdown(r) and "| openvino |" in md.read_text()
     assert bench_main([*argv[:-4], "--formats", "tensorrt"]) == 2
+
+
+@pytest.mark.parametrize("iters", [1, 10])
+def test_formats_latency_columns_are_milliseconds_per_call(iters):
+    """Timing.runs_s is seconds per call already (time_interleaved divides by iters): the columns do not divide
+    again (a 10x error once, with the default 10 calls per run)."""
+    from detector.bench.formats import timing_columns
+    from detector.bench.timing import Timing
+
+    ref, fast = Timing(0.02, [0.02, 0.021, 0.019], iters), Timing(0.005, [0.005, 0.006, 0.004], iters)
+    cols = timing_columns(fast, ref)
+    assert cols["ms"] == pytest.approx(5.0) and (cols["ms_min"], cols["ms_max"]) == pytest.approx((4.0, 6.0))
+    assert cols["runs_ms"] == pytest.approx([5.0, 6.0, 4.0]) and cols["speedup"] == pytest.approx(4.0)

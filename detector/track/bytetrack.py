@@ -75,9 +75,13 @@ class ByteTracker:
         frame = self.frame + 1 if frame_index is None else int(frame_index)
         if frame <= self.frame:
             raise ValueError(f"tracker: frame {frame} after frame {self.frame}; frames must come in order")
-        for t in self.tracks:  # one Kalman step per frame since the last update (a gap moves the boxes further)
+        if self.tracks:  # one Kalman step per frame since the last update (a gap moves the boxes further)
+            means = np.stack([t.mean for t in self.tracks])
+            covs = np.stack([t.cov for t in self.tracks])
             for _ in range(frame - self.frame):
-                t.mean, t.cov = self.kf.predict(t.mean, t.cov)
+                means, covs = self.kf.predict_many(means, covs)
+            for t, mean, cov in zip(self.tracks, means, covs, strict=True):
+                t.mean, t.cov = mean, cov
         first = self.frame < 0
         self.frame = frame
         self.tracks = [t for t in self.tracks if frame - t.last_frame - 1 <= self.cfg.buffer]  # missed too many

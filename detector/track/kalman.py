@@ -13,24 +13,37 @@ _VEL_STD = 1.0 / 160  # process noise of the velocity, a fraction of the box siz
 
 
 def xyxy_to_cxcywh(box: np.ndarray) -> np.ndarray:
-    """``[..., 4]`` xyxy -> cxcywh (pixels)."""
-    x1, y1, x2, y2 = np.moveaxis(np.asarray(box, np.float64), -1, 0)
-    return np.stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], -1)
+    """``[..., 4]`` xyxy -> cxcywh (pixels, float64)."""
+    b = np.asarray(box, np.float64)
+    out = np.empty(b.shape)
+    out[..., 0] = (b[..., 0] + b[..., 2]) / 2
+    out[..., 1] = (b[..., 1] + b[..., 3]) / 2
+    out[..., 2] = b[..., 2] - b[..., 0]
+    out[..., 3] = b[..., 3] - b[..., 1]
+    return out
 
 
 def cxcywh_to_xyxy(box: np.ndarray) -> np.ndarray:
-    """``[..., 4]`` cxcywh -> xyxy (pixels)."""
-    cx, cy, w, h = np.moveaxis(np.asarray(box, np.float64), -1, 0)
-    return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], -1)
+    """``[..., 4]`` cxcywh -> xyxy (pixels, float64)."""
+    b = np.asarray(box, np.float64)
+    out = np.empty(b.shape)
+    out[..., 0] = b[..., 0] - b[..., 2] / 2
+    out[..., 1] = b[..., 1] - b[..., 3] / 2
+    out[..., 2] = b[..., 0] + b[..., 2] / 2
+    out[..., 3] = b[..., 1] + b[..., 3] / 2
+    return out
+
+
+_DIAG = np.arange(8)
 
 
 class KalmanBoxFilter:
-    """Predict/update of one box state; means are ``[8]``, covariances ``[8, 8]`` (float64)."""
+    """Predict/update of box states; means are ``[8]`` (``[T, 8]`` for :meth:`predict_many`), covariances ``[8, 8]``
+    (``[T, 8, 8]``), float64. The measurement is the first four state entries (H = [I 0])."""
 
     def __init__(self) -> None:
         self.F = np.eye(8)
         self.F[:4, 4:] = np.eye(4)  # x_{t+1} = x_t + v_t
-        self.H = np.eye(4, 8)
 
     def initiate(self, box_cxcywh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A new track's state from its first box (zero velocity, wide velocity uncertainty)."""
@@ -41,18 +54,25 @@ class KalmanBoxFilter:
 
     def predict(self, mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The state one frame later."""
-        size = np.array([mean[2], mean[3]] * 2)
-        q = np.diag(np.r_[_POS_STD * size, _VEL_STD * size] ** 2)
-        mean = self.F @ mean
-        mean[2:4] = np.maximum(mean[2:4], 1.0)  # a shrinking box never turns inside out
-        return mean, self.F @ cov @ self.F.T + q
+        means, covs = self.predict_many(mean[None], cov[None])
+        return means[0], covs[0]
+
+    def predict_many(self, means: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every track's state one frame later at once: ``means [T, 8]``, ``covs [T, 8, 8]`` (one batched product
+        instead of T small ones: the tracker's cost per frame)."""
+        size = np.concatenate([means[:, 2:4], means[:, 2:4]], 1)  # [T, 4]: w, h, w, h
+        q = np.concatenate([_POS_STD * size, _VEL_STD * size], 1) ** 2  # [T, 8]: process noise variances
+        means = means @ self.F.T
+        means[:, 2:4] = np.maximum(means[:, 2:4], 1.0)  # a shrinking box never turns inside out
+        covs = self.F @ covs @ self.F.T
+        covs[:, _DIAG, _DIAG] += q
+        return means, covs
 
     def update(self, mean: np.ndarray, cov: np.ndarray, box_cxcywh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The state corrected by a measured box."""
-        size = np.array([mean[2], mean[3]] * 2)
-        r = np.diag((_POS_STD * size) ** 2)
-        s = self.H @ cov @ self.H.T + r
-        gain = np.linalg.solve(s, self.H @ cov).T  # cov H^T S^-1 (S symmetric)
-        mean = mean + gain @ (box_cxcywh - self.H @ mean)
-        cov = cov - gain @ self.H @ cov
+        size = np.array([mean[2], mean[3], mean[2], mean[3]])
+        s = cov[:4, :4] + np.diag((_POS_STD * size) ** 2)  # H cov H^T + R
+        gain = np.linalg.solve(s, cov[:4]).T  # cov H^T S^-1 (S symmetric)
+        mean = mean + gain @ (box_cxcywh - mean[:4])
+        cov = cov - gain @ cov[:4]
         return mean, cov

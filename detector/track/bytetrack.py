@@ -94,11 +94,20 @@ class ByteTracker:
             iou = iou * class_gate(np.array([t.label for t in tracks]), labels)
         return iou
 
-    def _match(self, t: _Track, box: np.ndarray, score: float, label: int) -> None:
-        t.mean, t.cov = self.kf.update(t.mean, t.cov, xyxy_to_cxcywh(box))
-        t.box_xyxy, t.score = box, score
-        t.vote(label, score)
-        t.last_frame = self.frame
+    def _match(self, tracks: list[_Track], boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray) -> None:
+        """Correct ``tracks[i]`` with detection ``i`` (``boxes [K, 4]`` xyxy pixels, ``scores``, ``labels`` ``[K]``):
+        one batched Kalman update for all of them."""
+        if not tracks:
+            return
+        means = np.stack([t.mean for t in tracks])
+        covs = np.stack([t.cov for t in tracks])
+        means, covs = self.kf.update_many(means, covs, xyxy_to_cxcywh(boxes))
+        for t, mean, cov, box, score, label in zip(tracks, means, covs, boxes, scores.tolist(), labels.tolist(),
+                                                    strict=True):  # fmt: skip
+            t.mean, t.cov = mean, cov
+            t.box_xyxy, t.score = box, score
+            t.vote(int(label), float(score))
+            t.last_frame = self.frame
 
     def update(
         self, boxes_xyxy: object, scores: object, labels: object, frame_index: int | None = None
@@ -116,21 +125,19 @@ class ByteTracker:
         tentative = [t for t in self.tracks if not t.track_id]
         # (2) confident boxes with every confirmed track, lost ones included
         pairs, um_tracks, um_high = assign(self._score(confirmed, boxes[high], labels_np[high]), cfg.match_iou)
-        for r, c in pairs:
-            d = high[c]
-            self._match(confirmed[r], boxes[d], float(scores_np[d]), int(labels_np[d]))
+        d = high[[c for _, c in pairs]]
+        self._match([confirmed[r] for r, _ in pairs], boxes[d], scores_np[d], labels_np[d])
         # (3) low-score boxes with the unmatched tracks seen on the previous frame
         recent = [confirmed[r] for r in um_tracks if confirmed[r].last_frame >= self.frame - 1]
         pairs, _, _ = assign(self._score(recent, boxes[low], labels_np[low]), cfg.low_match_iou)
-        for r, c in pairs:
-            d = low[c]
-            self._match(recent[r], boxes[d], float(scores_np[d]), int(labels_np[d]))
+        d = low[[c for _, c in pairs]]
+        self._match([recent[r] for r, _ in pairs], boxes[d], scores_np[d], labels_np[d])
         # (4) tentative tracks take the remaining confident boxes, or go
         rest = high[um_high]
         pairs, _, um_rest = assign(self._score(tentative, boxes[rest], labels_np[rest]), max(cfg.match_iou, 0.3))
-        for r, c in pairs:
-            d = rest[c]
-            self._match(tentative[r], boxes[d], float(scores_np[d]), int(labels_np[d]))
+        d = rest[[c for _, c in pairs]]
+        self._match([tentative[r] for r, _ in pairs], boxes[d], scores_np[d], labels_np[d])
+        for r, _ in pairs:
             tentative[r].track_id = self._new_id()
         self.tracks = [t for t in self.tracks if t.track_id or t.last_frame == self.frame]
         # (5) new tracks from confident leftovers that are not a second box on an object tracked on this frame (class-

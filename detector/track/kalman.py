@@ -70,9 +70,17 @@ class KalmanBoxFilter:
 
     def update(self, mean: np.ndarray, cov: np.ndarray, box_cxcywh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The state corrected by a measured box."""
-        size = np.array([mean[2], mean[3], mean[2], mean[3]])
-        s = cov[:4, :4] + np.diag((_POS_STD * size) ** 2)  # H cov H^T + R
-        gain = np.linalg.solve(s, cov[:4]).T  # cov H^T S^-1 (S symmetric)
-        mean = mean + gain @ (box_cxcywh - mean[:4])
-        cov = cov - gain @ cov[:4]
-        return mean, cov
+        means, covs = self.update_many(mean[None], cov[None], np.asarray(box_cxcywh, np.float64)[None])
+        return means[0], covs[0]
+
+    def update_many(
+        self, means: np.ndarray, covs: np.ndarray, boxes_cxcywh: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every matched track corrected by its box at once: ``means [K, 8]``, ``covs [K, 8, 8]``, ``boxes [K, 4]``."""
+        size = np.concatenate([means[:, 2:4], means[:, 2:4]], 1)  # [K, 4]
+        s = covs[:, :4, :4].copy()  # H cov H^T + R
+        s[:, _DIAG[:4], _DIAG[:4]] += (_POS_STD * size) ** 2
+        gain = np.linalg.solve(s, covs[:, :4]).transpose(0, 2, 1)  # [K, 8, 4]: cov H^T S^-1 (S symmetric)
+        means = means + (gain @ (boxes_cxcywh - means[:, :4])[..., None])[..., 0]
+        covs = covs - gain @ covs[:, :4]
+        return means, covs

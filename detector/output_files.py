@@ -5,18 +5,16 @@
 2. An existing output file is replaced only when the user passed ``--exist-ok``; even then the replacement is atomic
    (:func:`atomic_path`: a temporary file in the same folder, ``os.replace``d over the target; any exception,
    KeyboardInterrupt and SystemExit included, removes the temporary file and leaves the old content as it was).
-3. A generated dataset folder is written only when it is missing or empty or holds the generator's own earlier set
-   (its metadata file, :func:`generated_folder_meta`); regenerating first removes what the earlier set wrote
-   (:func:`remove_generated`), so no stale file stays beside the new ones.
+3. A generated dataset folder is written only as :mod:`detector.data.manifest` allows (its manifest lists what the
+   generator wrote; another set or a user's file is never replaced).
 
 Tools check before any expensive work; the writers then go through :func:`atomic_path` or its two shorthands.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -146,77 +144,11 @@ def write_text_atomic(
     return write_bytes_atomic(path, text.encode("utf-8"), exist_ok=exist_ok, option=option, fsync=fsync)
 
 
-def read_generated_meta(root: Path, meta_file: str) -> dict | None:
-    """The generator's metadata ``root/meta_file`` (a JSON object with a ``version`` key), None when absent or not
-    such a file."""
-    try:
-        meta = json.loads((root / meta_file).read_text())
-    except (OSError, ValueError):
-        return None
-    return meta if isinstance(meta, dict) and "version" in meta else None
-
-
-def generated_folder_meta(
-    root: str | Path,
-    meta_file: str,
-    *,
-    what: str,
-    label: str,
-    name: str,
-    advice: str,
-    exist_ok: bool = False,
-    ignore: Iterable[str] = (),
-) -> dict | None:
-    """Rule 3, before generating into ``root``: the metadata of the generator's own earlier set there (the caller
-    regenerates over it after :func:`remove_generated`), or None when ``root`` is missing or empty (entries named in
-    ``ignore`` do not count), or holds other files and ``exist_ok`` is True.
-
-    Raises :class:`OutputFileError` when ``root`` is a file, or holds other files and ``exist_ok`` is False:
-    ``"{label} holds files that are not a generated {what} ...; {advice}"``; ``what`` names the set (``"shapes
-    set"``), ``label`` the setting and the folder (``"--out data/x"``), ``name`` the setting alone.
-    """
-    root = Path(root)
-    if root.exists() and not root.is_dir():
-        raise OutputFileError(f"{label} is a file, not a folder: set {name} to a folder")
-    meta = read_generated_meta(root, meta_file)
-    if meta is not None or exist_ok:
-        return meta
-    skip = set(ignore)
-    foreign = sorted(p.name for p in root.iterdir() if p.name not in skip) if root.is_dir() else []
-    if foreign:
-        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise OutputFileError(
-            f"{label} holds files that are not a generated {what} ({shown}; no valid {meta_file}); {advice}"
-        )
-    return None
-
-
-def remove_generated(root: str | Path, patterns: Iterable[str]) -> int:
-    """Delete the files of a generator's earlier set under ``root``: those matching the glob ``patterns`` (relative
-    to ``root``, e.g. ``"train/images/[0-9]*.jpg"``), then the folders under ``root`` they leave empty. Other files
-    stay. Returns how many files were removed."""
-    root = Path(root)
-    removed, folders = 0, set[Path]()
-    for pattern in patterns:
-        for p in root.glob(pattern):
-            if p.is_file() or p.is_symlink():
-                p.unlink()
-                removed += 1
-                folders.update(q for q in p.parents if q != root and root in q.parents)
-    for folder in sorted(folders, key=lambda q: len(q.parts), reverse=True):  # deepest first
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
-    return removed
-
-
 __all__ = [
     "EXIST_OK",
     "OutputFileError",
     "atomic_path",
     "check_output_file",
-    "generated_folder_meta",
-    "read_generated_meta",
-    "remove_generated",
     "same_file",
     "temp_path",
     "write_bytes_atomic",

@@ -16,8 +16,6 @@ from detector.output_files import (
     OutputFileError,
     atomic_path,
     check_output_file,
-    generated_folder_meta,
-    remove_generated,
     temp_path,
     write_text_atomic,
 )
@@ -137,38 +135,3 @@ def test_sigterm_during_a_write_removes_the_temp_file(tmp_path):
         proc.kill()
         proc.wait()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"] and path.read_bytes() == b"previous epoch"
-
-
-def test_generated_folder_rule_and_removal_of_only_the_generators_files(tmp_path):
-    kw = {"what": "demo set", "label": f"--out {tmp_path / 'd'}", "name": "--out", "advice": "choose another"}
-    root = tmp_path / "d"
-    assert generated_folder_meta(root, "meta.json", **kw) is None  # missing
-    root.mkdir()
-    assert generated_folder_meta(root, "meta.json", **kw) is None  # empty
-    (root / "train.json").write_text("user data")
-    with pytest.raises(OutputFileError, match=r"d holds files that are not a generated demo set \(train.json; no"):
-        generated_folder_meta(root, "meta.json", **kw)
-    assert generated_folder_meta(root, "meta.json", exist_ok=True, **kw) is None
-    (root / "meta.json").write_text("not json")
-    with pytest.raises(OutputFileError, match="not a generated demo set"):
-        generated_folder_meta(root, "meta.json", **kw)
-    (root / "meta.json").write_text('{"version": 3, "n": 2}')
-    assert generated_folder_meta(root, "meta.json", **kw) == {"version": 3, "n": 2}
-
-    other = tmp_path / "o"
-    (other / "video").mkdir(parents=True)
-    assert generated_folder_meta(other, "meta.json", ignore=("video",), **kw) is None
-    (tmp_path / "f").write_text("x")
-    with pytest.raises(OutputFileError, match="is a file, not a folder: set --out to a folder"):
-        generated_folder_meta(tmp_path / "f", "meta.json", **kw)
-
-    (root / "train" / "images").mkdir(parents=True)
-    (root / "val" / "images").mkdir(parents=True)
-    for name in ("000000.jpg", "000001.jpg", "mine.jpg"):
-        (root / "train" / "images" / name).write_bytes(b"jpg")
-    (root / "val" / "images" / "000000.jpg").write_bytes(b"jpg")
-    n = remove_generated(root, ["train/images/[0-9][0-9][0-9][0-9][0-9][0-9].jpg", "val/images/*.jpg", "meta.json"])
-    assert n == 4
-    assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == [
-        "train", "train.json", "train/images", "train/images/mine.jpg"
-    ]  # fmt: skip

@@ -59,3 +59,21 @@ def test_eval_and_detect_tools_take_exported_files(learned, tmp_path):
         det = tmp_path / f"det_{path.name}"
         assert detect_main(["--weights", str(path), "--source", str(src), "--out", str(det), "--save-json"]) == 0
         assert (det / "detections.json").is_file()
+
+
+def test_detect_track_on_exported_files_gives_the_checkpoints_ids(learned, tmp_path):
+    """``detect --track`` takes an exported file (its track settings: the defaults; it stores no config), and the fp32
+    files track like the checkpoint: the same (frame, id) rows in tracks.txt. The frames: the model's own training
+    images as an ordered folder (what it detects well; identities carry over where boxes overlap)."""
+    from detector.cli.detect import main as detect_main
+
+    frames = learned.root / "shapes" / "train" / "images"
+    rows = {}
+    for name in ("weights", "onnx", "openvino"):
+        out = tmp_path / name
+        argv = ["--weights", str(getattr(learned, name)), "--source", str(frames), "--track", "--no-save"]
+        assert detect_main([*argv, "--out", str(out), "--quiet", "track.low_thresh=0.05"]) == 0
+        lines = (out / "tracks.txt").read_text().splitlines()
+        rows[name] = [line.split(",")[:2] for line in lines]
+    assert rows["weights"], "the checkpoint tracked nothing on the video"
+    assert rows["onnx"] == rows["weights"] and rows["openvino"] == rows["weights"]

@@ -146,7 +146,8 @@ def _exported_predictor(opts: DetectOptions) -> Predictor:
         log.warning("--device %s: exported files run on the CPU (onnxruntime / OpenVINO)", opts.device)
     try:
         backend = load_backend(opts.weights)
-        settings = exported_predict_settings(backend.info, opts.overrides, opts.weights)
+        predict = [o for o in opts.overrides if not o.strip().startswith("track.")]  # track.*: the tracker's keys
+        settings = exported_predict_settings(backend.info, predict, opts.weights)
     except ConfigError as e:
         raise DetectError(str(e)) from None
     except (OSError, ValueError) as e:

@@ -57,10 +57,11 @@ def check_trackable(source: Source, text: str) -> None:
 
 
 def track_config(weights: str, overrides: list[str]) -> TrackConfig:
-    """The ``track`` section of the checkpoint's config with the ``track.*`` overrides applied; ValueError naming
-    the key for a bad value or contradictory thresholds."""
-    ckpt = load_checkpoint(weights)
-    stored = ckpt.get("config")
+    """The ``track`` section of the checkpoint's config (an exported file: the defaults) with the ``track.*``
+    overrides applied; ValueError naming the key for a bad value or contradictory thresholds."""
+    from detector.runtime.loader import is_exported
+
+    stored = None if is_exported(weights) else load_checkpoint(weights).get("config")  # an export stores no config
     data: dict = stored if isinstance(stored, dict) else {}
     section = {"track": dict(data.get("track") or {})}
     cfg = config_from_dict(

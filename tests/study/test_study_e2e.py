@@ -144,7 +144,9 @@ def test_the_html_report_loads_in_a_browser_without_errors(study, tmp_path):
     data = json.loads((study.dir / "study.json").read_text())
     assert [r[0] for r in rows] == [b["label"] for b in data["backbones"]]
     for row, b in zip(rows, data["backbones"], strict=True):
-        assert row[4] == f"{b['metrics']['AP']['mean']:.4f}" and row[12] == f"{b['latency_ms']:.1f}"
+        runs = b["latency_runs_ms"]  # the side-by-side pass: "median (min-max)"
+        latency = f"{b['latency_ms']:.1f}" + (f" ({min(runs):.1f}-{max(runs):.1f})" if runs else "")
+        assert row[4] == f"{b['metrics']['AP']['mean']:.4f}" and row[12] == latency
 
 
 def test_the_browser_check_sees_console_errors_and_broken_images(tmp_path):

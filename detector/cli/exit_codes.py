@@ -23,7 +23,7 @@ import functools
 import sys
 from typing import Protocol
 
-from detector.engine.jobs.interrupt import Terminated
+from detector.engine.interrupt import Terminated
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -49,7 +49,7 @@ ERROR_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
 
 def exit_code(exc: BaseException) -> int | None:
     """The exit status of ``exc`` by :data:`ERROR_CODES`; None when no row matches. (A tool that runs under
-    :func:`detector.engine.jobs.interrupt.sigterm_as_interrupt` maps another error that surfaced after SIGTERM to
+    :func:`detector.engine.interrupt.sigterm_as_interrupt` maps another error that surfaced after SIGTERM to
     143 itself, inside its block: train, study.)"""
     for cls, code, _ in ERROR_CODES:
         if isinstance(exc, cls):

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     rank = int(os.environ.get("RANK", "0"))  # under torchrun only rank 0 prints progress; every rank prints warnings
     configure_logging(verbose=args.verbose, quiet=args.quiet or rank != 0)
     cfg = load_config(args.config, args.overrides)
-    from detector.engine.jobs.interrupt import sigterm_as_interrupt, sigterm_received
+    from detector.engine.interrupt import sigterm_as_interrupt, sigterm_received
     from detector.engine.jobs.train import run_training  # torch & co. load after the config is valid: typos fail fast
 
     try:

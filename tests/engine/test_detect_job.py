@@ -12,9 +12,9 @@ import torch
 
 from detector.device import select_device
 from detector.engine.jobs.detect import DetectError, DetectOptions, NoImagesError, run_detection
-from detector.engine.jobs.run_folder import next_free_folder
 from detector.engine.prediction.outputs import summary_text, yolo_lines
 from detector.engine.prediction.sources import Source, glob_root
+from detector.engine.run_folder import next_free_folder
 from tests.helpers import write_tiny_checkpoint
 
 

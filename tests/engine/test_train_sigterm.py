@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from detector.engine.jobs.interrupt import Terminated, interrupted_message, sigterm_as_interrupt, sigterm_received
+from detector.engine.interrupt import Terminated, interrupted_message, sigterm_as_interrupt, sigterm_received
 from detector.engine.training.checkpoint import load_checkpoint
 from tests.helpers import ROOT, tiny_config
 
@@ -88,7 +88,7 @@ def test_a_sigterm_swallowed_in_a_weakref_callback_still_stops_the_run_quietly(c
     import gc
     import weakref
 
-    from detector.engine.jobs.interrupt import raise_if_terminated
+    from detector.engine.interrupt import raise_if_terminated
 
     class Thing:
         pass

@@ -19,7 +19,7 @@ import pytest
 
 from detector.cli import exit_codes
 from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE
-from detector.engine.jobs import interrupt
+from detector.engine import interrupt
 from tests.helpers import write_tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from detector.config import Config
-from detector.engine.jobs.run_folder import next_free_folder
+from detector.engine.run_folder import next_free_folder
 from detector.engine.training.resume import run_folder_of
 from detector.job_files import JobFiles, same_path
 

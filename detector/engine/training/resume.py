@@ -91,7 +91,7 @@ def _same(a: Any, b: Any) -> bool:
 
 def _is_run_folder(out_dir: str, run_dir: Path) -> bool:
     """Whether ``train.out_dir`` names ``run_dir``: the same folder, or the one a fresh run asked for ``out_dir``
-    was numbered into because ``out_dir`` held files (``exp`` -> ``exp2``, :mod:`detector.engine.jobs.run_folder`)."""
+    was numbered into because ``out_dir`` held files (``exp`` -> ``exp2``, :mod:`detector.engine.run_folder`)."""
     asked, run = Path(out_dir).resolve(), run_dir.resolve()
     if asked == run:
         return True

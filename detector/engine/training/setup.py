@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from detector.device import cpu_has_native_bf16
-from detector.engine.jobs.run_folder import is_free, next_free_folder
+from detector.engine.run_folder import is_free, next_free_folder
 from detector.engine.training.resume import run_folder_of
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from detector.config import Config, config_to_dict, save_config
 from detector.data import DetectionDataset, build_dataloader, build_dataset, set_loader_epoch
 from detector.device import select_device
 from detector.engine.evaluation.evaluator import NO_GROUND_TRUTH, STAT_KEYS, evaluate_model
-from detector.engine.jobs.interrupt import interrupted_message, raise_if_terminated, sigterm_received
+from detector.engine.interrupt import interrupted_message, raise_if_terminated, sigterm_received
 from detector.engine.training import distributed as dist_utils
 from detector.engine.training.checkpoint import atomic_save, build_checkpoint, load_checkpoint, restore_training_state
 from detector.engine.training.ema import ModelEMA
@@ -64,7 +64,7 @@ def train(
     """Train a detector as ``cfg`` describes; see :class:`Trainer` (``criterion``: replaces the head family's loss).
 
     ``resume``: a training checkpoint to continue (else ``cfg.train.resume`` decides). A ``KeyboardInterrupt``
-    (Ctrl-C, or SIGTERM inside :func:`detector.engine.jobs.interrupt.sigterm_as_interrupt`) is logged with how to resume
+    (Ctrl-C, or SIGTERM inside :func:`detector.engine.interrupt.sigterm_as_interrupt`) is logged with how to resume
     and raised again. ``callbacks`` are called as
     ``cb(trainer, epoch)`` on every rank after each epoch's checkpoint is written. Returns ``{"out_dir", "last",
     "best", "best_fitness", "metrics" (last validation's 12 COCO stats; NaN when data.val has no ground-truth box),

@@ -7,10 +7,13 @@ import numpy as np
 import pytest
 import torch
 
+from detector.config import Config
 from detector.device import select_device
+from detector.engine.jobs.job_plans import plan_train
 from detector.engine.training.plots import plot_results, plot_train_batch
 from detector.engine.training.run_log import RESULTS_COLUMNS, ResultsLogger, epoch_summary, read_results, rss_mb
 from detector.engine.training.setup import resolve_num_classes, resolve_run_paths
+from detector.output_files import OutputFileError
 
 
 def _row(epoch, mAP=None):
@@ -75,3 +78,27 @@ def test_run_folder_and_class_count_rules(tmp_path):
     assert select_device("cpu").type == "cpu"
     with pytest.raises(ValueError, match="train.device"):
         select_device("tpu", "train.device")
+
+
+def test_the_job_plan_and_the_trainer_pick_the_same_run_folder(tmp_path):
+    """One rule decides the run folder: the file plan checked before the run and the trainer agree (fresh, numbered
+    past a folder with files, train.resume, --resume)."""
+    cfg = Config()
+    cfg.train.out_dir = str(tmp_path / "run")
+
+    def planned(resume=None):
+        return plan_train(cfg, None, resume).outputs[0].path
+
+    assert planned() == resolve_run_paths(cfg.train.out_dir, None, False)[0] == tmp_path / "run"
+    last = tmp_path / "run" / "weights" / "last.pt"
+    last.parent.mkdir(parents=True)
+    last.write_bytes(b"x")
+    assert planned() == resolve_run_paths(cfg.train.out_dir, None, False)[0] == tmp_path / "run2"
+    assert planned(str(last)) == resolve_run_paths("elsewhere", str(last), False)[0] == tmp_path / "run"
+    cfg.train.resume = True
+    assert planned() == resolve_run_paths(cfg.train.out_dir, None, True)[0] == tmp_path / "run"
+    (tmp_path / "afile").write_text("x")
+    cfg.train.out_dir, cfg.train.resume = str(tmp_path / "afile"), False
+    for pick in (planned, lambda: resolve_run_paths(cfg.train.out_dir, None, False)):
+        with pytest.raises(OutputFileError, match=r"train.out_dir .*afile is a file"):
+            pick()

@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from detector.config import Config
-from detector.engine.run_folder import next_free_folder
-from detector.engine.training.resume import run_folder_of
+from detector.engine.training.setup import run_folder
 from detector.job_files import JobFiles, same_path
 
 # What a training run writes into its folder (TensorBoard's event files get fresh names)
@@ -38,20 +37,12 @@ def read_config(files: JobFiles, cfg: Config, splits: tuple[str, ...] = ("train"
         files.read("model.backbone.pretrained", pretrained, "file")
 
 
-def run_folder(cfg: Config, resume: str | None) -> Path:
-    """The folder a training run writes: ``--resume``'s run (``RUN`` for ``RUN/weights/X.pt``), else
-    ``train.out_dir`` when ``train.resume``, else the first free ``train.out_dir``, ``out_dir2``, ..."""
-    if resume is not None:
-        return run_folder_of(Path(resume))  # a checkpoint outside a run's weights/ is refused there
-    return Path(cfg.train.out_dir) if cfg.train.resume else next_free_folder(cfg.train.out_dir, label="train.out_dir")
-
-
 def plan_train(cfg: Config, config_path: str | None, resume: str | None) -> JobFiles:
     """The files of ``tools/train.py CONFIG [--resume PATH]``, checked (:meth:`JobFiles.check`): the run folder is
     never an input, inside one, under a file or unwritable; a resumed run rewrites its own checkpoint and
     ``config.yaml`` only."""
     files = JobFiles(exist_ok=True)  # a run folder is fresh, or the resumed run's own
-    run = run_folder(cfg, resume)
+    run = run_folder(cfg.train.out_dir, resume, cfg.train.resume)  # the trainer's own rule
     resuming = resume is not None or cfg.train.resume
     own_config = resuming and config_path is not None and same_path(Path(config_path), run / "config.yaml")
     files.read("CONFIG", config_path, "file", continued=own_config)
@@ -63,4 +54,4 @@ def plan_train(cfg: Config, config_path: str | None, resume: str | None) -> JobF
     return files
 
 
-__all__ = ["RUN_FILES", "plan_train", "read_config", "run_folder"]
+__all__ = ["RUN_FILES", "plan_train", "read_config"]

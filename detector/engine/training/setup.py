@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from detector.device import cpu_has_native_bf16
-from detector.engine.run_folder import is_free, next_free_folder
+from detector.engine.run_folder import next_free_folder
 from detector.engine.training.resume import run_folder_of
 
 log = logging.getLogger(__name__)
@@ -63,31 +63,41 @@ def resolve_num_classes(configured: int | None, dataset_classes: int, ann_path: 
     return int(configured)
 
 
+def run_folder(out_dir: str | Path, resume: str | Path | None, resume_flag: bool) -> Path:
+    """The folder a training run writes: ``--resume``'s run (``RUN`` for ``RUN/weights/X.pt``; a checkpoint
+    elsewhere is a :class:`detector.engine.training.resume.ResumeError`), else ``out_dir`` when ``train.resume``,
+    else the first free ``out_dir``, ``out_dir2``, ... (:func:`detector.engine.run_folder.next_free_folder`: a fresh
+    run never writes into a folder that holds files). The one rule, used by the job's file plan
+    (:func:`detector.engine.jobs.job_plans.plan_train`) and by the trainer (:func:`resolve_run_paths`)."""
+    if resume is not None:
+        return run_folder_of(Path(resume))
+    if resume_flag:
+        return Path(out_dir)
+    return next_free_folder(out_dir, label="train.out_dir")
+
+
 def resolve_run_paths(out_dir: str, resume: str | Path | None, resume_flag: bool) -> tuple[Path, Path | None]:
     """``(output folder, checkpoint to resume or None)``.
 
-    ``--resume PATH`` resumes PATH and writes into its run folder, ``PATH/../..`` (PATH is ``RUN/weights/X.pt``;
-    a checkpoint elsewhere is a :class:`detector.engine.training.resume.ResumeError`; whether ``out_dir`` and the
-    rest of the config agree with the run's is :func:`detector.engine.training.resume.plan_resume`'s check);
-    ``train.resume=true`` resumes ``train.out_dir/weights/last.pt``. A fresh run never writes into a folder that
-    holds files: it goes to ``out_dir2``, ``out_dir3``, ... instead (``run_folder``).
+    The folder is :func:`run_folder`'s. ``--resume PATH`` resumes PATH (whether ``out_dir`` and the rest of the
+    config agree with the run's is :func:`detector.engine.training.resume.plan_resume`'s check);
+    ``train.resume=true`` resumes ``train.out_dir/weights/last.pt``, which must exist.
     """
-    out = Path(out_dir)
+    out = run_folder(out_dir, resume, resume_flag)
     if resume is not None:
-        path = Path(resume)
-        return run_folder_of(path), path
-    last = out / "weights" / "last.pt"
+        return out, Path(resume)
     if resume_flag:
+        last = out / "weights" / "last.pt"
         if not last.is_file():
             raise FileNotFoundError(
                 f"train.resume=true but {last} does not exist; point train.out_dir at the run to continue "
                 "or pass --resume PATH"
             )
         return out, last
-    if not is_free(out):
-        new = next_free_folder(out)
-        log.info("%s already holds files: this run goes to %s (continue the old one with train.resume=true)", out, new)
-        out = new
+    if out != Path(out_dir):
+        log.info(
+            "%s already holds files: this run goes to %s (continue the old one with train.resume=true)", out_dir, out
+        )
     return out, None
 
 

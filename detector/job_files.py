@@ -134,9 +134,15 @@ class JobFiles:
         self.outputs.append(use)
         return use.path
 
-    def write_folder(self, label: str, path: str | Path, *, names: Iterable[str] = (), option: str = "") -> Path:
-        """Declare a folder the job writes into, with the files it writes there (relative paths) when known."""
-        use = Use(label, Path(path), "folder", names=tuple(str(n) for n in names), option=option)
+    def write_folder(
+        self, label: str, path: str | Path, *, names: Iterable[str] = (), option: str = "", exist_ok: bool | None = True
+    ) -> Path:
+        """Declare a folder the job writes into, with the files it writes there (relative paths) when known.
+        ``exist_ok`` True: the job replaces those files without asking (a run folder that is fresh or numbered on);
+        None: one of them already there is refused unless the job's ``--exist-ok``."""
+        names_ = tuple(str(n) for n in names)
+        ok = self.exist_ok if exist_ok is None else exist_ok
+        use = Use(label, Path(path), "folder", names=names_, exist_ok=ok, option=option)
         self.outputs.append(use)
         return use.path
 
@@ -205,6 +211,13 @@ def _check_place(o: Use) -> None:
         raise OutputFileError(
             f"{o.label} {p} already exists: pass {EXIST_OK} to replace it, or choose another {o.change}"
         )
+    if o.kind == "folder" and not o.exist_ok:
+        for name in o.names:
+            if os.path.lexists(p / name):
+                raise OutputFileError(
+                    f"{o.label} {p}: {p / name} already exists (an earlier output): pass {EXIST_OK} to replace it, "
+                    f"or choose another {o.change}"
+                )
 
 
 # The rules as docs/CLI.md states them (:func:`guard_markdown`)

@@ -524,7 +524,7 @@ def add_formats_parser(sub: argparse._SubParsersAction) -> None:
         default=list(DEFAULT_FORMATS),
         help=f"which of {','.join(FORMATS)} (default: all but onnx-int8)",
     )
-    p.add_argument("--work", default="runs/bench_formats", help="folder for the exported files (replaced)")
+    p.add_argument("--work", default="runs/bench_formats", help="folder for the exported files")
     p.add_argument(
         "--img-size",
         type=arg_type("benchmark formats", "--img-size"),
@@ -572,8 +572,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def plan_files(args: argparse.Namespace) -> None:
     """Before the benchmark runs (:class:`JobFiles`): the config is never written; ``--json`` and the suite's
-    ``--out`` are not inputs, not under a file and writable; an existing ``--json`` is replaced only with
-    ``--exist-ok`` (the suite checks its own earlier files)."""
+    ``--out`` are not inputs, not under a file and writable; an existing ``--json`` (``formats``: ``--md``, or an
+    earlier export in ``--work``) is replaced only with ``--exist-ok`` (the suite checks its own earlier files)."""
     files = JobFiles(exist_ok=getattr(args, "exist_ok", False))
     config = getattr(args, "config", None)
     files.read("CONFIG", config, "file")
@@ -586,7 +586,7 @@ def plan_files(args: argparse.Namespace) -> None:
     if args.command == "formats":
         from detector.bench.formats import work_names
 
-        files.write_folder("--work", args.work, names=work_names(args.formats))
+        files.write_folder("--work", args.work, names=work_names(args.formats), exist_ok=None)
         if args.md:
             files.write_file("--md", args.md)
     if args.command == "suite":

@@ -150,6 +150,12 @@ def benchmark_json_exists(t: Path):
     return ["eval", "--images", "5", "--json", str(out)], [out]
 
 
+def benchmark_formats_work_holds_an_earlier_export(t: Path):
+    earlier = _file(t / "work" / "onnx.onnx", b"an earlier export")
+    config, w = str(ROOT / "configs" / "shapes_tiny.yaml"), _file(t / "w.pt", b"a checkpoint")
+    return ["formats", config, "--weights", str(w), "--work", str(t / "work"), "--formats", "onnx"], [earlier]
+
+
 def benchmark_suite_out_taken(t: Path):
     earlier = _file(t / "bench" / "suite.json", b'{"steps": {}}')
     config = str(ROOT / "configs" / "shapes_tiny.yaml")
@@ -203,6 +209,9 @@ CASES = {
     "eval: --json exists": Case("eval", eval_json_exists, ("--json", *EXISTS)),
     "eval: --json is --pred": Case("eval", eval_json_is_the_predictions, ("--json", "--pred", *SAME)),
     "benchmark: --json exists": Case("benchmark", benchmark_json_exists, ("--json", *EXISTS)),
+    "benchmark: formats --work holds an earlier export": Case(
+        "benchmark", benchmark_formats_work_holds_an_earlier_export, ("--work", *EXISTS)
+    ),
     "benchmark: suite --out taken": Case("benchmark", benchmark_suite_out_taken, ("earlier suite", *EXISTS)),
     "detect: --out is the --source image's folder": Case(
         "detect", detect_out_is_the_source_images_folder, ("--out", "--source", *SAME)

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from PIL import Image
 
+from detector.config_yaml import load_yaml_text
 from detector.data.coco import CocoDetection, DatasetWarning
 from detector.data.doctor import DoctorReport, check_coco
 from detector.data.image_io import IMAGE_EXTS
@@ -39,7 +40,7 @@ def read_class_names(path: str | Path) -> list[str]:
         )
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
-            data = yaml.safe_load(text) or {}
+            data = load_yaml_text(text, str(path)) or {}  # a repeated key: DuplicateKeyError
         except yaml.YAMLError as e:
             raise ValueError(f"{path}: not valid YAML{_yaml_where(e)}") from None
         names = data.get("names") if isinstance(data, dict) else None

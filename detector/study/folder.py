@@ -23,6 +23,7 @@ import torch
 import yaml
 
 from detector.config import ConfigError
+from detector.config_yaml import load_yaml_text
 from detector.output_files import write_text_atomic
 from detector.study.fairness import differing_keys, flatten
 
@@ -133,7 +134,7 @@ def check_study_folder(study_dir: Path, identity: dict[str, Any], seeds: tuple[i
             )
         return now
     try:
-        stored = yaml.safe_load(path.read_text())
+        stored = load_yaml_text(path.read_text(), str(path))  # a repeated key: DuplicateKeyError
     except yaml.YAMLError as e:
         raise ConfigError(
             f"{path}: not valid YAML ({' '.join(str(e).split())}); restore it or start a new study"

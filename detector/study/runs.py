@@ -18,9 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from detector.config import Config, ConfigError, config_to_dict
+from detector.config_yaml import load_yaml_text
 from detector.engine.training.run_log import read_results
 from detector.engine.training.trainer import Trainer, train
 from detector.registry import get_head_family
@@ -40,7 +39,7 @@ def check_run_config(info: RunInfo, expected: Config) -> None:
     path = info.folder / "config.yaml"
     if not path.is_file():
         return
-    stored = yaml.safe_load(path.read_text()) or {}
+    stored = load_yaml_text(path.read_text(), str(path)) or {}
     updated = get_head_family(expected.model.head.type).run_updated_keys
     skip = (*_NOT_COMPARED, *(f"model.head.{k}" for k in updated))
     keys = [k for k in differing_keys(stored, config_to_dict(expected)) if not k.startswith(skip)]

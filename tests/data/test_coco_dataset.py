@@ -79,6 +79,12 @@ def test_yolo_dataset_matches_coco_interface(tmp_path):
     assert len(ds.coco.getAnnIds()) == 2
 
 
+def test_a_data_yaml_with_a_repeated_key_is_refused_naming_both_lines(tmp_path):
+    (tmp_path / "data.yaml").write_text("names: [cat, dog]\nnc: 2\nnames: [bird]\n")
+    with pytest.raises(ValueError, match=r"data\.yaml:3: key 'names' repeated \(first at .*data\.yaml:1\)"):
+        read_class_names(tmp_path / "data.yaml")
+
+
 def test_yolo_to_coco_writes_valid_json(tmp_path):
     root = _yolo_set(tmp_path)
     res = yolo_to_coco(root / "images", root / "data.yaml", tmp_path / "out.json")

@@ -8,15 +8,17 @@ import pytest
 import torch
 import yaml
 
-from detector.config import ConfigError
+from detector.config import Config, ConfigError
 from detector.study.folder import (
     STUDY_CONFIG,
+    RunInfo,
     RunState,
     check_study_folder,
     run_state,
     store_study_config,
     write_json,
 )
+from detector.study.runs import check_run_config
 
 IDENTITY = {
     "shared": {"train": {"epochs": 2, "lr": 0.01}, "data": {"img_size": 64}},
@@ -105,3 +107,19 @@ def test_files_a_study_did_not_write_are_never_removed(tmp_path):
     with pytest.raises(ConfigError, match=r"holds files that are not a study run's .*mine\.txt.*move them away"):
         run_state(tmp_path, "a", 0, epochs=2)
     assert (folder / "mine.txt").read_text() == "keep" and (folder / "config.yaml").is_file()
+
+
+def test_a_study_config_or_run_config_with_a_repeated_key_is_refused_naming_both_lines(tmp_path):
+    study = _stored(tmp_path)
+    path = study / STUDY_CONFIG
+    path.write_text(path.read_text() + "seeds: [5]\n")  # the stored file already has seeds: a second one
+    with pytest.raises(
+        ValueError, match=rf"{STUDY_CONFIG}:\d+: key 'seeds' repeated \(first at .*{STUDY_CONFIG}:\d+\)"
+    ):
+        check_study_folder(study, IDENTITY, (0,))
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("train:\n  epochs: 1\ntrain:\n  epochs: 300\n")
+    info = RunInfo("cspx", 0, run, RunState.DONE)
+    with pytest.raises(ValueError, match=r"config\.yaml:3: key 'train' repeated \(first at .*config\.yaml:1\)"):
+        check_run_config(info, Config())

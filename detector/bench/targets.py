@@ -1,5 +1,6 @@
 """The suite's verdicts: speed targets (issue 7: one H100, 640x640) checked against the measured figures, and a
-COCO epoch-time estimate derived from the measured training throughput. :mod:`detector.bench.render` prints them."""
+COCO epoch-time estimate derived from the measured training throughput. :mod:`detector.bench.render` prints them
+in the suite report."""
 
 from __future__ import annotations
 

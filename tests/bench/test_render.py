@@ -1,6 +1,7 @@
-"""The benchmark renderers (console text of tools/benchmark.py and the suite's suite.md) print exactly what they
-printed before bench/text.py and bench/report.py were merged: render_golden.json holds the output of the two old
-modules (commit 'Golden outputs of the benchmark renderers') on the result dicts of render_cases.py."""
+"""The benchmark renderers (console text of tools/benchmark.py, bench/console.py, and the suite's suite.md,
+bench/render.py) print exactly what they printed before bench/text.py and bench/report.py were merged:
+render_golden.json holds the output of the two old modules (commit 'Golden outputs of the benchmark renderers') on the
+result dicts of render_cases.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from detector.bench import render
+from detector.bench import console, render
 from tests.bench.render_cases import console_cases, markdown_cases
 
 GOLDEN = json.loads((Path(__file__).parent / "render_golden.json").read_text())
@@ -18,7 +19,7 @@ GOLDEN = json.loads((Path(__file__).parent / "render_golden.json").read_text())
 @pytest.mark.parametrize("name", sorted(console_cases()))
 def test_console_text_is_unchanged(name):
     fn, result = console_cases()[name]
-    assert getattr(render, fn)(result) == GOLDEN[name]
+    assert getattr(console, fn)(result) == GOLDEN[name]
 
 
 @pytest.mark.parametrize("name", sorted(markdown_cases()))

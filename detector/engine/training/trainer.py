@@ -17,25 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from detector.config import Config, config_to_dict, save_config
-from detector.data import DetectionDataset, build_dataloader, build_dataset, set_loader_epoch
+from detector.data import set_loader_epoch
 from detector.device import select_device
 from detector.engine.evaluation.evaluator import NO_GROUND_TRUTH, STAT_KEYS, evaluate_model
 from detector.engine.interrupt import interrupted_message, raise_if_terminated, sigterm_received
 from detector.engine.training import distributed as dist_utils
-from detector.engine.training.checkpoint import atomic_save, build_checkpoint, load_checkpoint, restore_training_state
+from detector.engine.training.build_steps import Criterion, TrainerSteps
+from detector.engine.training.checkpoint import atomic_save, build_checkpoint
 from detector.engine.training.ema import ModelEMA
-from detector.engine.training.finetune import load_finetune_weights
-from detector.engine.training.optim import (
-    build_optimizer,
-    compute_accumulate,
-    scaled_weight_decay,
-    schedule_from_config,
-)
+from detector.engine.training.optim import compute_accumulate, schedule_from_config
 from detector.engine.training.plots import plot_results, plot_train_batch
 from detector.engine.training.resume import ResumePlan, plan_resume
 from detector.engine.training.rng import preserved_rng, seed_everything, set_rng_state
@@ -43,15 +36,11 @@ from detector.engine.training.run_log import LOSS_PARTS, ResultsLogger, epoch_su
 from detector.engine.training.setup import amp_setup, resolve_num_classes, resolve_run_paths, shutdown_loader
 from detector.engine.training.step import TrainStep
 from detector.engine.training.wrap import wrap_model
-from detector.model import Detector, build_model
-from detector.registry import build_loss, get_head_family
 from detector.summary import model_summary
 
 log = logging.getLogger(__name__)
 
 Callback = Callable[["Trainer", int], None]
-#: ``criterion(raw maps, targets [M, 6]) -> (scalar loss, {part: float})``, e.g. ``build_loss(cfg.model.head, head)``
-Criterion = Callable[[Sequence[torch.Tensor], torch.Tensor], tuple[torch.Tensor, dict[str, float]]]
 
 
 def train(
@@ -85,13 +74,14 @@ def train(
             dist_utils.cleanup_distributed()
 
 
-class Trainer:
+class Trainer(TrainerSteps):
     """Builds data, model, optimiser, loss, EMA and logging from the config, restores a checkpoint, runs :meth:`fit`.
 
     Construction calls, in this order, steps a subclass may override one by one: :meth:`build_datasets`,
     :meth:`build_model`, :meth:`build_optimizer`, :meth:`build_criterion` (skipped when ``criterion`` is given) and
-    :meth:`build_loaders`. ``self.cfg`` is the run's own copy of ``cfg``: auto-anchor and resume write the anchors
-    the model uses into it before it is saved as ``config.yaml``.
+    :meth:`build_loaders` (:class:`detector.engine.training.build_steps.TrainerSteps`). ``self.cfg`` is the run's own
+    copy of ``cfg``: auto-anchor and resume write the anchors the model uses into it before it is saved as
+    ``config.yaml``.
     """
 
     def __init__(
@@ -160,68 +150,6 @@ class Trainer:
                 set_rng_state(rng_state)
             else:
                 seed_everything(t.seed + self.dist.rank + 1000 * self.start_epoch)
-
-    # ------------------------------------------------------------------ construction steps
-    def build_datasets(self) -> tuple[DetectionDataset, DetectionDataset | None]:
-        """``(train, val)`` datasets from ``cfg.data``; val only on rank 0. Rank 0 builds first: building may
-        generate the ``data.shapes`` synthetic set, once."""
-        train_ds: DetectionDataset | None = None
-        val_ds = None
-        if self.main:
-            train_ds, val_ds = build_dataset(self.cfg, "train"), build_dataset(self.cfg, "val")
-        dist_utils.barrier()
-        if train_ds is None:
-            train_ds = build_dataset(self.cfg, "train")
-        return train_ds, val_ds
-
-    def build_model(self) -> Detector:
-        """The detector on ``self.device``: built from ``cfg.model``; on a fresh run or a fine-tune (not on resume)
-        ``train.weights`` loaded and the head family's start-of-training hook run (e.g. auto-anchor of an
-        anchor head), which may update ``cfg.model.head``."""
-        model = build_model(self.cfg, num_classes=self.num_classes, class_names=self.class_names)
-        if self.resume_path is None:
-            if self.cfg.train.weights:
-                for line in load_finetune_weights(model, self.cfg.train.weights):
-                    self._log(line)
-            family = get_head_family(model.head.family, "head family")
-            message = family.on_train_start(model.head, self.cfg.model.head, self.train_ds.coco, self.cfg.data.img_size)
-            if message is not None:
-                self._log(message)
-        model.to(self.device)
-        if self.channels_last:
-            model.to(memory_format=torch.channels_last)
-        return model
-
-    def build_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
-        """``train.optimizer`` over ``model``'s parameters, weight decay scaled to the accumulated batch."""
-        t = self.cfg.train
-        wd = scaled_weight_decay(
-            t.weight_decay, t.nominal_batch_size, t.batch_size, self.dist.world_size, self.accumulate
-        )
-        return build_optimizer(model, t.optimizer, t.lr, t.momentum, wd, t.nesterov)
-
-    def build_criterion(self, model: Detector) -> Criterion:
-        """The loss of the model's head family, configured by ``cfg.model.head.loss``."""
-        return build_loss(self.cfg.model.head, model.head)
-
-    def build_loaders(self) -> tuple[DataLoader, DataLoader | None]:
-        """``(train loader, val loader or None)`` (val on rank 0 only)."""
-        train = build_dataloader(self.train_ds, self.cfg, "train", distributed=self.dist.enabled)
-        return train, build_dataloader(self.val_ds, self.cfg, "val") if self.val_ds is not None else None
-
-    def _restore(self, path: Path) -> dict[str, Any]:
-        """Load model, EMA, optimiser, scaler and counters from a training checkpoint; the head family's resume hook
-        brings ``self.cfg.model.head`` in line with the restored head (e.g. anchors refitted by auto-anchor).
-        Returns the checkpoint's RNG state (restored last, by ``__init__``)."""
-        if self.resumed is not None:  # read (and checked) by plan_resume; not kept for the whole run
-            ckpt, self.resumed.checkpoint = self.resumed.checkpoint, {}
-        else:
-            ckpt = load_checkpoint(path, require_training_state=True)
-        restore_training_state(ckpt, model=self.model, ema=self.ema, optimizer=self.optimizer, scaler=self.scaler)
-        self.start_epoch, self.iteration = ckpt["epoch"] + 1, ckpt["iteration"]
-        self.best_fitness = ckpt["best_fitness"]
-        get_head_family(self.model.head.family, "head family").on_resume(self.model.head, self.cfg.model.head)
-        return ckpt["rng"]
 
     # ------------------------------------------------------------------ loop
     def fit(self) -> dict[str, Any]:

@@ -37,6 +37,11 @@ from detector.study.errors_ap import mean_ap
 from detector.study.errors_match import MAX_DETS, GroundTruthArrays, MatchedDetections, ground_truth_arrays
 from detector.study.errors_match import match_detections as _match
 
+#: the ground truth of a breakdown: a COCO annotation dict, a ``COCO`` object or a JSON path
+GroundTruthInput = Mapping[str, Any] | str | Path
+#: its detections: COCO result dicts, :class:`Detections` or a JSON path
+DetectionsInput = Sequence[Mapping[str, Any]] | Detections | str | Path
+
 __all__ = [
     "ERROR_NAMES",
     "ERROR_TYPES",
@@ -86,8 +91,8 @@ class ErrorLabels:
 
 
 def error_breakdown(
-    gt: Mapping[str, Any] | str | Path,
-    detections: Sequence[Mapping[str, Any]] | Detections | str | Path,
+    gt: GroundTruthInput,
+    detections: DetectionsInput,
     fg_iou: float = 0.5,
     bg_iou: float = 0.1,
     *,
@@ -109,8 +114,8 @@ def error_breakdown(
 
 
 def label_errors(
-    gt: Mapping[str, Any] | str | Path,
-    detections: Sequence[Mapping[str, Any]] | Detections | str | Path,
+    gt: GroundTruthInput,
+    detections: DetectionsInput,
     fg_iou: float = 0.5,
     bg_iou: float = 0.1,
     *,
@@ -138,11 +143,26 @@ class _Analysis:
     num_input: int
 
 
-def _analyse(gt: Any, detections: Any, fg_iou: float, bg_iou: float, img_ids: Iterable[int] | None) -> _Analysis:
+def load_inputs(
+    gt: GroundTruthInput, detections: DetectionsInput, fg_iou: float, bg_iou: float, caller: str
+) -> tuple[dict[str, Any], Detections]:
+    """The checked ground-truth dict and detections of a breakdown, after its thresholds: ValueError (naming
+    ``caller``) unless 0 < bg_iou <= fg_iou <= 1, :class:`EvaluationInputError` for bad input (as the evaluator)."""
     if not 0.0 < bg_iou <= fg_iou <= 1.0:
-        raise ValueError(f"error_breakdown: need 0 < bg_iou <= fg_iou <= 1, got fg_iou={fg_iou}, bg_iou={bg_iou}")
+        raise ValueError(f"{caller}: need 0 < bg_iou <= fg_iou <= 1, got fg_iou={fg_iou}, bg_iou={bg_iou}")
     gt_dict = load_gt_dataset(gt)
-    dets = load_predictions(detections, gt_dict)
+    return gt_dict, load_predictions(detections, gt_dict)
+
+
+def no_box_error() -> EvaluationInputError:
+    """Ground truth without a non-crowd box in the evaluated images: no AP to break down."""
+    return EvaluationInputError(
+        "the ground truth has no non-crowd box in the evaluated images: there is no AP to break down"
+    )
+
+
+def _analyse(gt: Any, detections: Any, fg_iou: float, bg_iou: float, img_ids: Iterable[int] | None) -> _Analysis:
+    gt_dict, dets = load_inputs(gt, detections, fg_iou, bg_iou, "error_breakdown")
     all_ids = np.array([int(img["id"]) for img in gt_dict["images"]], dtype=np.int64)
     ids = np.unique(all_ids if img_ids is None else np.fromiter(img_ids, dtype=np.int64))
     unknown = np.setdiff1d(ids, all_ids)
@@ -155,9 +175,7 @@ def _analyse(gt: Any, detections: Any, fg_iou: float, bg_iou: float, img_ids: It
     gts = ground_truth_arrays(gt_dict, ids)
     num_gt = np.bincount(gts.labels[~gts.ignore], minlength=len(gts.cat_ids))
     if not num_gt.any():
-        raise EvaluationInputError(
-            "the ground truth has no non-crowd box in the evaluated images: there is no AP to break down"
-        )
+        raise no_box_error()
     m = _match(gts, dets.select(inside), fg_iou)
     if m.dropped:
         warnings.warn(

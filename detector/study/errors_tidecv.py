@@ -24,17 +24,21 @@ What tidecv does differently from the paper-rule breakdown (read from its ``quan
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from detector.engine.evaluation.coco_inputs import EvaluationInputError, load_gt_dataset
-from detector.engine.evaluation.coco_results import load_predictions
 from detector.engine.evaluation.detections import Detections
-from detector.study.errors import ERROR_TYPES, ErrorBreakdown
+from detector.study.errors import (
+    ERROR_TYPES,
+    DetectionsInput,
+    ErrorBreakdown,
+    GroundTruthInput,
+    load_inputs,
+    no_box_error,
+)
 from detector.study.errors_match import pair_iou
 
 MAX_DETS = 100  # tidecv's Data(max_dets=100) for COCO: detections kept per image, all categories together
@@ -56,8 +60,8 @@ class _Points:
 
 
 def tidecv_breakdown(
-    gt: Mapping[str, Any] | str | Path,
-    detections: Sequence[Mapping[str, Any]] | Detections | str | Path,
+    gt: GroundTruthInput,
+    detections: DetectionsInput,
     fg_iou: float = 0.5,
     bg_iou: float = 0.1,
     *,
@@ -67,10 +71,7 @@ def tidecv_breakdown(
     (arguments as :func:`detector.study.errors.error_breakdown`; detections on images outside the ground truth or
     ``img_ids`` are not evaluated). Raises :class:`EvaluationInputError` for bad input or ground truth without a
     non-crowd box, ValueError for bad thresholds."""
-    if not 0.0 < bg_iou <= fg_iou <= 1.0:
-        raise ValueError(f"tidecv_breakdown: need 0 < bg_iou <= fg_iou <= 1, got fg_iou={fg_iou}, bg_iou={bg_iou}")
-    gt_dict = load_gt_dataset(gt)
-    dets = load_predictions(detections, gt_dict)
+    gt_dict, dets = load_inputs(gt, detections, fg_iou, bg_iou, "tidecv_breakdown")
     wanted = None if img_ids is None else {int(i) for i in img_ids}
     images = [int(im["id"]) for im in gt_dict["images"] if wanted is None or int(im["id"]) in wanted]
     anns: dict[int, list[Mapping[str, Any]]] = {i: [] for i in images}
@@ -85,9 +86,7 @@ def tidecv_breakdown(
     for i in dict.fromkeys(images):
         _image(p, anns[i], dets, by_image[i], fg_iou, bg_iou)
     if not any(p.num_gt.values()):
-        raise EvaluationInputError(
-            "the ground truth has no non-crowd box in the evaluated images: there is no AP to break down"
-        )
+        raise no_box_error()
     return _breakdown(p)
 
 

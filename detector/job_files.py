@@ -156,13 +156,6 @@ class JobFiles:
                 _check_pair(o, i)
             _check_place(o)
 
-    def check_outputs_only(self) -> None:
-        """:meth:`check` without the input kinds (a tool that reports a missing input its own way first)."""
-        for o in self.outputs:
-            for i in self.inputs:
-                _check_pair(o, i)
-            _check_place(o)
-
 
 def _check_kind(i: Use) -> None:
     if i.kind == "file" and os.path.isdir(i.path):

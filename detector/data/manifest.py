@@ -50,10 +50,10 @@ def manifest_params(meta: dict) -> dict:
     return {k: v for k, v in meta.items() if k not in PARAM_SKIP or k == "version"}
 
 
-def param_difference(found: dict, wanted: dict, key_prefix: str = "") -> str:
+def param_difference(found: dict, wanted: dict) -> str:
     """``"num_train 8 (asked 12), img_size 64 (asked 256)"``: the parameters where ``found`` and ``wanted`` differ."""
     keys = [k for k in wanted if found.get(k) != wanted[k]] + [k for k in found if k not in wanted]
-    return ", ".join(f"{key_prefix}{k} {found.get(k, '<none>')} (asked {wanted.get(k, '<none>')})" for k in keys)
+    return ", ".join(f"{k} {found.get(k, '<none>')} (asked {wanted.get(k, '<none>')})" for k in keys)
 
 
 def _files(root: Path, ignore: Iterable[str], meta_file: str) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 import torch
 
@@ -66,8 +65,3 @@ class BackendModel:
 
     def train(self, mode: bool = True) -> BackendModel:
         return self
-
-
-def letterbox_shape(hw: Sequence[int] | None, side: int) -> int | tuple[int, int]:
-    """What :func:`detector.data.letterbox.letterbox` takes: the file's (H, W), else the square ``side``."""
-    return (int(hw[0]), int(hw[1])) if hw is not None else side

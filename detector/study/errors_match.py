@@ -112,15 +112,15 @@ def segment_argmax(segments: np.ndarray, values: np.ndarray, n: int) -> tuple[np
     return best_value, best_pos
 
 
-def keep_top(dets: Detections, labels: np.ndarray, max_dets: int = MAX_DETS) -> np.ndarray:
-    """Indices of the detections pycocotools evaluates: the ``max_dets`` highest-scoring per image and category
+def keep_top(dets: Detections, labels: np.ndarray) -> np.ndarray:
+    """Indices of the detections pycocotools evaluates: the ``MAX_DETS`` highest-scoring per image and category
     (ties: input order), sorted by image, category, score descending."""
     order = np.lexsort((np.arange(len(dets)), -dets.scores, labels, dets.image_ids))
     img, lab = dets.image_ids[order], labels[order]
     starts = np.flatnonzero(np.r_[True, (img[1:] != img[:-1]) | (lab[1:] != lab[:-1])])
     sizes = np.diff(np.r_[starts, len(order)])
     within = np.arange(len(order)) - np.repeat(starts, sizes)
-    return order[within < max_dets]
+    return order[within < MAX_DETS]
 
 
 def match_detections(gt: GroundTruthArrays, dets: Detections, iou_thr: float) -> MatchedDetections:

@@ -34,9 +34,9 @@ class ReportContent:
     figures: list[ReportFigure] = field(default_factory=list)
 
 
-def fmt(v: float | None, digits: int = 4) -> str:
-    """A metric with ``digits`` decimals; "-" when undefined (None, or COCO's -1 for "no ground truth")."""
-    return "-" if v is None or v < 0 else f"{v:.{digits}f}"
+def fmt(v: float | None) -> str:
+    """A metric with 4 decimals; "-" when undefined (None, or COCO's -1 for "no ground truth")."""
+    return "-" if v is None or v < 0 else f"{v:.4f}"
 
 
 def fmt_range(s: Spread) -> str:

@@ -14,7 +14,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +90,6 @@ def train_run(
     cfg: Config,
     *,
     train_fn: TrainFn = train,
-    callbacks: Sequence[Callable[[Trainer, int], None]] = (),
 ) -> dict[str, Any]:
     """Train (or resume) one run into ``info.folder``; a DONE run is only read. Returns the run record:
     ``{"label", "seed", "status", "epochs", "segments" [{"from_epoch", "wall_s", "loadavg": [1-min load at start,
@@ -110,7 +109,7 @@ def train_run(
         record["segments"].append(segment)
         start = time.perf_counter()
         try:
-            train_fn(expected, resume=resume, callbacks=[_Recorder(info, record), *callbacks])
+            train_fn(expected, resume=resume, callbacks=[_Recorder(info, record)])
         finally:  # an interrupted segment is recorded too (its epochs count once its checkpoint exists)
             segment["wall_s"] = time.perf_counter() - start
             segment["loadavg"].append(machine_load())

@@ -150,11 +150,3 @@ def hota(gt: MotRows, pred: MotRows) -> dict[str, float]:
 def mot_metrics(gt: MotRows, pred: MotRows) -> dict[str, float]:
     """HOTA, MOTA, IDF1 and the rest (see :func:`hota`, :func:`clear_mot`, :func:`identity`) in one dict."""
     return {**hota(gt, pred), **clear_mot(gt, pred), **identity(gt, pred)}
-
-
-def format_metrics(m: dict[str, float]) -> str:
-    """A two-line table of the headline metrics."""
-    keys = ["HOTA", "DetA", "AssA", "MOTA", "MOTP", "IDF1", "IDP", "IDR", "IDSW", "Frag", "FP", "FN", "GT"]
-    head = " ".join(f"{k:>7}" for k in keys)
-    vals = " ".join(f"{m[k]:7.3f}" if isinstance(m[k], float) else f"{m[k]:7d}" for k in keys)
-    return head + "\n" + vals

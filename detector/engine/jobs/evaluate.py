@@ -82,14 +82,6 @@ class _Evaluated:
     img_ids: list[int] | None  # None: every image of ``gt``
 
 
-def evaluate_checkpoint(opts: EvalOptions, out: Path) -> EvalResult:
-    """Model mode: load ``opts.weights`` with ``opts.config``, check that the val split has the checkpoint's
-    categories, run the val loader through the model and write ``out/predictions.json`` (COCO results)."""
-    run = _evaluate_checkpoint(opts)
-    write_text_atomic(out / "predictions.json", json.dumps(run.dets.to_results()), fsync=False)
-    return run.result
-
-
 def _evaluate_checkpoint(opts: EvalOptions, cfg: Config | None = None) -> _Evaluated:
     if (opts.config is None and cfg is None) or opts.weights is None:
         raise ValueError("model mode needs a config and --weights")
@@ -280,7 +272,6 @@ __all__ = [
     "EvaluationInputError",
     "evaluate",
     "evaluate_and_write",
-    "evaluate_checkpoint",
     "plan_files",
     "run_evaluation",
 ]

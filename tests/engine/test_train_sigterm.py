@@ -2,6 +2,7 @@
 resume works."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -44,32 +45,51 @@ def test_interrupted_message_says_how_to_resume(tmp_path):
     )
 
 
+def _wait_for(ready, proc: subprocess.Popen, what: str, stderr_path, timeout: float = 600.0):
+    """Poll ``ready()`` until it returns a value (not None): fails naming ``what`` when the process ends first or
+    ``timeout`` seconds pass (generous: a loaded machine is slow, but a wait that is met returns at once)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = ready()
+        if value is not None:
+            return value
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    pytest.fail(f"{what}: not seen (exit status {proc.poll()}); stderr ends:\n{stderr_path.read_text()[-3000:]}")
+
+
 @pytest.mark.slow  # two training subprocesses
 def test_sigterm_during_training_exits_143_and_the_run_resumes(tmp_path):
     out = tmp_path / "out"
     cfg = tiny_config(tmp_path / "c.yaml", out, tmp_path / "shapes", train={"epochs": 50, "workers": 1})
     last = out / "weights" / "last.pt"
-    with open(tmp_path / "stdout", "w") as so, open(tmp_path / "stderr", "w") as se:
+    stderr_path = tmp_path / "stderr"
+
+    def epoch_under_way():
+        """The latest epoch whose progress bar (stderr, ``epoch N/50:``) has started, once it is the 2nd or later:
+        the 1st epoch's last.pt is written and the next epoch is running, its persistent loader worker with it."""
+        started = [int(n) for n in re.findall(r"epoch (\d+)/50:", stderr_path.read_text())]
+        return max(started) if started and max(started) >= 2 else None
+
+    with open(tmp_path / "stdout", "w") as so, open(stderr_path, "w") as se:
         proc = subprocess.Popen([sys.executable, TOOL, str(cfg)], stdout=so, stderr=se, start_new_session=True)
         try:
-            deadline = time.time() + 240
-            while not last.is_file() and proc.poll() is None and time.time() < deadline:
-                time.sleep(0.05)
-            assert last.is_file(), (tmp_path / "stderr").read_text()[-3000:]
-            time.sleep(0.3)  # the next epoch is under way (the loader worker with it)
+            under_way = _wait_for(epoch_under_way, proc, "the progress bar of a 2nd epoch", stderr_path)
+            assert last.is_file()
             os.killpg(proc.pid, signal.SIGTERM)  # the whole group, as torchrun / Slurm do: the worker gets it too
-            code = proc.wait(timeout=120)
+            code = proc.wait(timeout=300)
         finally:
             if proc.poll() is None:
                 proc.kill()
-    stderr = (tmp_path / "stderr").read_text()
+    stderr = stderr_path.read_text()
     assert code == 143, stderr[-3000:]
     hint = f"warning: stopped by SIGTERM: resume with --resume {last} (or train.out_dir={out} train.resume=true)"
     assert hint in stderr.splitlines()  # a line of its own
     assert "Traceback" not in stderr and "error:" not in stderr
     assert not list((out / "weights").glob(".*tmp*"))  # no temp file of a checkpoint write left behind
     epoch = load_checkpoint(last, require_training_state=True)["epoch"]
-    assert epoch < 49
+    assert under_way - 2 <= epoch < 49  # every epoch finished before the signal is kept (0-based: N-2 for bar N)
     done = subprocess.run(
         [sys.executable, TOOL, str(cfg), f"train.epochs={epoch + 2}", "--resume", str(last)],
         capture_output=True,

@@ -1,4 +1,5 @@
-"""predictions_to_coco, evaluate_model (stand-in model and loader) and the evaluation plots."""
+"""Model outputs to COCO results (Detections.from_outputs), evaluate_model (stand-in model and loader) and the
+evaluation plots."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ import torch
 from torch import nn
 
 from detector.config import EvalConfig
+from detector.engine.evaluation.detections import Detections
 from detector.engine.evaluation.evaluator import (
     STAT_KEYS,
     EvaluationInputError,
     EvaluationWarning,
     coco_evaluate,
     evaluate_model,
-    predictions_to_coco,
 )
 from detector.engine.evaluation.plots import mean_pr_curve, plot_per_class_ap, plot_pr_curves
 from tests.helpers import make_gt, make_predictions
@@ -24,7 +25,12 @@ from tests.helpers import make_gt, make_predictions
 EVAL_CFG = EvalConfig(conf=0.001, iou=0.65, max_det=100)
 
 
-def test_predictions_to_coco_converts_boxes_and_ids() -> None:
+def predictions_to_coco(outputs, image_ids, cat_ids):
+    """Model outputs -> COCO result dicts (boxes xywh rounded to 0.001 px), as evaluate_model hands them on."""
+    return Detections.from_outputs(outputs, image_ids, cat_ids).to_results()
+
+
+def test_model_outputs_become_coco_results_with_boxes_and_ids() -> None:
     outputs = [
         {
             "boxes_xyxy": torch.tensor([[10.0, 20.0, 40.0, 60.0], [0.0, 0.0, 1.23456, 2.0]]),

@@ -13,7 +13,7 @@ without one (non-crowd) box in the evaluated images has no AP at all: the result
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -42,7 +42,6 @@ __all__ = [
     "NO_GROUND_TRUTH",
     "coco_evaluate",
     "evaluate_model",
-    "predictions_to_coco",
 ]
 
 NO_GROUND_TRUTH = "no ground truth"  # shown in place of AP/AR when the ground truth holds no box
@@ -234,13 +233,6 @@ def coco_evaluate(
         num_images=len(eval_ids),
         num_predictions=len(dets),
     )
-
-
-def predictions_to_coco(
-    outputs: Sequence[dict[str, torch.Tensor]], image_ids: Sequence[int] | torch.Tensor, cat_ids: Sequence[int]
-) -> list[dict[str, Any]]:
-    """Model outputs -> COCO result dicts (see :meth:`Detections.from_outputs`; boxes xywh rounded to 0.001 px)."""
-    return Detections.from_outputs(outputs, image_ids, cat_ids).to_results()
 
 
 @torch.no_grad()

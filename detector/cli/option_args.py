@@ -42,10 +42,10 @@ def number_type(s: ArgSpec, tool: str, flag: str) -> Callable[[str], int | float
     return parse
 
 
-def _split(text: str, example: str) -> list[str]:
+def _split(text: str, example: str, noun: str = "values") -> list[str]:
     items = [v.strip() for v in text.split(",") if v.strip()]
     if not items:
-        raise argparse.ArgumentTypeError(f"expected comma-separated values like {example}, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected comma-separated {noun} like {example}, got {text!r}")
     return items
 
 
@@ -67,12 +67,13 @@ def number_list_type(s: ArgSpec, tool: str, flag: str) -> Callable[[str], list]:
     return parse
 
 
-def text_list_type(example: str, choices: Iterable[str] | None = None) -> Callable[[str], list[str]]:
-    """An argparse ``type=`` for comma-separated names (``fp32,bf16``), each one of ``choices`` when given."""
+def text_list_type(flag: str, example: str, choices: Iterable[str] | None = None) -> Callable[[str], list[str]]:
+    """An argparse ``type=`` for ``flag``'s comma-separated names (``fp32,bf16``), each one of ``choices`` when
+    given; an empty list is ``expected comma-separated <flag name> like <example>``."""
     allowed = None if choices is None else sorted(choices)
 
     def parse(text: str) -> list[str]:
-        items = _split(text, example)
+        items = _split(text, example, flag.lstrip("-"))
         bad = [v for v in items if allowed is not None and v not in allowed]
         if bad:
             raise argparse.ArgumentTypeError(f"unknown value(s) {bad}; choose from {allowed}, e.g. {example}")
@@ -107,7 +108,7 @@ def _value_kwargs(d: Declared, tool: str, flag: str) -> dict[str, Any]:
     if spec is not None:
         kw["type"] = number_list_type(spec, tool, flag) if listed else number_type(spec, tool, flag)
     elif listed:
-        kw["type"] = text_list_type(o.example or "a,b", o.choices)
+        kw["type"] = text_list_type(flag, o.example or "a,b", o.choices)
     elif o.choices is not None:
         kw["choices"] = o.choices
     if o.nargs is not None:

@@ -23,8 +23,13 @@ from dataclasses import MISSING, dataclass
 from typing import Any
 
 from detector.config import key_range, option_at
-from detector.config_ranges import Range
+from detector.config_ranges import AT_LEAST_0, AT_LEAST_1, Range
 from detector.config_schema import option_doc
+
+__all__ = [
+    "AT_LEAST_0", "AT_LEAST_1", "BACKBONE_SIDE", "KEY_DEFAULT", "OPSET", "SHAPES_SIDE", "ArgSpec", "Declared", "Option",
+    "Range", "declared", "defaults", "option",
+]  # fmt: skip  # the ranges re-exported: a declaration imports from here only
 
 _META = "tool_option"
 

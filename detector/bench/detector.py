@@ -16,7 +16,6 @@ from detector.bench.inference import bench_inference
 from detector.bench.timing import DTYPES, environment, synchronize
 from detector.bench.training import bench_train
 from detector.config import Config, load_config
-from detector.config_ranges import AT_LEAST_0, AT_LEAST_1
 from detector.data.loader import build_dataset
 from detector.device import select_device
 from detector.engine.training.wrap import compile_module
@@ -25,7 +24,7 @@ from detector.model import Detector, build_model
 from detector.pointwise_gemm import pointwise_convs_as_gemm
 from detector.runtime.loader import is_exported, load_backend
 from detector.runtime.settings import exported_predict_settings
-from detector.tool_options import option
+from detector.tool_options import AT_LEAST_0, AT_LEAST_1, option
 
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 SHAPES_BENCH_ROOT = "data/bench_shapes"

@@ -20,9 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from detector.config_ranges import AT_LEAST_1
 from detector.engine.evaluation.detections import Detections
-from detector.tool_options import option
+from detector.tool_options import AT_LEAST_1, option
 
 STATS_TOLERANCE = 1e-12  # max |difference| of a stat from pycocotools' still called identical (float64 rounding)
 

@@ -11,12 +11,11 @@ from typing import Any
 
 from detector.bench.timing import environment
 from detector.config import AugmentConfig
-from detector.config_ranges import AT_LEAST_0, AT_LEAST_1
 from detector.data.coco import CocoDetection
 from detector.data.dataset import BaseDataset, DetectionDataset
 from detector.data.loader import make_dataloader
 from detector.data.shapes import make_shapes
-from detector.tool_options import option
+from detector.tool_options import AT_LEAST_0, AT_LEAST_1, option
 
 
 @dataclass
@@ -72,11 +71,11 @@ def bench_loader(s: LoaderBenchSettings) -> dict:
 def benchmark_loader(
     base: BaseDataset | None = None,
     *,
-    img_size: int = 640,
-    batch_size: int = 16,
-    workers: int = 0,
-    num_batches: int = 10,
-    warmup_batches: int = 2,
+    img_size: int,
+    batch_size: int,
+    workers: int,
+    num_batches: int,
+    warmup_batches: int,
     augment: AugmentConfig | None = None,
 ) -> dict[str, float]:
     """Time ``num_batches`` training batches (after ``warmup_batches``) at ``img_size`` pixels.

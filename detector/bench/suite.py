@@ -21,10 +21,9 @@ from detector.bench.backbone import BackboneBenchSettings, benchmark_backbone
 from detector.bench.detector import DetectorBenchSettings, benchmark_detector, shapes_data_overrides
 from detector.bench.loader import LoaderBenchSettings, bench_loader
 from detector.bench.timing import environment
-from detector.config_ranges import AT_LEAST_0, AT_LEAST_1
 from detector.device import select_device
 from detector.output_files import check_output_file, write_text_atomic
-from detector.tool_options import BACKBONE_SIDE, option
+from detector.tool_options import AT_LEAST_0, AT_LEAST_1, BACKBONE_SIDE, option
 
 CUDA_STEPS = [
     "backbone",

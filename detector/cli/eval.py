@@ -6,8 +6,8 @@
 
 Prints the 12 COCO metrics (pycocotools layout) and a per-class AP table; --errors [paper|tidecv] adds a
 TIDE-style error breakdown (count and AP50 cost of each error type) by the TIDE paper's rules (the default) or
-tidecv 1.0.1's (docs/ERRORS.md). Writes into --out (default runs/eval/exp; a
-folder that already holds files is left alone and exp2, exp3, ... is used unless --exist-ok): metrics.json (with
+tidecv 1.0.1's (docs/ERRORS.md). Writes into --out (a folder that already holds
+files is left alone and exp2, exp3, ... is used unless --exist-ok): metrics.json (with
 "errors" under --errors), predictions.json (model mode), pr_curve.png and per_class_ap.png. --json FILE writes the
 metrics JSON there too (never over an input; over an existing file only with --exist-ok). Exit status 0 on success,
 2 on bad input, 1 when the evaluation itself fails (one-line message on stderr), 130 on Ctrl-C (docs/CLI.md).

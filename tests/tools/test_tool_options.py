@@ -16,8 +16,7 @@ from detector.cli.option_args import add_options, help_text, options_from_args
 from detector.cli.tool_table import TOOL_OPTIONS, options_class, tool_args
 from detector.cli_args import CONFIG_FLAGS
 from detector.config import option_at
-from detector.config_ranges import AT_LEAST_1, Range
-from detector.tool_options import KEY_DEFAULT, Declared, declared, defaults, option
+from detector.tool_options import AT_LEAST_1, KEY_DEFAULT, Declared, Range, declared, defaults, option
 
 DECLARED_TOOLS = [tool for tool, where in TOOL_OPTIONS.items() if where is not None]
 

@@ -12,7 +12,6 @@ import numpy as np
 import torch
 
 from detector.config import Config, PredictConfig, predict_settings
-from detector.config_ranges import AT_LEAST_1, Range
 from detector.device import select_device
 from detector.engine.jobs.export_openvino import (
     Int8AccuracyError,
@@ -23,12 +22,20 @@ from detector.engine.jobs.export_openvino import (
     ir_file_names,
 )
 from detector.engine.prediction.checkpoint_io import load_detector
-from detector.export import _parity, check_onnx, check_torchscript, export_onnx, export_torchscript, output_names
+from detector.export import (
+    DEFAULT_OPSET,
+    _parity,
+    check_onnx,
+    check_torchscript,
+    export_onnx,
+    export_torchscript,
+    output_names,
+)
 from detector.fuse import fuse_conv_bn
 from detector.job_files import JobFiles
 from detector.model import Detector
 from detector.output_files import OutputFileError, atomic_path
-from detector.tool_options import OPSET, option
+from detector.tool_options import AT_LEAST_1, OPSET, Range, option
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +56,7 @@ class ExportOptions:
         None, "input side, or H W (multiples of 32; default: predict.img_size, else the training data.img_size)",
         key="data.img_size", nargs="+",
     )  # fmt: skip
-    opset: int = option(17, f"ONNX opset ({OPSET.describe()})", range=OPSET)
+    opset: int = option(DEFAULT_OPSET, f"ONNX opset ({OPSET.describe()})", range=OPSET)
     raw: bool = option(False, "export raw per-level maps instead of decoded boxes")
     dynamic_batch: bool = option(True, "ONNX batch axis dynamic", both=True)
     out: str | None = option(

@@ -117,6 +117,8 @@ def _value_kwargs(d: Declared, tool: str, flag: str) -> dict[str, Any]:
         kw["const"] = o.const
     if o.metavar is not None:
         kw["metavar"] = o.metavar
+    elif not o.positional and o.choices is None:
+        kw["metavar"] = flag.lstrip("-").replace("-", "_").upper()  # the flag's name (--batches: BATCHES)
     return kw
 
 
@@ -124,16 +126,11 @@ def _kwargs(d: Declared, tool: str) -> dict[str, Any]:
     o = d.option
     flag = d.flags[0]
     kw: dict[str, Any] = {"help": help_text(d)}
-    if d.kind is bool and not d.is_list:
-        if o.both:
-            kw.update(action=argparse.BooleanOptionalAction, default=d.default)
-        elif o.negate:
-            kw.update(action="store_false", default=True)
-        else:
-            kw.update(action="store_true", default=False)
+    if d.kind is bool and not d.is_list:  # a switch: --x (False), --no-x (negate: True), or both
         if not o.both and d.default is not o.negate:
             raise TypeError(f"option {d.name}: a switch's default is False (True with negate=True)")
-        return {**kw, "dest": d.name}
+        action = argparse.BooleanOptionalAction if o.both else "store_false" if o.negate else "store_true"
+        return {**kw, "action": action, "default": d.default, "dest": d.name}
     kw.update(_value_kwargs(d, tool, flag))
     default = [d.default] if o.sweep and d.default is not MISSING else d.default
     if o.positional:

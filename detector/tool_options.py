@@ -104,7 +104,9 @@ def option(
         range = range or _key_range_or_none(key)  # noqa: A001
         doc = doc or option_doc(option_at(key))
         if default is KEY_DEFAULT:
-            default = option_at(key).default
+            declaration = option_at(key)
+            factory = declaration.default_factory
+            default = factory() if factory is not MISSING else declaration.default
     flags = (flag,) if isinstance(flag, str) else tuple(flag)
     meta = Option(
         doc, flags, range, key, negate, both, None if choices is None else tuple(choices), nargs, const, metavar,

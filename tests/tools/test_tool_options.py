@@ -87,6 +87,17 @@ def test_every_option_comes_from_a_declared_field(tool: str, monkeypatch) -> Non
     assert names <= {a.dest for a in parser._actions}, f"{tool}: declared options missing from the parser"
 
 
+@pytest.mark.parametrize("tool", [tool for tool, where in TOOL_OPTIONS.items() if where is None])
+def test_a_tool_without_an_options_class_has_no_defaults_to_repeat(tool: str, monkeypatch) -> None:
+    """train, check_dataset, yolo2coco, convert_darknet: paths and switches written in the parser, none with a
+    default value (so there is nothing to declare once)."""
+    parser = parser_of(tool, monkeypatch)
+    for action in parser._actions:
+        if not isinstance(action, argparse._HelpAction):
+            assert action.default in (None, False, []), f"{tool} {action.option_strings}: default {action.default!r}"
+            assert action.type not in (int, float), f"{tool} {action.option_strings}: a number is an option(...)"
+
+
 @pytest.mark.parametrize("tool", DECLARED_TOOLS)
 def test_parsing_only_the_required_options_gives_the_declared_defaults(tool: str, monkeypatch) -> None:
     parser = parser_of(tool, monkeypatch)

@@ -30,6 +30,7 @@ from detector.postprocess import NmsSettings
 from detector.registry import get_head_family
 
 MIN_OPSET, MAX_OPSET = 11, 20  # the TorchScript-based exporter supports up to opset 20
+DEFAULT_OPSET = 17  # export_onnx's, and tools/export.py --opset's (detector/engine/jobs/export.py ExportOptions)
 DECODED_FORMAT = "decoded [B, N, 4+C]: cx, cy, w, h (input pixels), class scores; no NMS"
 
 
@@ -100,7 +101,7 @@ def export_onnx(
     model: Detector,
     path: str | Path,
     img_size: int | Sequence[int] = 640,
-    opset: int = 17,
+    opset: int = DEFAULT_OPSET,
     raw: bool = False,
     dynamic_batch: bool = True,
     half: bool = False,

@@ -19,23 +19,24 @@ from detector.bench.timing import (
     time_interleaved,
 )
 from detector.device import select_device
+from detector.tool_options import AT_LEAST_0, AT_LEAST_1, BACKBONE_SIDE, option
 
 
 @dataclass
 class BackboneBenchSettings:
     """Settings of :func:`benchmark_backbone` (all echoed in the result)."""
 
-    name: str = "cspresnext50"
-    device: str = "auto"
-    batch: int = 8
-    size: int = 224  # square input side, pixels
-    dtype: str = "fp32"  # fp32 | bf16 | fp16 (autocast)
-    channels_last: bool = False
-    compile: bool = False
-    warmup: int = 3
-    iters: int = 10
-    repeats: int = 5
-    train: bool = True
+    name: str = option("cspresnext50", "backbone with a same-named timm model")
+    device: str = option("auto", "cpu | cuda | cuda:N | auto")
+    batch: int = option(8, "images per call", range=AT_LEAST_1)
+    size: int = option(224, "square input side in pixels", range=BACKBONE_SIDE)
+    dtype: str = option("fp32", "autocast dtype", choices=sorted(DTYPES))  # fp32 | bf16 | fp16
+    channels_last: bool = option(False, "channels_last memory format for model and input")
+    compile: bool = option(False, "torch.compile both models")
+    warmup: int = option(3, "untimed calls first", range=AT_LEAST_0)
+    iters: int = option(10, "calls per timed run", range=AT_LEAST_1)
+    repeats: int = option(5, "timed runs; the median is reported", range=AT_LEAST_1)
+    train: bool = option(True, "skip the training-step (fwd+bwd) figure", flag="--no-train", negate=True)
 
 
 def model_calls(

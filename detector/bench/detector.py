@@ -7,7 +7,7 @@ With random weights almost no box passes ``predict.conf``, so NMS costs less tha
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
@@ -24,6 +24,7 @@ from detector.model import Detector, build_model
 from detector.pointwise_gemm import pointwise_convs_as_gemm
 from detector.runtime.loader import is_exported, load_backend
 from detector.runtime.settings import exported_predict_settings
+from detector.tool_options import AT_LEAST_0, AT_LEAST_1, option
 
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 SHAPES_BENCH_ROOT = "data/bench_shapes"
@@ -33,27 +34,47 @@ SHAPES_BENCH_ROOT = "data/bench_shapes"
 class DetectorBenchSettings:
     """Settings of :func:`benchmark_detector` (all echoed in the result). Sizes are square input sides in pixels."""
 
-    config: str | None = None  # YAML config (None = the documented defaults)
-    weights: str | None = None  # a checkpoint (its weights, not random init), an ONNX file or an OpenVINO IR
-    overrides: list[str] = field(default_factory=list)  # "key.sub=value" config overrides
-    device: str = "auto"
-    size: int = 640  # throughput and training size
-    sizes: list[int] | None = None  # batch-1 latency sizes; None = [size]
-    batch: int = 32
-    dtype: str = "fp32"  # fp32 | bf16 | fp16: inference casts the weights, training uses autocast (fp16: CUDA only)
-    channels_last: bool = True  # the default, like fuse, is the model form tools/detect.py runs
-    compile: bool | str = False  # False, True (= "default") or a torch.compile mode, e.g. "reduce-overhead"
-    fuse: bool = True  # fold BatchNorm into convs (inference only)
-    cuda_graphs: bool = False  # inference forward + decode replayed from a CUDA graph per shape (CUDA, eager only)
-    gemm_1x1: bool = False  # inference: 1x1 convs as addmm with the bias in the epilogue (detector/pointwise_gemm.py)
+    # YAML config (None = the documented defaults; the tool requires one)
+    config: str | None = option(None, "YAML config, e.g. configs/yolo_cspx50.yaml", positional=True)
+    weights: str | None = option(
+        None, "a checkpoint (its weights instead of random init), an ONNX file or an OpenVINO IR folder (CPU)"
+    )
+    overrides: list[str] = option([], "config overrides (dotted keys)", positional=True, nargs="*", metavar="key=value")
+    device: str = option("auto", "cpu | cuda | cuda:N | auto")
+    size: int = option(640, "throughput/training input side, pixels", key="data.img_size")
+    sizes: list[int] | None = option(
+        None, "batch-1 latency sizes, e.g. 320,640 (default --size)", key="data.img_size", comma=True
+    )
+    batch: int = option(32, "throughput and training batch", key="train.batch_size")
+    # fp16 is CUDA only; the tool takes a list and runs once per dtype
+    dtype: str = option(
+        "fp32", "dtype(s), e.g. fp32,bf16,fp16, one run each: inference casts the weights, training uses autocast",
+        choices=DTYPES, sweep=True, example="fp32,bf16",
+    )  # fmt: skip
+    channels_last: bool = option(
+        True, "channels_last memory format for model and input (default: on, as tools/detect.py runs)", both=True
+    )
+    compile: bool | str = option(
+        False, "torch.compile the model; optional mode, e.g. reduce-overhead (CUDA graphs) for batch-1 latency",
+        nargs="?", const="default", choices=COMPILE_MODES,
+    )  # fmt: skip  # False, True (= "default") or a torch.compile mode
+    fuse: bool = option(
+        True, "fold BatchNorm into the convolutions for inference (default: on, as tools/detect.py runs)", both=True
+    )
+    cuda_graphs: bool = option(
+        False, "inference: replay forward + decode from a CUDA graph per shape (as tools/detect.py does on CUDA)"
+    )
+    gemm_1x1: bool = option(
+        False, "inference: 1x1 convolutions as one matrix product with the bias in its epilogue (pointwise_gemm.py)"
+    )
     cudnn_benchmark: bool = False  # let cuDNN time its algorithms per shape (torch.backends.cudnn.benchmark)
-    train: bool = False
-    real_data: bool = False  # also time the training step fed by the config's train loader (needs train=True)
-    workers: int | None = None  # real-data loader workers; None = cfg.train.workers
-    num_classes: int | None = None  # None: cfg.model.num_classes, else the dataset's (real data), else 80
-    warmup: int = 3
-    iters: int = 10
-    repeats: int = 5
+    train: bool = option(False, "also time the training step on synthetic tensors")
+    real_data: bool = option(False, "with --train: also feed it from the config's loader")
+    workers: int | None = option(None, "--real-data loader workers (default train.workers)", key="train.workers")
+    num_classes: int | None = option(None, "default: model.num_classes, the dataset's, or 80", key="model.num_classes")
+    warmup: int = option(3, "untimed calls first", range=AT_LEAST_0)
+    iters: int = option(10, "calls per timed run", range=AT_LEAST_1)
+    repeats: int = option(5, "timed runs; the median is reported", range=AT_LEAST_1)
     seed: int = 0
 
     @property

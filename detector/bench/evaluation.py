@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from detector.engine.evaluation.detections import Detections
+from detector.tool_options import AT_LEAST_1, option
 
 STATS_TOLERANCE = 1e-12  # max |difference| of a stat from pycocotools' still called identical (float64 rounding)
 
@@ -29,12 +30,13 @@ STATS_TOLERANCE = 1e-12  # max |difference| of a stat from pycocotools' still ca
 class EvalBenchSettings:
     """``images`` x ``gts_per_image`` (mean; Poisson) ground-truth boxes, ``dets_per_image`` detections each."""
 
-    images: int = 5000
+    images: int = option(5000, "images, ~7 boxes each, like COCO val", range=AT_LEAST_1)
     gts_per_image: float = 7.0
-    dets_per_image: int = 100
+    dets_per_image: int = option(100, "detections per image", flag="--dets", range=AT_LEAST_1)
     num_classes: int = 80
-    repeats: int = 3  # timed runs of each engine (pycocotools: ``reference_repeats``); medians are reported
-    reference_repeats: int = 1
+    # timed runs of each engine (pycocotools: ``reference_repeats``); medians are reported
+    repeats: int = option(3, "timed runs of our engines, median", range=AT_LEAST_1)
+    reference_repeats: int = option(1, "pycocotools runs", range=AT_LEAST_1)
     seed: int = 0
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import platform
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ from detector.engine.jobs.export import ExportOptions, run_export
 from detector.engine.prediction.predictor import Predictor
 from detector.runtime.loader import load_backend
 from detector.runtime.settings import exported_predict_settings
+from detector.tool_options import AT_LEAST_0, AT_LEAST_1, option
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +49,22 @@ DEFAULT_FORMATS = ["pytorch", "onnx", "openvino", "openvino-fp16", "openvino-int
 class FormatsSettings:
     """Settings of :func:`benchmark_formats` (echoed in the result)."""
 
-    config: str  # YAML config: data.train (calibration) and data.val (AP)
-    weights: str  # the checkpoint every format is exported from
-    work: str  # folder for the exported files (created; files in it are replaced)
-    formats: list[str] = field(default_factory=lambda: list(DEFAULT_FORMATS))
-    img_size: int | None = None  # square input side; None: predict.img_size, else data.img_size
-    threads: int | None = None  # CPU threads of every runtime (None: torch's current count)
-    calib_images: int = 300
-    evaluate: bool = True  # AP / AP50 on the val split
-    warmup: int = 5
-    iters: int = 10
-    repeats: int = 7
-    overrides: list[str] = field(default_factory=list)  # key=value for the config (e.g. predict.conf=0.25)
+    config: str = option(doc="YAML config: data.train calibrates INT8, data.val gives AP", positional=True)
+    weights: str = option(doc="the checkpoint every format is exported from")
+    work: str = option("runs/bench_formats", "folder for the exported files")  # created
+    formats: list[str] = option(
+        list(DEFAULT_FORMATS), f"which of {','.join(FORMATS)}", comma=True, example="pytorch,onnx"
+    )
+    img_size: int | None = option(None, "square input side (default predict/data.img_size)", key="data.img_size")
+    threads: int | None = option(None, "CPU threads of every runtime (default: torch's)", range=AT_LEAST_1)
+    calib_images: int = option(300, "INT8 calibration images (data.train)", range=AT_LEAST_1)
+    evaluate: bool = option(True, "skip AP/AP50 (timing only)", flag="--no-eval", negate=True)
+    warmup: int = option(5, "untimed calls per format first", range=AT_LEAST_0)
+    iters: int = option(10, "calls per timed run", range=AT_LEAST_1)
+    repeats: int = option(7, "interleaved timed runs; the median is reported", range=AT_LEAST_1)
+    overrides: list[str] = option(
+        [], "config overrides (dotted keys)", positional=True, nargs="*", metavar="key=value"
+    )  # e.g. predict.conf=0.25
 
     def validate(self) -> None:
         bad = [f for f in self.formats if f not in FORMATS]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,22 +15,32 @@ from detector.data.coco import CocoDetection
 from detector.data.dataset import BaseDataset, DetectionDataset
 from detector.data.loader import make_dataloader
 from detector.data.shapes import make_shapes
+from detector.tool_options import AT_LEAST_0, AT_LEAST_1, option
 
 
-def bench_loader(
-    config: str | None = None,
-    overrides: list[str] | None = None,
-    *,
-    size: int | None = None,
-    batch: int | None = None,
-    workers: list[int] | None = None,
-    num_batches: int = 10,
-    warmup_batches: int = 2,
-) -> dict:
+@dataclass
+class LoaderBenchSettings:
+    """Settings of :func:`bench_loader` (echoed in the result); None sizes come from the config (or 640 / 16)."""
+
+    config: str | None = option(
+        None, "YAML config (its train split); default: generated shapes", positional=True, nargs="?"
+    )
+    overrides: list[str] = option([], "config overrides (dotted keys)", positional=True, nargs="*", metavar="key=value")
+    size: int | None = option(None, "input side, pixels (default data.img_size or 640)", key="data.img_size")
+    batch: int | None = option(None, "images per batch (default train.batch_size or 16)", key="train.batch_size")
+    workers: list[int] | None = option(
+        None, "worker counts, e.g. 0,4,8 (default train.workers)", key="train.workers", comma=True
+    )
+    num_batches: int = option(10, "timed batches", flag="--batches", range=AT_LEAST_1)
+    warmup_batches: int = option(2, "untimed batches first", flag="--warmup", range=AT_LEAST_0)
+
+
+def bench_loader(s: LoaderBenchSettings) -> dict:
     """Training-loader images/s for each worker count, on the config's train split (its augmentation) or, without
-    ``config``, on a generated shapes set. Size/batch default to ``data.img_size`` / ``train.batch_size`` (or
+    ``s.config``, on a generated shapes set. Size/batch default to ``data.img_size`` / ``train.batch_size`` (or
     640 / 16). Returns ``{"env", "settings", "runs": [benchmark_loader(...) per worker count]}``."""
-
+    config, overrides, size, batch, workers = s.config, s.overrides, s.size, s.batch, s.workers
+    num_batches, warmup_batches = s.num_batches, s.warmup_batches
     base, augment = None, None
     if config is not None:
         from detector.config import load_config
@@ -60,11 +71,11 @@ def bench_loader(
 def benchmark_loader(
     base: BaseDataset | None = None,
     *,
-    img_size: int = 640,
-    batch_size: int = 16,
-    workers: int = 0,
-    num_batches: int = 10,
-    warmup_batches: int = 2,
+    img_size: int,
+    batch_size: int,
+    workers: int,
+    num_batches: int,
+    warmup_batches: int,
     augment: AugmentConfig | None = None,
 ) -> dict[str, float]:
     """Time ``num_batches`` training batches (after ``warmup_batches``) at ``img_size`` pixels.

@@ -14,15 +14,16 @@ import os
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from detector.bench.backbone import BackboneBenchSettings, benchmark_backbone
 from detector.bench.detector import DetectorBenchSettings, benchmark_detector, shapes_data_overrides
-from detector.bench.loader import bench_loader
+from detector.bench.loader import LoaderBenchSettings, bench_loader
 from detector.bench.timing import environment
 from detector.device import select_device
 from detector.output_files import check_output_file, write_text_atomic
+from detector.tool_options import AT_LEAST_0, AT_LEAST_1, BACKBONE_SIDE, option
 
 CUDA_STEPS = [
     "backbone",
@@ -50,23 +51,34 @@ OPTIONAL_STEPS = ["train_bf16_compile", "infer_bf16_compile", "infer_bf16_cudnn_
 class SuiteSettings:
     """What the suite measures. ``None`` fields take per-device defaults (see :func:`resolve_settings`)."""
 
-    config: str = "configs/yolo_cspx50.yaml"
-    overrides: list[str] = field(default_factory=list)
-    device: str = "auto"
-    out: str = "runs/benchmark"
-    steps: list[str] | None = None  # None: CUDA_STEPS on a GPU, CPU_STEPS on the CPU
-    size: int | None = None  # throughput / training side, px (None: 640 on CUDA, 320 on CPU)
-    batch: int | None = None  # throughput / training batch (None: 32 on CUDA, 2 on CPU)
-    latency_sizes: list[int] | None = None  # batch-1 latency sides (None: 320 and 640)
-    backbone_size: int | None = None  # backbone benchmark side (None: 640 on CUDA, 224 on CPU)
-    backbone_batch: int | None = None  # (None: 32 on CUDA, 4 on CPU)
-    data: str = "auto"  # real-loader data: auto (config's train split if present, else shapes) | config | shapes
-    workers: int | None = None  # loader workers of the real-data training step (None: CPU cores - 1)
-    loader_workers: list[int] | None = None  # loader worker counts (None: 1, 2, 4, ... up to the CPU cores)
-    warmup: int | None = None
-    iters: int | None = None
-    repeats: int | None = None
-    exist_ok: bool = False  # replace suite.json / suite.md of an earlier suite in ``out``
+    config: str = option("configs/yolo_cspx50.yaml", "detector config", positional=True, nargs="?")
+    overrides: list[str] = option([], "config overrides (dotted keys)", positional=True, nargs="*", metavar="key=value")
+    device: str = option("auto", "cpu | cuda | cuda:N | auto")
+    out: str = option("runs/benchmark", "folder for suite.json and suite.md")
+    steps: list[str] | None = option(
+        None, "comma-separated steps (default: all for the device; see docs)", comma=True, example="backbone,infer_fp32"
+    )  # None: CUDA_STEPS on a GPU, CPU_STEPS on the CPU
+    size: int | None = option(None, "throughput/training side, px (default 640 GPU, 320 CPU)", key="data.img_size")
+    batch: int | None = option(None, "throughput/training batch (default 32 GPU, 2 CPU)", key="train.batch_size")
+    latency_sizes: list[int] | None = option(
+        None, "batch-1 latency sides (default 320,640)", key="data.img_size", comma=True
+    )
+    backbone_size: int | None = option(None, "backbone side, px (default 640 GPU, 224 CPU)", range=BACKBONE_SIDE)
+    backbone_batch: int | None = option(None, "backbone batch (default 32 GPU, 4 CPU)", range=AT_LEAST_1)
+    data: str = option(
+        "auto",
+        "real-loader data: the config's train split, generated shapes JPEGs, or auto (shapes when the split is "
+        "missing)",
+        choices=("auto", "config", "shapes"),
+    )
+    workers: int | None = option(None, "real-data training loader workers (default cores - 1)", key="train.workers")
+    loader_workers: list[int] | None = option(
+        None, "loader worker counts (default 1,2,4,..)", key="train.workers", comma=True
+    )
+    warmup: int | None = option(None, "untimed calls first (default 5 GPU, 1 CPU)", range=AT_LEAST_0)
+    iters: int | None = option(None, "calls per timed run (default 20 GPU, 2 CPU)", range=AT_LEAST_1)
+    repeats: int | None = option(None, "timed runs, median reported (default 5 GPU, 3 CPU)", range=AT_LEAST_1)
+    exist_ok: bool = option(False, "replace suite.json / suite.md of an earlier suite in --out")
 
 
 @dataclass(frozen=True)
@@ -179,13 +191,15 @@ def _loader_step(s: ResolvedSuite, data: list[str]) -> dict:
     3 batches per worker and 64 images timed, so the prefetched queue does not inflate the rate."""
     runs = [
         bench_loader(
-            s.config,
-            data,
-            size=s.size,
-            batch=s.batch,
-            workers=[w],
-            num_batches=max(s.iters, 3 * w, -(-64 // s.batch)),
-            warmup_batches=max(2, w),
+            LoaderBenchSettings(
+                config=s.config,
+                overrides=data,
+                size=s.size,
+                batch=s.batch,
+                workers=[w],
+                num_batches=max(s.iters, 3 * w, -(-64 // s.batch)),
+                warmup_batches=max(2, w),
+            )
         )
         for w in s.loader_workers
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,17 +18,19 @@ from detector.engine.jobs.detect import DetectOptions, build_predictor
 from detector.engine.jobs.track_run import track_config
 from detector.engine.prediction.sources import Source
 from detector.engine.prediction.tracking import tracking_settings
+from detector.tool_options import AT_LEAST_1, option
 from detector.track import build_tracker
 
 
 @dataclass
 class TrackBenchSettings:
-    weights: str  # checkpoint
-    source: str  # video file
-    device: str = "cpu"
-    frames: int = 300  # at most this many frames of the video
-    repeats: int = 3  # passes over the frames; the median per frame over all of them
-    overrides: list[str] = field(default_factory=list)  # predict.* / track.* key=value
+    weights: str = option(doc="checkpoint, e.g. runs/shapes_tiny/weights/best.pt")
+    source: str = option("data/shapes/video/shapes.mp4", "video file")
+    overrides: list[str] = option([], "predict.* / track.* overrides", positional=True, nargs="*", metavar="key=value")
+    device: str = option("cpu", "cpu | cuda | cuda:N | auto")
+    frames: int = option(300, "frames timed", range=AT_LEAST_1)  # at most this many frames of the video
+    # the median per frame over all the passes
+    repeats: int = option(3, "passes over the frames", range=AT_LEAST_1)
 
 
 def bench_track(s: TrackBenchSettings) -> dict:

@@ -6,27 +6,39 @@ python tools/download_coco.py --out data/coco --parts annotations val2017   # ev
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from detector.cli.exit_codes import EXIT_OK, run_tool
+from detector.cli.option_args import add_options, options_from_args
 from detector.cli.parsing import ToolParser
 from detector.data.download import COCO_URLS, download_coco
 from detector.job_files import JobFiles
+from detector.tool_options import option
+
+
+@dataclass
+class DownloadOptions:
+    """What ``tools/download_coco.py`` fetches and where."""
+
+    out: str = option("data/coco", "target folder")
+    parts: list[str] = option(
+        ["annotations", "val2017", "train2017"], "parts to fetch", choices=sorted(COCO_URLS), nargs="+"
+    )
+    keep_zips: bool = option(False, "keep the downloaded zip files")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="data/coco", help="target folder (default: data/coco)")
-    ap.add_argument("--parts", nargs="+", default=["annotations", "val2017", "train2017"], choices=sorted(COCO_URLS))
-    ap.add_argument("--keep-zips", action="store_true", help="keep the downloaded zip files")
+    add_options(ap, DownloadOptions, "download_coco")
     return ap.parse_args(argv)
 
 
 @run_tool
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    opts = options_from_args(parse_args(argv), DownloadOptions)
     files = JobFiles()  # --out: a folder, not under a file, writable (before anything is downloaded)
-    files.write_folder("--out", args.out)
+    files.write_folder("--out", opts.out)
     files.check()
 
     shown: list[str] = []  # parts whose progress line was printed
@@ -37,13 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\r{part}: {done / 2**20:8.0f} MiB {pct}", end="", file=sys.stderr, flush=True)
 
     try:
-        status = download_coco(args.out, tuple(args.parts), keep_zips=args.keep_zips, progress=progress)
+        status = download_coco(opts.out, tuple(opts.parts), keep_zips=opts.keep_zips, progress=progress)
     finally:
         if shown:
             print(file=sys.stderr)  # end the progress line
     for part, s in status.items():
         print(f"{part}: {s}")
-    print(f"data ready under {Path(args.out).resolve()}")
+    print(f"data ready under {Path(opts.out).resolve()}")
     return EXIT_OK
 
 

@@ -6,8 +6,8 @@
 
 Prints the 12 COCO metrics (pycocotools layout) and a per-class AP table; --errors [paper|tidecv] adds a
 TIDE-style error breakdown (count and AP50 cost of each error type) by the TIDE paper's rules (the default) or
-tidecv 1.0.1's (docs/ERRORS.md). Writes into --out (default runs/eval/exp; a
-folder that already holds files is left alone and exp2, exp3, ... is used unless --exist-ok): metrics.json (with
+tidecv 1.0.1's (docs/ERRORS.md). Writes into --out (a folder that already holds
+files is left alone and exp2, exp3, ... is used unless --exist-ok): metrics.json (with
 "errors" under --errors), predictions.json (model mode), pr_curve.png and per_class_ap.png. --json FILE writes the
 metrics JSON there too (never over an input; over an existing file only with --exist-ok). Exit status 0 on success,
 2 on bad input, 1 when the evaluation itself fails (one-line message on stderr), 130 on Ctrl-C (docs/CLI.md).
@@ -20,38 +20,15 @@ import argparse
 import sys
 
 from detector.cli.exit_codes import EXIT_OK, run_tool
+from detector.cli.option_args import add_options, options_from_args
 from detector.cli.parsing import ToolParser
 from detector.cli_logging import configure_logging
-from detector.engine.evaluation.coco_engines import ENGINES
 from detector.engine.jobs.evaluate import EvalOptions, run_evaluation
-from detector.study.error_rules import ERROR_RULES
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("config", nargs="?", help="config YAML (model mode; the model section comes from the weights)")
-    ap.add_argument("overrides", nargs="*", default=[], help="config overrides key=value, e.g. eval.conf=0.01")
-    ap.add_argument("--weights", help="checkpoint written by the trainer (best.pt / last.pt)")
-    ap.add_argument("--gt", help="COCO annotation JSON (file mode, with --pred)")
-    ap.add_argument("--pred", help="COCO results JSON: [{image_id, category_id, bbox [x,y,w,h] px, score}, ...]")
-    ap.add_argument("--json", help="also write the metrics JSON to this file")
-    ap.add_argument("--out", default="runs/eval/exp", help="output folder (default: runs/eval/exp; exp2, ... if taken)")
-    ap.add_argument(
-        "--exist-ok", action="store_true", help="write into --out even if it already has files; replace --json FILE"
-    )
-    ap.add_argument("--engine", default="auto", choices=ENGINES, help="evaluation engine (default: auto)")
-    ap.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N (default: train.device of the config)")
-    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
-    ap.add_argument(
-        "--errors",
-        nargs="?",
-        const="paper",
-        default=None,
-        choices=ERROR_RULES,
-        metavar="RULE",
-        help="also break the errors down TIDE-style (cls/loc/both/dupe/bkg/miss: count and dAP50) by the rules of "
-        "the TIDE paper (paper, the default) or of tidecv 1.0.1 (tidecv); docs/ERRORS.md",
-    )
+    add_options(ap, EvalOptions, "eval")  # CONFIG overrides --weights --gt --pred ...: EvalOptions' declarations
     verbosity = ap.add_mutually_exclusive_group()
     verbosity.add_argument("--quiet", action="store_true", help="print warnings and errors only")
     verbosity.add_argument("--verbose", action="store_true", help="also print debug messages")
@@ -65,20 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def options(args: argparse.Namespace) -> EvalOptions:
     """The parsed command line as :class:`EvalOptions`."""
-    return EvalOptions(
-        config=args.config,
-        weights=args.weights,
-        overrides=list(args.overrides),
-        gt=args.gt,
-        pred=args.pred,
-        out=args.out,
-        exist_ok=args.exist_ok,
-        json=args.json,
-        engine=args.engine,
-        device=args.device,
-        progress=not args.no_progress,
-        errors=args.errors or False,
-    )
+    return options_from_args(args, EvalOptions)
 
 
 @run_tool

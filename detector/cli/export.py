@@ -23,88 +23,27 @@ import logging
 import sys
 
 from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, run_tool
+from detector.cli.option_args import add_options, options_from_args
 from detector.cli.parsing import ToolParser
-from detector.cli_args import add_config_flags, arg_type, config_flag_overrides
+from detector.cli_args import add_config_flags, config_flag_overrides
 from detector.cli_logging import configure_logging
-from detector.engine.jobs.export import FORMATS, ExportOptions, run_export
-from detector.export import MAX_OPSET, MIN_OPSET
+from detector.engine.jobs.export import ExportOptions, run_export
 
 log = logging.getLogger("detector")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--weights", required=True, help="checkpoint written by tools/train.py")
-    p.add_argument("--format", choices=FORMATS, default="onnx")
-    p.add_argument(
-        "--img-size",
-        type=arg_type("export", "--img-size"),
-        nargs="+",
-        default=None,
-        help="input side, or H W (multiples of 32; default: predict.img_size, else the training data.img_size)",
-    )
-    p.add_argument(
-        "--opset", type=arg_type("export", "--opset"), default=17, help=f"ONNX opset ({MIN_OPSET}..{MAX_OPSET})"
-    )
-    p.add_argument("--raw", action="store_true", help="export raw per-level maps instead of decoded boxes")
-    p.add_argument(
-        "--dynamic-batch", action=argparse.BooleanOptionalAction, default=True, help="ONNX batch axis dynamic"
-    )
-    p.add_argument(
-        "--out",
-        default=None,
-        help="output file; missing folders are created (default: the weights path with .onnx / .torchscript)",
-    )
-    p.add_argument("--exist-ok", action="store_true", help="replace --out if it exists (never the --weights file)")
+    add_options(p, ExportOptions, "export")  # --weights --format --img-size --opset ...: ExportOptions' declarations
     add_config_flags(p, "export")  # --half: predict.half=true (fp16 weights and input; use with --device cuda)
-    p.add_argument("--device", default="cpu", help="device used for export and the PyTorch side of the check")
-    p.add_argument("--no-fuse", action="store_true", help="do not fold BatchNorm into the convolutions")
-    p.add_argument(
-        "--no-check", action="store_true", help="skip the parity check against PyTorch (--int8: the val AP check)"
-    )
-    p.add_argument("--int8", action="store_true", help="openvino: INT8 (NNCF), its val AP checked against float")
-    p.add_argument(
-        "--calib-images",
-        type=arg_type("export", "--calib-images"),
-        default=300,
-        help="--int8: calibration images from data.train",
-    )
-    p.add_argument(
-        "--max-ap-drop",
-        type=arg_type("export", "--max-ap-drop"),
-        default=0.01,
-        help="--int8: largest val AP loss accepted (else exit 1)",
-    )
     p.add_argument("--quiet", action="store_true", help="print warnings and errors only")
-    p.add_argument(
-        "overrides",
-        nargs="*",
-        default=[],
-        metavar="key=value",
-        help="overrides of the checkpoint's config, e.g. predict.conf=0.4",
-    )
     return p.parse_args(argv)
 
 
 def options(args: argparse.Namespace) -> ExportOptions:
     """The parsed command line as :class:`ExportOptions`."""
-    return ExportOptions(
-        weights=args.weights,
-        format=args.format,
-        img_size=None if args.img_size is None else list(args.img_size),
-        opset=args.opset,
-        raw=args.raw,
-        dynamic_batch=args.dynamic_batch,
-        out=args.out,
-        exist_ok=args.exist_ok,
-        device=args.device,
-        fuse=not args.no_fuse,
-        check=not args.no_check,
-        int8=args.int8,
-        calib_images=args.calib_images,
-        max_ap_drop=args.max_ap_drop,
-        overrides=[*config_flag_overrides(args, "export"), *args.overrides],  # an explicit key=value wins
-    )
+    overrides = [*config_flag_overrides(args, "export"), *args.overrides]  # an explicit key=value wins
+    return options_from_args(args, ExportOptions, overrides=overrides)
 
 
 @run_tool

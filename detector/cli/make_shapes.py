@@ -19,15 +19,17 @@ available (estimated before anything is written).
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from detector.cli.exit_codes import EXIT_OK, run_tool
+from detector.cli.option_args import add_options, options_from_args
 from detector.cli.parsing import ToolParser
-from detector.cli_args import arg_type
 from detector.data.heldout_scene import STYLES
 from detector.data.heldout_writer import make_heldout
 from detector.data.shapes import check_video_out, make_shapes, make_shapes_video
 from detector.job_files import JobFiles
+from detector.tool_options import AT_LEAST_1, KEY_DEFAULT, option
 
 
 def _print_stats(split: str, stats: dict) -> None:
@@ -40,40 +42,27 @@ def _print_stats(split: str, stats: dict) -> None:
     )
 
 
+@dataclass
+class ShapesOptions:
+    """What ``tools/make_shapes.py`` makes; the set's sizes and seed are the ``data.shapes`` config keys'."""
+
+    style: str = option("shapes", "which set", choices=("shapes", *STYLES))
+    out: str = option("data/shapes", "output folder")
+    num_train: int = option(KEY_DEFAULT, key="data.shapes.num_train")
+    num_val: int = option(KEY_DEFAULT, key="data.shapes.num_val")
+    size: int = option(KEY_DEFAULT, "image side, px", flag=("--size", "--img-size"), key="data.shapes.img_size")
+    seed: int = option(KEY_DEFAULT, "random seed: same seed, same dataset", key="data.shapes.seed")
+    video: bool = option(False, "also write <out>/video/shapes.mp4 + per-frame GT json")
+    frames: int = option(300, "video length in frames", range=AT_LEAST_1)
+    video_only: bool = option(False, "write only the video (implies --video)")
+    exist_ok: bool = option(
+        False, "write into an --out that holds other files (files with the generator's names are replaced)"
+    )
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--style", default="shapes", choices=["shapes", *STYLES], help="which set (default: shapes)")
-    ap.add_argument("--out", default="data/shapes", help="output folder (default: data/shapes)")
-    ap.add_argument(
-        "--num-train", type=arg_type("make_shapes", "--num-train"), default=800, help="training images (default: 800)"
-    )
-    ap.add_argument(
-        "--num-val", type=arg_type("make_shapes", "--num-val"), default=200, help="validation images (default: 200)"
-    )
-    ap.add_argument(
-        "--size",
-        "--img-size",
-        dest="size",
-        type=arg_type("make_shapes", "--size"),
-        default=256,
-        help="image side, px (default: 256)",
-    )
-    ap.add_argument(
-        "--seed",
-        type=arg_type("make_shapes", "--seed"),
-        default=0,
-        help="random seed: same seed, same dataset (default: 0)",
-    )
-    ap.add_argument("--video", action="store_true", help="also write <out>/video/shapes.mp4 + per-frame GT json")
-    ap.add_argument(
-        "--frames", type=arg_type("make_shapes", "--frames"), default=300, help="video length in frames (default: 300)"
-    )
-    ap.add_argument("--video-only", action="store_true", help="write only the video (implies --video)")
-    ap.add_argument(
-        "--exist-ok",
-        action="store_true",
-        help="write into an --out that holds other files (files with the generator's names are replaced)",
-    )
+    add_options(ap, ShapesOptions, "make_shapes")
     args = ap.parse_args(argv)
     if args.style != "shapes" and (args.video or args.video_only):
         ap.error(f"--video/--video-only draw the built-in shapes; drop them for --style {args.style}")
@@ -82,27 +71,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 @run_tool
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    files = JobFiles(exist_ok=args.exist_ok)  # --out: a folder, not under a file, writable (checked before any work)
-    files.write_folder("--out", args.out)
+    opts = options_from_args(parse_args(argv), ShapesOptions)
+    files = JobFiles(exist_ok=opts.exist_ok)  # --out: a folder, not under a file, writable (checked before any work)
+    files.write_folder("--out", opts.out)
     files.check()
-    if args.style != "shapes":
+    if opts.style != "shapes":
         res = make_heldout(
-            args.out, args.style, args.num_train, args.num_val, args.size, args.seed, exist_ok=args.exist_ok
+            opts.out, opts.style, opts.num_train, opts.num_val, opts.size, opts.seed, exist_ok=opts.exist_ok
         )
         for split in ("train", "val"):
             _print_stats(split, res[split])
         print(f"COCO: {res['train_ann']}, {res['val_ann']}; YOLO: {res['data_yaml']}")
         return EXIT_OK
-    video = Path(args.out) / "video" / "shapes.mp4"
-    if args.video or args.video_only:
-        check_video_out(video, args.exist_ok)  # before the set: a refusal writes nothing
-    if not args.video_only:
-        res = make_shapes(args.out, args.num_train, args.num_val, args.size, args.seed, exist_ok=args.exist_ok)
+    video = Path(opts.out) / "video" / "shapes.mp4"
+    if opts.video or opts.video_only:
+        check_video_out(video, opts.exist_ok)  # before the set: a refusal writes nothing
+    if not opts.video_only:
+        res = make_shapes(opts.out, opts.num_train, opts.num_val, opts.size, opts.seed, exist_ok=opts.exist_ok)
         print(f"train: {res['train']['images']} images, {res['train']['annotations']} boxes -> {res['train_ann']}")
         print(f"val:   {res['val']['images']} images, {res['val']['annotations']} boxes -> {res['val_ann']}")
-    if args.video or args.video_only:
-        v = make_shapes_video(video, args.frames, args.size, args.seed, exist_ok=args.exist_ok)
+    if opts.video or opts.video_only:
+        v = make_shapes_video(video, opts.frames, opts.size, opts.seed, exist_ok=opts.exist_ok)
         print(f"video: {v['video']} ({v['frames']} frames), ground truth: {v['ground_truth']}, {v['mot_gt']}")
         print(f"video: {json.dumps(v['stats'])}")
     return EXIT_OK  # OpenCV that cannot write the video: RuntimeError, exit status 1

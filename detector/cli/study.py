@@ -17,51 +17,16 @@ import logging
 import sys
 
 from detector.cli.exit_codes import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, run_tool
+from detector.cli.option_args import add_options, options_from_args
 from detector.cli.parsing import ToolParser
-from detector.cli_args import arg_list_type
 from detector.cli_logging import configure_logging
 from detector.engine.interrupt import sigterm_as_interrupt, sigterm_received
-from detector.study.error_rules import ERROR_RULES
 from detector.study.study_job import StudyOptions, run_study
-
-
-def _names(text: str) -> list[str]:
-    names = [v.strip() for v in text.split(",") if v.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated backbones like cspdarknet53,timm:resnet18, got {text!r}"
-        )
-    return names
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("study", help="study config YAML, e.g. configs/study_shapes.yaml")
-    p.add_argument(
-        "overrides", nargs="*", default=[], metavar="key=value", help="shared config overrides for every run"
-    )
-    p.add_argument(
-        "--backbones",
-        type=_names,
-        default=None,
-        help="comma-separated labels of the study's backbones, or backbone names (registry or timm:<name>)",
-    )
-    p.add_argument(
-        "--seeds",
-        type=arg_list_type("study", "--seeds"),
-        default=None,
-        help="comma-separated seeds (default: the study's)",
-    )
-    p.add_argument("--name", default=None, help="study name = folder under --out (default: the study's name)")
-    p.add_argument("--out", default="runs/study", help="parent folder of the study folder (default %(default)s)")
-    p.add_argument("--dry-run", action="store_true", help="check the config and print the plan; train nothing")
-    p.add_argument(
-        "--errors",
-        default=None,
-        choices=ERROR_RULES,
-        help="rules of the report's error breakdown: paper (the TIDE paper's) or tidecv (tidecv 1.0.1's, to compare "
-        "with published figures); default: the study file's report.errors (paper); docs/ERRORS.md",
-    )
+    add_options(p, StudyOptions, "study")  # STUDY overrides --backbones --seeds ...: StudyOptions' declarations
     verbosity = p.add_mutually_exclusive_group()
     verbosity.add_argument("--quiet", action="store_true", help="print warnings and errors only")
     verbosity.add_argument("--verbose", action="store_true", help="also print debug messages")
@@ -70,16 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def options(args: argparse.Namespace) -> StudyOptions:
     """The parsed command line as :class:`StudyOptions`."""
-    return StudyOptions(
-        spec=args.study,
-        backbones=args.backbones,
-        seeds=args.seeds,
-        overrides=list(args.overrides),
-        name=args.name,
-        out=args.out,
-        dry_run=args.dry_run,
-        errors=args.errors,
-    )
+    return options_from_args(args, StudyOptions)
 
 
 @run_tool

@@ -19,6 +19,7 @@ from detector.engine.jobs.job_plans import read_config
 from detector.engine.training.trainer import train
 from detector.job_files import JobFiles
 from detector.study.costs import backbone_cost
+from detector.study.error_rules import ERROR_RULES
 from detector.study.evaluate import evaluate_run
 from detector.study.fairness import ResolvedStudy, resolve, run_config, study_identity
 from detector.study.folder import RunInfo, RunState, check_study_folder, run_state, store_study_config
@@ -27,6 +28,7 @@ from detector.study.runs import TrainFn, train_run
 from detector.study.spec import StudySpec, load_study_spec, select
 from detector.study.speed import StudyModel, study_speed
 from detector.study.summary import compare, summarize
+from detector.tool_options import option
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +37,24 @@ log = logging.getLogger(__name__)
 class StudyOptions:
     """What ``tools/study.py`` passes: the study file and the command line's narrowing / extensions."""
 
-    spec: str  # study YAML, e.g. configs/study_shapes.yaml
-    backbones: list[str] | None = None  # labels of the file's backbones, or backbone names; None: the file's
-    seeds: list[int] | None = None  # None: the file's seeds
-    overrides: list[str] = field(default_factory=list)  # shared key=value overrides, after the file's
-    name: str | None = None  # study name (folder); None: the file's
-    out: str = "runs/study"  # parent folder of the study folder
-    dry_run: bool = False  # check and print the plan, train nothing
-    errors: str | None = None  # error-breakdown rules (paper | tidecv); None: the file's report.errors
+    spec: str = option(doc="study config YAML, e.g. configs/study_shapes.yaml", positional=True, flag="study")
+    overrides: list[str] = option(
+        [], "shared config overrides for every run", positional=True, nargs="*", metavar="key=value"
+    )  # applied after the file's
+    backbones: list[str] | None = option(
+        None, "comma-separated labels of the study's backbones, or backbone names (registry or timm:<name>)",
+        comma=True, example="cspdarknet53,timm:resnet18",
+    )  # fmt: skip
+    seeds: list[int] | None = option(None, "comma-separated seeds (default: the study's)", key="train.seed", comma=True)
+    name: str | None = option(None, "study name = folder under --out (default: the study's name)")
+    out: str = option("runs/study", "parent folder of the study folder")
+    dry_run: bool = option(False, "check the config and print the plan; train nothing")
+    errors: str | None = option(
+        None,
+        "rules of the report's error breakdown: paper (the TIDE paper's) or tidecv (tidecv 1.0.1's, to compare "
+        "with published figures); default: the study file's report.errors (paper); docs/ERRORS.md",
+        choices=ERROR_RULES,
+    )
     train_fn: TrainFn = train  # the training call (tests wrap it)
 
 

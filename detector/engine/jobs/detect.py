@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from detector.config import ConfigError, config_from_dict, predict_settings
@@ -20,6 +20,7 @@ from detector.engine.run_folder import next_free_folder
 from detector.job_files import JobFiles
 from detector.runtime.loader import is_exported, load_backend
 from detector.runtime.settings import exported_predict_settings
+from detector.tool_options import option
 
 log = logging.getLogger(__name__)
 
@@ -34,23 +35,38 @@ class NoImagesError(RuntimeError):
 
 @dataclass
 class DetectOptions:
-    """Everything a detection run needs; the fields mirror ``tools/detect.py``'s options."""
+    """Everything a detection run needs; each field is ``tools/detect.py``'s option of the same name
+    (:mod:`detector.tool_options`). The detection settings are the checkpoint config's ``predict`` section: set
+    them with ``overrides`` (the tool's ``--conf`` & co. are such overrides, detector/cli_args.py CONFIG_FLAGS)."""
 
-    weights: str  # checkpoint written by the trainer or converted from darknet
-    source: str  # image, folder, glob, video, webcam index or stream URL
-    device: str = "auto"
-    out: str = "runs/detect/exp"  # output folder (out2, out3, ... when it already holds files)
-    exist_ok: bool = False  # write into ``out`` even if it holds files
-    save: bool = True  # annotated images / videos
-    save_txt: bool = False  # labels/<stem>.txt: label cx cy w h score (normalised)
-    save_json: bool = False  # detections.json
-    show: bool = False  # display window
-    fuse: bool = True  # fold BatchNorm into convolutions
+    weights: str = option(doc="checkpoint written by tools/train.py (last.pt / best.pt)")
+    source: str = option(doc="image, folder, glob ('imgs/*.jpg'), video, webcam index or URL")
+    device: str = option("auto", "auto | cpu | cuda | cuda:N")
+    out: str = option("runs/detect/exp", "output folder (exp2, exp3... if it already has files)")
+    exist_ok: bool = option(
+        False, "write into --out even if it already has files, replacing same-named outputs (never a --source file)"
+    )
+    save_json: bool = option(False, "write OUT/detections.json (all images/frames)")
+    save_txt: bool = option(False, "write OUT/labels/<name>.txt: label cx cy w h score (0-1)")
+    save: bool = option(True, "do not write annotated images/videos", flag="--no-save", negate=True)
+    show: bool = option(False, "display results in a window (when a display is available)")
+    fuse: bool = option(
+        True, "keep BatchNorm layers separate (default: fused into convs)", flag="--no-fuse", negate=True
+    )
+    track: bool = option(
+        False,
+        "follow objects across the frames of a video, stream, webcam or folder of frames (ByteTrack, the track.* "
+        "keys): IDs and trails drawn, OUT/tracks.json and OUT/tracks.txt (MOTChallenge); docs/TRACKING.md",
+    )
+    count_line: str | None = option(
+        None, "with --track: count tracks crossing this line (pixels), per class", metavar="X1,Y1,X2,Y2"
+    )
     # key=value applied to the checkpoint's config: the detection settings are its predict section (predict.conf,
     # predict.iou, predict.max_det, predict.img_size, predict.letterbox, predict.half; docs/CONFIG.md)
-    overrides: list[str] = field(default_factory=list)
-    track: bool = False  # follow objects across frames (ByteTrack; the track.* keys): tracks.json, tracks.txt
-    count_line: str | None = None  # with track: "x1,y1,x2,y2" pixels, tracks crossing it counted per class
+    overrides: list[str] = option(
+        [], "overrides of the checkpoint's config, e.g. predict.conf=0.4", positional=True, nargs="*",
+        metavar="key=value",
+    )  # fmt: skip
 
 
 @dataclass

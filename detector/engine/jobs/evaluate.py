@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from detector.config import Config, DataConfig, load_config
 from detector.data import build_dataloader, build_dataset
 from detector.data.shapes_setup import trained_set
 from detector.device import select_device
+from detector.engine.evaluation.coco_engines import ENGINES
 from detector.engine.evaluation.coco_inputs import EvaluationInputError, load_gt_dataset
 from detector.engine.evaluation.coco_results import load_predictions
 from detector.engine.evaluation.detections import Detections
@@ -28,8 +29,9 @@ from detector.engine.run_folder import next_free_folder
 from detector.job_files import JobFiles
 from detector.output_files import write_text_atomic
 from detector.runtime.loader import is_exported, load_backend
-from detector.study.error_rules import break_down, error_rule
+from detector.study.error_rules import ERROR_RULES, break_down, error_rule
 from detector.study.errors import ErrorBreakdown, format_breakdown
+from detector.tool_options import option
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +46,27 @@ class EvalOptions:
     the config with ``overrides``). File mode: ``gt`` (COCO annotation JSON) and ``pred`` (COCO results JSON).
     """
 
-    config: str | None = None  # config YAML (model mode)
-    weights: str | None = None  # checkpoint written by the trainer or converted from darknet (model mode)
-    overrides: list[str] = field(default_factory=list)  # key=value, e.g. eval.conf=0.01
-    gt: str | None = None  # COCO annotation JSON (file mode)
-    pred: str | None = None  # COCO results JSON (file mode)
-    out: str = "runs/eval/exp"  # output folder (out2, out3, ... when it already holds files)
-    exist_ok: bool = False  # write into ``out`` even if it holds files, and replace an existing ``json`` file
-    json: str | None = None  # also write the metrics JSON here (never over an input; over a file only if exist_ok)
-    engine: str = "auto"  # auto | faster | pycocotools
-    device: str | None = None  # auto | cpu | cuda | cuda:N; None: the config's train.device
-    progress: bool = True  # progress bar over the val batches
-    errors: bool | str = False  # also the error breakdown: True / "paper" (the default rule) or "tidecv"
+    config: str | None = option(
+        None, "config YAML (model mode; the model section comes from the weights)", positional=True, nargs="?"
+    )
+    weights: str | None = option(None, "checkpoint written by the trainer (best.pt / last.pt)")
+    overrides: list[str] = option(
+        [], "config overrides key=value, e.g. eval.conf=0.01", positional=True, nargs="*", metavar="overrides"
+    )
+    gt: str | None = option(None, "COCO annotation JSON (file mode, with --pred)")
+    pred: str | None = option(None, "COCO results JSON: [{image_id, category_id, bbox [x,y,w,h] px, score}, ...]")
+    json: str | None = option(None, "also write the metrics JSON to this file")  # never over an input
+    out: str = option("runs/eval/exp", "output folder (exp2, ... if taken)")
+    exist_ok: bool = option(False, "write into --out even if it already has files; replace --json FILE")
+    engine: str = option("auto", "evaluation engine", choices=ENGINES)
+    device: str | None = option(None, "auto | cpu | cuda | cuda:N (default: train.device of the config)")
+    progress: bool = option(True, "no progress bar", flag="--no-progress", negate=True)
+    errors: bool | str = option(
+        False,
+        "also break the errors down TIDE-style (cls/loc/both/dupe/bkg/miss: count and dAP50) by the rules of "
+        "the TIDE paper (paper, the default) or of tidecv 1.0.1 (tidecv); docs/ERRORS.md",
+        choices=ERROR_RULES, nargs="?", const="paper", metavar="RULE",
+    )  # fmt: skip
 
     def check(self) -> None:
         """Raise ValueError unless exactly one mode is complete: ``gt`` + ``pred``, or ``config`` + ``weights``, and

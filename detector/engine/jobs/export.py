@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +22,20 @@ from detector.engine.jobs.export_openvino import (
     ir_file_names,
 )
 from detector.engine.prediction.checkpoint_io import load_detector
-from detector.export import _parity, check_onnx, check_torchscript, export_onnx, export_torchscript, output_names
+from detector.export import (
+    DEFAULT_OPSET,
+    _parity,
+    check_onnx,
+    check_torchscript,
+    export_onnx,
+    export_torchscript,
+    output_names,
+)
 from detector.fuse import fuse_conv_bn
 from detector.job_files import JobFiles
 from detector.model import Detector
 from detector.output_files import OutputFileError, atomic_path
+from detector.tool_options import AT_LEAST_1, OPSET, Range, option
 
 log = logging.getLogger(__name__)
 
@@ -41,24 +50,36 @@ class ExportError(ValueError):
 class ExportOptions:
     """Everything an export needs; the fields mirror ``tools/export.py``'s options."""
 
-    weights: str  # checkpoint written by the trainer or converted from darknet
-    format: str = "onnx"  # onnx | torchscript
-    img_size: list[int] | None = None  # input side, or [H, W]; multiples of 32 pixels; None: predict.img_size, or
-    # else data.img_size (the training size) of the checkpoint's config
-    opset: int = 17  # ONNX opset
-    raw: bool = False  # raw per-level maps instead of decoded boxes
-    dynamic_batch: bool = True  # ONNX batch axis dynamic
-    out: str | None = None  # output file; None: the weights path with .onnx / .torchscript
-    exist_ok: bool = False  # replace an existing ``out`` (never the weights)
-    device: str = "cpu"  # device of the export and of the PyTorch side of the check
-    fuse: bool = True  # fold BatchNorm into the convolutions
-    check: bool = True  # parity check of the file against PyTorch
-    int8: bool = False  # openvino: NNCF post-training INT8, its AP checked on the val split
-    calib_images: int = 300  # --int8: calibration images from the config's data.train split
-    max_ap_drop: float = 0.01  # --int8: largest AP loss (val split) accepted; more exits 1 and writes nothing
+    weights: str = option(doc="checkpoint written by tools/train.py")
+    format: str = option("onnx", "file format", choices=FORMATS)
+    img_size: list[int] | None = option(
+        None, "input side, or H W (multiples of 32; default: predict.img_size, else the training data.img_size)",
+        key="data.img_size", nargs="+",
+    )  # fmt: skip
+    opset: int = option(DEFAULT_OPSET, f"ONNX opset ({OPSET.describe()})", range=OPSET)
+    raw: bool = option(False, "export raw per-level maps instead of decoded boxes")
+    dynamic_batch: bool = option(True, "ONNX batch axis dynamic", both=True)
+    out: str | None = option(
+        None, "output file; missing folders are created (default: the weights path with .onnx / .torchscript)"
+    )
+    exist_ok: bool = option(False, "replace --out if it exists (never the --weights file)")
+    device: str = option("cpu", "device used for export and the PyTorch side of the check")
+    fuse: bool = option(True, "do not fold BatchNorm into the convolutions", flag="--no-fuse", negate=True)
+    check: bool = option(
+        True, "skip the parity check against PyTorch (--int8: the val AP check)", flag="--no-check", negate=True
+    )
+    int8: bool = option(False, "openvino: INT8 (NNCF), its val AP checked against float")
+    calib_images: int = option(300, "--int8: calibration images from data.train", range=AT_LEAST_1)
+    # AP is in [0, 1]; < 0 demands a gain (tests)
+    max_ap_drop: float = option(
+        0.01, "--int8: largest val AP loss accepted (else exit 1)", range=Range(lo=-1.0, hi=1.0)
+    )
     # key=value applied to the checkpoint's config; predict.half=true exports fp16 weights and input, predict.img_size
     # the input side; predict.conf/iou/max_det/multi_label go into the file's "nms" metadata
-    overrides: list[str] = field(default_factory=list)
+    overrides: list[str] = option(
+        [], "overrides of the checkpoint's config, e.g. predict.conf=0.4", positional=True, nargs="*",
+        metavar="key=value",
+    )  # fmt: skip
 
 
 @dataclass

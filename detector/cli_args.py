@@ -1,7 +1,7 @@
 """Allowed ranges of the numeric command-line arguments of every tool in ``tools/`` (``TOOL_ARGS``), for argparse.
 
-One table for all tools. An argument that sets a config key has that key's range from
-its declaration in ``detector/config.py`` (``--img-size`` is ``data.img_size``: >= 32 and a multiple of 32). A tool uses
+One table for all tools. An argument that sets a config key has that key's range from its declaration in
+``detector/config/sections.py`` (``--img-size`` is ``data.img_size``: >= 32 and a multiple of 32). A tool uses
 ``type=arg_type(tool, flag)`` (``arg_list_type`` for comma-separated lists), so argparse itself rejects a value
 outside the range with exit status 2 and ``argument --conf: must be in [0, 1], got 2``. ``OTHER_CHECKS`` lists what
 each tool rejects besides numeric ranges; :func:`rejects_markdown` renders both for ``docs/CLI.md``
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from detector.config import Config, key_range, option_at, section_type
-from detector.config_ranges import AT_LEAST_0, AT_LEAST_1, Range
-from detector.config_schema import option_doc
+from detector.config.ranges import AT_LEAST_0, AT_LEAST_1, Range
+from detector.config.schema import option_doc
 
 # ONNX opsets the exporter supports (detector/export.py MIN_OPSET..MAX_OPSET; a test keeps the two equal)
 OPSET = Range(lo=11, hi=20)

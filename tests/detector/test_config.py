@@ -187,8 +187,8 @@ def test_a_newly_registered_neck_is_accepted_without_editing_a_table():
 
 def test_choices_and_ranges_are_read_from_the_declarations():
     from detector.config import key_range, option_at
-    from detector.config_ranges import AT_LEAST_1
-    from detector.config_schema import option_choices
+    from detector.config.ranges import AT_LEAST_1
+    from detector.config.schema import option_choices
 
     assert key_range("train.epochs") == AT_LEAST_1
     assert key_range("data.shapes.img_size").lo == 36  # inside the optional section

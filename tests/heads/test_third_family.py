@@ -22,8 +22,8 @@ from torch import nn
 
 from detector import registry
 from detector.config import ConfigError, HeadConfig, config_to_dict, load_config
-from detector.config_ranges import AT_LEAST_0, AT_LEAST_1, POSITIVE
-from detector.config_schema import option
+from detector.config.ranges import AT_LEAST_0, AT_LEAST_1, POSITIVE
+from detector.config.schema import option
 from detector.engine.evaluation.evaluator import STAT_KEYS
 from detector.engine.jobs.evaluate import EvalOptions, run_evaluation
 from detector.engine.prediction.checkpoint_io import load_detector

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from detector.config import HeadConfig
-from detector.config_ranges import AT_LEAST_0, AT_LEAST_1
-from detector.config_schema import option
+from detector.config.ranges import AT_LEAST_0, AT_LEAST_1
+from detector.config.schema import option
 
 
 @dataclass

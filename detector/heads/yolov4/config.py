@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from detector.config import HeadConfig
-from detector.config_ranges import AT_LEAST_0, POSITIVE, Range
-from detector.config_schema import option
+from detector.config.ranges import AT_LEAST_0, POSITIVE, Range
+from detector.config.schema import option
 from detector.heads.yolov4.head import WH_DECODES
 
 

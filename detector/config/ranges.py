@@ -1,6 +1,6 @@
 """Allowed ranges of numbers (:class:`Range`, and the common ones by name), and the check of a config value.
 
-A config key declares its range with ``option(..., range=AT_LEAST_1)`` (:mod:`detector.config_schema`); a value
+A config key declares its range with ``option(..., range=AT_LEAST_1)`` (:mod:`detector.config.schema`); a value
 outside it is a :class:`detector.config.ConfigError` that names the key, the range and the value
 (``key 'train.epochs' must be >= 1, got -3``), instead of a ``ZeroDivisionError`` deep in the trainer or a run that
 "trains" for -3 epochs. List-valued keys (``model.neck.widths``, ``model.head.anchors``) are checked element

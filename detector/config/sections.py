@@ -1,17 +1,17 @@
 """Typed, validated configuration: YAML files + ``key.sub=value`` overrides -> :class:`Config`.
 
-Every key is declared once, below, with :func:`detector.config_schema.option`: its default, documentation, range and
+Every key is declared once, below, with :func:`detector.config.schema.option`: its default, documentation, range and
 allowed values (``docs/CONFIG.md`` and ``configs/defaults.yaml`` are generated from these declarations by
-``python -m detector.config_docs``). Every key is checked: an unknown key is an error that suggests the nearest valid
+``python -m detector.config.docs``). Every key is checked: an unknown key is an error that suggests the nearest valid
 key, a wrong type names the key and the expected type, a number outside its declared range or a value outside its
-choices names the key and what is allowed, an empty path where one is needed (``detector/config_paths.py``) names
-the key. Overrides that set one key twice are applied in order and warned about (``detector/config_overrides.py``).
+choices names the key and what is allowed, an empty path where one is needed (``detector/config/paths.py``) names
+the key. Overrides that set one key twice are applied in order and warned about (``detector/config/overrides.py``).
 A section given a mapping (``train={epochs: 1}``) sets the keys it names, as a file does over its ``base``; a
 section given a value (``train=5``) is an error.
 A config file may start from another with ``base: other.yaml`` (path relative to the file) and override only what
 differs. ``model.head`` is a tagged union: :class:`HeadConfig` is its base, each head family's subclass (its fields
 and its ``loss``) lives in the family's folder, ``detector/heads/<family>/config.py``; configs of the old layout are
-migrated (``detector/config_migrate.py``).
+migrated (``detector/config/migrate.py``).
 """
 
 from __future__ import annotations
@@ -28,17 +28,17 @@ from typing import Any, Union
 
 import yaml
 
-from detector.config_migrate import (
+from detector.config.migrate import (
     migrate_head_layout,
     migrate_head_override,
     migrate_renamed_keys,
     migrate_renamed_override,
 )
-from detector.config_overrides import override_collisions, parse_override
-from detector.config_paths import empty_path_problem
-from detector.config_ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, OPEN_FRACTION, POSITIVE, Range, range_problem
-from detector.config_schema import option, option_choices, option_range
-from detector.config_yaml import DuplicateKeyError, load_yaml_text, yaml_error_line
+from detector.config.overrides import override_collisions, parse_override
+from detector.config.paths import empty_path_problem
+from detector.config.ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, OPEN_FRACTION, POSITIVE, Range, range_problem
+from detector.config.schema import option, option_choices, option_range
+from detector.config.yaml_loader import DuplicateKeyError, load_yaml_text, yaml_error_line
 from detector.output_files import write_text_atomic
 
 
@@ -515,7 +515,7 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
 def _apply_override(data: dict, override: str) -> bool:
     """Apply ``a.b.c=value`` (value parsed as YAML: numbers, true/false, null, [lists]) to the raw dict. Setting
     ``model.head.type`` to another family starts ``model.head`` afresh (the old family's keys do not apply).
-    A renamed key (:data:`detector.config_migrate.RENAMED_KEYS`) sets its new name. Returns whether the key was of
+    A renamed key (:data:`detector.config.migrate.RENAMED_KEYS`) sets its new name. Returns whether the key was of
     the old head layout (``model.head.<family>.*``, ``loss.<family>.*``)."""
     if "=" not in override:
         raise ConfigError(f"override '{override}' must look like key.sub=value (e.g. train.epochs=10)")
@@ -565,7 +565,7 @@ def config_from_dict(data: dict, source: str = "config", overrides: list[str] | 
 
     A config (or override) of the old head layout (``model.head.<family>: {...}``, ``loss.<family>: {...}``) is
     migrated to ``model.head: {type, <family fields>, loss: {...}}`` with one warning naming the new keys; keys renamed
-    since (:data:`detector.config_migrate.RENAMED_KEYS`, e.g. ``eval.conf_thres`` -> ``eval.conf``) likewise."""
+    since (:data:`detector.config.migrate.RENAMED_KEYS`, e.g. ``eval.conf_thres`` -> ``eval.conf``) likewise."""
     data, moved = migrate_head_layout(data, _head_family_names(), _legacy_default_head_family())
     data, renamed = migrate_renamed_keys(data)
     cfg = _build(Config, data, "", source)

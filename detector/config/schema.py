@@ -8,7 +8,7 @@ Every config dataclass field is declared with :func:`option`::
 
 ``choices`` is a tuple, or a callable returning the names (a registry's, read when the config is validated, so a
 newly registered plug-in is accepted without editing any table). The loader (:mod:`detector.config`), the docs
-generator (:mod:`detector.config_docs`) and the tools read these facts back with :func:`option_doc`,
+generator (:mod:`detector.config.docs`) and the tools read these facts back with :func:`option_doc`,
 :func:`option_range`, :func:`option_choices` and :func:`option_variants`; nothing else lists them.
 
 A tagged union -- a section whose ``type`` field picks a plug-in, each plug-in with its own settings beside ``type``
@@ -27,7 +27,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from detector.config_ranges import Range
+from detector.config.ranges import Range
 
 _DOC, _RANGE, _CHOICES, _VARIANTS = "doc", "range", "choices", "variants"
 

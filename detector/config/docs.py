@@ -1,14 +1,14 @@
 """Writes the config reference from the config dataclasses (:mod:`detector.config`), the one place it is declared.
 
-    python -m detector.config_docs           # rewrite the generated files that are out of date
-    python -m detector.config_docs --check   # exit 1 naming the generated files that are out of date
+    python -m detector.config.docs           # rewrite the generated files that are out of date
+    python -m detector.config.docs --check   # exit 1 naming the generated files that are out of date
 
 Generated: ``configs/defaults.yaml`` (every key with its default and a comment: documentation, allowed values),
 ``docs/CONFIG.md`` (per section a table of key, type, default, allowed values, documentation) and the README's table
 of the main keys (:data:`README_KEYS`) between ``<!-- config-keys:begin -->`` and ``<!-- config-keys:end -->``.
 Everything else in README.md is left as it is. A section is a field whose type is a dataclass (or a dataclass or
 null: an optional section, null by default); a tagged union (a ``type`` field declared with
-``option(..., variants=...)``, see :mod:`detector.config_schema`) lists each variant's keys under its type name.
+``option(..., variants=...)``, see :mod:`detector.config.schema`) lists each variant's keys under its type name.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ from typing import Any
 import yaml
 
 from detector.config import Config, section_type, type_name
-from detector.config_schema import option_choices, option_doc, option_range, option_variants
+from detector.config.schema import option_choices, option_doc, option_range, option_variants
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the repository root (this file: detector/config/docs.py)
 DEFAULTS_YAML = Path("configs/defaults.yaml")
 CONFIG_MD = Path("docs/CONFIG.md")
 README = Path("README.md")
 BEGIN, END = "<!-- config-keys:begin -->", "<!-- config-keys:end -->"
-REGENERATE = "python -m detector.config_docs"
+REGENERATE = "python -m detector.config.docs"
 
 # The keys of the README's compact table: what a first run or a fine-tune sets; docs/CONFIG.md has all of them.
 README_KEYS = (
@@ -181,8 +181,9 @@ def _yaml_lines(section: Section, depth: int) -> list[str]:
 def defaults_yaml(root: type = Config) -> str:
     """configs/defaults.yaml: every key of ``root`` with its default, documentation and allowed values."""
     header = [
-        "# Every configuration key with its default value (the defaults of detector/config.py), documented.",
-        f"# Generated from the dataclasses of detector/config.py by `{REGENERATE}`: edit those, not this file.",
+        "# Every configuration key with its default value (the defaults of detector/config/sections.py), documented.",
+        f"# Generated from the dataclasses of detector/config/sections.py by `{REGENERATE}`: "
+        "edit those, not this file.",
         "# Other configs start from a file with `base: FILE` and override only what differs;",
         "# any key can also be overridden on the command line: key.sub=value (e.g. train.epochs=10).",
         "# Relative paths are relative to the directory you run the tools from (the repository root).",
@@ -232,9 +233,10 @@ def config_md(root: type = Config) -> str:
     lines = [
         "# Configuration reference",
         "",
-        "Generated from the dataclasses of `detector/config.py` by `python -m detector.config_docs`: do not edit",
+        "Generated from the dataclasses of `detector/config/sections.py` by `python -m detector.config.docs`: "
+        "do not edit",
         "(a test fails when this file is out of date). Every key is declared once there with `option(default,",
-        "doc=..., range=..., choices=...)` (`detector/config_schema.py`); the loader checks each value against that",
+        "doc=..., range=..., choices=...)` (`detector/config/schema.py`); the loader checks each value against that",
         "declaration, and `configs/defaults.yaml` lists every key with its default. A config file starts from another",
         "with `base: other.yaml`; any key can be set on the command line as `key.sub=value`. A choice list read from a",
         "registry (`model.neck.type`, `model.head.type`) grows when a plug-in registers a new name.",

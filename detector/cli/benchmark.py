@@ -36,7 +36,7 @@ from detector.bench.suite import SuiteSettings, run_suite
 from detector.cli.benchmark_track import add_track_parser
 from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, run_tool
 from detector.cli.parsing import ToolParser
-from detector.cli_args import add_config_flags, arg_list_type, arg_type, config_flag_overrides
+from detector.cli.tool_args import add_config_flags, arg_list_type, arg_type, config_flag_overrides
 from detector.config import load_config
 from detector.engine.jobs.job_plans import read_config
 from detector.job_files import JobFiles

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from detector.bench.track import TrackBenchSettings, bench_track, format_track
-from detector.cli_args import arg_type
+from detector.cli.tool_args import arg_type
 from detector.output_files import write_text_atomic
 
 

@@ -20,8 +20,8 @@ import argparse
 import sys
 
 from detector.cli.exit_codes import EXIT_OK, run_tool
+from detector.cli.logging_setup import configure_logging
 from detector.cli.parsing import ToolParser
-from detector.cli_logging import configure_logging
 from detector.engine.evaluation.coco_engines import ENGINES
 from detector.engine.jobs.evaluate import EvalOptions, run_evaluation
 from detector.study.error_rules import ERROR_RULES

@@ -23,9 +23,9 @@ import logging
 import sys
 
 from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, run_tool
+from detector.cli.logging_setup import configure_logging
 from detector.cli.parsing import ToolParser
-from detector.cli_args import add_config_flags, arg_type, config_flag_overrides
-from detector.cli_logging import configure_logging
+from detector.cli.tool_args import add_config_flags, arg_type, config_flag_overrides
 from detector.engine.jobs.export import FORMATS, ExportOptions, run_export
 from detector.export import MAX_OPSET, MIN_OPSET
 

@@ -1,4 +1,4 @@
-"""detector/cli_args.py: the argparse types built from the one table of tool-argument ranges, and the bounds that
+"""detector/cli/tool_args.py: the argparse types built from the one table of tool-argument ranges, and the bounds that
 come from what the code can really do (ONNX opsets, the shapes generator's smallest image)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import argparse
 import numpy as np
 import pytest
 
-from detector.cli_args import OPSET, SHAPES_SIDE, TOOL_ARGS, arg_list_type, arg_type, check_value
+from detector.cli.tool_args import OPSET, SHAPES_SIDE, TOOL_ARGS, arg_list_type, arg_type, check_value
 from detector.config import key_range
 
 

@@ -20,7 +20,7 @@ from typing import TextIO
 
 def _own_dirs() -> tuple[str, ...]:
     """Folders of this project's code: the ``detector`` and ``backbones`` packages and ``tools/`` beside them."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # detector/ (this file: detector/cli/logging_setup.py)
     dirs = [here, here.parent / "tools"]
     spec = importlib.util.find_spec("backbones")
     if spec is not None and spec.origin is not None:

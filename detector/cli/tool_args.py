@@ -5,7 +5,7 @@ One table for all tools. An argument that sets a config key has that key's range
 ``type=arg_type(tool, flag)`` (``arg_list_type`` for comma-separated lists), so argparse itself rejects a value
 outside the range with exit status 2 and ``argument --conf: must be in [0, 1], got 2``. ``OTHER_CHECKS`` lists what
 each tool rejects besides numeric ranges; :func:`rejects_markdown` renders both for ``docs/CLI.md``
-(``python -m detector.cli_args`` prints it).
+(``python -m detector.cli.tool_args`` prints it).
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ def spec(tool: str, flag: str) -> ArgSpec:
     try:
         return TOOL_ARGS[tool][flag]
     except KeyError:
-        raise KeyError(f"no range for {tool} {flag} in detector/cli_args.py TOOL_ARGS; add one") from None
+        raise KeyError(f"no range for {tool} {flag} in detector/cli/tool_args.py TOOL_ARGS; add one") from None
 
 
 def check_value(tool: str, flag: str, value: float) -> str | None:
@@ -310,7 +310,8 @@ def rejects_markdown() -> str:
     lines = [
         "## What each tool rejects",
         "",
-        "Generated from `detector/cli_args.py` (`python -m detector.cli_args`). A numeric argument outside its range",
+        "Generated from `detector/cli/tool_args.py` (`python -m detector.cli.tool_args`). "
+        "A numeric argument outside its range",
         "stops the tool before any work with exit status 2 and one line, e.g.",
         "`detect.py: error: argument --conf: must be in [0, 1], got 2`; where an argument sets a config key it has",
         "that key's range (docs/CONFIG.md).",
@@ -332,7 +333,8 @@ def rejects_markdown() -> str:
         "",
         "## Flags that are config keys",
         "",
-        "These flags are aliases of config keys (`CONFIG_FLAGS` in `detector/cli_args.py`, the one table of them): the",
+        "These flags are aliases of config keys (`CONFIG_FLAGS` in `detector/cli/tool_args.py`, "
+        "the one table of them): the",
         "tool turns each into a `key=value` override placed before the command line's own, so `--conf 0.4` and",
         "`predict.conf=0.4` are the same, and an explicit `key=value` wins (with a warning that the key is set twice).",
         "",

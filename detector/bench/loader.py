@@ -13,7 +13,7 @@ from detector.config import AugmentConfig
 from detector.data.coco import CocoDetection
 from detector.data.dataset import BaseDataset, DetectionDataset
 from detector.data.loader import make_dataloader
-from detector.data.shapes import make_shapes
+from detector.data.synthetic.shapes import make_shapes
 
 
 def bench_loader(

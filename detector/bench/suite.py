@@ -132,7 +132,7 @@ def data_overrides(s: ResolvedSuite) -> tuple[list[str], str]:
     generated shapes set at ``s.size`` px when ``s.data`` is ``shapes`` (or ``auto`` and the split is missing).
     ``data=config`` with the split missing raises ``FileNotFoundError`` when a step needs the data."""
     from detector.config import load_config
-    from detector.data.shapes_setup import shapes_split_paths
+    from detector.data.synthetic.shapes_setup import shapes_split_paths
 
     if s.data not in ("auto", "config", "shapes"):
         raise ValueError(f"data {s.data!r} unknown; choose auto, config or shapes")

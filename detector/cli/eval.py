@@ -23,8 +23,8 @@ from detector.cli.exit_codes import EXIT_OK, run_tool
 from detector.cli.logging_setup import configure_logging
 from detector.cli.parsing import ToolParser
 from detector.engine.evaluation.coco_engines import ENGINES
+from detector.engine.evaluation.errors.rules import ERROR_RULES
 from detector.engine.jobs.evaluate import EvalOptions, run_evaluation
-from detector.study.error_rules import ERROR_RULES
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -24,9 +24,9 @@ from pathlib import Path
 from detector.cli.exit_codes import EXIT_OK, run_tool
 from detector.cli.parsing import ToolParser
 from detector.cli.tool_args import arg_type
-from detector.data.heldout_scene import STYLES
-from detector.data.heldout_writer import make_heldout
-from detector.data.shapes import check_video_out, make_shapes, make_shapes_video
+from detector.data.synthetic.heldout_scene import STYLES
+from detector.data.synthetic.heldout_writer import make_heldout
+from detector.data.synthetic.shapes import check_video_out, make_shapes, make_shapes_video
 from detector.job_files import JobFiles
 
 

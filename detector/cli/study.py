@@ -20,8 +20,8 @@ from detector.cli.exit_codes import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, run_tool
 from detector.cli.logging_setup import configure_logging
 from detector.cli.parsing import ToolParser
 from detector.cli.tool_args import arg_list_type
+from detector.engine.evaluation.errors.rules import ERROR_RULES
 from detector.engine.interrupt import sigterm_as_interrupt, sigterm_received
-from detector.study.error_rules import ERROR_RULES
 from detector.study.study_job import StudyOptions, run_study
 
 

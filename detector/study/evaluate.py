@@ -5,7 +5,8 @@ gets for ``python tools/eval.py <run>/config.yaml --weights <run>/weights/best.p
 settings and device), writing into ``<run>/eval/``; so every AP of the report equals that command's to the last
 digit. On top: the mean PR curves (:func:`detector.engine.evaluation.plots.mean_pr_curve`) and the TIDE-style error
 breakdown of the same
-predictions (:func:`detector.study.errors.error_breakdown`). The record (``<run>/study_eval.json``) is reused while
+predictions (:func:`detector.engine.evaluation.errors.breakdown.error_breakdown`). The record
+(``<run>/study_eval.json``) is reused while
 ``best.pt`` is unchanged (same size and modification time).
 """
 
@@ -42,7 +43,7 @@ def breakdown(cfg_path: Path, predictions: Path, rule: str = "paper") -> dict[st
     """The error breakdown of ``predictions`` (COCO results) on the val split of ``cfg_path``'s config, over the
     images the evaluation saw, by ``rule`` (paper | tidecv): ``{"ap50", "dap": {type: float}, "counts": {type:
     int}, "rule"}``."""
-    from detector.study.error_rules import break_down
+    from detector.engine.evaluation.errors.rules import break_down
 
     dataset = build_dataset(load_config(cfg_path), "val")
     with warnings.catch_warnings(record=True) as caught:

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from detector.study.errors import ERROR_NAMES, ERROR_TYPES
+from detector.engine.evaluation.errors.breakdown import ERROR_NAMES, ERROR_TYPES
 from detector.study.summary import BackboneSummary, Spread
 
 DPI = 100

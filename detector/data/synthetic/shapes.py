@@ -16,9 +16,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from detector.data.coco_writer import box_annotation, write_coco_split
-from detector.data.manifest import finish_manifest, prepare_folder
-from detector.data.memory_check import check_memory, render_bytes
+from detector.data.synthetic.coco_writer import box_annotation, write_coco_split
+from detector.data.synthetic.manifest import finish_manifest, prepare_folder
+from detector.data.synthetic.memory_check import check_memory, render_bytes
 from detector.output_files import EXIST_OK, check_output_file
 
 CLASS_NAMES = ["circle", "square", "triangle", "star", "cross", "ring"]
@@ -205,8 +205,8 @@ def make_shapes(
     ``out_dir`` must be missing, empty or hold an earlier set of the same parameters (whose own files are removed
     first, so none goes stale); another set, a folder without a manifest that holds files, or a file the manifest
     does not list (or whose bytes changed) that the new set would overwrite raise OutputFileError (naming
-    ``option`` and what differs) unless ``exist_ok`` (:func:`detector.data.manifest.prepare_folder`). The memory an
-    image of ``img_size`` needs is checked first (MemoryEstimateError naming ``size_option``). Returns
+    ``option`` and what differs) unless ``exist_ok`` (:func:`detector.data.synthetic.manifest.prepare_folder`).
+    The memory an image of ``img_size`` needs is checked first (MemoryEstimateError naming ``size_option``). Returns
     ``{"train": {images, annotations}, "val": {...}, "train_ann": path, ...}``.
     """
     out_dir = Path(out_dir)
@@ -251,13 +251,13 @@ def make_shapes_video(
 ) -> dict:
     """Write an mp4 ('mp4v') of shapes moving, crossing, leaving and coming back, with ground-truth tracks beside it:
     ``<out>.json`` ``{"class_names", "fps", "stats", "frames": [{"frame", "boxes_xyxy" (pixels), "labels",
-    "track_ids", "visibility"}]}`` and MOTChallenge ``gt.txt`` (:mod:`detector.data.shapes_video`). Returns paths,
-    frame count and stats (objects at once, crossings, exits and re-entries).
+    "track_ids", "visibility"}]}`` and MOTChallenge ``gt.txt`` (:mod:`detector.data.synthetic.shapes_video`).
+    Returns paths, frame count and stats (objects at once, crossings, exits and re-entries).
 
     Files that exist are replaced only when they are an earlier video of this function (its ground truth JSON) or
     ``exist_ok``; otherwise OutputFileError, before anything is written.
     """
-    from detector.data.shapes_video import check_tracks_video_out, write_tracks_video
+    from detector.data.synthetic.shapes_video import check_tracks_video_out, write_tracks_video
 
     out_path = Path(out_path)
     check_memory(render_bytes(size), f"{size_option} {size} (video)")

@@ -22,15 +22,16 @@ import cv2
 import numpy as np
 import yaml
 
-from detector.data.coco_writer import SPLITS, box_annotation, write_coco_split
-from detector.data.heldout_scene import HeldoutStyle, compose_scene, get_style
-from detector.data.manifest import finish_manifest, prepare_folder
-from detector.data.memory_check import check_memory, render_bytes
-from detector.data.shapes import OUT_ADVICE
+from detector.data.synthetic.coco_writer import SPLITS, box_annotation, write_coco_split
+from detector.data.synthetic.heldout_scene import HeldoutStyle, compose_scene, get_style
+from detector.data.synthetic.manifest import finish_manifest, prepare_folder
+from detector.data.synthetic.memory_check import check_memory, render_bytes
+from detector.data.synthetic.shapes import OUT_ADVICE
 from detector.output_files import write_text_atomic
 
 VERSION = 1  # bump when the rendering changes
-META_FILE = "heldout_meta.json"  # the manifest (detector/data/manifest.py): written first, and with hashes at the end
+# the manifest (detector/data/synthetic/manifest.py): written first, and with hashes at the end
+META_FILE = "heldout_meta.json"
 
 
 def _yolo_lines(boxes_xyxy: np.ndarray, labels: np.ndarray, size: int) -> str:
@@ -109,7 +110,7 @@ def make_heldout(
 
     ``img_size`` is the square image side in pixels (>= 64). ``out_dir`` must be missing, empty or hold an earlier
     held-out set of the same parameters (its own files are removed first); the rules of
-    :func:`detector.data.manifest.prepare_folder` decide, OutputFileError unless ``exist_ok``. Returns
+    :func:`detector.data.synthetic.manifest.prepare_folder` decide, OutputFileError unless ``exist_ok``. Returns
     ``{"train": split_stats, "val": split_stats, "data_yaml": path, "train_ann": path, "val_ann": path,
     "train_images": path, "val_images": path}``.
     """

@@ -1,6 +1,6 @@
-"""Matching for the error breakdown (:mod:`detector.study.errors`): every detection against every ground-truth box of
-its image, vectorised with NumPy over all images at once, and the greedy score-order matching of pycocotools at one
-IoU threshold.
+"""Matching for the error breakdown (:mod:`detector.engine.evaluation.errors.breakdown`): every detection against every
+ground-truth box of its image, vectorised with NumPy over all images at once, and the greedy score-order matching of
+pycocotools at one IoU threshold.
 
 The matching reproduces pycocotools' ``COCOeval`` for one IoU threshold, area range "all" and ``maxDets=100``: the
 100 highest-scoring detections per image and category (ties: input order); each, in score order, takes the free

@@ -1,6 +1,7 @@
-"""Which rules the error breakdown follows: ``paper`` (the default, :mod:`detector.study.errors`: the TIDE paper's
-test order and oracles, AP50 equal to pycocotools') or ``tidecv`` (:mod:`detector.study.errors_tidecv`: tidecv
-1.0.1's, to compare with published figures). docs/ERRORS.md says why and how they differ."""
+"""Which rules the error breakdown follows: ``paper`` (the default, :mod:`detector.engine.evaluation.errors.breakdown`:
+the TIDE paper's test order and oracles, AP50 equal to pycocotools') or ``tidecv``
+(:mod:`detector.engine.evaluation.errors.tidecv`: tidecv 1.0.1's, to compare with published figures). docs/ERRORS.md
+says why and how they differ."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from detector.engine.evaluation.detections import Detections
-from detector.study.errors import ErrorBreakdown, error_breakdown
-from detector.study.errors_tidecv import tidecv_breakdown
+from detector.engine.evaluation.errors.breakdown import ErrorBreakdown, error_breakdown
+from detector.engine.evaluation.errors.tidecv import tidecv_breakdown
 
 ERROR_RULES = ("paper", "tidecv")
 DEFAULT_RULE = "paper"
@@ -36,7 +37,7 @@ def break_down(
     img_ids: Iterable[int] | None = None,
 ) -> ErrorBreakdown:
     """The error breakdown of ``detections`` by ``rule`` (``ERROR_RULES``); arguments as
-    :func:`detector.study.errors.error_breakdown`."""
+    :func:`detector.engine.evaluation.errors.breakdown.error_breakdown`."""
     if rule == "tidecv":
         return tidecv_breakdown(gt, detections, img_ids=img_ids)
     if rule == "paper":

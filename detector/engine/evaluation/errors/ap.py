@@ -1,6 +1,7 @@
-"""COCO-style AP at one IoU threshold from matched detections (:mod:`detector.study.errors`): per category the
-101-point interpolated precision of pycocotools' ``accumulate``, averaged over the categories that have ground truth
-exactly as its ``summarize`` averages (the same numbers in the same order, so the result is bit-identical)."""
+"""COCO-style AP at one IoU threshold from matched detections (:mod:`detector.engine.evaluation.errors.breakdown`): per
+category the 101-point interpolated precision of pycocotools' ``accumulate``, averaged over the categories that have
+ground truth exactly as its ``summarize`` averages (the same numbers in the same order, so the result is
+bit-identical)."""
 
 from __future__ import annotations
 

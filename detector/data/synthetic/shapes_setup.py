@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from detector.data.coco import DatasetError, DatasetWarning
-from detector.data.manifest import manifest_params, param_difference, read_manifest
-from detector.data.shapes import META_FILE, make_shapes, shapes_params
+from detector.data.synthetic.manifest import manifest_params, param_difference, read_manifest
+from detector.data.synthetic.shapes import META_FILE, make_shapes, shapes_params
 from detector.output_files import OutputFileError
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def ensure_shapes(data: DataConfig, split: str) -> dict[str, str] | None:
     points elsewhere; then it gets one :class:`DatasetWarning` and is read from where it points. Raises
     :class:`DatasetError` when ``shapes.root`` holds another shapes set (other parameters: it is never regenerated
     over, a checkpoint may have been trained on it; the message names the difference) or data the generator did not
-    write (:func:`detector.data.manifest.prepare_folder`).
+    write (:func:`detector.data.synthetic.manifest.prepare_folder`).
     """
     shapes = data.shapes
     if shapes is None:

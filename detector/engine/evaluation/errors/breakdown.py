@@ -33,9 +33,14 @@ import numpy as np
 from detector.engine.evaluation.coco_inputs import EvaluationInputError, few, load_gt_dataset
 from detector.engine.evaluation.coco_results import load_predictions
 from detector.engine.evaluation.detections import Detections
-from detector.study.errors_ap import mean_ap
-from detector.study.errors_match import MAX_DETS, GroundTruthArrays, MatchedDetections, ground_truth_arrays
-from detector.study.errors_match import match_detections as _match
+from detector.engine.evaluation.errors.ap import mean_ap
+from detector.engine.evaluation.errors.matching import (
+    MAX_DETS,
+    GroundTruthArrays,
+    MatchedDetections,
+    ground_truth_arrays,
+)
+from detector.engine.evaluation.errors.matching import match_detections as _match
 
 __all__ = [
     "ERROR_NAMES",
@@ -67,7 +72,8 @@ class ErrorBreakdown:
     ap50: float
     dap: dict[str, float]
     counts: dict[str, int]
-    rule: str = "paper"  # which rules: "paper" (this module) or "tidecv" (:mod:`detector.study.errors_tidecv`)
+    # which rules: "paper" (this module) or "tidecv" (:mod:`detector.engine.evaluation.errors.tidecv`)
+    rule: str = "paper"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready ``{"ap50", "dap": {type: float}, "counts": {type: int}, "rule"}`` (``metrics.json``'s

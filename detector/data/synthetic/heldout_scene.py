@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from detector.data.heldout_textures import contrasting_colour, fill_pixels, make_background
-from detector.data.shapes_heldout import draw_heldout_shape
+from detector.data.synthetic.heldout import draw_heldout_shape
+from detector.data.synthetic.heldout_textures import contrasting_colour, fill_pixels, make_background
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detector.data.shapes import CLASS_NAMES, _contrasting_colour, render_shape, textured_background
+from detector.data.synthetic.shapes import CLASS_NAMES, _contrasting_colour, render_shape, textured_background
 from detector.output_files import atomic_path, check_output_file, write_text_atomic
 
 GT_FILE = "gt.txt"

@@ -1,5 +1,6 @@
 """The error breakdown by the rules of ``tidecv`` 1.0.1 (``--errors tidecv``), so the dAPs can be compared with
-published TIDE figures; :mod:`detector.study.errors` keeps the paper's rules (the default, docs/ERRORS.md).
+published TIDE figures; :mod:`detector.engine.evaluation.errors.breakdown` keeps the paper's rules (the default,
+docs/ERRORS.md).
 
 What tidecv does differently from the paper-rule breakdown (read from its ``quantify.py``, ``ap.py`` and
 ``errors/*.py``; this is our own implementation of those rules):
@@ -34,8 +35,8 @@ import numpy as np
 from detector.engine.evaluation.coco_inputs import EvaluationInputError, load_gt_dataset
 from detector.engine.evaluation.coco_results import load_predictions
 from detector.engine.evaluation.detections import Detections
-from detector.study.errors import ERROR_TYPES, ErrorBreakdown
-from detector.study.errors_match import pair_iou
+from detector.engine.evaluation.errors.breakdown import ERROR_TYPES, ErrorBreakdown
+from detector.engine.evaluation.errors.matching import pair_iou
 
 MAX_DETS = 100  # tidecv's Data(max_dets=100) for COCO: detections kept per image, all categories together
 _RECALLS = np.array([k / 100 for k in range(101)])  # tidecv's recall points (not np.linspace: same floats as it)
@@ -64,9 +65,9 @@ def tidecv_breakdown(
     img_ids: Iterable[int] | None = None,
 ) -> ErrorBreakdown:
     """tidecv 1.0.1's ``TIDE(pos_threshold=fg_iou, background_threshold=bg_iou)`` main errors of ``detections``
-    (arguments as :func:`detector.study.errors.error_breakdown`; detections on images outside the ground truth or
-    ``img_ids`` are not evaluated). Raises :class:`EvaluationInputError` for bad input or ground truth without a
-    non-crowd box, ValueError for bad thresholds."""
+    (arguments as :func:`detector.engine.evaluation.errors.breakdown.error_breakdown`; detections on images outside the
+    ground truth or ``img_ids`` are not evaluated). Raises :class:`EvaluationInputError` for bad input or ground truth
+    without a non-crowd box, ValueError for bad thresholds."""
     if not 0.0 < bg_iou <= fg_iou <= 1.0:
         raise ValueError(f"tidecv_breakdown: need 0 < bg_iou <= fg_iou <= 1, got fg_iou={fg_iou}, bg_iou={bg_iou}")
     gt_dict = load_gt_dataset(gt)

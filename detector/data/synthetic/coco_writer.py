@@ -1,5 +1,5 @@
 """Writing generated datasets as COCO JSON: one annotation record per box and an atomic per-split file (the files a
-generator owns are listed in its manifest, :mod:`detector.data.manifest`)."""
+generator owns are listed in its manifest, :mod:`detector.data.synthetic.manifest`)."""
 
 from __future__ import annotations
 

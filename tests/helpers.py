@@ -21,10 +21,10 @@ from torch import nn
 
 from detector.config import Config, config_to_dict, load_config
 from detector.data.synthetic.shapes_setup import shapes_split_paths
-from detector.heads.decoupled.head import DecoupledHead
-from detector.heads.yolov4.head import YoloHead
 from detector.model import Detector, build_model
-from detector.neck import SPPPAN
+from detector.model.heads.decoupled.head import DecoupledHead
+from detector.model.heads.yolov4.head import YoloHead
+from detector.model.neck import SPPPAN
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository root
 DEFAULTS = ROOT / "configs" / "defaults.yaml"

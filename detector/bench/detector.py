@@ -19,9 +19,9 @@ from detector.config import Config, load_config
 from detector.data.loader import build_dataset
 from detector.device import select_device
 from detector.engine.training.wrap import compile_module
-from detector.fuse import fuse_conv_bn
 from detector.model import Detector, build_model
-from detector.pointwise_gemm import pointwise_convs_as_gemm
+from detector.model.fuse import fuse_conv_bn
+from detector.model.pointwise_gemm import pointwise_convs_as_gemm
 from detector.runtime.loader import is_exported, load_backend
 from detector.runtime.settings import exported_predict_settings
 
@@ -45,7 +45,8 @@ class DetectorBenchSettings:
     compile: bool | str = False  # False, True (= "default") or a torch.compile mode, e.g. "reduce-overhead"
     fuse: bool = True  # fold BatchNorm into convs (inference only)
     cuda_graphs: bool = False  # inference forward + decode replayed from a CUDA graph per shape (CUDA, eager only)
-    gemm_1x1: bool = False  # inference: 1x1 convs as addmm with the bias in the epilogue (detector/pointwise_gemm.py)
+    # inference: 1x1 convs as addmm with the bias in the epilogue (detector/model/pointwise_gemm.py)
+    gemm_1x1: bool = False
     cudnn_benchmark: bool = False  # let cuDNN time its algorithms per shape (torch.backends.cudnn.benchmark)
     train: bool = False
     real_data: bool = False  # also time the training step fed by the config's train loader (needs train=True)
@@ -132,7 +133,7 @@ def build_bench_model(
     to call: the model itself or its ``torch.compile``-d version."""
     torch.manual_seed(s.seed)
     if s.weights:  # a checkpoint: its own architecture and weights
-        from detector.engine.prediction.checkpoint_io import load_detector
+        from detector.model.checkpoint_io import load_detector
 
         model = load_detector(s.weights, list(s.overrides))[0].train(train)
     else:
@@ -164,7 +165,7 @@ def benchmark_detector(settings: DetectorBenchSettings) -> dict:
     dataset = build_dataset(cfg, "train") if s.real_data else None
     num_classes = s.num_classes or cfg.model.num_classes or (dataset.num_classes if dataset is not None else 80)
     if s.weights:
-        from detector.engine.prediction.checkpoint_io import load_detector
+        from detector.model.checkpoint_io import load_detector
 
         num_classes = load_detector(s.weights, list(s.overrides))[2]["num_classes"]
     p = cfg.predict  # NMS settings: the config's predict section (--conf / --iou set predict.conf / predict.iou)

@@ -27,7 +27,7 @@ from detector.cli.logging_setup import configure_logging
 from detector.cli.parsing import ToolParser
 from detector.cli.tool_args import add_config_flags, arg_type, config_flag_overrides
 from detector.engine.jobs.export import FORMATS, ExportOptions, run_export
-from detector.export import MAX_OPSET, MIN_OPSET
+from detector.runtime.torch_export import MAX_OPSET, MIN_OPSET
 
 log = logging.getLogger("detector")
 

@@ -20,7 +20,7 @@ from detector.config import Config, key_range, option_at, section_type
 from detector.config.ranges import AT_LEAST_0, AT_LEAST_1, Range
 from detector.config.schema import option_doc
 
-# ONNX opsets the exporter supports (detector/export.py MIN_OPSET..MAX_OPSET; a test keeps the two equal)
+# ONNX opsets the exporter supports (detector/runtime/torch_export.py MIN_OPSET..MAX_OPSET; a test keeps the two equal)
 OPSET = Range(lo=11, hi=20)
 # The shapes generator draws objects of 16 px up to 45 % of the side: 36 px is the smallest side it can draw
 # (35 fails); the same bound as the config key data.shapes.img_size.

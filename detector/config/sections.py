@@ -9,8 +9,8 @@ the key. Overrides that set one key twice are applied in order and warned about 
 A section given a mapping (``train={epochs: 1}``) sets the keys it names, as a file does over its ``base``; a
 section given a value (``train=5``) is an error.
 A config file may start from another with ``base: other.yaml`` (path relative to the file) and override only what
-differs. ``model.head`` is a tagged union: :class:`HeadConfig` is its base, each head family's subclass (its fields
-and its ``loss``) lives in the family's folder, ``detector/heads/<family>/config.py``; configs of the old layout are
+differs. ``model.head`` is a tagged union: :class:`HeadConfig` is its base, each head family's subclass (its fields and
+its ``loss``) lives in the family's folder, ``detector/model/heads/<family>/config.py``; configs of the old layout are
 migrated (``detector/config/migrate.py``).
 """
 
@@ -47,8 +47,8 @@ class ConfigError(ValueError):
 
 
 def neck_names() -> tuple[str, ...]:
-    """The registered necks (``detector.neck.NECKS``): the choices of ``model.neck.type``."""
-    from detector.neck import NECKS  # imported when called: the neck module imports this one (type hints)
+    """The registered necks (``detector.model.neck.NECKS``): the choices of ``model.neck.type``."""
+    from detector.model.neck import NECKS  # imported when called: the neck module imports this one (type hints)
 
     return tuple(NECKS.names())
 
@@ -72,7 +72,7 @@ class BackboneConfig:
 
 @dataclass
 class NeckConfig:
-    type: str = option("spp_pan", doc="neck registry name (detector/neck.py NECKS)", choices=neck_names)
+    type: str = option("spp_pan", doc="neck registry name (detector/model/neck.py NECKS)", choices=neck_names)
     widths: list[int] = option(doc="channels of P3/P4/P5", factory=lambda: [128, 256, 512], range=AT_LEAST_1)
     depth: int = option(2, doc="conv pairs per PAN stack", range=AT_LEAST_0)
     spp_kernels: list[int] = option(doc="SPP max-pool sizes, pixels", factory=lambda: [5, 9, 13], range=AT_LEAST_1)
@@ -87,11 +87,12 @@ class NeckConfig:
 
 @dataclass
 class HeadConfig:
-    """``model.head``, a tagged union: ``type`` names the head family (:mod:`detector.registry`), whose config class
-    (a subclass, in ``detector/heads/<family>/config.py``) adds the family's fields and its ``loss`` section."""
+    """``model.head``, a tagged union: ``type`` names the head family (:mod:`detector.model.registry`), whose config
+    class (a subclass, in ``detector/model/heads/<family>/config.py``) adds the family's fields and its ``loss``
+    section."""
 
     type: str = option(
-        doc="head family: a registered name (detector/registry.py; each family's keys are listed under its name)",
+        doc="head family: a registered name (detector/model/registry.py; each family's keys are listed under its name)",
         choices=lambda: _head_family_names(),
         variants=lambda: {name: head_config_class(name) for name in _head_family_names()},
     )
@@ -102,26 +103,26 @@ class HeadConfig:
 
 def head_config_class(type_name: str) -> type[HeadConfig]:
     """The ``model.head`` class of the head family ``type_name`` (a ValueError naming the choices if unknown)."""
-    from detector.registry import get_head_family
+    from detector.model.registry import get_head_family
 
     return get_head_family(type_name).config
 
 
 def default_head_config() -> HeadConfig:
     """``model.head`` when a config does not set it: the default family with its defaults."""
-    from detector.registry import DEFAULT_HEAD_FAMILY
+    from detector.model.registry import DEFAULT_HEAD_FAMILY
 
     return head_config_class(DEFAULT_HEAD_FAMILY)()
 
 
 def _legacy_default_head_family() -> str:
-    from detector.registry import LEGACY_DEFAULT_HEAD_FAMILY
+    from detector.model.registry import LEGACY_DEFAULT_HEAD_FAMILY
 
     return LEGACY_DEFAULT_HEAD_FAMILY
 
 
 def _head_family_names() -> list[str]:
-    from detector.registry import head_family_names
+    from detector.model.registry import head_family_names
 
     return head_family_names()
 

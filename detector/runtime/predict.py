@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
-from detector.postprocess import NmsSettings, postprocess
+from detector.model.postprocess import NmsSettings, postprocess
 from detector.runtime.base import Backend
 
 log = logging.getLogger(__name__)

@@ -70,7 +70,7 @@ def test_config_keys_share_the_config_range_and_unknown_entries_are_named() -> N
 
 
 def test_opset_range_is_the_exporters() -> None:
-    from detector.export import MAX_OPSET, MIN_OPSET
+    from detector.runtime.torch_export import MAX_OPSET, MIN_OPSET
 
     assert (OPSET.lo, OPSET.hi) == (MIN_OPSET, MAX_OPSET)
 

@@ -161,8 +161,8 @@ def test_ranges_checked_in_files_and_edges_accepted(tmp_path):
 
 
 def test_a_newly_registered_neck_is_accepted_without_editing_a_table():
-    from detector.neck import NECKS
-    from detector.registry import build_neck
+    from detector.model.neck import NECKS
+    from detector.model.registry import build_neck
 
     with pytest.raises(ConfigError, match=r"key 'model.neck.type' must be one of \['spp_pan'\], got 'tiny_neck'"):
         load_config(None, ["model.neck.type=tiny_neck"])

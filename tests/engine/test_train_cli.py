@@ -77,7 +77,7 @@ class _NanLoss:
 
 
 def test_trainer_stops_on_repeated_nan_loss_without_writing_weights(tmp_path, shapes_root, monkeypatch):
-    from detector.registry import get_head_family
+    from detector.model.registry import get_head_family
 
     path = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root, train={"max_nonfinite": 1, "epochs": 1})
     cfg = load_config(path)

@@ -12,12 +12,12 @@ from detector.config import ConfigError, config_from_dict, predict_settings
 from detector.device import select_device
 from detector.engine.interrupt import Terminated, sigterm_as_interrupt, sigterm_received
 from detector.engine.jobs.track_run import TRACK_FILES, TrackingRun, check_trackable, track_config
-from detector.engine.prediction.checkpoint_io import load_detector
 from detector.engine.prediction.outputs import DetectionWriter, annotate, display_available, show_frame, summary_text
 from detector.engine.prediction.predictor import Predictor
 from detector.engine.prediction.sources import Source, SourceError
 from detector.engine.run_folder import next_free_folder
 from detector.job_files import JobFiles
+from detector.model.checkpoint_io import load_detector
 from detector.runtime.loader import is_exported, load_backend
 from detector.runtime.settings import exported_predict_settings
 

@@ -26,9 +26,9 @@ from detector.engine.evaluation.evaluator import EvalResult, coco_evaluate, eval
 from detector.engine.evaluation.plots import plot_per_class_ap, plot_pr_curves
 from detector.engine.jobs.evaluate_exported import evaluate_backend
 from detector.engine.jobs.job_plans import read_config
-from detector.engine.prediction.checkpoint_io import load_detector
 from detector.engine.run_folder import next_free_folder
 from detector.job_files import JobFiles
+from detector.model.checkpoint_io import load_detector
 from detector.output_files import write_text_atomic
 from detector.runtime.loader import is_exported, load_backend
 

@@ -21,12 +21,19 @@ from detector.engine.jobs.export_openvino import (
     export_openvino_job,
     ir_file_names,
 )
-from detector.engine.prediction.checkpoint_io import load_detector
-from detector.export import _parity, check_onnx, check_torchscript, export_onnx, export_torchscript, output_names
-from detector.fuse import fuse_conv_bn
 from detector.job_files import JobFiles
 from detector.model import Detector
+from detector.model.checkpoint_io import load_detector
+from detector.model.fuse import fuse_conv_bn
 from detector.output_files import OutputFileError, atomic_path
+from detector.runtime.torch_export import (
+    _parity,
+    check_onnx,
+    check_torchscript,
+    export_onnx,
+    export_torchscript,
+    output_names,
+)
 
 log = logging.getLogger(__name__)
 

@@ -44,8 +44,8 @@ from detector.engine.training.setup import amp_setup, resolve_num_classes, resol
 from detector.engine.training.step import TrainStep
 from detector.engine.training.wrap import wrap_model
 from detector.model import Detector, build_model
-from detector.registry import build_loss, get_head_family
-from detector.summary import model_summary
+from detector.model.registry import build_loss, get_head_family
+from detector.model.summary import model_summary
 
 log = logging.getLogger(__name__)
 

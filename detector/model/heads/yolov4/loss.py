@@ -15,9 +15,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from detector.boxes import bbox_iou, cxcywh_to_xyxy
-from detector.heads.yolov4.assigner import assign_targets
-from detector.heads.yolov4.config import YoloV4LossConfig
-from detector.heads.yolov4.head import YoloHead, decode_boxes
+from detector.model.heads.yolov4.assigner import assign_targets
+from detector.model.heads.yolov4.config import YoloV4LossConfig
+from detector.model.heads.yolov4.head import YoloHead, decode_boxes
 
 
 class YoloLoss(nn.Module):

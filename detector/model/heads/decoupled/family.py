@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from detector.config import HeadConfig
-from detector.heads.base import DetectionHead, HeadFamily, as_family_config, as_family_head
-from detector.heads.decoupled.config import DecoupledHeadConfig
-from detector.heads.decoupled.head import DecoupledHead
-from detector.heads.decoupled.loss import DecoupledLoss
-from detector.registry import register_head_family
+from detector.model.heads.base import DetectionHead, HeadFamily, as_family_config, as_family_head
+from detector.model.heads.decoupled.config import DecoupledHeadConfig
+from detector.model.heads.decoupled.head import DecoupledHead
+from detector.model.heads.decoupled.loss import DecoupledLoss
+from detector.model.registry import register_head_family
 
 
 @register_head_family()

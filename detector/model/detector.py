@@ -1,6 +1,6 @@
 """Detector = backbone + neck + head; ``build_model(cfg)`` maps the config to constructor arguments.
 
-Neck and head come from the registries in :mod:`detector.registry` (``model.neck.type``, ``model.head.type``).
+Neck and head come from the registries in :mod:`detector.model.registry` (``model.neck.type``, ``model.head.type``).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from detector.config import Config, PredictConfig
-from detector.heads.base import DetectionHead
-from detector.postprocess import NmsSettings, postprocess
+from detector.model.heads.base import DetectionHead
+from detector.model.postprocess import NmsSettings, postprocess
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -102,7 +102,7 @@ def build_model(cfg: Config, num_classes: int | None = None, class_names: list[s
     ``num_classes`` overrides ``cfg.model.num_classes`` (which may be None); one of the two must be set.
     """
     from backbones import build_backbone  # imported here so detector/ imports without the backbone registry
-    from detector.registry import build_head, build_neck
+    from detector.model.registry import build_head, build_neck
 
     m = cfg.model
     nc = num_classes if num_classes is not None else m.num_classes

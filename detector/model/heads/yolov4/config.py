@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from detector.config import HeadConfig
 from detector.config.ranges import AT_LEAST_0, POSITIVE, Range
 from detector.config.schema import option
-from detector.heads.yolov4.head import WH_DECODES
+from detector.model.heads.yolov4.head import WH_DECODES
 
 
 @dataclass
 class YoloV4LossConfig:
-    """``model.head.loss`` of the yolov4 family (:class:`detector.heads.yolov4.loss.YoloLoss`)."""
+    """``model.head.loss`` of the yolov4 family (:class:`detector.model.heads.yolov4.loss.YoloLoss`)."""
 
     box: float = option(0.05, doc="CIoU box loss gain", range=AT_LEAST_0)
     obj: float = option(1.0, doc="objectness BCE gain", range=AT_LEAST_0)
@@ -30,7 +30,7 @@ class YoloV4LossConfig:
 
 @dataclass
 class YoloV4HeadConfig(HeadConfig):
-    """The YOLOv4 paper's anchor-based head (:class:`detector.heads.yolov4.head.YoloHead`)."""
+    """The YOLOv4 paper's anchor-based head (:class:`detector.model.heads.yolov4.head.YoloHead`)."""
 
     type: str = option("yolov4", doc="head family (registry name); yolov4: anchor-based YOLOv4 head")
     anchors: list[list[float]] = option(

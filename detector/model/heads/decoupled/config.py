@@ -11,7 +11,7 @@ from detector.config.schema import option
 
 @dataclass
 class DecoupledLossConfig:
-    """``model.head.loss`` of the decoupled family (:class:`detector.heads.decoupled.loss.DecoupledLoss`)."""
+    """``model.head.loss`` of the decoupled family (:class:`detector.model.heads.decoupled.loss.DecoupledLoss`)."""
 
     box: float = option(7.5, doc="CIoU gain", range=AT_LEAST_0)
     cls: float = option(0.5, doc="BCE gain (targets: alignment-normalised IoU)", range=AT_LEAST_0)
@@ -23,7 +23,7 @@ class DecoupledLossConfig:
 
 @dataclass
 class DecoupledHeadConfig(HeadConfig):
-    """The anchor-free decoupled head (:class:`detector.heads.decoupled.head.DecoupledHead`)."""
+    """The anchor-free decoupled head (:class:`detector.model.heads.decoupled.head.DecoupledHead`)."""
 
     type: str = option("decoupled", doc="head family (registry name); decoupled: anchor-free, DFL boxes")
     reg_max: int = option(

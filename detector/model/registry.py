@@ -1,9 +1,9 @@
-"""Registries above the backbone: necks (:data:`detector.neck.NECKS`) and head families (:data:`HEAD_FAMILIES`),
+"""Registries above the backbone: necks (:data:`detector.model.neck.NECKS`) and head families (:data:`HEAD_FAMILIES`),
 both :class:`backbones.named_registry.Registry` objects filled by a decorator at the definition.
 
-A head family is a plug-in: one folder ``detector/heads/<family>/`` with its head, loss, assigner and config
-dataclass, and a :class:`detector.heads.base.HeadFamily` subclass registered with ONE decorator; the family's name is
-written once, as the ``type`` default of its config (what a user writes as ``model.head.type``)::
+A head family is a plug-in: one folder ``detector/model/heads/<family>/`` with its head, loss, assigner and config
+dataclass, and a :class:`detector.model.heads.base.HeadFamily` subclass registered with ONE decorator; the family's name
+is written once, as the ``type`` default of its config (what a user writes as ``model.head.type``)::
 
     @dataclass
     class CentreHeadConfig(HeadConfig):
@@ -17,7 +17,7 @@ written once, as the ``type`` default of its config (what a user writes as ``mod
         def build_head(self, cfg, channels, strides, num_classes): ...
         def build_loss(self, cfg, head): ...
 
-The built-in families register when :mod:`detector.heads` is imported (this module imports it on first use), a
+The built-in families register when :mod:`detector.model.heads` is imported (this module imports it on first use), a
 family defined elsewhere when its module is imported. ``model.head.type`` accepts every registered name. Nothing
 outside a family's folder names a family: the model, trainer, export and tools get the parts from here.
 """
@@ -31,10 +31,10 @@ from torch import nn
 
 from backbones.named_registry import Registry
 from detector.config import HeadConfig, NeckConfig
-from detector.neck import NECKS, Neck
+from detector.model.neck import NECKS, Neck
 
-if TYPE_CHECKING:  # importing detector.heads imports the families, which import this module
-    from detector.heads.base import DetectionHead, HeadFamily
+if TYPE_CHECKING:  # importing detector.model.heads imports the families, which import this module
+    from detector.model.heads.base import DetectionHead, HeadFamily
 
 F = TypeVar("F", bound="type[HeadFamily]")
 
@@ -64,7 +64,7 @@ def register_head_family(name: str | None = None) -> Callable[[F], F]:
         if not isinstance(getattr(cls, "raw_outputs", None), str):
             raise TypeError(f"head family {declared!r}: {cls.__name__}.raw_outputs must describe the raw outputs")
         head = getattr(cls, "head", None)
-        from detector.heads.base import DetectionHead
+        from detector.model.heads.base import DetectionHead
 
         if not (isinstance(head, type) and issubclass(head, DetectionHead)):
             raise TypeError(f"head family {declared!r}: {cls.__name__}.head must be its DetectionHead subclass")
@@ -79,7 +79,7 @@ def register_head_family(name: str | None = None) -> Callable[[F], F]:
 
 
 def _families() -> Registry[HeadFamily]:
-    import detector.heads  # noqa: F401 - registers the built-in families
+    import detector.model.heads  # noqa: F401 - registers the built-in families
 
     return HEAD_FAMILIES
 

@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from detector.boxes import xyxy_to_cxcywh
-from detector.heads.base import DetectionHead
-from detector.layers import ConvBNAct, conv_bias
+from detector.model.heads.base import DetectionHead
+from detector.model.layers import ConvBNAct, conv_bias
 
 
 def dfl_expectation(logits: torch.Tensor, reg_max: int) -> torch.Tensor:

@@ -22,9 +22,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from detector.boxes import bbox_iou
-from detector.heads.decoupled.assigner import task_aligned_assign
-from detector.heads.decoupled.config import DecoupledLossConfig
-from detector.heads.decoupled.head import DecoupledHead, dfl_expectation, distances_to_xyxy, xyxy_to_distances
+from detector.model.heads.decoupled.assigner import task_aligned_assign
+from detector.model.heads.decoupled.config import DecoupledLossConfig
+from detector.model.heads.decoupled.head import DecoupledHead, dfl_expectation, distances_to_xyxy, xyxy_to_distances
 
 
 def pad_targets(targets: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

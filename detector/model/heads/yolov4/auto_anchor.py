@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from detector.heads.yolov4.anchors import check_anchors
-from detector.heads.yolov4.config import YoloV4HeadConfig
-from detector.heads.yolov4.head import YoloHead
+from detector.model.heads.yolov4.anchors import check_anchors
+from detector.model.heads.yolov4.config import YoloV4HeadConfig
+from detector.model.heads.yolov4.head import YoloHead
 
 log = logging.getLogger(__name__)
 

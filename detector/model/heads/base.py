@@ -1,5 +1,5 @@
 """The head-family plug-in interface: the head protocol (:class:`DetectionHead`) and the family object
-(:class:`HeadFamily`) that :func:`detector.registry.register_head_family` registers.
+(:class:`HeadFamily`) that :func:`detector.model.registry.register_head_family` registers.
 
 A head's ``forward_raw(feats) -> raw maps`` (one tensor per level, the family's own layout), ``decode(raw) ->
 [B, N, 4 + C]`` float32 (cx, cy, w, h input pixels, class scores in [0, 1]), and ``forward`` = ``forward_raw`` or,
@@ -24,7 +24,7 @@ class DetectionHead(nn.Module):
     ``strides`` (pixels, one per level) and ``decode_in_forward`` in ``__init__``; ``family`` is set when the
     family naming this class as its ``head`` registers."""
 
-    #: registry name of the family (``model.head.type``), set by :func:`detector.registry.register_head_family`;
+    #: registry name of the family (``model.head.type``), set by :func:`detector.model.registry.register_head_family`;
     #: the loss, export format and hooks are looked up by it
     family: ClassVar[str]
     #: buffers that hold configuration (kept from the config when fine-tuning from another checkpoint); each is
@@ -51,12 +51,12 @@ class HeadFamily:
     """A head family: its config class, head and loss builders, raw-output layout and optional training hooks.
 
     Subclass, set the class attributes, implement :meth:`build_head` / :meth:`build_loss` and register the class
-    with ``@register_head_family()`` (:mod:`detector.registry`); the name, written once, is the ``type`` default
+    with ``@register_head_family()`` (:mod:`detector.model.registry`); the name, written once, is the ``type`` default
     of ``config`` (``model.head.type``), and the registry sets it as the family's ``name`` and its ``head``'s
     ``family``.
     """
 
-    #: registry name, set by :func:`detector.registry.register_head_family`
+    #: registry name, set by :func:`detector.model.registry.register_head_family`
     name: ClassVar[str]
     #: the family's ``model.head`` dataclass: a :class:`detector.config.HeadConfig` subclass whose ``type`` default
     #: is the family's name and whose ``loss`` field holds the loss settings

@@ -11,7 +11,7 @@ Box parametrisation (one function, :func:`decode_boxes`, used by both the loss a
 Bias init: objectness logit = ``logit(8 / (640 / stride) ** 2)`` (about 8 objects per 640x640 image at each level),
 class logits = ``logit(prior_prob)``.
 
-Head protocol (shared with every head family, see ``detector/heads/base.py``): ``forward_raw(feats) -> raw maps``,
+Head protocol (shared with every head family, see ``detector/model/heads/base.py``): ``forward_raw(feats) -> raw maps``,
 ``decode(raw) -> [B, N, 4 + C]`` (cx, cy, w, h input pixels, class scores in [0, 1]; here objectness x class
 probability), ``forward`` = ``forward_raw`` or, with ``decode_in_forward`` (export switch), ``decode(forward_raw)``.
 """
@@ -24,8 +24,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from detector.heads.base import DetectionHead
-from detector.layers import ConvBNAct, conv_bias
+from detector.model.heads.base import DetectionHead
+from detector.model.layers import ConvBNAct, conv_bias
 
 WH_DECODES = ("sigmoid2", "exp")
 EXP_CLAMP = 10.0  # max t_wh before exp() in the "exp" size decode

@@ -5,10 +5,10 @@ with ``dynamic_batch``). Outputs:
 
 - decoded (default): ``output`` ``[B, N, 4 + C]`` = (cx, cy, w, h in input pixels, class scores in [0, 1], as the
   head's ``decode`` gives them), N = the number of predictions of all levels. NMS is NOT
-  in the graph: threshold the scores, run class-aware NMS (e.g. ``detector.postprocess.postprocess``) and undo the
+  in the graph: threshold the scores, run class-aware NMS (e.g. ``detector.model.postprocess.postprocess``) and undo the
   letterbox yourself.
 - raw (``raw=True``): one output per level ``raw_s{stride}``, the head's raw logits in its family's layout (the
-  family's ``raw_outputs``, :mod:`detector.registry`; written into the ``output_format`` metadata).
+  family's ``raw_outputs``, :mod:`detector.model.registry`; written into the ``output_format`` metadata).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from torch import nn
 
 from detector.config import PredictConfig
 from detector.model import Detector
-from detector.postprocess import NmsSettings
-from detector.registry import get_head_family
+from detector.model.postprocess import NmsSettings
+from detector.model.registry import get_head_family
 
 MIN_OPSET, MAX_OPSET = 11, 20  # the TorchScript-based exporter supports up to opset 20
 DECODED_FORMAT = "decoded [B, N, 4+C]: cx, cy, w, h (input pixels), class scores; no NMS"

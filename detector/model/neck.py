@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from backbones.named_registry import Registry
-from detector.layers import SPP, ConvBNAct, ConvStack
+from detector.model.layers import SPP, ConvBNAct, ConvStack
 
 if TYPE_CHECKING:  # the config module reads NECKS for the choices of model.neck.type
     from detector.config import NeckConfig
@@ -49,7 +49,7 @@ class SPPPAN(Neck):
     Input: 3 maps ``[B, in_channels[i], H / in_strides[i], W / in_strides[i]]`` (increasing stride).
     Output: P3/P4/P5 ``[B, widths[i], H / in_strides[i], W / in_strides[i]]``; ``channels``/``strides`` describe them.
     ``depth`` is the number of (3x3, 1x1) conv pairs after the 1x1 of each PAN stack (YOLOv4: 2).
-    ``spp_order`` orders the SPP concat (:class:`detector.layers.SPP`); ``bn_eps`` is every BatchNorm's epsilon.
+    ``spp_order`` orders the SPP concat (:class:`detector.model.layers.SPP`); ``bn_eps`` is every BatchNorm's epsilon.
     """
 
     def __init__(

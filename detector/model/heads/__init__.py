@@ -1,6 +1,6 @@
 """Head families, one folder each (head, loss, assigner, config, ``family.py`` registering it); importing this
-package registers the built-in families with :mod:`detector.registry`."""
+package registers the built-in families with :mod:`detector.model.registry`."""
 
-from detector.heads import decoupled, yolov4
+from detector.model.heads import decoupled, yolov4
 
 __all__ = ["decoupled", "yolov4"]

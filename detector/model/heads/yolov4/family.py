@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from detector.config import HeadConfig
-from detector.heads.base import DetectionHead, HeadFamily, as_family_config, as_family_head
-from detector.heads.yolov4.auto_anchor import anchors_as_config, auto_anchor
-from detector.heads.yolov4.config import YoloV4HeadConfig
-from detector.heads.yolov4.head import YoloHead
-from detector.heads.yolov4.loss import YoloLoss
-from detector.registry import register_head_family
+from detector.model.heads.base import DetectionHead, HeadFamily, as_family_config, as_family_head
+from detector.model.heads.yolov4.auto_anchor import anchors_as_config, auto_anchor
+from detector.model.heads.yolov4.config import YoloV4HeadConfig
+from detector.model.heads.yolov4.head import YoloHead
+from detector.model.heads.yolov4.loss import YoloLoss
+from detector.model.registry import register_head_family
 
 PRIOR_PROB = 0.01  # class-bias prior when model.head.prior_prob is null
 

@@ -30,7 +30,7 @@ from detector.bench import (
     shapes_data_overrides,
 )
 from detector.bench.detector import COMPILE_MODES
-from detector.bench.evaluation import EvalBenchSettings, bench_eval
+from detector.bench.eval_speed import EvalBenchSettings, bench_eval
 from detector.bench.render import format_backbone, format_detector, format_eval, format_loader
 from detector.bench.suite import SuiteSettings, run_suite
 from detector.cli.benchmark_track import add_track_parser

@@ -19,10 +19,10 @@ from detector.engine.jobs.job_plans import read_config
 from detector.engine.training.trainer import train
 from detector.job_files import JobFiles
 from detector.study.costs import backbone_cost
-from detector.study.evaluate import evaluate_run
 from detector.study.fairness import ResolvedStudy, resolve, run_config, study_identity
 from detector.study.folder import RunInfo, RunState, check_study_folder, run_state, store_study_config
 from detector.study.report import StudyReport, write_report
+from detector.study.run_eval import evaluate_run
 from detector.study.runs import TrainFn, train_run
 from detector.study.spec import StudySpec, load_study_spec, select
 from detector.study.speed import StudyModel, study_speed

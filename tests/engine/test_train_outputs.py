@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from detector.device import select_device
-from detector.engine.training.plots import plot_results, plot_train_batch
 from detector.engine.training.run_log import RESULTS_COLUMNS, ResultsLogger, epoch_summary, read_results, rss_mb
+from detector.engine.training.run_plots import plot_results, plot_train_batch
 from detector.engine.training.setup import resolve_num_classes, resolve_run_paths
 
 

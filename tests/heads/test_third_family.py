@@ -20,7 +20,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from detector.model import registry
 from detector.config import ConfigError, HeadConfig, config_to_dict, load_config
 from detector.config.ranges import AT_LEAST_0, AT_LEAST_1, POSITIVE
 from detector.config.schema import option
@@ -28,6 +27,7 @@ from detector.engine.evaluation.evaluator import STAT_KEYS
 from detector.engine.jobs.evaluate import EvalOptions, run_evaluation
 from detector.engine.training.checkpoint import load_checkpoint
 from detector.engine.training.trainer import train
+from detector.model import registry
 from detector.model.checkpoint_io import load_detector
 from detector.model.heads.base import DetectionHead, HeadFamily, as_family_config, as_family_head
 from detector.runtime.torch_export import check_onnx, export_onnx

@@ -23,7 +23,7 @@ from detector.engine.evaluation.detections import Detections
 from detector.engine.evaluation.errors.breakdown import ErrorBreakdown, format_breakdown
 from detector.engine.evaluation.errors.rules import break_down, error_rule
 from detector.engine.evaluation.evaluator import EvalResult, coco_evaluate, evaluate_model
-from detector.engine.evaluation.plots import plot_per_class_ap, plot_pr_curves
+from detector.engine.evaluation.metric_plots import plot_per_class_ap, plot_pr_curves
 from detector.engine.jobs.evaluate_exported import evaluate_backend
 from detector.engine.jobs.job_plans import read_config
 from detector.engine.run_folder import next_free_folder

@@ -36,10 +36,10 @@ from detector.engine.training.optim import (
     scaled_weight_decay,
     schedule_from_config,
 )
-from detector.engine.training.plots import plot_results, plot_train_batch
 from detector.engine.training.resume import ResumePlan, plan_resume
 from detector.engine.training.rng import preserved_rng, seed_everything, set_rng_state
 from detector.engine.training.run_log import LOSS_PARTS, ResultsLogger, epoch_summary, gpu_mem_gb, rss_mb
+from detector.engine.training.run_plots import plot_results, plot_train_batch
 from detector.engine.training.setup import amp_setup, resolve_num_classes, resolve_run_paths, shutdown_loader
 from detector.engine.training.step import TrainStep
 from detector.engine.training.wrap import wrap_model

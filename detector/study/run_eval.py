@@ -3,11 +3,9 @@
 The evaluation is :func:`detector.engine.jobs.evaluate.run_evaluation` itself, with the options ``tools/eval.py``
 gets for ``python tools/eval.py <run>/config.yaml --weights <run>/weights/best.pt`` (float32, the config's eval
 settings and device), writing into ``<run>/eval/``; so every AP of the report equals that command's to the last
-digit. On top: the mean PR curves (:func:`detector.engine.evaluation.plots.mean_pr_curve`) and the TIDE-style error
-breakdown of the same
-predictions (:func:`detector.engine.evaluation.errors.breakdown.error_breakdown`). The record
-(``<run>/study_eval.json``) is reused while
-``best.pt`` is unchanged (same size and modification time).
+digit. On top: the mean PR curves (:func:`detector.engine.evaluation.metric_plots.mean_pr_curve`) and the TIDE-style
+error breakdown of the same predictions (:func:`detector.engine.evaluation.errors.breakdown.error_breakdown`). The
+record (``<run>/study_eval.json``) is reused while ``best.pt`` is unchanged (same size and modification time).
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from typing import Any
 
 from detector.config import load_config
 from detector.data import build_dataset
-from detector.engine.evaluation.plots import mean_pr_curve
+from detector.engine.evaluation.metric_plots import mean_pr_curve
 from detector.engine.jobs.evaluate import EvalOptions, run_evaluation
 from detector.study.folder import RunInfo, read_json, write_json
 

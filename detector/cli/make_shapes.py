@@ -26,7 +26,8 @@ from detector.cli.parsing import ToolParser
 from detector.cli.tool_args import arg_type
 from detector.data.synthetic.heldout_scene import STYLES
 from detector.data.synthetic.heldout_writer import make_heldout
-from detector.data.synthetic.shapes import check_video_out, make_shapes, make_shapes_video
+from detector.data.synthetic.shapes import make_shapes
+from detector.data.synthetic.shapes_video import check_video_out, make_shapes_video
 from detector.job_files import JobFiles
 
 

@@ -76,7 +76,8 @@ def test_opset_range_is_the_exporters() -> None:
 
 
 def test_shapes_side_bound_is_the_smallest_the_generator_draws(tmp_path) -> None:
-    from detector.data.synthetic.shapes import make_shapes_video, render_image
+    from detector.data.synthetic.shapes import render_image
+    from detector.data.synthetic.shapes_video import make_shapes_video
 
     side = int(SHAPES_SIDE.lo)
     for seed in range(20):  # every object size the generator draws fits at the bound

@@ -18,7 +18,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detector.data.synthetic.shapes import CLASS_NAMES, _contrasting_colour, render_shape, textured_background
+from detector.data.synthetic.memory_check import check_memory, render_bytes
+from detector.data.synthetic.shapes import (
+    CLASS_NAMES,
+    _contrasting_colour,
+    _is_own_video,
+    render_shape,
+    textured_background,
+)
 from detector.output_files import atomic_path, check_output_file, write_text_atomic
 
 GT_FILE = "gt.txt"
@@ -159,3 +166,39 @@ def write_tracks_video(out_path: Path, num_frames: int, size: int, seed: int, fp
     write_text_atomic(out_path.with_name(GT_FILE), "".join(r + "\n" for r in rows), fsync=False)
     return {"video": str(out_path), "ground_truth": str(gt_json), "mot_gt": str(out_path.with_name(GT_FILE)),
             "frames": num_frames, "stats": stats}  # fmt: skip
+
+
+def check_video_out(out_path: str | Path, exist_ok: bool = False) -> None:
+    """Raise OutputFileError when :func:`make_shapes_video` would replace an ``out_path`` (mp4) or its ``.json``
+    that it did not write itself, unless ``exist_ok``."""
+    out_path = Path(out_path)
+    if not _is_own_video(out_path):
+        for p in (out_path, out_path.with_suffix(".json")):
+            check_output_file(p, "--out", exist_ok=exist_ok, what="the video file")
+
+
+def make_shapes_video(
+    out_path: str | Path,
+    num_frames: int = 300,
+    size: int = 256,
+    seed: int = 0,
+    fps: int = 25,
+    num_objects: int = 10,
+    *,
+    exist_ok: bool = False,
+    size_option: str = "--size",
+) -> dict:
+    """Write an mp4 ('mp4v') of shapes moving, crossing, leaving and coming back, with ground-truth tracks beside it:
+    ``<out>.json`` ``{"class_names", "fps", "stats", "frames": [{"frame", "boxes_xyxy" (pixels), "labels",
+    "track_ids", "visibility"}]}`` and MOTChallenge ``gt.txt`` (:mod:`detector.data.synthetic.shapes_video`).
+    Returns paths, frame count and stats (objects at once, crossings, exits and re-entries).
+
+    Files that exist are replaced only when they are an earlier video of this function (its ground truth JSON) or
+    ``exist_ok``; otherwise OutputFileError, before anything is written.
+    """
+    out_path = Path(out_path)
+    check_memory(render_bytes(size), f"{size_option} {size} (video)")
+    own = _is_own_video(out_path)
+    check_video_out(out_path, exist_ok)
+    check_tracks_video_out(out_path, own, exist_ok)
+    return write_tracks_video(out_path, num_frames, size, seed, fps, num_objects)

@@ -9,9 +9,9 @@ the key. Overrides that set one key twice are applied in order and warned about 
 A section given a mapping (``train={epochs: 1}``) sets the keys it names, as a file does over its ``base``; a
 section given a value (``train=5``) is an error.
 A config file may start from another with ``base: other.yaml`` (path relative to the file) and override only what
-differs. ``model.head`` is a tagged union: :class:`HeadConfig` is its base, each head family's subclass (its fields and
-its ``loss``) lives in the family's folder, ``detector/model/heads/<family>/config.py``; configs of the old layout are
-migrated (``detector/config/migrate.py``).
+differs. ``model.head`` is a tagged union: :class:`HeadConfig` is its base, each head family's subclass (its fields
+and its ``loss``) is registered in ``detector/config/plugins.py`` (the built-in ones are declared in
+``detector/config/head_families.py``); configs of the old layout are migrated (``detector/config/migrate.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any, Union
 
 import yaml
 
+from detector.config import head_families  # noqa: F401 - registers the built-in families' model.head classes
 from detector.config.migrate import (
     migrate_head_layout,
     migrate_head_override,
@@ -36,7 +37,16 @@ from detector.config.migrate import (
 )
 from detector.config.overrides import override_collisions, parse_override
 from detector.config.paths import empty_path_problem
-from detector.config.ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, OPEN_FRACTION, POSITIVE, Range, range_problem
+from detector.config.plugins import (
+    LEGACY_DEFAULT_HEAD_FAMILY,
+    HeadConfig,
+    default_head_config,
+    head_config_class,
+    head_family_names,
+    neck_names,
+    register_neck_type,
+)
+from detector.config.ranges import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, Range, range_problem
 from detector.config.schema import option, option_choices, option_range
 from detector.config.yaml_loader import DuplicateKeyError, load_yaml_text, yaml_error_line
 from detector.output_files import write_text_atomic
@@ -44,13 +54,6 @@ from detector.output_files import write_text_atomic
 
 class ConfigError(ValueError):
     """A config file or override is invalid; the message names the file/key and what to do."""
-
-
-def neck_names() -> tuple[str, ...]:
-    """The registered necks (``detector.model.neck.NECKS``): the choices of ``model.neck.type``."""
-    from detector.model.neck import NECKS  # imported when called: the neck module imports this one (type hints)
-
-    return tuple(NECKS.names())
 
 
 @dataclass
@@ -85,46 +88,7 @@ class NeckConfig:
     bn_eps: float = option(1e-3, doc="BatchNorm epsilon of the neck convs (darknet: 1e-5)")
 
 
-@dataclass
-class HeadConfig:
-    """``model.head``, a tagged union: ``type`` names the head family (:mod:`detector.model.registry`), whose config
-    class (a subclass, in ``detector/model/heads/<family>/config.py``) adds the family's fields and its ``loss``
-    section."""
-
-    type: str = option(
-        doc="head family: a registered name (detector/model/registry.py; each family's keys are listed under its name)",
-        choices=lambda: _head_family_names(),
-        variants=lambda: {name: head_config_class(name) for name in _head_family_names()},
-    )
-    prior_prob: float | None = option(
-        None, doc="initial class probability (bias init); null: the family's default", range=OPEN_FRACTION
-    )
-
-
-def head_config_class(type_name: str) -> type[HeadConfig]:
-    """The ``model.head`` class of the head family ``type_name`` (a ValueError naming the choices if unknown)."""
-    from detector.model.registry import get_head_family
-
-    return get_head_family(type_name).config
-
-
-def default_head_config() -> HeadConfig:
-    """``model.head`` when a config does not set it: the default family with its defaults."""
-    from detector.model.registry import DEFAULT_HEAD_FAMILY
-
-    return head_config_class(DEFAULT_HEAD_FAMILY)()
-
-
-def _legacy_default_head_family() -> str:
-    from detector.model.registry import LEGACY_DEFAULT_HEAD_FAMILY
-
-    return LEGACY_DEFAULT_HEAD_FAMILY
-
-
-def _head_family_names() -> list[str]:
-    from detector.model.registry import head_family_names
-
-    return head_family_names()
+register_neck_type(NeckConfig().type)  # the built-in neck (detector/model/neck.py registers its builder)
 
 
 @dataclass
@@ -442,7 +406,7 @@ def _head_class(type_name: Any, key: str, source: str) -> type[HeadConfig]:
     """The config class of the head family ``type_name`` (``<key>.type``; None: the default family)."""
     if type_name is None:
         return type(default_head_config())
-    names = _head_family_names()
+    names = head_family_names()
     if type_name not in names:
         raise ConfigError(f"{source}: key '{key}.type' must be one of {names}, got {type_name!r}")
     return head_config_class(type_name)
@@ -522,7 +486,7 @@ def _apply_override(data: dict, override: str) -> bool:
         raise ConfigError(f"override '{override}' must look like key.sub=value (e.g. train.epochs=10)")
     key, value = parse_override(override)
     renamed = migrate_renamed_override(key)
-    new_key, family = migrate_head_override(renamed, _head_family_names())
+    new_key, family = migrate_head_override(renamed, head_family_names())
     head = data.get("model", {}).get("head", {}) if isinstance(data.get("model"), dict) else {}
     selected = (head.get("type") if isinstance(head, dict) else None) or default_head_config().type
     if family is not None and family != selected:
@@ -567,7 +531,7 @@ def config_from_dict(data: dict, source: str = "config", overrides: list[str] | 
     A config (or override) of the old head layout (``model.head.<family>: {...}``, ``loss.<family>: {...}``) is
     migrated to ``model.head: {type, <family fields>, loss: {...}}`` with one warning naming the new keys; keys renamed
     since (:data:`detector.config.migrate.RENAMED_KEYS`, e.g. ``eval.conf_thres`` -> ``eval.conf``) likewise."""
-    data, moved = migrate_head_layout(data, _head_family_names(), _legacy_default_head_family())
+    data, moved = migrate_head_layout(data, head_family_names(), LEGACY_DEFAULT_HEAD_FAMILY)
     data, renamed = migrate_renamed_keys(data)
     cfg = _build(Config, data, "", source)
     legacy_overrides, renamed_overrides = [], []

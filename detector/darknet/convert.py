@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from backbones.cspnet import scale_cfg
 from backbones.cspresnext import CONFIGS
 from detector.config import BackboneConfig, Config, NeckConfig, config_to_dict
+from detector.config.head_families import YoloV4HeadConfig  # darknet's [yolo] layers are the yolov4 family
 from detector.darknet.cfg import DarknetCfgError, Section, read_cfg
 from detector.darknet.layout import Layer, build_layout, check_layout, render_layout
 from detector.darknet.names import category_ids, read_names
@@ -27,7 +28,6 @@ from detector.darknet.weights import (
     write_weights,
 )
 from detector.job_files import JobFiles
-from detector.model.heads.yolov4.config import YoloV4HeadConfig  # darknet's [yolo] layers are the yolov4 family
 from detector.output_files import OutputFileError, same_file, write_text_atomic
 
 if TYPE_CHECKING:

@@ -4,6 +4,7 @@
 the loader of a trainer checkpoint (``checkpoint_io.py``). ``from detector.model import Detector, build_model`` is
 the public path of ``detector.py``'s names; the other modules are imported by their own paths."""
 
+from detector.model import heads  # noqa: F401 - registers the built-in head families
 from detector.model.detector import Detector, build_model
 
 __all__ = ["Detector", "build_model"]

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from backbones.named_registry import Registry
+from detector.config.plugins import NECK_TYPES, register_neck_type
 from detector.model.layers import SPP, ConvBNAct, ConvStack
 
-if TYPE_CHECKING:  # the config module reads NECKS for the choices of model.neck.type
+if TYPE_CHECKING:
     from detector.config import NeckConfig
 
 
@@ -41,6 +42,26 @@ class Neck(nn.Module):
 
 #: ``model.neck.type`` -> ``builder(cfg: NeckConfig, channels, strides) -> Neck`` (the backbone's maps)
 NECKS: Registry[Callable[[NeckConfig, Sequence[int], Sequence[int]], Neck]] = Registry("neck", key="model.neck.type")
+NB = TypeVar("NB", bound=Callable[..., Any])
+
+
+def register_neck(name: str | None = None) -> Callable[[NB], NB]:
+    """Decorator: register a neck builder ``(cfg: NeckConfig, channels, strides) -> Neck`` in :data:`NECKS` under
+    ``name`` (default: the function's name), and accept that name as ``model.neck.type``
+    (:func:`detector.config.plugins.register_neck_type`)."""
+
+    def decorate(fn: NB) -> NB:
+        NECKS.register(name)(fn)
+        register_neck_type(name or fn.__name__)
+        return fn
+
+    return decorate
+
+
+def unregister_neck(name: str) -> None:
+    """Remove the neck ``name`` (for code that registered a neck for a while)."""
+    NECKS.remove(name)
+    NECK_TYPES.remove(name)
 
 
 class SPPPAN(Neck):
@@ -108,7 +129,7 @@ class SPPPAN(Neck):
         return [p3, p4, p5]
 
 
-@NECKS.register()
+@register_neck()
 def spp_pan(cfg: NeckConfig, channels: Sequence[int], strides: Sequence[int]) -> SPPPAN:
     """``model.neck.type: spp_pan``: :class:`SPPPAN` over the backbone maps of ``channels`` / ``strides`` (pixels)."""
     return SPPPAN(channels, strides, cfg.widths, cfg.depth, cfg.spp_kernels, spp_order=cfg.spp_order, bn_eps=cfg.bn_eps)

@@ -17,7 +17,8 @@ is written once, as the ``type`` default of its config (what a user writes as ``
         def build_head(self, cfg, channels, strides, num_classes): ...
         def build_loss(self, cfg, head): ...
 
-The built-in families register when :mod:`detector.model.heads` is imported (this module imports it on first use), a
+The built-in families register when :mod:`detector.model.heads` is imported (``detector/model/__init__.py`` imports
+it, so they are there whenever this module is), a
 family defined elsewhere when its module is imported. ``model.head.type`` accepts every registered name. Nothing
 outside a family's folder names a family: the model, trainer, export and tools get the parts from here.
 """
@@ -31,17 +32,15 @@ from torch import nn
 
 from backbones.named_registry import Registry
 from detector.config import HeadConfig, NeckConfig
+from detector.config.plugins import HEAD_TYPES, register_head_config
+from detector.model.heads.base import DetectionHead
 from detector.model.neck import NECKS, Neck
 
-if TYPE_CHECKING:  # importing detector.model.heads imports the families, which import this module
-    from detector.model.heads.base import DetectionHead, HeadFamily
+if TYPE_CHECKING:
+    from detector.model.heads.base import HeadFamily
 
 F = TypeVar("F", bound="type[HeadFamily]")
 
-#: ``model.head.type`` when a config does not name one (why: docs/ARCHITECTURE.md, "The model in detail")
-DEFAULT_HEAD_FAMILY = "decoupled"
-#: the family an old-layout config without ``model.head.type`` meant (the default when that layout was written)
-LEGACY_DEFAULT_HEAD_FAMILY = "yolov4"
 
 #: ``model.head.type`` -> the registered :class:`HeadFamily` object
 HEAD_FAMILIES: Registry[HeadFamily] = Registry("head family", key="model.head.type")
@@ -64,13 +63,18 @@ def register_head_family(name: str | None = None) -> Callable[[F], F]:
         if not isinstance(getattr(cls, "raw_outputs", None), str):
             raise TypeError(f"head family {declared!r}: {cls.__name__}.raw_outputs must describe the raw outputs")
         head = getattr(cls, "head", None)
-        from detector.model.heads.base import DetectionHead
-
         if not (isinstance(head, type) and issubclass(head, DetectionHead)):
             raise TypeError(f"head family {declared!r}: {cls.__name__}.head must be its DetectionHead subclass")
         if head.__dict__.get("family", declared) != declared:
             raise ValueError(f"head family {declared!r}: {head.__name__}.family is {head.family!r}; remove it")
+        if declared in HEAD_TYPES and HEAD_TYPES.get(declared) is not config:
+            raise ValueError(
+                f"head family {declared!r}: model.head class {HEAD_TYPES.get(declared).__name__} is registered for it; "
+                f"{cls.__name__}.config is {config.__name__}"
+            )
         HEAD_FAMILIES.add(declared, cls())
+        if declared not in HEAD_TYPES:
+            register_head_config(config)  # the config accepts the name (detector/config/plugins.py)
         cls.name = declared
         head.family = declared
         return cls
@@ -78,21 +82,21 @@ def register_head_family(name: str | None = None) -> Callable[[F], F]:
     return decorate
 
 
-def _families() -> Registry[HeadFamily]:
-    import detector.model.heads  # noqa: F401 - registers the built-in families
-
-    return HEAD_FAMILIES
+def unregister_head_family(name: str) -> None:
+    """Remove the family ``name`` and its ``model.head`` class (for code that registered a family for a while)."""
+    HEAD_FAMILIES.remove(name)
+    HEAD_TYPES.remove(name)
 
 
 def head_family_names() -> list[str]:
     """The registered head families (``model.head.type`` choices), sorted."""
-    return _families().names()
+    return HEAD_FAMILIES.names()
 
 
 def get_head_family(name: str, key: str = "model.head.type") -> HeadFamily:
     """The family registered as ``name``; a ValueError naming ``key``, the close names and the choices otherwise."""
     try:
-        return _families().get(name)
+        return HEAD_FAMILIES.get(name)
     except ValueError as e:  # the registry's message names model.head.type; name the caller's key instead
         raise ValueError(str(e).replace(f"{HEAD_FAMILIES.key}: ", f"{key}: ", 1)) from None
 

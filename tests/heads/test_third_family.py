@@ -138,7 +138,7 @@ def centre_family():
     registered = registry.register_head_family()(CentreFamily)
     assert (CentreFamily.name, CentreHead.family) == ("centre", "centre")  # the name, written once, in the config
     yield registered
-    registry.HEAD_FAMILIES.remove("centre")  # other test modules see the built-in families only
+    registry.unregister_head_family("centre")  # other test modules see the built-in families only
 
 
 @pytest.fixture(scope="module")

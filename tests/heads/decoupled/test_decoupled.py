@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from detector.config import ConfigError, PredictConfig, load_config
+from detector.config.head_families import DecoupledLossConfig, YoloV4HeadConfig
 from detector.model import build_model
 from detector.model.heads.decoupled.assigner import points_in_boxes, task_aligned_assign
-from detector.model.heads.decoupled.config import DecoupledLossConfig
 from detector.model.heads.decoupled.head import (
     DecoupledHead,
     cell_centres,
@@ -19,7 +19,6 @@ from detector.model.heads.decoupled.head import (
     xyxy_to_distances,
 )
 from detector.model.heads.decoupled.loss import DecoupledLoss, distribution_focal_loss, pad_targets
-from detector.model.heads.yolov4.config import YoloV4HeadConfig
 from detector.model.registry import build_loss
 from tests.helpers import make_overfit_batch, tiny_detector
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from detector.config import HeadConfig
+from detector.config.head_families import DecoupledHeadConfig
 from detector.model.heads.base import DetectionHead, HeadFamily, as_family_config, as_family_head
-from detector.model.heads.decoupled.config import DecoupledHeadConfig
 from detector.model.heads.decoupled.head import DecoupledHead
 from detector.model.heads.decoupled.loss import DecoupledLoss
 from detector.model.registry import register_head_family

@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from detector.boxes import bbox_iou
+from detector.config.head_families import DecoupledLossConfig
 from detector.model.heads.decoupled.assigner import task_aligned_assign
-from detector.model.heads.decoupled.config import DecoupledLossConfig
 from detector.model.heads.decoupled.head import DecoupledHead, dfl_expectation, distances_to_xyxy, xyxy_to_distances
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from detector.config.head_families import YoloV4HeadConfig
 from detector.model.heads.yolov4.anchors import check_anchors
-from detector.model.heads.yolov4.config import YoloV4HeadConfig
 from detector.model.heads.yolov4.head import YoloHead
 
 log = logging.getLogger(__name__)

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from detector.config import HeadConfig
+from detector.config.head_families import YoloV4HeadConfig
 from detector.model.heads.base import DetectionHead, HeadFamily, as_family_config, as_family_head
 from detector.model.heads.yolov4.auto_anchor import anchors_as_config, auto_anchor
-from detector.model.heads.yolov4.config import YoloV4HeadConfig
 from detector.model.heads.yolov4.head import YoloHead
 from detector.model.heads.yolov4.loss import YoloLoss
 from detector.model.registry import register_head_family

@@ -24,10 +24,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from detector.config.head_families import WH_DECODES
 from detector.model.heads.base import DetectionHead
 from detector.model.layers import ConvBNAct, conv_bias
 
-WH_DECODES = ("sigmoid2", "exp")
 EXP_CLAMP = 10.0  # max t_wh before exp() in the "exp" size decode
 
 

@@ -15,8 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from detector.boxes import bbox_iou, cxcywh_to_xyxy
+from detector.config.head_families import YoloV4LossConfig
 from detector.model.heads.yolov4.assigner import assign_targets
-from detector.model.heads.yolov4.config import YoloV4LossConfig
 from detector.model.heads.yolov4.head import YoloHead, decode_boxes
 
 

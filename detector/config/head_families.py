@@ -1,13 +1,45 @@
-"""``model.head`` of the yolov4 family (``type: yolov4``): the anchor head's settings and its loss (``loss:``)."""
+"""``model.head`` of the built-in head families, declared in the config's room so that a config is checked without
+importing the network: ``decoupled`` (the anchor-free head and its loss) and ``yolov4`` (the anchor head and its loss,
+``loss:``). Each class registers its family's name (its ``type`` default) with
+:func:`detector.config.plugins.register_head_config`; the family itself (head, loss, assigner) lives in
+``detector/model/heads/<family>/``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from detector.config import HeadConfig
-from detector.config.ranges import AT_LEAST_0, POSITIVE, Range
+from detector.config.plugins import HeadConfig, register_head_config
+from detector.config.ranges import AT_LEAST_0, AT_LEAST_1, POSITIVE, Range
 from detector.config.schema import option
-from detector.model.heads.yolov4.head import WH_DECODES
+
+#: the yolov4 head's box-size decodes (``model.head.wh_decode``)
+WH_DECODES = ("sigmoid2", "exp")
+
+
+@dataclass
+class DecoupledLossConfig:
+    """``model.head.loss`` of the decoupled family (:class:`detector.model.heads.decoupled.loss.DecoupledLoss`)."""
+
+    box: float = option(7.5, doc="CIoU gain", range=AT_LEAST_0)
+    cls: float = option(0.5, doc="BCE gain (targets: alignment-normalised IoU)", range=AT_LEAST_0)
+    dfl: float = option(1.5, doc="distribution focal loss gain", range=AT_LEAST_0)
+    topk: int = option(10, doc="task-aligned assigner: candidates per ground truth", range=AT_LEAST_1)
+    alpha: float = option(0.5, doc="alignment = score ** alpha * IoU ** beta", range=AT_LEAST_0)
+    beta: float = option(6.0, doc="alignment = score ** alpha * IoU ** beta", range=AT_LEAST_0)
+
+
+@register_head_config
+@dataclass
+class DecoupledHeadConfig(HeadConfig):
+    """The anchor-free decoupled head (:class:`detector.model.heads.decoupled.head.DecoupledHead`)."""
+
+    type: str = option("decoupled", doc="head family (registry name); decoupled: anchor-free, DFL boxes")
+    reg_max: int = option(
+        16, doc="bins of the box-side distance distribution (distances 0 .. reg_max - 1 strides)", range=AT_LEAST_1
+    )
+    loss: DecoupledLossConfig = option(
+        doc="the decoupled loss (CIoU, BCE, DFL; task-aligned assignment)", factory=DecoupledLossConfig
+    )
 
 
 @dataclass
@@ -28,6 +60,7 @@ class YoloV4LossConfig:
     label_smoothing: float = option(0.0, doc="class label smoothing", range=Range(lo=0, hi=1, hi_open=True))
 
 
+@register_head_config
 @dataclass
 class YoloV4HeadConfig(HeadConfig):
     """The YOLOv4 paper's anchor-based head (:class:`detector.model.heads.yolov4.head.YoloHead`)."""

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from detector.config import load_config
-from detector.engine.training.checkpoint import load_checkpoint
 from detector.engine.training.trainer import Trainer, train
+from detector.model.checkpoint_io import load_checkpoint
 from tests.helpers import ROOT, TINY_MODELS, tiny_config
 
 TOOL = str(ROOT / "tools" / "train.py")

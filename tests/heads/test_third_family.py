@@ -25,10 +25,9 @@ from detector.config.ranges import AT_LEAST_0, AT_LEAST_1, POSITIVE
 from detector.config.schema import option
 from detector.engine.evaluation.evaluator import STAT_KEYS
 from detector.engine.jobs.evaluate import EvalOptions, run_evaluation
-from detector.engine.training.checkpoint import load_checkpoint
 from detector.engine.training.trainer import train
 from detector.model import registry
-from detector.model.checkpoint_io import load_detector
+from detector.model.checkpoint_io import load_checkpoint, load_detector
 from detector.model.heads.base import DetectionHead, HeadFamily, as_family_config, as_family_head
 from detector.runtime.torch_export import check_onnx, export_onnx
 from tests.helpers import TINY_MODEL, tiny_config

@@ -15,9 +15,9 @@ import pytest
 
 from detector.config import ConfigError
 from detector.engine.evaluation.evaluator import STAT_KEYS
-from detector.engine.training.checkpoint import load_checkpoint
 from detector.engine.training.run_log import read_results
 from detector.engine.training.trainer import train
+from detector.model.checkpoint_io import load_checkpoint
 from detector.study.study_job import StudyOptions, run_study
 from detector.study.summary import METRICS
 from tests.study.browser import chromium, load_page

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from detector.config import Config, ConfigError, config_from_dict, config_to_dict
-from detector.engine.training.checkpoint import load_checkpoint
+from detector.model.checkpoint_io import load_checkpoint
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from detector.device import select_device
 from detector.engine.evaluation.evaluator import NO_GROUND_TRUTH, STAT_KEYS, evaluate_model
 from detector.engine.interrupt import interrupted_message, raise_if_terminated, sigterm_received
 from detector.engine.training import distributed as dist_utils
-from detector.engine.training.checkpoint import atomic_save, build_checkpoint, load_checkpoint, restore_training_state
+from detector.engine.training.checkpoint import atomic_save, build_checkpoint, restore_training_state
 from detector.engine.training.ema import ModelEMA
 from detector.engine.training.finetune import load_finetune_weights
 from detector.engine.training.optim import (
@@ -44,6 +44,7 @@ from detector.engine.training.setup import amp_setup, resolve_num_classes, resol
 from detector.engine.training.step import TrainStep
 from detector.engine.training.wrap import wrap_model
 from detector.model import Detector, build_model
+from detector.model.checkpoint_io import load_checkpoint
 from detector.model.registry import build_loss, get_head_family
 from detector.model.summary import model_summary
 

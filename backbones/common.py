@@ -49,7 +49,7 @@ class ConvBNAct(nn.Module):
     activation (:func:`make_act` name). ``[B, in_chs, H, W] -> [B, out_chs, H / stride, W / stride]``.
 
     State-dict keys are ``conv.weight`` and ``bn.*`` (the same as timm's ``ConvNormAct``). The defaults are timm's
-    (LeakyReLU 0.01, eps 1e-5, momentum 0.1); the detector's neck and head use ``detector.layers.ConvBNAct``, this
+    (LeakyReLU 0.01, eps 1e-5, momentum 0.1); the detector's neck and head use ``detector.model.layers.ConvBNAct``, this
     block with the YOLO defaults.
     """
 

@@ -1,7 +1,7 @@
 """``Registry``: name -> builder, filled by a decorator at each builder's definition (timm's ``@register_model``).
 
 One class for every plug-in kind of the project: backbones (:data:`backbones.registry.BACKBONES`), necks
-(:data:`detector.neck.NECKS`) and head families (:data:`detector.registry.HEAD_FAMILIES`)::
+(:data:`detector.model.neck.NECKS`) and head families (:data:`detector.model.registry.HEAD_FAMILIES`)::
 
     @BACKBONES.register()          # the name is the function's: "tiny_net"
     def tiny_net(pretrained=None, out_indices=(2, 3, 4), **kwargs) -> Backbone: ...

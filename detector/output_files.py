@@ -5,8 +5,8 @@
 2. An existing output file is replaced only when the user passed ``--exist-ok``; even then the replacement is atomic
    (:func:`atomic_path`: a temporary file in the same folder, ``os.replace``d over the target; any exception,
    KeyboardInterrupt and SystemExit included, removes the temporary file and leaves the old content as it was).
-3. A generated dataset folder is written only as :mod:`detector.data.manifest` allows (its manifest lists what the
-   generator wrote; another set or a user's file is never replaced).
+3. A generated dataset folder is written only as :mod:`detector.data.synthetic.manifest` allows (its manifest lists
+   what the generator wrote; another set or a user's file is never replaced).
 
 Tools check before any expensive work; the writers then go through :func:`atomic_path` or its two shorthands.
 """

@@ -20,11 +20,11 @@ import yaml
 from torch import nn
 
 from detector.config import Config, config_to_dict, load_config
-from detector.data.shapes_setup import shapes_split_paths
-from detector.heads.decoupled.head import DecoupledHead
-from detector.heads.yolov4.head import YoloHead
+from detector.data.synthetic.shapes_setup import shapes_split_paths
 from detector.model import Detector, build_model
-from detector.neck import SPPPAN
+from detector.model.heads.decoupled.head import DecoupledHead
+from detector.model.heads.yolov4.head import YoloHead
+from detector.model.neck import SPPPAN
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository root
 DEFAULTS = ROOT / "configs" / "defaults.yaml"
@@ -293,7 +293,7 @@ def make_predictions(gt: dict, seed: int, crowded_image: bool = True) -> list[di
 def shapes_val_config(root: Path) -> tuple[Path, dict[str, str]]:
     """A 3-image synthetic val split (6 categories, ids 1..6, 64 px) under ``root/shapes`` and a CPU config
     ``root/c.yaml`` that evaluates it; returns ``(config path, make_shapes paths)``."""
-    from detector.data.shapes import make_shapes
+    from detector.data.synthetic.shapes import make_shapes
 
     paths = make_shapes(root / "shapes", num_train=1, num_val=3, img_size=64, seed=0)
     config = root / "c.yaml"

@@ -16,7 +16,7 @@ CODE = re.compile(r"`([^`\n]+)`")
 PATH = re.compile(r"(?<![\w./-])((?:detector|backbones|configs|tools|docs|tests)/[\w./-]*)")
 NAME = re.compile(r"(?<![\w./-])((?:detector|backbones)(?:\.\w+)+)")
 FILE_SUFFIXES = {"py", "md", "yaml", "json", "txt", "toml"}  # `detector.py` in a list of a folder's files
-PLACEHOLDER = re.compile(r"<[^>]*>|\*|\.\.\.")  # `detector/heads/<family>/`, `configs/yolo_*.yaml`
+PLACEHOLDER = re.compile(r"<[^>]*>|\*|\.\.\.")  # `detector/model/heads/<family>/`, `configs/yolo_*.yaml`
 
 
 def references(text: str) -> tuple[list[str], list[str]]:
@@ -49,12 +49,12 @@ def resolves(dotted: str) -> bool:
 
 def test_references_are_found_and_checked() -> None:
     paths, names = references(
-        "`detector/neck.py` and `tests/test_docs.py::test_x`, `detector/heads/<family>/`, "
-        "`from detector.registry import build_neck`, `backbones.nothing_here`, `x.detector.y`, `detector.py`"
+        "`detector/model/neck.py` and `tests/test_docs.py::test_x`, `detector/model/heads/<family>/`, "
+        "`from detector.model.registry import build_neck`, `backbones.nothing_here`, `x.detector.y`, `detector.py`"
     )
-    assert paths == ["detector/neck.py", "tests/test_docs.py"]
-    assert names == ["detector.registry", "backbones.nothing_here"]
-    assert resolves("detector.neck.NECKS") and resolves("backbones.list_backbones")
+    assert paths == ["detector/model/neck.py", "tests/test_docs.py"]
+    assert names == ["detector.model.registry", "backbones.nothing_here"]
+    assert resolves("detector.model.neck.NECKS") and resolves("backbones.list_backbones")
     assert not resolves("backbones.nothing_here") and not resolves("detector.loss")
 
 

@@ -123,7 +123,8 @@ def test_internal_imports_are_found() -> None:
 @pytest.fixture(scope="module")
 def user_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """What the docs assume a user has, at the paths they name (see the module docstring)."""
-    from detector.data.shapes import make_shapes, make_shapes_video
+    from detector.data.synthetic.shapes import make_shapes
+    from detector.data.synthetic.shapes_video import make_shapes_video
 
     root = tmp_path_factory.mktemp("user")
     shutil.copytree(ROOT / "configs", root / "configs")

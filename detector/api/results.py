@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:  # the types only: importing them pulls in the evaluator
+    from detector.engine.evaluation.errors.breakdown import ErrorBreakdown
     from detector.engine.evaluation.evaluator import EvalResult
-    from detector.study.errors import ErrorBreakdown
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,8 +18,8 @@ from detector.bench.timing import (
     time_fn,
     time_interleaved,
 )
+from detector.config.tool_options import AT_LEAST_0, AT_LEAST_1, BACKBONE_SIDE, option
 from detector.device import select_device
-from detector.tool_options import AT_LEAST_0, AT_LEAST_1, BACKBONE_SIDE, option
 
 
 @dataclass

@@ -16,15 +16,15 @@ from detector.bench.inference import bench_inference
 from detector.bench.timing import DTYPES, environment, synchronize
 from detector.bench.training import bench_train
 from detector.config import Config, load_config
+from detector.config.tool_options import AT_LEAST_0, AT_LEAST_1, option
 from detector.data.loader import build_dataset
 from detector.device import select_device
 from detector.engine.training.wrap import compile_module
-from detector.fuse import fuse_conv_bn
 from detector.model import Detector, build_model
-from detector.pointwise_gemm import pointwise_convs_as_gemm
+from detector.model.fuse import fuse_conv_bn
+from detector.model.pointwise_gemm import pointwise_convs_as_gemm
 from detector.runtime.loader import is_exported, load_backend
 from detector.runtime.settings import exported_predict_settings
-from detector.tool_options import AT_LEAST_0, AT_LEAST_1, option
 
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 SHAPES_BENCH_ROOT = "data/bench_shapes"
@@ -153,7 +153,7 @@ def build_bench_model(
     to call: the model itself or its ``torch.compile``-d version."""
     torch.manual_seed(s.seed)
     if s.weights:  # a checkpoint: its own architecture and weights
-        from detector.engine.prediction.checkpoint_io import load_detector
+        from detector.model.checkpoint_io import load_detector
 
         model = load_detector(s.weights, list(s.overrides))[0].train(train)
     else:
@@ -185,7 +185,7 @@ def benchmark_detector(settings: DetectorBenchSettings) -> dict:
     dataset = build_dataset(cfg, "train") if s.real_data else None
     num_classes = s.num_classes or cfg.model.num_classes or (dataset.num_classes if dataset is not None else 80)
     if s.weights:
-        from detector.engine.prediction.checkpoint_io import load_detector
+        from detector.model.checkpoint_io import load_detector
 
         num_classes = load_detector(s.weights, list(s.overrides))[2]["num_classes"]
     p = cfg.predict  # NMS settings: the config's predict section (--conf / --iou set predict.conf / predict.iou)

@@ -13,7 +13,7 @@ from functools import partial
 import torch
 
 from detector.bench.inference import host_images, timed
-from detector.postprocess import NmsSettings, postprocess
+from detector.model.postprocess import NmsSettings, postprocess
 from detector.runtime.base import Backend
 
 log = logging.getLogger(__name__)

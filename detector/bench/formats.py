@@ -20,13 +20,13 @@ import torch
 
 from detector.bench.timing import Timing, environment, paired_ratio, time_interleaved
 from detector.config import load_config
+from detector.config.tool_options import AT_LEAST_0, AT_LEAST_1, option
 from detector.data.loader import build_source
 from detector.engine.jobs.evaluate_exported import evaluate_backend
 from detector.engine.jobs.export import ExportOptions, run_export
 from detector.engine.prediction.predictor import Predictor
 from detector.runtime.loader import load_backend
 from detector.runtime.settings import exported_predict_settings
-from detector.tool_options import AT_LEAST_0, AT_LEAST_1, option
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from functools import partial
 import torch
 
 from detector.bench.timing import DTYPES, time_fn
-from detector.postprocess import NmsSettings
+from detector.model.postprocess import NmsSettings
 
 
 def host_images(batch: int, size: int, device: torch.device, seed: int = 0) -> torch.Tensor:
@@ -52,7 +52,7 @@ def make_infer(model, decode, device: torch.device, s, settings: NmsSettings) ->
     ``settings``, the config's ``predict`` section, when ``nms``). ``decode`` from :func:`make_decode`; ``s`` a
     :class:`~detector.bench.detector.DetectorBenchSettings`.
     """
-    from detector.postprocess import postprocess
+    from detector.model.postprocess import postprocess
 
     mf, dtype = s.memory_format, DTYPES[s.dtype]
 
@@ -77,7 +77,7 @@ def bench_inference(model, runner, device: torch.device, s, settings: NmsSetting
     """``{"model": {params, gflops, gflops_size}, "latency": [per size], "throughput": {...}}`` for an eval-mode
     ``model`` (``runner``: what to call, e.g. compiled) under the settings ``s``; NMS with ``settings`` (the config's
     ``predict`` section)."""
-    from detector.summary import count_parameters, model_flops
+    from detector.model.summary import count_parameters, model_flops
 
     sizes = list(dict.fromkeys(s.sizes or [s.size]))
     gflops = {size: model_flops(model, size)["total"] / 1e9 for size in dict.fromkeys([*sizes, s.size])}

@@ -11,11 +11,11 @@ from typing import Any
 
 from detector.bench.timing import environment
 from detector.config import AugmentConfig
+from detector.config.tool_options import AT_LEAST_0, AT_LEAST_1, option
 from detector.data.coco import CocoDetection
 from detector.data.dataset import BaseDataset, DetectionDataset
 from detector.data.loader import make_dataloader
-from detector.data.shapes import make_shapes
-from detector.tool_options import AT_LEAST_0, AT_LEAST_1, option
+from detector.data.synthetic.shapes import make_shapes
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 For representative convolutions of ``yolo_cspx50`` at batch ``B`` and input side ``S`` (feature maps at S/4, S/8,
 S/16): a convolution with its bias (PyTorch's cuDNN path: convolution, then a broadcast bias add), without bias,
-and a 1x1 one as ``addmm`` with the bias in the epilogue (:mod:`detector.pointwise_gemm`); NCHW vs channels_last;
+and a 1x1 one as ``addmm`` with the bias in the epilogue (:mod:`detector.model.pointwise_gemm`); NCHW vs channels_last;
 the 7x7/2 stem with 3 input channels vs zero-padded to 4 and 8. Milliseconds per call (interleaved medians).
 """
 
@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from detector.bench.timing import DTYPES, time_interleaved
-from detector.pointwise_gemm import pointwise_convs_as_gemm
+from detector.model.pointwise_gemm import pointwise_convs_as_gemm
 
 # (name, in, out, kernel, groups, map side as a fraction of the input side)
 CONVS = (

@@ -4,7 +4,7 @@ A peer is ultralytics' ``DetectionModel`` built from its YAML (``yolov8m.yaml``,
 classes). Inference: eval mode, BatchNorm folded (``model.fuse()``), weights cast to the dtype, channels_last, the
 model's own decoded output (no NMS): what our ``throughput.without_nms`` times. Training: train mode, fp32 weights
 under autocast, forward + the peer's own loss on synthetic boxes + backward + gradient clipping (10) + SGD step;
-like our training-step figure, no EMA and no data loading. FLOPs use our counter (:mod:`detector.summary`) on one
+like our training-step figure, no EMA and no data loading. FLOPs use our counter (:mod:`detector.model.summary`) on one
 image, so "effective TFLOP/s" = forward GFLOPs x images/s / 1000 is computed alike for every model.
 """
 
@@ -21,7 +21,7 @@ from torch import nn
 from detector.bench.inference import timed
 from detector.bench.timing import DTYPES
 from detector.bench.training import synthetic_targets
-from detector.summary import count_flops, count_parameters
+from detector.model.summary import count_flops, count_parameters
 
 PEER_MODELS = ("yolov8m.yaml", "yolov8l.yaml")
 

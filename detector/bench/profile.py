@@ -2,7 +2,7 @@
 dense 3x3, 1x1 and other convolutions, and everything else (activations, concatenation, pooling, upsampling, decode).
 
 Each ``nn.Conv2d`` is timed by CUDA events recorded around it (forward pre/post hooks; on the CPU by the wall clock,
-the CPU runs synchronously), its FLOPs computed from its shape (2 x multiply-adds, as :mod:`detector.summary`);
+the CPU runs synchronously), its FLOPs computed from its shape (2 x multiply-adds, as :mod:`detector.model.summary`);
 "other" is the whole forward's time minus the convolutions'. The events cost little next to a batch-32 forward, and
 the hooks are removed afterwards. Also the top CUDA kernels by time from ``torch.profiler`` (CUDA only).
 """

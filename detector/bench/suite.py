@@ -21,9 +21,9 @@ from detector.bench.backbone import BackboneBenchSettings, benchmark_backbone
 from detector.bench.detector import DetectorBenchSettings, benchmark_detector, shapes_data_overrides
 from detector.bench.loader import LoaderBenchSettings, bench_loader
 from detector.bench.timing import environment
+from detector.config.tool_options import AT_LEAST_0, AT_LEAST_1, BACKBONE_SIDE, option
 from detector.device import select_device
 from detector.output_files import check_output_file, write_text_atomic
-from detector.tool_options import AT_LEAST_0, AT_LEAST_1, BACKBONE_SIDE, option
 
 CUDA_STEPS = [
     "backbone",
@@ -144,7 +144,7 @@ def data_overrides(s: ResolvedSuite) -> tuple[list[str], str]:
     generated shapes set at ``s.size`` px when ``s.data`` is ``shapes`` (or ``auto`` and the split is missing).
     ``data=config`` with the split missing raises ``FileNotFoundError`` when a step needs the data."""
     from detector.config import load_config
-    from detector.data.shapes_setup import shapes_split_paths
+    from detector.data.synthetic.shapes_setup import shapes_split_paths
 
     if s.data not in ("auto", "config", "shapes"):
         raise ValueError(f"data {s.data!r} unknown; choose auto, config or shapes")

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detector.config.tool_options import AT_LEAST_1, option
 from detector.engine.jobs.detect import DetectOptions, build_predictor
 from detector.engine.jobs.track_run import track_config
 from detector.engine.prediction.sources import Source
 from detector.engine.prediction.tracking import tracking_settings
-from detector.tool_options import AT_LEAST_1, option
 from detector.track import build_tracker
 
 

@@ -19,7 +19,7 @@ from detector.engine.training.optim import build_optimizer
 from detector.engine.training.setup import shutdown_loader
 from detector.engine.training.step import TrainStep
 from detector.model import Detector
-from detector.registry import build_loss
+from detector.model.registry import build_loss
 
 if TYPE_CHECKING:  # bench/detector.py imports this module
     from detector.bench.detector import DetectorBenchSettings

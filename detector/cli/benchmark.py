@@ -30,14 +30,14 @@ from detector.bench import (
     shapes_data_overrides,
 )
 from detector.bench.console import format_backbone, format_detector, format_eval, format_loader
-from detector.bench.evaluation import EvalBenchSettings, bench_eval
+from detector.bench.eval_speed import EvalBenchSettings, bench_eval
 from detector.bench.loader import LoaderBenchSettings
 from detector.bench.suite import SuiteSettings, run_suite
 from detector.cli.benchmark_track import add_track_parser
 from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, run_tool
 from detector.cli.option_args import add_options, options_from_args
 from detector.cli.parsing import ToolParser
-from detector.cli_args import add_config_flags, config_flag_overrides
+from detector.cli.tool_args import add_config_flags, config_flag_overrides
 from detector.config import load_config
 from detector.engine.jobs.job_plans import read_config
 from detector.job_files import JobFiles

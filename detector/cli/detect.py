@@ -1,7 +1,7 @@
 """Run a trained detector on images, folders, globs, videos, webcams or streams; save annotated results.
 
 The detection settings are the checkpoint config's ``predict`` section; set them as ``key=value`` overrides
-(``predict.conf=0.4``) or with their flag aliases (``--conf 0.4``; detector/cli_args.py CONFIG_FLAGS).
+(``predict.conf=0.4``) or with their flag aliases (``--conf 0.4``; detector/cli/tool_args.py CONFIG_FLAGS).
 
 Example: python tools/detect.py --weights runs/train/exp/weights/best.pt --source data/images --save-json
 Tracking: python tools/detect.py --weights best.pt --source video.mp4 --track --count-line 0,128,256,128 track.buffer=60
@@ -13,10 +13,10 @@ import argparse
 import sys
 
 from detector.cli.exit_codes import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, run_tool
+from detector.cli.logging_setup import configure_logging
 from detector.cli.option_args import add_options, options_from_args
 from detector.cli.parsing import ToolParser
-from detector.cli_args import add_config_flags, config_flag_overrides
-from detector.cli_logging import configure_logging
+from detector.cli.tool_args import add_config_flags, config_flag_overrides
 from detector.engine.jobs.detect import DetectOptions, run_detection
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from detector.cli.exit_codes import EXIT_OK, run_tool
 from detector.cli.option_args import add_options, options_from_args
 from detector.cli.parsing import ToolParser
+from detector.config.tool_options import option
 from detector.data.download import COCO_URLS, download_coco
 from detector.job_files import JobFiles
-from detector.tool_options import option
 
 
 @dataclass

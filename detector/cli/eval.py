@@ -20,9 +20,9 @@ import argparse
 import sys
 
 from detector.cli.exit_codes import EXIT_OK, run_tool
+from detector.cli.logging_setup import configure_logging
 from detector.cli.option_args import add_options, options_from_args
 from detector.cli.parsing import ToolParser
-from detector.cli_logging import configure_logging
 from detector.engine.jobs.evaluate import EvalOptions, run_evaluation
 
 

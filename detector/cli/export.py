@@ -23,10 +23,10 @@ import logging
 import sys
 
 from detector.cli.exit_codes import EXIT_FAILED, EXIT_OK, run_tool
+from detector.cli.logging_setup import configure_logging
 from detector.cli.option_args import add_options, options_from_args
 from detector.cli.parsing import ToolParser
-from detector.cli_args import add_config_flags, config_flag_overrides
-from detector.cli_logging import configure_logging
+from detector.cli.tool_args import add_config_flags, config_flag_overrides
 from detector.engine.jobs.export import ExportOptions, run_export
 
 log = logging.getLogger("detector")

@@ -25,11 +25,12 @@ from pathlib import Path
 from detector.cli.exit_codes import EXIT_OK, run_tool
 from detector.cli.option_args import add_options, options_from_args
 from detector.cli.parsing import ToolParser
-from detector.data.heldout_scene import STYLES
-from detector.data.heldout_writer import make_heldout
-from detector.data.shapes import check_video_out, make_shapes, make_shapes_video
+from detector.config.tool_options import AT_LEAST_1, KEY_DEFAULT, option
+from detector.data.synthetic.heldout_scene import STYLES
+from detector.data.synthetic.heldout_writer import make_heldout
+from detector.data.synthetic.shapes import make_shapes
+from detector.data.synthetic.shapes_video import check_video_out, make_shapes_video
 from detector.job_files import JobFiles
-from detector.tool_options import AT_LEAST_1, KEY_DEFAULT, option
 
 
 def _print_stats(split: str, stats: dict) -> None:

@@ -1,4 +1,4 @@
-"""argparse made from an options dataclass (:mod:`detector.tool_options`): :func:`add_options` adds a flag per
+"""argparse made from an options dataclass (:mod:`detector.config.tool_options`): :func:`add_options` adds a flag per
 declared field -- default, help and range from the declaration -- and :func:`options_from_args` builds the dataclass
 from the parsed namespace.
 
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import MISSING
 from typing import Any, TypeVar
 
-from detector.tool_options import ArgSpec, Declared, declared
+from detector.config.tool_options import ArgSpec, Declared, declared
 
 T = TypeVar("T")
 

@@ -17,9 +17,9 @@ import logging
 import sys
 
 from detector.cli.exit_codes import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, run_tool
+from detector.cli.logging_setup import configure_logging
 from detector.cli.option_args import add_options, options_from_args
 from detector.cli.parsing import ToolParser
-from detector.cli_logging import configure_logging
 from detector.engine.interrupt import sigterm_as_interrupt, sigterm_received
 from detector.study.study_job import StudyOptions, run_study
 

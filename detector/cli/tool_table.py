@@ -1,16 +1,19 @@
-"""The table of every tool's numeric arguments (:func:`tool_args`, ``TOOL_ARGS`` in ``detector/cli_args.py``) and
+"""The table of every tool's numeric arguments (:func:`tool_args`; :func:`arg_type` for a parser's ``type=``) and
 the "What each tool rejects" section of docs/CLI.md (:func:`rejects_markdown`; ``python -m detector.cli.tool_table``
-prints it), both made from the tools' option declarations (:mod:`detector.tool_options`): :data:`TOOL_OPTIONS` names
-each tool's options dataclass, whose numeric fields are its arguments, and ``CONFIG_FLAGS`` adds the flags that are
-config keys. ``OTHER_CHECKS`` lists, in words, what each tool rejects besides numeric ranges.
+prints it), both made from the tools' option declarations (:mod:`detector.config.tool_options`):
+:data:`TOOL_OPTIONS` names each tool's options dataclass, whose numeric fields are its arguments, and
+``CONFIG_FLAGS`` adds the flags that are config keys. ``OTHER_CHECKS`` lists, in words, what each tool rejects
+besides numeric ranges.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 
-from detector.cli_args import CONFIG_FLAGS, alias_specs
-from detector.tool_options import ArgSpec, declared
+from detector.cli.option_args import number_list_type, number_type
+from detector.cli.tool_args import CONFIG_FLAGS, alias_specs
+from detector.config.tool_options import ArgSpec, declared
 
 # tool ("detect", or "benchmark suite" for a subcommand) -> its options dataclass ("module:Class"; None: a tool
 # whose arguments are paths and switches only, written in its parser). Every declared option of the class is on the
@@ -32,7 +35,7 @@ TOOL_OPTIONS: dict[str, str | None] = {
     "benchmark formats": "detector.bench.formats:FormatsSettings",
     "benchmark loader": "detector.bench.loader:LoaderBenchSettings",
     "benchmark track": "detector.bench.track:TrackBenchSettings",
-    "benchmark eval": "detector.bench.evaluation:EvalBenchSettings",
+    "benchmark eval": "detector.bench.eval_speed:EvalBenchSettings",
 }
 
 
@@ -110,6 +113,33 @@ OTHER_CHECKS: dict[str, list[str]] = {
 }
 
 
+def spec(tool: str, flag: str) -> ArgSpec:
+    """The table entry of ``tool``'s ``flag``; KeyError naming both when there is none."""
+    try:
+        return tool_args()[tool][flag]
+    except KeyError:
+        raise KeyError(
+            f"no range for {tool} {flag}: declare it with option(..., range=...) in the tool's options class"
+        ) from None
+
+
+def check_value(tool: str, flag: str, value: float) -> str | None:
+    """None when ``value`` fits the range of ``tool``'s ``flag``, else ``"must be <range>, got <value>"``."""
+    s = spec(tool, flag)
+    return None if s.allowed.contains(float(value)) else f"must be {s.allowed.describe()}, got {value}"
+
+
+def arg_type(tool: str, flag: str) -> Callable[[str], int | float]:
+    """An argparse ``type=`` for ``tool``'s ``flag`` with its range from the table
+    (:func:`detector.cli.option_args.number_type`)."""
+    return number_type(spec(tool, flag), tool, flag)
+
+
+def arg_list_type(tool: str, flag: str) -> Callable[[str], list]:
+    """An argparse ``type=`` for a comma-separated list (``320,640``); every element is checked like ``arg_type``."""
+    return number_list_type(spec(tool, flag), tool, flag)
+
+
 def _script(tool: str) -> str:
     name, _, sub = tool.partition(" ")
     return f"`tools/{name}.py{' ' + sub if sub else ''}`"
@@ -123,8 +153,8 @@ def rejects_markdown() -> str:
         "",
         "Generated from the tools' option declarations (`python -m detector.cli.tool_table`): each argument is a",
         "field of its tool's options dataclass declared once with `option(default, doc, range=...)`",
-        "(`detector/tool_options.py`), which also gives its default and `--help` text. A numeric argument outside",
-        "its range stops the tool before any work with exit status 2 and one line, e.g.",
+        "(`detector/config/tool_options.py`), which also gives its default and `--help` text. A numeric argument",
+        "outside its range stops the tool before any work with exit status 2 and one line, e.g.",
         "`detect.py: error: argument --conf: must be in [0, 1], got 2`; where an argument sets a config key it has",
         "that key's range (docs/CONFIG.md).",
         "",
@@ -145,7 +175,8 @@ def rejects_markdown() -> str:
         "",
         "## Flags that are config keys",
         "",
-        "These flags are aliases of config keys (`CONFIG_FLAGS` in `detector/cli_args.py`, the one table of them): the",
+        "These flags are aliases of config keys (`CONFIG_FLAGS` in `detector/cli/tool_args.py`, "
+        "the one table of them): the",
         "tool turns each into a `key=value` override placed before the command line's own, so `--conf 0.4` and",
         "`predict.conf=0.4` are the same, and an explicit `key=value` wins (with a warning that the key is set twice).",
         "",

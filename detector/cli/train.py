@@ -17,8 +17,8 @@ import os
 import sys
 
 from detector.cli.exit_codes import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, run_tool
+from detector.cli.logging_setup import configure_logging
 from detector.cli.parsing import ToolParser
-from detector.cli_logging import configure_logging
 from detector.config import load_config
 
 log = logging.getLogger("detector")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from backbones.cspnet import scale_cfg
 from backbones.cspresnext import CONFIGS
 from detector.config import BackboneConfig, Config, NeckConfig, config_to_dict
+from detector.config.head_families import YoloV4HeadConfig  # darknet's [yolo] layers are the yolov4 family
 from detector.darknet.cfg import DarknetCfgError, Section, read_cfg
 from detector.darknet.layout import Layer, build_layout, check_layout, render_layout
 from detector.darknet.names import category_ids, read_names
@@ -26,7 +27,6 @@ from detector.darknet.weights import (
     state_to_floats,
     write_weights,
 )
-from detector.heads.yolov4.config import YoloV4HeadConfig  # darknet's [yolo] layers are the yolov4 family
 from detector.job_files import JobFiles
 from detector.output_files import OutputFileError, same_file, write_text_atomic
 
@@ -195,7 +195,7 @@ def export_darknet(
     The ``[net]`` size is ``data.img_size``; the ``[yolo]`` sections carry the anchors and ``scale_x_y``. Neither
     file replaces the checkpoint or the other one, nor an existing file unless ``exist_ok`` (OutputFileError,
     before anything is read)."""
-    from detector.engine.prediction.checkpoint_io import load_detector
+    from detector.model.checkpoint_io import load_detector
 
     cfg_what = "--out-cfg" if out_cfg else "the .cfg beside --out"
     out_cfg = Path(out_cfg) if out_cfg else Path(out_weights).with_suffix(".cfg")

@@ -1,7 +1,8 @@
 """Data pipeline: COCO / YOLO-txt datasets, letterbox, augmentation, loaders, dataset doctor.
 
-The synthetic-set generators are not part of this import surface: import them from their modules
-(``detector.data.shapes``, ``detector.data.shapes_setup``, ``detector.data.heldout_writer``)."""
+The synthetic-set generators (``detector/data/synthetic/``) are not part of this import surface: import them from
+their modules (``detector.data.synthetic.shapes``, ``detector.data.synthetic.shapes_setup``,
+``detector.data.synthetic.heldout_writer``)."""
 
 from detector.data.coco import CocoDetection, DatasetError, DatasetWarning, coco_from_dict
 from detector.data.dataset import DetectionDataset, no_augment

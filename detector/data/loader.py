@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler, Sequential
 from detector.config import Config, DataConfig, SplitConfig
 from detector.data.coco import CocoDetection, DatasetError
 from detector.data.dataset import DetectionDataset, Sample
-from detector.data.shapes_setup import ensure_shapes, split_config
+from detector.data.synthetic.shapes_setup import ensure_shapes, split_config
 from detector.data.yolo_txt import YoloTxtDataset, looks_like_coco
 
 COCO_HINT = "download COCO 2017 with `python tools/download_coco.py --out data/coco`"

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from PIL import Image
 
-from detector.config_yaml import load_yaml_text
+from detector.config.yaml_loader import load_yaml_text
 from detector.data.coco import CocoDetection, DatasetWarning
 from detector.data.doctor import DoctorReport, check_coco
 from detector.data.image_io import IMAGE_EXTS

@@ -36,7 +36,7 @@ def require(module: str, what: str) -> None:
 @dataclass(frozen=True)
 class NmsValues:
     """Post-processing settings stored in an exported file (the checkpoint config's ``predict`` section); satisfies
-    :class:`detector.postprocess.NmsSettings`."""
+    :class:`detector.model.postprocess.NmsSettings`."""
 
     conf: float = 0.25
     iou: float = 0.45
@@ -88,7 +88,8 @@ def _value(raw: object) -> object:
 
 
 def info_from_metadata(meta: Mapping[str, object], source: str) -> ModelInfo:
-    """Read :class:`ModelInfo` from an exported file's metadata (written by :func:`detector.export.export_metadata`).
+    """Read :class:`ModelInfo` from an exported file's metadata (written by
+    :func:`detector.runtime.torch_export.export_metadata`).
 
     Raises ValueError naming ``source`` and every missing key for a file not exported by ``tools/export.py`` (someone
     else's model), and for a raw-output export (``--raw``: the backends need the decoded output).

@@ -6,7 +6,7 @@ import logging
 
 import torch
 
-from detector.postprocess import NmsSettings, postprocess
+from detector.model.postprocess import NmsSettings, postprocess
 from detector.runtime.base import Backend
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 
 from detector.config import Config, predict_settings
-from detector.fuse import fuse_conv_bn
 from detector.model import Detector
+from detector.model.fuse import fuse_conv_bn
 from detector.runtime.base import METADATA_VERSION, ModelInfo, NmsValues
 
 
@@ -26,7 +26,7 @@ class TorchBackend:
         """Load a checkpoint written by the trainer (or converted from darknet); ``overrides`` apply to its config
         (``predict.conf=...`` sets the NMS settings)."""
         # checkpoint I/O lives in the engine, above this package: imported here, at call time, not by the package
-        from detector.engine.prediction.checkpoint_io import load_detector
+        from detector.model.checkpoint_io import load_detector
 
         model, cfg, meta = load_detector(weights, list(overrides))
         if fuse:

@@ -15,8 +15,8 @@ import torch
 
 from detector.config import Config, config_to_dict
 from detector.model import build_model
+from detector.model.summary import count_parameters, model_flops
 from detector.study.folder import read_json, write_json
-from detector.summary import count_parameters, model_flops
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ COST_RECORD = "cost.json"
 def measure_cost(cfg: Config, num_classes: int) -> dict[str, Any]:
     """``{"params", "gflops", "size", "num_classes"}`` for ``cfg``'s detector with ``num_classes``.
 
-    GFLOPs: one image at ``data.img_size``, a multiply-add = 2 FLOPs, conv/matmul only (:mod:`detector.summary`).
+    GFLOPs: one image at ``data.img_size``, a multiply-add = 2 FLOPs, conv/matmul only (:mod:`detector.model.summary`).
     The backbone is randomly initialised (the counts do not depend on the weights; nothing is downloaded).
     """
     size = cfg.data.img_size

@@ -23,7 +23,7 @@ import torch
 import yaml
 
 from detector.config import ConfigError
-from detector.config_yaml import load_yaml_text
+from detector.config.yaml_loader import load_yaml_text
 from detector.output_files import write_text_atomic
 from detector.study.fairness import differing_keys, flatten
 

@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from detector.engine.prediction.draw import draw_detections
-from detector.study.plots import png_bytes
+from detector.study.figures import png_bytes
 
 
 def pick_indices(num_images: int, k: int) -> list[int]:

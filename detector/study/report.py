@@ -11,9 +11,9 @@ from typing import Any
 
 from detector.config import Config
 from detector.output_files import write_bytes_atomic, write_text_atomic
+from detector.study.figures import ap_per_size, ap_vs_latency, error_breakdown_bars, pr_curves
 from detector.study.folder import write_json
 from detector.study.grid import detection_grid, pick_indices
-from detector.study.plots import ap_per_size, ap_vs_latency, error_breakdown_bars, pr_curves
 from detector.study.report_content import (
     ReportContent,
     ReportFigure,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detector.config import Config
-from detector.study.errors import ERROR_NAMES, ERROR_TYPES
+from detector.engine.evaluation.errors.breakdown import ERROR_NAMES, ERROR_TYPES
 from detector.study.summary import METRICS, BackboneSummary, Comparison, Spread
 
 

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from detector.config import Config, ConfigError, config_to_dict
-from detector.config_yaml import load_yaml_text
+from detector.config.yaml_loader import load_yaml_text
 from detector.engine.training.run_log import read_results
 from detector.engine.training.trainer import Trainer, train
-from detector.registry import get_head_family
+from detector.model.registry import get_head_family
 from detector.study.fairness import differing_keys, run_config
 from detector.study.folder import RUN_RECORD, RunInfo, RunState, read_json, write_json
 

@@ -31,8 +31,8 @@ from typing import Any
 import yaml
 
 from detector.config import BackboneConfig, Config, ConfigError
-from detector.config_yaml import DuplicateKeyError, load_yaml_text, yaml_error_line
-from detector.study.error_rules import ERROR_RULES
+from detector.config.yaml_loader import DuplicateKeyError, load_yaml_text, yaml_error_line
+from detector.engine.evaluation.errors.rules import ERROR_RULES
 
 SEED_KEY = "train.seed"
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

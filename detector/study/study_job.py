@@ -14,21 +14,21 @@ import torch
 
 from backbones import build_backbone
 from detector.config import ConfigError, config_to_dict
+from detector.config.tool_options import option
 from detector.data import build_dataset
+from detector.engine.evaluation.errors.rules import ERROR_RULES
 from detector.engine.jobs.job_plans import read_config
 from detector.engine.training.trainer import train
 from detector.job_files import JobFiles
 from detector.study.costs import backbone_cost
-from detector.study.error_rules import ERROR_RULES
-from detector.study.evaluate import evaluate_run
 from detector.study.fairness import ResolvedStudy, resolve, run_config, study_identity
 from detector.study.folder import RunInfo, RunState, check_study_folder, run_state, store_study_config
 from detector.study.report import StudyReport, write_report
+from detector.study.run_eval import evaluate_run
 from detector.study.runs import TrainFn, train_run
 from detector.study.spec import StudySpec, load_study_spec, select
 from detector.study.speed import StudyModel, study_speed
 from detector.study.summary import compare, summarize
-from detector.tool_options import option
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from detector.study.errors import ERROR_TYPES
+from detector.engine.evaluation.errors.breakdown import ERROR_TYPES
 
 METRICS = ("AP", "AP50", "AP75", "APs", "APm", "APl")
 

@@ -10,8 +10,8 @@ import torch
 
 import detector
 from detector.config import predict_settings
-from detector.engine.prediction.checkpoint_io import load_detector
 from detector.engine.prediction.predictor import Predictor
+from detector.model.checkpoint_io import load_detector
 from tests.helpers import write_tiny_checkpoint
 
 

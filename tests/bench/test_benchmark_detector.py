@@ -86,7 +86,7 @@ def test_bad_settings_are_reported(capsys):
         run_benchmark(["detector", *TINY, "--device", "cpu", "--real-data"])
     with pytest.raises(ValueError, match="fp16 is CUDA-only"):
         run_benchmark(["detector", *TINY, "--device", "cpu", "--dtype", "fp16"])
-    with pytest.raises(SystemExit, match="2"):  # argparse (detector/cli_args.py)
+    with pytest.raises(SystemExit, match="2"):  # argparse (detector/cli/tool_args.py)
         run_benchmark(["detector", *TINY, "--device", "cpu", "--sizes", "320,100"])
     assert "argument --sizes: must be >= 32 and a multiple of 32, got 100" in capsys.readouterr().err
     with pytest.raises(ValueError, match="multiples of 32"):  # the library's own check

@@ -8,7 +8,7 @@ from detector.bench import peers
 from detector.bench.peers import per_flop_ratios
 from detector.bench.profile import conv_class, conv_flops, profile_convs
 from detector.bench.suite import SuiteSettings, run_suite
-from detector.summary import model_flops
+from detector.model.summary import model_flops
 from tests.helpers import tiny_model
 
 

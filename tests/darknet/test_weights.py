@@ -9,7 +9,7 @@ import torch
 from detector.darknet import DarknetWeightsError, WeightsHeader, load_darknet, read_weights, write_weights
 from detector.darknet.convert import convert_darknet, export_darknet
 from detector.darknet.names import COCO_CATEGORIES, category_ids, read_names
-from detector.engine.prediction.checkpoint_io import load_detector
+from detector.model.checkpoint_io import load_detector
 from tests.darknet.cfg_text import csresnext50_panet_spp, random_weights
 
 SMALL_FLOATS = 3_950_957  # csresnext50_panet_spp(classes=80, width=0.25)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import yaml
 
-from detector.data.heldout_scene import STYLES, _accepts, compose_scene, get_style
-from detector.data.heldout_writer import make_heldout
+from detector.data.synthetic.heldout_scene import STYLES, _accepts, compose_scene, get_style
+from detector.data.synthetic.heldout_writer import make_heldout
 from detector.data.yolo_txt import read_class_names, yolo_to_coco_dict
 
 

@@ -13,8 +13,8 @@ from detector.data.loader import (
     make_dataloader,
     set_loader_epoch,
 )
-from detector.data.shapes import make_shapes
-from detector.data.shapes_setup import shapes_split_paths
+from detector.data.synthetic.shapes import make_shapes
+from detector.data.synthetic.shapes_setup import shapes_split_paths
 
 
 @pytest.fixture(scope="module")

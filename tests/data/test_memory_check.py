@@ -2,7 +2,13 @@
 
 import pytest
 
-from detector.data.memory_check import BYTES_PER_PIXEL, MemoryEstimateError, available_bytes, check_memory, render_bytes
+from detector.data.synthetic.memory_check import (
+    BYTES_PER_PIXEL,
+    MemoryEstimateError,
+    available_bytes,
+    check_memory,
+    render_bytes,
+)
 
 
 def test_the_estimate_grows_with_the_area_and_is_checked_against_what_is_available() -> None:

@@ -7,7 +7,8 @@ import cv2
 from pycocotools.coco import COCO
 
 from detector.data.download import download_coco
-from detector.data.shapes import CLASS_NAMES, make_shapes, make_shapes_video
+from detector.data.synthetic.shapes import CLASS_NAMES, make_shapes
+from detector.data.synthetic.shapes_video import make_shapes_video
 
 
 def test_shapes_dataset_is_valid_coco_and_deterministic(tmp_path):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from detector.data.heldout_textures import BACKGROUNDS, contrasting_colour, fill_pixels, make_background
-from detector.data.shapes import CLASS_NAMES as SHAPES_CLASS_NAMES
-from detector.data.shapes_heldout import SHAPE_DRAWERS, draw_heldout_shape
+from detector.data.synthetic.heldout import SHAPE_DRAWERS, draw_heldout_shape
+from detector.data.synthetic.heldout_textures import BACKGROUNDS, contrasting_colour, fill_pixels, make_background
+from detector.data.synthetic.shapes import CLASS_NAMES as SHAPES_CLASS_NAMES
 
 
 def _mask(name: str, side: float, angle: float = 0.3, size: int = 96) -> np.ndarray:

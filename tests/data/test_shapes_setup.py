@@ -9,7 +9,7 @@ import pytest
 
 from detector.config import load_config
 from detector.data import DatasetError, DatasetWarning, build_dataset
-from detector.data.shapes_setup import ensure_shapes, shapes_split_paths
+from detector.data.synthetic.shapes_setup import ensure_shapes, shapes_split_paths
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -112,7 +112,7 @@ def test_an_interrupted_set_is_completed_and_a_users_file_in_it_is_refused(tmp_p
 
 
 def test_generating_says_so_in_one_line(tmp_path, caplog):
-    with caplog.at_level("INFO", logger="detector.data.shapes_setup"):
+    with caplog.at_level("INFO", logger="detector.data.synthetic.shapes_setup"):
         ensure_shapes(_shapes_cfg(tmp_path / "s").data, "val")
     lines = [r.getMessage() for r in caplog.records]
     assert lines == [
@@ -124,7 +124,7 @@ def test_generating_says_so_in_one_line(tmp_path, caplog):
 def test_eval_uses_the_set_its_checkpoint_was_trained_on_with_a_warning(tmp_path):
     from dataclasses import replace
 
-    from detector.data.shapes_setup import trained_set
+    from detector.data.synthetic.shapes_setup import trained_set
 
     trained = _shapes_cfg(tmp_path / "s")
     ensure_shapes(trained.data, "val")

@@ -1,4 +1,4 @@
-"""detector/cli_args.py: the argparse types built from the one table of tool-argument ranges, and the bounds that
+"""detector/cli/tool_args.py: the argparse types built from the one table of tool-argument ranges, and the bounds that
 come from what the code can really do (ONNX opsets, the shapes generator's smallest image)."""
 
 from __future__ import annotations
@@ -8,8 +8,11 @@ import argparse
 import numpy as np
 import pytest
 
-from detector.cli_args import OPSET, SHAPES_SIDE, TOOL_ARGS, arg_list_type, arg_type, check_value
+from detector.cli.tool_args import OPSET, SHAPES_SIDE
+from detector.cli.tool_table import arg_list_type, arg_type, check_value, tool_args
 from detector.config import key_range
+
+TOOL_ARGS = tool_args()
 
 
 def _parser(**types) -> argparse.ArgumentParser:
@@ -70,13 +73,14 @@ def test_config_keys_share_the_config_range_and_unknown_entries_are_named() -> N
 
 
 def test_opset_range_is_the_exporters() -> None:
-    from detector.export import MAX_OPSET, MIN_OPSET
+    from detector.runtime.torch_export import MAX_OPSET, MIN_OPSET
 
     assert (OPSET.lo, OPSET.hi) == (MIN_OPSET, MAX_OPSET)
 
 
 def test_shapes_side_bound_is_the_smallest_the_generator_draws(tmp_path) -> None:
-    from detector.data.shapes import make_shapes_video, render_image
+    from detector.data.synthetic.shapes import render_image
+    from detector.data.synthetic.shapes_video import make_shapes_video
 
     side = int(SHAPES_SIDE.lo)
     for seed in range(20):  # every object size the generator draws fits at the bound

@@ -5,7 +5,7 @@ import warnings
 from pathlib import Path
 
 import detector
-from detector.cli_logging import configure_logging
+from detector.cli.logging_setup import configure_logging
 from detector.data.coco import DatasetWarning
 
 OURS = str(Path(detector.__file__).resolve().parent / "data" / "dataset.py")

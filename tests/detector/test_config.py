@@ -161,14 +161,15 @@ def test_ranges_checked_in_files_and_edges_accepted(tmp_path):
 
 
 def test_a_newly_registered_neck_is_accepted_without_editing_a_table():
-    from detector.neck import NECKS
-    from detector.registry import build_neck
+    from detector.config.plugins import neck_names
+    from detector.model.neck import NECKS, register_neck, unregister_neck
+    from detector.model.registry import build_neck
 
     with pytest.raises(ConfigError, match=r"key 'model.neck.type' must be one of \['spp_pan'\], got 'tiny_neck'"):
         load_config(None, ["model.neck.type=tiny_neck"])
     built = []
 
-    @NECKS.register()
+    @register_neck()
     def tiny_neck(cfg, channels, strides):  # the registered name is the function's
         built.append((cfg.type, channels))
         return cfg
@@ -181,14 +182,14 @@ def test_a_newly_registered_neck_is_accepted_without_editing_a_table():
         with pytest.raises(ValueError, match=r"^model.neck.type: unknown neck 'tiny_nek'\. Did you mean 'tiny_neck'\?"):
             build_neck(dataclasses.replace(cfg.model.neck, type="tiny_nek"), [8, 16], [8, 16])
     finally:
-        NECKS.remove("tiny_neck")
-    assert NECKS.names() == ["spp_pan"]
+        unregister_neck("tiny_neck")
+    assert NECKS.names() == ["spp_pan"] and neck_names() == ("spp_pan",)
 
 
 def test_choices_and_ranges_are_read_from_the_declarations():
     from detector.config import key_range, option_at
-    from detector.config_ranges import AT_LEAST_1
-    from detector.config_schema import option_choices
+    from detector.config.ranges import AT_LEAST_1
+    from detector.config.schema import option_choices
 
     assert key_range("train.epochs") == AT_LEAST_1
     assert key_range("data.shapes.img_size").lo == 36  # inside the optional section

@@ -1,4 +1,4 @@
-"""detector/config_docs.py: configs/defaults.yaml, docs/CONFIG.md and the README key table come from the dataclasses."""
+"""detector/config/docs.py: configs/defaults.yaml, docs/CONFIG.md and the README key table come from the dataclasses."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from detector.config import Config, config_from_dict
-from detector.config_docs import (
+from detector.config.docs import (
     BEGIN,
     CONFIG_MD,
     DEFAULTS_YAML,
@@ -27,15 +27,15 @@ from detector.config_docs import (
     readme_table,
     stale_files,
 )
-from detector.config_ranges import AT_LEAST_1
-from detector.config_schema import option, option_choices
+from detector.config.ranges import AT_LEAST_1
+from detector.config.schema import option, option_choices
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_generated_files_are_up_to_date():
     stale = [str(p) for p in stale_files(ROOT)]
-    assert not stale, f"{', '.join(stale)} out of date: run `python -m detector.config_docs`"
+    assert not stale, f"{', '.join(stale)} out of date: run `python -m detector.config.docs`"
 
 
 def test_generated_defaults_load_as_the_default_config():
@@ -88,7 +88,7 @@ def test_check_names_the_stale_files_and_a_run_rewrites_them(tmp_path, capsys):
     (root / README).write_text(readme.replace("| `train.epochs` | `300` |", "| `train.epochs` | `3` |"))
     assert main(["--check", "--root", str(root)]) == 1
     err = capsys.readouterr().err
-    assert "out of date: configs/defaults.yaml, README.md; run `python -m detector.config_docs`" in err
+    assert "out of date: configs/defaults.yaml, README.md; run `python -m detector.config.docs`" in err
     assert main(["--root", str(root)]) == 0
     assert capsys.readouterr().out.split() == ["wrote", "configs/defaults.yaml", "wrote", "README.md"]
     assert (root / DEFAULTS_YAML).read_text() == defaults_yaml()
@@ -149,6 +149,6 @@ def test_tagged_union_variants_are_listed_under_their_type_name():
 
 @pytest.mark.parametrize("value", [0.001, 1e-5, "", "a: b", [[1, 2.5]], None, True, "null"])
 def test_default_values_are_written_as_yaml_that_loads_back(value):
-    from detector.config_docs import yaml_value
+    from detector.config.docs import yaml_value
 
     assert yaml.safe_load(f"k: {yaml_value(value)}") == {"k": value}

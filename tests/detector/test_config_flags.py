@@ -1,4 +1,4 @@
-"""Flags that are config keys (detector/cli_args.py CONFIG_FLAGS): detect / export / benchmark turn them into
+"""Flags that are config keys (detector/cli/tool_args.py CONFIG_FLAGS): detect / export / benchmark turn them into
 ``key=value`` overrides of the config's ``predict`` section, and the overrides give the settings the jobs run with."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from detector.cli import benchmark, detect, export
-from detector.cli_args import CONFIG_FLAGS
+from detector.cli.tool_args import CONFIG_FLAGS
 from detector.config import load_config, option_at, predict_settings
 
 DETECT = ["--weights", "w.pt", "--source", "imgs"]
@@ -62,6 +62,6 @@ def test_export_half_and_size_default() -> None:
 def test_benchmark_detector_nms_flags_are_predict_overrides() -> None:
     args = benchmark.build_parser().parse_args(["detector", "configs/shapes_tiny.yaml", "x.y=1", "--conf", "0.1"])
     assert args.overrides == ["x.y=1"] and args.conf == 0.1
-    from detector.cli_args import config_flag_overrides
+    from detector.cli.tool_args import config_flag_overrides
 
     assert config_flag_overrides(args, "benchmark detector") == ["predict.conf=0.1"]

@@ -11,11 +11,10 @@ import yaml
 from torch import nn
 
 from detector.config import ConfigError, config_from_dict, config_to_dict, load_config
-from detector.heads.base import HeadFamily
-from detector.heads.decoupled.config import DecoupledHeadConfig, DecoupledLossConfig
-from detector.heads.decoupled.head import DecoupledHead
-from detector.heads.yolov4.config import YoloV4HeadConfig
-from detector.registry import head_family_names, register_head_family
+from detector.config.head_families import DecoupledHeadConfig, DecoupledLossConfig, YoloV4HeadConfig
+from detector.model.heads.base import HeadFamily
+from detector.model.heads.decoupled.head import DecoupledHead
+from detector.model.registry import head_family_names, register_head_family
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 ANCHORS = [[10.0, 10.0, 16.0, 16.0], [32.0, 32.0, 44.0, 44.0], [80.0, 80.0, 108.0, 108.0]]
@@ -118,7 +117,7 @@ def test_registering_checks_the_family_declaration():
 
 def test_one_default_head_family_in_code_docs_and_pyproject():
     from detector.config import Config
-    from detector.registry import DEFAULT_HEAD_FAMILY
+    from detector.config.plugins import DEFAULT_HEAD_FAMILY
 
     root = CONFIGS.parent
     assert DEFAULT_HEAD_FAMILY == "decoupled" and Config().model.head == DecoupledHeadConfig()

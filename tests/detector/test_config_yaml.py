@@ -4,8 +4,8 @@ an error, a syntax error is one line; the generated configs/defaults.yaml passes
 import pytest
 
 from detector.config import ConfigError, load_config
-from detector.config_docs import defaults_yaml
-from detector.config_yaml import DuplicateKeyError, load_yaml_text
+from detector.config.docs import defaults_yaml
+from detector.config.yaml_loader import DuplicateKeyError, load_yaml_text
 from detector.study.spec import load_study_spec
 from tests.helpers import DEFAULTS, ROOT
 

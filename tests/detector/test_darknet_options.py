@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from detector.config import ConfigError, load_config
-from detector.heads.yolov4.head import EXP_CLAMP, YoloHead, decode_boxes
-from detector.heads.yolov4.loss import YoloLoss
-from detector.layers import SPP
 from detector.model import build_model
+from detector.model.heads.yolov4.head import EXP_CLAMP, YoloHead, decode_boxes
+from detector.model.heads.yolov4.loss import YoloLoss
+from detector.model.layers import SPP
 from tests.helpers import ROOT, SMALL_ANCHORS, tiny_detector
 
 SMALL_DARKNET = ["model.backbone.width_mult=0.25", "model.neck.widths=[32,64,128]"]

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from detector.config import PredictConfig
-from detector.postprocess import postprocess
+from detector.model.postprocess import postprocess
 from tests.helpers import tiny_detector
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from detector.export import _torch_outputs, check_onnx, export_onnx, fp16_tolerances
-from detector.fuse import fuse_conv_bn
+from detector.model.fuse import fuse_conv_bn
+from detector.runtime.torch_export import _torch_outputs, check_onnx, export_onnx, fp16_tolerances
 from tests.helpers import tiny_detector, tiny_model
 
 pytest.importorskip("onnxruntime")

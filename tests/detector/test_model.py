@@ -4,7 +4,7 @@ import torch
 import backbones
 from detector import build_model
 from detector.config import PredictConfig, config_from_dict
-from detector.summary import count_parameters, model_flops, model_summary
+from detector.model.summary import count_parameters, model_flops, model_summary
 from tests.helpers import tiny_detector
 
 NARROW = {"cspresnext50", "cspdarknet53"}  # builders that accept width_mult / depth_mult != 1

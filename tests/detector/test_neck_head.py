@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from detector.heads.yolov4.head import YoloHead, decode_boxes, parse_anchors
-from detector.neck import SPPPAN, check_strides
+from detector.model.heads.yolov4.head import YoloHead, decode_boxes, parse_anchors
+from detector.model.neck import SPPPAN, check_strides
 from tests.helpers import SMALL_ANCHORS, TinyBackbone, tiny_detector
 
 

@@ -7,7 +7,7 @@ import torch
 from torchvision.ops import box_iou
 
 from detector.config import PredictConfig
-from detector.heads.yolov4.loss import YoloLoss
+from detector.model.heads.yolov4.loss import YoloLoss
 from tests.helpers import loss_cfg, make_overfit_batch, tiny_detector
 
 pytestmark = pytest.mark.slow  # hundreds of optimiser steps

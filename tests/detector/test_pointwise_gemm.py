@@ -1,11 +1,11 @@
-"""1x1 convolutions as matrix products (detector/pointwise_gemm.py): same outputs, same parameter names."""
+"""1x1 convolutions as matrix products (detector/model/pointwise_gemm.py): same outputs, same parameter names."""
 
 import pytest
 import torch
 from torch import nn
 
-from detector.fuse import fuse_conv_bn
-from detector.pointwise_gemm import PointwiseGemmConv2d, eligible, pointwise_convs_as_gemm
+from detector.model.fuse import fuse_conv_bn
+from detector.model.pointwise_gemm import PointwiseGemmConv2d, eligible, pointwise_convs_as_gemm
 from tests.helpers import tiny_model
 
 

@@ -1,8 +1,8 @@
 import torch
 
 from detector.config import PredictConfig
-from detector.heads.yolov4.head import YoloHead
-from detector.postprocess import postprocess
+from detector.model.heads.yolov4.head import YoloHead
+from detector.model.postprocess import postprocess
 from tests.helpers import SMALL_ANCHORS
 
 NEG = -20.0

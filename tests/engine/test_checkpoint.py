@@ -7,18 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from detector.engine.training.checkpoint import (
-    CHECKPOINT_KEYS,
-    CheckpointError,
-    atomic_save,
-    build_checkpoint,
-    clean_state_dict,
-    load_checkpoint,
-    transfer_weights,
-)
+from detector.engine.training.checkpoint import atomic_save, build_checkpoint, clean_state_dict, transfer_weights
 from detector.engine.training.ema import ModelEMA
 from detector.engine.training.rng import get_rng_state, set_rng_state
 from detector.engine.training.wrap import unwrap_model
+from detector.model.checkpoint_io import CHECKPOINT_KEYS, CheckpointError, load_checkpoint
 
 
 def test_crash_during_save_leaves_previous_file_intact(tmp_path, monkeypatch):

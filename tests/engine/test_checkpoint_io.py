@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from detector.config import config_to_dict, load_config
-from detector.engine.prediction.checkpoint_io import load_detector
 from detector.engine.training.checkpoint import atomic_save, build_checkpoint
 from detector.model import Detector, build_model
+from detector.model.checkpoint_io import load_detector
 from tests.helpers import DEFAULTS, TINY_OVERRIDES, tiny_model
 
 

@@ -19,7 +19,7 @@ from detector.engine.evaluation.evaluator import (
     coco_evaluate,
     evaluate_model,
 )
-from detector.engine.evaluation.plots import mean_pr_curve, plot_per_class_ap, plot_pr_curves
+from detector.engine.evaluation.metric_plots import mean_pr_curve, plot_per_class_ap, plot_pr_curves
 from tests.helpers import make_gt, make_predictions
 
 EVAL_CFG = EvalConfig(conf=0.001, iou=0.65, max_det=100)

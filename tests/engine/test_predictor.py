@@ -15,7 +15,7 @@ from detector.data.letterbox import letterbox
 from detector.engine.prediction.draw import class_color, draw_detections
 from detector.engine.prediction.predictor import Predictor
 from detector.engine.prediction.sources import Source, SourceError
-from detector.fuse import fuse_conv_bn
+from detector.model.fuse import fuse_conv_bn
 from tests.helpers import tiny_detector, tiny_model
 
 

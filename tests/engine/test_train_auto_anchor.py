@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from detector.config import load_config
-from detector.engine.training.checkpoint import load_checkpoint
 from detector.engine.training.trainer import Trainer, train
+from detector.model.checkpoint_io import load_checkpoint
 from tests.helpers import TINY_MODELS, tiny_config
 
 # far larger than the 10-30 px boxes of the 64-px shapes set: best possible recall 0

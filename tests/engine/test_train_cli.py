@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from detector.config import load_config
-from detector.engine.training.checkpoint import load_checkpoint
 from detector.engine.training.trainer import Trainer, train
+from detector.model.checkpoint_io import load_checkpoint
 from tests.helpers import ROOT, TINY_MODELS, tiny_config
 
 TOOL = str(ROOT / "tools" / "train.py")
@@ -77,7 +77,7 @@ class _NanLoss:
 
 
 def test_trainer_stops_on_repeated_nan_loss_without_writing_weights(tmp_path, shapes_root, monkeypatch):
-    from detector.registry import get_head_family
+    from detector.model.registry import get_head_family
 
     path = tiny_config(tmp_path / "c.yaml", tmp_path / "out", shapes_root, train={"max_nonfinite": 1, "epochs": 1})
     cfg = load_config(path)

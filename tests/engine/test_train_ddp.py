@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from detector.engine.training.checkpoint import load_checkpoint
 from detector.engine.training.run_log import read_results
+from detector.model.checkpoint_io import load_checkpoint
 from tests.helpers import ROOT, tiny_config
 
 

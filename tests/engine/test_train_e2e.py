@@ -6,9 +6,9 @@ import torch
 
 from detector.config import load_config
 from detector.engine.evaluation.evaluator import evaluate_model
-from detector.engine.training.checkpoint import load_checkpoint
 from detector.engine.training.run_log import RESULTS_COLUMNS, read_results
 from detector.engine.training.trainer import train
+from detector.model.checkpoint_io import load_checkpoint
 from tests.helpers import tiny_config
 
 SMALL_MODEL = {

@@ -10,8 +10,8 @@ import torch
 from detector.config import Config
 from detector.device import select_device
 from detector.engine.jobs.job_plans import plan_train
-from detector.engine.training.plots import plot_results, plot_train_batch
 from detector.engine.training.run_log import RESULTS_COLUMNS, ResultsLogger, epoch_summary, read_results, rss_mb
+from detector.engine.training.run_plots import plot_results, plot_train_batch
 from detector.engine.training.setup import resolve_num_classes, resolve_run_paths
 from detector.output_files import OutputFileError
 

@@ -16,10 +16,11 @@ from torch import nn
 
 from detector.cli.train import main as train_main
 from detector.config import ConfigError, config_to_dict, load_config, save_config
-from detector.engine.training.checkpoint import atomic_save, build_checkpoint, load_checkpoint
+from detector.engine.training.checkpoint import atomic_save, build_checkpoint
 from detector.engine.training.resume import RESUME_MAY_CHANGE, ResumeError, plan_resume
 from detector.engine.training.setup import resolve_run_paths
 from detector.engine.training.trainer import train
+from detector.model.checkpoint_io import load_checkpoint
 from tests.helpers import TINY_MODELS, tiny_config
 
 

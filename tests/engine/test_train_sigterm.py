@@ -11,7 +11,7 @@ import time
 import pytest
 
 from detector.engine.interrupt import Terminated, interrupted_message, sigterm_as_interrupt, sigterm_received
-from detector.engine.training.checkpoint import load_checkpoint
+from detector.model.checkpoint_io import load_checkpoint
 from tests.helpers import ROOT, tiny_config
 
 TOOL = str(ROOT / "tools" / "train.py")

@@ -20,17 +20,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from detector import registry
 from detector.config import ConfigError, HeadConfig, config_to_dict, load_config
-from detector.config_ranges import AT_LEAST_0, AT_LEAST_1, POSITIVE
-from detector.config_schema import option
+from detector.config.ranges import AT_LEAST_0, AT_LEAST_1, POSITIVE
+from detector.config.schema import option
 from detector.engine.evaluation.evaluator import STAT_KEYS
 from detector.engine.jobs.evaluate import EvalOptions, run_evaluation
-from detector.engine.prediction.checkpoint_io import load_detector
-from detector.engine.training.checkpoint import load_checkpoint
 from detector.engine.training.trainer import train
-from detector.export import check_onnx, export_onnx
-from detector.heads.base import DetectionHead, HeadFamily, as_family_config, as_family_head
+from detector.model import registry
+from detector.model.checkpoint_io import load_checkpoint, load_detector
+from detector.model.heads.base import DetectionHead, HeadFamily, as_family_config, as_family_head
+from detector.runtime.torch_export import check_onnx, export_onnx
 from tests.helpers import TINY_MODEL, tiny_config
 
 MAX_LOG_WH = 8.0  # clamp of the size logit before exp (boxes of at most e^8 strides)
@@ -138,7 +137,7 @@ def centre_family():
     registered = registry.register_head_family()(CentreFamily)
     assert (CentreFamily.name, CentreHead.family) == ("centre", "centre")  # the name, written once, in the config
     yield registered
-    registry.HEAD_FAMILIES.remove("centre")  # other test modules see the built-in families only
+    registry.unregister_head_family("centre")  # other test modules see the built-in families only
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import torch
 
 from detector.cli.export import main as export_main
 from detector.config import load_config
-from detector.data.shapes_setup import shapes_split_paths
+from detector.data.synthetic.shapes_setup import shapes_split_paths
 from detector.engine.training.trainer import train
 from tests.helpers import TINY_DECOUPLED, tiny_config
 

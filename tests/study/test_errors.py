@@ -1,5 +1,5 @@
-"""detector.study.errors: the TIDE-style error types and the AP50 each one costs, on hand-built cases with AP50
-computed by hand, a mixed case checked against pycocotools on literally fixed inputs, and random data.
+"""detector.engine.evaluation.errors.breakdown: the TIDE-style error types and the AP50 each one costs, on hand-built
+cases with AP50 computed by hand, a mixed case checked against pycocotools on literally fixed inputs, and random data.
 
 AP50 by hand: per category, detections in score order give precision p_i = TP_i / i and recall r_i = TP_i / N_GT;
 the precision envelope (max to the right) is read at the 101 recall thresholds 0, 0.01, ..., 1 (the first detection
@@ -14,14 +14,14 @@ import random
 import pytest
 
 from detector.engine.evaluation.coco_inputs import EvaluationInputError
-from detector.engine.evaluation.evaluator import coco_evaluate
-from detector.study.errors import (
+from detector.engine.evaluation.errors.breakdown import (
     ERROR_TYPES,
     ErrorBreakdown,
     error_breakdown,
     format_breakdown,
     label_errors,
 )
+from detector.engine.evaluation.evaluator import coco_evaluate
 from tests.helpers import make_gt, make_predictions
 
 A, B = 1, 2  # category ids

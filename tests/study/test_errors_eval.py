@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from detector.engine.evaluation.errors.breakdown import ERROR_TYPES, error_breakdown, format_breakdown
+from detector.engine.evaluation.errors.tidecv import tidecv_breakdown
 from detector.engine.jobs.evaluate import EvalOptions, run_evaluation
-from detector.study.errors import ERROR_TYPES, error_breakdown, format_breakdown
-from detector.study.errors_tidecv import tidecv_breakdown
 from tests.helpers import make_gt, make_predictions, shapes_val_config, write_tiny_checkpoint
 from tests.tools.test_eval_tool import load_tool
 

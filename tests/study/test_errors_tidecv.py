@@ -1,4 +1,4 @@
-"""``--errors tidecv`` (detector.study.errors_tidecv) reproduces tidecv 1.0.1's main-error dAPs and counts.
+"""``--errors tidecv`` (detector.engine.evaluation.errors.tidecv) reproduces tidecv 1.0.1's main-error dAPs and counts.
 
 The expected figures were computed by tidecv 1.0.1 itself (not installed here: no test depends on it), on the
 mixtures of tests/study/tidecv_data.py, with::
@@ -17,8 +17,8 @@ import warnings
 
 import pytest
 
-from detector.study.errors import ERROR_TYPES, error_breakdown, format_breakdown
-from detector.study.errors_tidecv import tidecv_breakdown
+from detector.engine.evaluation.errors.breakdown import ERROR_TYPES, error_breakdown, format_breakdown
+from detector.engine.evaluation.errors.tidecv import tidecv_breakdown
 from tests.study.tidecv_data import MIXTURES, mixture
 
 # mixture -> (tidecv AP50 x 100, dAP x 100 per type, error counts), from tests/study/tidecv_reference.py

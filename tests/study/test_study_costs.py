@@ -12,9 +12,9 @@ from torch import nn
 from detector.bench.timing import Timing
 from detector.config import load_config
 from detector.model import build_model
+from detector.model.summary import count_parameters, model_flops
 from detector.study import costs, speed
 from detector.study.spec import CostSettings
-from detector.summary import count_parameters, model_flops
 from tests.study.study_builders import write_tiny_study
 
 

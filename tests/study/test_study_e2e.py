@@ -15,9 +15,9 @@ import pytest
 
 from detector.config import ConfigError
 from detector.engine.evaluation.evaluator import STAT_KEYS
-from detector.engine.training.checkpoint import load_checkpoint
 from detector.engine.training.run_log import read_results
 from detector.engine.training.trainer import train
+from detector.model.checkpoint_io import load_checkpoint
 from detector.study.study_job import StudyOptions, run_study
 from detector.study.summary import METRICS
 from tests.study.browser import chromium, load_page
@@ -89,7 +89,7 @@ def test_a_restarted_study_reuses_finished_runs_and_resumes_only_the_unfinished_
 def test_a_third_start_trains_and_evaluates_nothing(study, monkeypatch):
     stamps = {p: p.stat().st_mtime_ns for p in study.dir.glob("*/seed0/study_eval.json")}
     assert len(stamps) == 2
-    monkeypatch.setattr("detector.study.evaluate.run_evaluation", lambda opts: pytest.fail("evaluated again"))
+    monkeypatch.setattr("detector.study.run_eval.run_evaluation", lambda opts: pytest.fail("evaluated again"))
     result = run_study(StudyOptions(spec=str(study.spec), out=str(study.out), train_fn=lambda *a, **k: pytest.fail()))
     assert result.trained == [] and {p: p.stat().st_mtime_ns for p in stamps} == stamps
 

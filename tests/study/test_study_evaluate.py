@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from detector.engine.evaluation.evaluator import STAT_KEYS
-from detector.study.evaluate import EVAL_RECORD, evaluate_run
 from detector.study.folder import RunInfo, RunState
+from detector.study.run_eval import EVAL_RECORD, evaluate_run
 from tests.study.study_builders import write_detecting_checkpoint, write_tiny_study
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +55,7 @@ def test_every_number_equals_tools_eval(run, tmp_path, detector_log):
 def test_the_record_is_reused_until_best_pt_changes(run, monkeypatch):
     first = evaluate_run(run)
     stamp = (run.folder / EVAL_RECORD).stat().st_mtime_ns
-    monkeypatch.setattr("detector.study.evaluate.run_evaluation", lambda opts: pytest.fail("evaluated again"))
+    monkeypatch.setattr("detector.study.run_eval.run_evaluation", lambda opts: pytest.fail("evaluated again"))
     assert evaluate_run(run) == first and (run.folder / EVAL_RECORD).stat().st_mtime_ns == stamp
     monkeypatch.undo()
     write_detecting_checkpoint(run.best, seed=4)  # other weights: evaluated again

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from detector.config import load_config
-from detector.study.errors import ERROR_TYPES
+from detector.engine.evaluation.errors.breakdown import ERROR_TYPES
 from detector.study.grid import detection_grid, pick_indices
 from detector.study.report import StudyReport, write_report
 from detector.study.summary import METRICS, Spread, compare, summarize

@@ -1,7 +1,7 @@
 """What every tool rejects, as one table: (tool, argv, exit status, message fragment), run in-process through each
 tool's ``main(argv)`` (``detector.cli.<tool>``). Argument ranges fail in argparse (SystemExit 2) before any model is
 built or file read; the rest fail with one ``error:`` line. Plus: every numeric argument of every parser takes its
-range from ``detector/cli_args.py``, and docs/CLI.md shows that table."""
+range from ``detector/cli/tool_args.py``, and docs/CLI.md shows that table."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from detector.cli_args import TOOL_ARGS, rejects_markdown
+from detector.cli.tool_table import rejects_markdown, tool_args
 from tests.helpers import make_gt
+
+TOOL_ARGS = tool_args()
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = sorted(p.stem for p in (ROOT / "tools").glob("*.py"))
@@ -345,7 +347,7 @@ def test_every_tool_is_in_the_table() -> None:
 
 def test_docs_list_every_entry_of_the_table() -> None:
     doc = (ROOT / "docs" / "CLI.md").read_text()
-    assert rejects_markdown() in doc, "docs/CLI.md is stale: paste `python -m detector.cli_args` into it"
+    assert rejects_markdown() in doc, "docs/CLI.md is stale: paste `python -m detector.cli.tool_table` into it"
     for tool, flags in TOOL_ARGS.items():
         script = f"`tools/{tool.split()[0]}.py{' ' + tool.split()[1] if ' ' in tool else ''}`"
         for flag, spec in flags.items():

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from detector.data.shapes import make_shapes
+from detector.data.synthetic.shapes import make_shapes
 from tests.helpers import tiny_config, write_coco, write_tiny_checkpoint
 from tests.tools.test_bad_inputs import run
 

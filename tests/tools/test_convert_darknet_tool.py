@@ -17,7 +17,7 @@ import yaml
 
 from detector.config import load_config
 from detector.darknet.names import COCO_CATEGORIES
-from detector.engine.prediction.checkpoint_io import load_detector
+from detector.model.checkpoint_io import load_detector
 from tests.darknet.cfg_text import csresnext50_panet_spp, random_weights
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -197,7 +197,7 @@ def test_detect_with_a_source_that_does_not_exist_exits_2(tmp_path: Path, capsys
 def _representative() -> list[tuple[str, BaseException, int]]:
     from detector.config import ConfigError
     from detector.data.loader import DatasetNotFoundError
-    from detector.engine.training.checkpoint import CheckpointError
+    from detector.model.checkpoint_io import CheckpointError
     from detector.output_files import OutputFileError
 
     return [

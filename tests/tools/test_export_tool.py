@@ -13,8 +13,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from detector.export import check_onnx, check_torchscript, export_onnx, export_torchscript
-from detector.fuse import fuse_conv_bn
+from detector.model.fuse import fuse_conv_bn
+from detector.runtime.torch_export import check_onnx, check_torchscript, export_onnx, export_torchscript
 from tests.helpers import TINY_BACKBONE_NECK, tiny_model, write_tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,7 +153,7 @@ def test_parity_reference_runs_without_tf32_and_restores_the_flags(monkeypatch):
 
     The TF32 flags are set and restored by plain assignment: ``torch.backends.cuda.matmul`` serves ``allow_tf32``
     through ``__getattr__``/``__setattr__``, which pytest's monkeypatch (>= 9.2) cannot restore."""
-    import detector.export as export_mod
+    import detector.runtime.torch_export as export_mod
 
     seen = []
     real = export_mod.ExportWrapper

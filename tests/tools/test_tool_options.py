@@ -1,4 +1,4 @@
-"""Tool options declared once (detector/tool_options.py): every option of every tool's parser is a field of the
+"""Tool options declared once (detector/config/tool_options.py): every option of every tool's parser is a field of the
 tool's options dataclass, and its default, help text and range on the command line are the field's declaration;
 a value outside the declared range exits 2 naming the flag and the range. Options written by hand in a parser
 (paths, switches: ``--json``, ``--quiet``) carry no default of their own."""
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import pytest
 
 from detector.cli.option_args import add_options, help_text, options_from_args
+from detector.cli.tool_args import CONFIG_FLAGS
 from detector.cli.tool_table import TOOL_OPTIONS, options_class, tool_args
-from detector.cli_args import CONFIG_FLAGS
 from detector.config import option_at
-from detector.tool_options import AT_LEAST_1, KEY_DEFAULT, Declared, Range, declared, defaults, option
+from detector.config.tool_options import AT_LEAST_1, KEY_DEFAULT, Declared, Range, declared, defaults, option
 
 DECLARED_TOOLS = [tool for tool, where in TOOL_OPTIONS.items() if where is not None]
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from detector.data.shapes import make_shapes_video
+from detector.data.synthetic.shapes_video import make_shapes_video
 from detector.track.mot_files import read_mot
 
 

@@ -12,7 +12,7 @@ import pytest
 from detector.cli.detect import main as detect_main
 from detector.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from detector.config import TrackConfig
-from detector.data.shapes import make_shapes_video
+from detector.data.synthetic.shapes_video import make_shapes_video
 from detector.engine.jobs.detect import DetectOptions, build_predictor
 from detector.engine.prediction.sources import Source
 from detector.engine.prediction.tracking import Tracker

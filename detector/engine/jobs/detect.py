@@ -9,18 +9,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from detector.config import ConfigError, config_from_dict, predict_settings
+from detector.config.tool_options import option
 from detector.device import select_device
 from detector.engine.interrupt import Terminated, sigterm_as_interrupt, sigterm_received
 from detector.engine.jobs.track_run import TRACK_FILES, TrackingRun, check_trackable, track_config
-from detector.engine.prediction.checkpoint_io import load_detector
 from detector.engine.prediction.outputs import DetectionWriter, annotate, display_available, show_frame, summary_text
 from detector.engine.prediction.predictor import Predictor
 from detector.engine.prediction.sources import Source, SourceError
 from detector.engine.run_folder import next_free_folder
 from detector.job_files import JobFiles
+from detector.model.checkpoint_io import load_detector
 from detector.runtime.loader import is_exported, load_backend
 from detector.runtime.settings import exported_predict_settings
-from detector.tool_options import option
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,8 @@ class NoImagesError(RuntimeError):
 @dataclass
 class DetectOptions:
     """Everything a detection run needs; each field is ``tools/detect.py``'s option of the same name
-    (:mod:`detector.tool_options`). The detection settings are the checkpoint config's ``predict`` section: set
-    them with ``overrides`` (the tool's ``--conf`` & co. are such overrides, detector/cli_args.py CONFIG_FLAGS)."""
+    (:mod:`detector.config.tool_options`). The detection settings are the checkpoint config's ``predict`` section: set
+    them with ``overrides`` (the tool's ``--conf`` & co. are such overrides, detector/cli/tool_args.py CONFIG_FLAGS)."""
 
     weights: str = option(doc="checkpoint written by tools/train.py (last.pt / best.pt)")
     source: str = option(doc="image, folder, glob ('imgs/*.jpg'), video, webcam index or URL")

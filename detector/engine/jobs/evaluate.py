@@ -1,7 +1,8 @@
 """An evaluation run (``tools/eval.py``): a checkpoint on its config's val split (model mode), or a COCO results file
 against a ground-truth file (file mode). Logs the settings, the 12 COCO metrics, the per-class table and, with
-``errors``, the TIDE-style error breakdown (:mod:`detector.study.errors`); writes into ``out``: ``metrics.json``
-(with ``"errors"`` when asked), ``predictions.json`` (model mode), ``pr_curve.png`` and ``per_class_ap.png``."""
+``errors``, the TIDE-style error breakdown (:mod:`detector.engine.evaluation.errors.breakdown`); writes into ``out``:
+``metrics.json`` (with ``"errors"`` when asked), ``predictions.json`` (model mode), ``pr_curve.png`` and
+``per_class_ap.png``."""
 
 from __future__ import annotations
 
@@ -13,25 +14,25 @@ from pathlib import Path
 from typing import Any
 
 from detector.config import Config, DataConfig, load_config
+from detector.config.tool_options import option
 from detector.data import build_dataloader, build_dataset
-from detector.data.shapes_setup import trained_set
+from detector.data.synthetic.shapes_setup import trained_set
 from detector.device import select_device
 from detector.engine.evaluation.coco_engines import ENGINES
 from detector.engine.evaluation.coco_inputs import EvaluationInputError, load_gt_dataset
 from detector.engine.evaluation.coco_results import load_predictions
 from detector.engine.evaluation.detections import Detections
+from detector.engine.evaluation.errors.breakdown import ErrorBreakdown, format_breakdown
+from detector.engine.evaluation.errors.rules import ERROR_RULES, break_down, error_rule
 from detector.engine.evaluation.evaluator import EvalResult, coco_evaluate, evaluate_model
-from detector.engine.evaluation.plots import plot_per_class_ap, plot_pr_curves
+from detector.engine.evaluation.metric_plots import plot_per_class_ap, plot_pr_curves
 from detector.engine.jobs.evaluate_exported import evaluate_backend
 from detector.engine.jobs.job_plans import read_config
-from detector.engine.prediction.checkpoint_io import load_detector
 from detector.engine.run_folder import next_free_folder
 from detector.job_files import JobFiles
+from detector.model.checkpoint_io import load_detector
 from detector.output_files import write_text_atomic
 from detector.runtime.loader import is_exported, load_backend
-from detector.study.error_rules import ERROR_RULES, break_down, error_rule
-from detector.study.errors import ErrorBreakdown, format_breakdown
-from detector.tool_options import option
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class EvalOptions:
 
     def check(self) -> None:
         """Raise ValueError unless exactly one mode is complete: ``gt`` + ``pred``, or ``config`` + ``weights``, and
-        ``errors`` names a rule (detector/study/error_rules.py)."""
+        ``errors`` names a rule (detector/engine/evaluation/errors/rules.py)."""
         error_rule(self.errors)
         if self.gt or self.pred:
             if not (self.gt and self.pred):

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from detector.config import Config, PredictConfig, predict_settings
+from detector.config.tool_options import AT_LEAST_1, OPSET, Range, option
 from detector.device import select_device
 from detector.engine.jobs.export_openvino import (
     Int8AccuracyError,
@@ -21,8 +22,12 @@ from detector.engine.jobs.export_openvino import (
     export_openvino_job,
     ir_file_names,
 )
-from detector.engine.prediction.checkpoint_io import load_detector
-from detector.export import (
+from detector.job_files import JobFiles
+from detector.model import Detector
+from detector.model.checkpoint_io import load_detector
+from detector.model.fuse import fuse_conv_bn
+from detector.output_files import OutputFileError, atomic_path
+from detector.runtime.torch_export import (
     DEFAULT_OPSET,
     _parity,
     check_onnx,
@@ -31,11 +36,6 @@ from detector.export import (
     export_torchscript,
     output_names,
 )
-from detector.fuse import fuse_conv_bn
-from detector.job_files import JobFiles
-from detector.model import Detector
-from detector.output_files import OutputFileError, atomic_path
-from detector.tool_options import AT_LEAST_1, OPSET, Range, option
 
 log = logging.getLogger(__name__)
 

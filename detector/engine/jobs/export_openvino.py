@@ -17,13 +17,13 @@ from pathlib import Path
 
 from detector.config import Config
 from detector.engine.jobs.evaluate_exported import evaluate_backend
-from detector.export import export_onnx
 from detector.model import Detector
+from detector.model.postprocess import NmsSettings
 from detector.output_files import OutputFileError, same_file
-from detector.postprocess import NmsSettings
 from detector.runtime.calibration import calibration_batches, calibration_source
 from detector.runtime.openvino_backend import OPENVINO_SUFFIX, OpenVinoBackend
 from detector.runtime.openvino_export import boundary_convs, convert_onnx, onnx_metadata, quantize_int8, write_ir
+from detector.runtime.torch_export import export_onnx
 
 log = logging.getLogger(__name__)
 

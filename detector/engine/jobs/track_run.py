@@ -16,7 +16,7 @@ from detector.engine.prediction.predictor import Predictor
 from detector.engine.prediction.sources import Frame, Source
 from detector.engine.prediction.track_draw import TrackDrawer
 from detector.engine.prediction.tracking import tracking_settings
-from detector.engine.training.checkpoint import load_checkpoint
+from detector.model.checkpoint_io import load_checkpoint
 from detector.output_files import write_text_atomic
 from detector.track import build_tracker
 from detector.track.bytetrack import check_track_config

@@ -17,9 +17,9 @@ from detector.config import PredictConfig
 from detector.data.letterbox import letterbox
 from detector.device import select_device
 from detector.engine.prediction.cuda_graph import GraphedDecode
-from detector.fuse import fuse_conv_bn
 from detector.model import Detector
-from detector.pointwise_gemm import pointwise_convs_as_gemm
+from detector.model.fuse import fuse_conv_bn
+from detector.model.pointwise_gemm import pointwise_convs_as_gemm
 from detector.runtime.base import Backend
 from detector.runtime.predict import backend_predict, input_side
 
@@ -46,8 +46,8 @@ class Predictor:
     (:class:`~detector.engine.prediction.cuda_graph.GraphedDecode`): the same outputs, at batch 1 several times
     fewer host launches; the first call of each new shape records it (warm-up, ~3 eager calls).
     ``pointwise_gemm`` runs the 1x1 convolutions as matrix products with the bias in the epilogue
-    (:mod:`detector.pointwise_gemm`; 2.5-3x faster per convolution on an H200 in bf16; opt-in until measured end to
-    end).
+    (:mod:`detector.model.pointwise_gemm`; 2.5-3x faster per convolution on an H200 in bf16; opt-in until measured end
+    to end).
     After each call ``self.timing`` holds ``{"pre", "infer", "post"}`` in milliseconds for that batch; ``infer``
     includes decoding and NMS (``model.predict``).
 

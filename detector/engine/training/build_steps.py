@@ -15,13 +15,14 @@ from torch.utils.data import DataLoader
 from detector.config import Config
 from detector.data import DetectionDataset, build_dataloader, build_dataset
 from detector.engine.training import distributed as dist_utils
-from detector.engine.training.checkpoint import load_checkpoint, restore_training_state
+from detector.engine.training.checkpoint import restore_training_state
 from detector.engine.training.ema import ModelEMA
 from detector.engine.training.finetune import load_finetune_weights
 from detector.engine.training.optim import build_optimizer, scaled_weight_decay
 from detector.engine.training.resume import ResumePlan
 from detector.model import Detector, build_model
-from detector.registry import build_loss, get_head_family
+from detector.model.checkpoint_io import load_checkpoint
+from detector.model.registry import build_loss, get_head_family
 
 #: ``criterion(raw maps, targets [M, 6]) -> (scalar loss, {part: float})``, e.g. ``build_loss(cfg.model.head, head)``
 Criterion = Callable[[Sequence[torch.Tensor], torch.Tensor], tuple[torch.Tensor, dict[str, float]]]

@@ -1,14 +1,15 @@
 """Checkpoints: atomic writes, plain fp32 state dicts, fine-tuning weight transfer (RNG state: ``rng.py``).
 
-A training checkpoint (``OUT/weights/last.pt`` / ``best.pt``) is a dict with the keys in ``CHECKPOINT_KEYS``.
-``model`` holds the EMA weights when EMA is on (else the raw weights), ``model_raw`` the raw (non-EMA) weights;
-both are plain fp32 CPU state dicts without ``module.``/``_orig_mod.`` prefixes. Everything in a checkpoint is a
-tensor or a plain Python value, so ``torch.load(path, weights_only=True)`` works.
+A training checkpoint (``OUT/weights/last.pt`` / ``best.pt``) is a dict with the keys in
+:data:`detector.model.checkpoint_io.CHECKPOINT_KEYS` (read back by
+:func:`detector.model.checkpoint_io.load_checkpoint`). ``model`` holds the EMA weights when EMA is on (else the raw
+weights), ``model_raw`` the raw (non-EMA) weights; both are plain fp32 CPU state dicts without
+``module.``/``_orig_mod.`` prefixes. Everything in a checkpoint is a tensor or a plain Python value, so
+``torch.load(path, weights_only=True)`` works.
 """
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,51 +23,7 @@ from detector.engine.training.rng import get_rng_state
 from detector.engine.training.wrap import unwrap_model
 from detector.output_files import atomic_path
 
-CHECKPOINT_KEYS = (
-    "model",
-    "model_raw",
-    "ema_updates",
-    "optimizer",
-    "scaler",
-    "iteration",
-    "epoch",
-    "best_fitness",
-    "rng",
-    "config",
-    "class_names",
-    "cat_ids",
-    "num_classes",
-)
 _WRAPPER_PREFIXES = ("module.", "_orig_mod.")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file cannot be read (damaged, truncated, not written by ``torch.save``); one line says which."""
-
-
-class NonFiniteWeightsError(CheckpointError):
-    """A checkpoint's weights hold NaN or inf (a diverged run): refused at load, naming the first such tensor."""
-
-
-def first_non_finite(state: Mapping[str, Any]) -> tuple[str, int, int] | None:
-    """``(name, non-finite count, numel)`` of the first floating-point tensor of ``state`` holding NaN or inf, in
-    the state dict's order; None when every tensor is finite (non-tensor entries are skipped)."""
-    for name, t in state.items():
-        if isinstance(t, torch.Tensor) and t.is_floating_point():
-            bad = int((~torch.isfinite(t)).sum())
-            if bad:
-                return name, bad, t.numel()
-    return None
-
-
-def _read_failure(e: Exception) -> str:
-    """A one-line reason for a ``torch.load`` failure (torch's own text runs over several lines)."""
-    if isinstance(e, pickle.UnpicklingError):
-        return "not a PyTorch checkpoint (its bytes do not unpickle)"
-    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    if "central directory" in text or "zip archive" in text:
-        return "the file is truncated or damaged (its zip archive is incomplete)"
-    return f"{type(e).__name__}: {text[:200]}"
 
 
 def clean_state_dict(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -189,42 +146,6 @@ def model_checkpoint(
         "num_classes": len(class_names),
         **{k: _plain(v) for k, v in extra.items()},
     }
-
-
-def load_checkpoint(path: str | Path, *, require_training_state: bool = False) -> dict[str, Any]:
-    """Load a checkpoint on CPU and check its keys; errors name the file and the missing keys.
-
-    Raises FileNotFoundError (no file), :class:`CheckpointError` (unreadable: random bytes, truncated),
-    :class:`NonFiniteWeightsError` (NaN or inf in the ``model`` / ``model_raw`` weights, naming the first tensor) and
-    ValueError (readable but not a detector checkpoint), each one line."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path} (check the path, or train first to create it)")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - re-raised with the file name, in one line
-        raise CheckpointError(
-            f"could not read checkpoint {path}: {_read_failure(e)}; copy it again, or point at a trainer's "
-            "weights/last.pt or best.pt"
-        ) from None
-    if not isinstance(ckpt, dict) or "model" not in ckpt:
-        raise ValueError(f"{path} is not a detector checkpoint: expected a dict with a 'model' state dict")
-    for key in ("model", "model_raw"):  # the weights every tool and a resumed run use
-        bad = first_non_finite(ckpt[key]) if isinstance(ckpt.get(key), Mapping) else None
-        if bad is not None:
-            name, count, numel = bad
-            raise NonFiniteWeightsError(
-                f"{path}: the weights hold NaN or inf ('{key}' tensor {name}: {count} of {numel} values); the run "
-                "that wrote it diverged: use an earlier checkpoint, or train again with a lower train.lr"
-            )
-    if require_training_state:
-        missing = [k for k in CHECKPOINT_KEYS if k not in ckpt]
-        if missing:
-            raise ValueError(
-                f"cannot resume from {path}: missing keys {missing}; it is not a training checkpoint "
-                "(use train.weights=PATH to start a new run from these weights instead)"
-            )
-    return ckpt
 
 
 def transfer_weights(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from detector.engine.training.checkpoint import load_checkpoint, transfer_weights
+from detector.engine.training.checkpoint import transfer_weights
 from detector.model import Detector
+from detector.model.checkpoint_io import load_checkpoint
 
 
 def load_finetune_weights(model: Detector, path: str) -> list[str]:

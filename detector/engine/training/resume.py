@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from detector.config import Config, ConfigError, config_from_dict, config_to_dict
-from detector.engine.training.checkpoint import load_checkpoint
+from detector.model.checkpoint_io import load_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def _conflicts(given: Config, stored: Config, run_dir: Path) -> tuple[list[str],
     """``(conflicts, changed)``: ``"key: old -> new"`` for each key that differs, outside and inside
     :data:`RESUME_MAY_CHANGE`. The head family's run-updated keys (anchors refitted by auto-anchor) are the run's
     own: the checkpoint's values are kept, and a differing given value is logged."""
-    from detector.registry import get_head_family
+    from detector.model.registry import get_head_family
 
     a, b = _flatten(config_to_dict(stored)), _flatten(config_to_dict(given))
     run_updated = {f"model.head.{k}" for k in get_head_family(stored.model.head.type).run_updated_keys}

@@ -29,14 +29,14 @@ from detector.engine.training.build_steps import Criterion, TrainerSteps
 from detector.engine.training.checkpoint import atomic_save, build_checkpoint
 from detector.engine.training.ema import ModelEMA
 from detector.engine.training.optim import compute_accumulate, schedule_from_config
-from detector.engine.training.plots import plot_results, plot_train_batch
 from detector.engine.training.resume import ResumePlan, plan_resume
 from detector.engine.training.rng import preserved_rng, seed_everything, set_rng_state
 from detector.engine.training.run_log import LOSS_PARTS, ResultsLogger, epoch_summary, gpu_mem_gb, rss_mb
+from detector.engine.training.run_plots import plot_results, plot_train_batch
 from detector.engine.training.setup import amp_setup, resolve_num_classes, resolve_run_paths, shutdown_loader
 from detector.engine.training.step import TrainStep
 from detector.engine.training.wrap import wrap_model
-from detector.summary import model_summary
+from detector.model.summary import model_summary
 
 log = logging.getLogger(__name__)
 

@@ -8,19 +8,18 @@ import pytest
 import torch
 
 from detector.config import ConfigError, PredictConfig, load_config
-from detector.heads.decoupled.assigner import points_in_boxes, task_aligned_assign
-from detector.heads.decoupled.config import DecoupledLossConfig
-from detector.heads.decoupled.head import (
+from detector.config.head_families import DecoupledLossConfig, YoloV4HeadConfig
+from detector.model import build_model
+from detector.model.heads.decoupled.assigner import points_in_boxes, task_aligned_assign
+from detector.model.heads.decoupled.head import (
     DecoupledHead,
     cell_centres,
     dfl_expectation,
     distances_to_xyxy,
     xyxy_to_distances,
 )
-from detector.heads.decoupled.loss import DecoupledLoss, distribution_focal_loss, pad_targets
-from detector.heads.yolov4.config import YoloV4HeadConfig
-from detector.model import build_model
-from detector.registry import build_loss
+from detector.model.heads.decoupled.loss import DecoupledLoss, distribution_focal_loss, pad_targets
+from detector.model.registry import build_loss
 from tests.helpers import make_overfit_batch, tiny_detector
 
 

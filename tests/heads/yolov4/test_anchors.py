@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from detector.heads.yolov4.anchors import (
+from detector.model.heads.yolov4.anchors import (
     anchors_to_config,
     best_possible_recall,
     check_anchors,

@@ -1,7 +1,7 @@
 import torch
 
-from detector.heads.yolov4.assigner import assign_targets
-from detector.heads.yolov4.head import parse_anchors
+from detector.model.heads.yolov4.assigner import assign_targets
+from detector.model.heads.yolov4.head import parse_anchors
 from tests.helpers import SMALL_ANCHORS
 
 ANCHORS = parse_anchors(SMALL_ANCHORS, 3)

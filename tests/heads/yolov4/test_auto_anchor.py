@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from detector.data.coco import coco_from_dict
-from detector.heads.yolov4.auto_anchor import dataset_box_sizes, fit_anchors
-from detector.heads.yolov4.head import YoloHead
+from detector.model.heads.yolov4.auto_anchor import dataset_box_sizes, fit_anchors
+from detector.model.heads.yolov4.head import YoloHead
 
 
 def _coco(sizes: list[tuple[float, float]], image_wh=(200, 100)) -> object:

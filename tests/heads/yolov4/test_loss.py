@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from detector.heads.yolov4.loss import YoloLoss
+from detector.model.heads.yolov4.loss import YoloLoss
 from tests.helpers import loss_cfg, tiny_detector
 
 

@@ -100,7 +100,7 @@ class TrackingRun:
 
     def update(self, frame: Frame, det: dict) -> TrackedBoxes:
         """Track one frame (its index: gaps from skipped frames are bridged up to ``track.buffer``)."""
-        t = self.tracker.update(det["boxes_xyxy"], det["scores"], det["labels"], frame.index)
+        t = self.tracker.update(det["boxes_xyxy"], det["scores"], det["labels"], frame.index, image=frame.image)
         names = [self.class_names[c] if 0 <= c < len(self.class_names) else str(c) for c in t.labels.tolist()]
         crossed = self.counter.update(t.ids, t.boxes_xyxy, names) if self.counter is not None else []
         self.frames.append({

@@ -304,9 +304,10 @@ class TrackConfig:
         False, doc="a track only takes boxes of its class (false: any class; its class is the score-weighted vote)"
     )
     trail: int = option(20, doc="past centres drawn behind each track on the video, frames", range=AT_LEAST_0)
-    confirm: int = option(2, doc="frames in a row a new track must be matched on before it gets an ID", range=AT_LEAST_1)
+    confirm: int = option(2, doc="frames in a row a new track is matched on before it gets an ID", range=AT_LEAST_1)
     reid_buffer: int = option(
-        150, doc="frames a lost track can be re-identified (class, motion, size, appearance gates); 0: off",
+        150,
+        doc="frames a lost track can be re-identified (class, motion, size, appearance gates); 0: off",
         range=AT_LEAST_0,
     )
     reid_speed: float = option(

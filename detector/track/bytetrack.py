@@ -101,7 +101,9 @@ class ByteTracker:
         """Frames a lost track is kept: the IoU buffer, or the re-identification one when longer."""
         return max(self.cfg.buffer, self.cfg.reid_buffer)
 
-    def _score(self, tracks: list[_Track], boxes: np.ndarray, labels: np.ndarray, feats: np.ndarray | None) -> np.ndarray:
+    def _score(
+        self, tracks: list[_Track], boxes: np.ndarray, labels: np.ndarray, feats: np.ndarray | None
+    ) -> np.ndarray:
         pred = np.array([t.predicted_xyxy() for t in tracks]).reshape(-1, 4)
         iou = iou_matrix(pred, boxes)
         if self.cfg.class_aware:
@@ -109,7 +111,7 @@ class ByteTracker:
         if feats is not None and len(tracks) and len(boxes):  # a box of other colours is not the track's object
             known = np.array([t.feature is not None for t in tracks])
             tf = np.stack([t.feature if t.feature is not None else feats[0] * 0 for t in tracks])
-            far = (np.clip(1.0 - tf.astype(np.float64) @ feats.T.astype(np.float64), 0, 1) > self.cfg.appearance_thresh)
+            far = np.clip(1.0 - tf.astype(np.float64) @ feats.T.astype(np.float64), 0, 1) > self.cfg.appearance_thresh
             iou = np.where(far & known[:, None] & (feats.sum(1) > 0)[None, :], 0.0, iou)
         return iou
 

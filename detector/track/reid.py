@@ -44,7 +44,12 @@ def _cut(boxes: np.ndarray, frame_wh: tuple[int, int] | None) -> np.ndarray:
     if frame_wh is None:
         return np.zeros(len(boxes), bool)
     w, h = frame_wh
-    return (boxes[:, 0] <= _BORDER) | (boxes[:, 1] <= _BORDER) | (boxes[:, 2] >= w - _BORDER) | (boxes[:, 3] >= h - _BORDER)
+    return (
+        (boxes[:, 0] <= _BORDER)
+        | (boxes[:, 1] <= _BORDER)
+        | (boxes[:, 2] >= w - _BORDER)
+        | (boxes[:, 3] >= h - _BORDER)
+    )
 
 
 def reid_cost(

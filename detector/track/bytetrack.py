@@ -47,9 +47,6 @@ class _Track:
         self.votes[label] = self.votes.get(label, 0.0) + score
         self.label = max(self.votes, key=lambda k: self.votes[k])
 
-    def predicted_xyxy(self) -> np.ndarray:
-        return cxcywh_to_xyxy(self.mean[:4])
-
 
 def check_track_config(cfg: TrackConfig) -> None:
     """ValueError naming the keys when the thresholds contradict each other."""
@@ -104,7 +101,7 @@ class ByteTracker:
     def _score(
         self, tracks: list[_Track], boxes: np.ndarray, labels: np.ndarray, feats: np.ndarray | None
     ) -> np.ndarray:
-        pred = np.array([t.predicted_xyxy() for t in tracks]).reshape(-1, 4)
+        pred = cxcywh_to_xyxy(np.array([t.mean[:4] for t in tracks]).reshape(-1, 4))
         iou = iou_matrix(pred, boxes)
         if self.cfg.class_aware:
             iou = iou * class_gate(np.array([t.label for t in tracks]), labels)

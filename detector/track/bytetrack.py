@@ -142,7 +142,9 @@ class ByteTracker:
         self, lost: list[_Track], d: np.ndarray, det: tuple[np.ndarray, np.ndarray, np.ndarray],
         feats: np.ndarray | None, frame_wh: tuple[int, int] | None,
     ) -> list[tuple[int, int]]:  # fmt: skip
-        """Pairs (lost track, index into ``d``) re-identified (:func:`detector.track.reid.reid_cost`)."""
+        """Pairs (lost track, index into ``d``) re-identified (:func:`detector.track.reid.reid_cost`). Colours are
+        compared when every lost track has them; when one was never seen clear (no feature), costs with and without
+        colour would not compare, so this frame's re-identification uses the other gates alone."""
         if not lost or not len(d):
             return []
         use_app = feats is not None and all(t.feature is not None for t in lost)

@@ -4,8 +4,8 @@
 (:mod:`detector.track.counting`) and the MOT metrics (:mod:`detector.track.metrics`).
 
 The trackers take one frame's detections at a time (boxes_xyxy in pixels, scores, labels; optionally the frame, for
-the colours) and return the tracks
-shown on that frame, each with a stable integer ID (from 1). ``Tracker`` wraps a Predictor for video.
+the colours) and return the tracks shown on that frame, each with a stable integer ID (from 1). ``Tracker`` wraps a
+Predictor for video.
 """
 
 from detector.config import TrackConfig

@@ -28,12 +28,12 @@ def colour_features(image_rgb: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray
     h, w = image_rgb.shape[:2]
     cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
     hw, hh = (boxes[:, 2] - boxes[:, 0]) * INNER / 2, (boxes[:, 3] - boxes[:, 1]) * INNER / 2
-    x1, x2 = np.clip(cx - hw, 0, w), np.clip(cx + hw, 0, w)
-    y1, y2 = np.clip(cy - hh, 0, h), np.clip(cy + hh, 0, h)
+    x1, x2 = np.minimum(np.maximum(cx - hw, 0), w), np.minimum(np.maximum(cx + hw, 0), w)
+    y1, y2 = np.minimum(np.maximum(cy - hh, 0), h), np.minimum(np.maximum(cy + hh, 0), h)
     valid = (x2 - x1 >= 1) & (y2 - y1 >= 1)
     step = (np.arange(CROP) + 0.5) / CROP  # the grid's cell centres, 0-1
-    xs = np.clip((x1[:, None] + step * (x2 - x1)[:, None]).astype(np.int64), 0, w - 1)  # [K, CROP]
-    ys = np.clip((y1[:, None] + step * (y2 - y1)[:, None]).astype(np.int64), 0, h - 1)
+    xs = np.minimum((x1[:, None] + step * (x2 - x1)[:, None]).astype(np.int64), w - 1)  # [K, CROP], >= 0
+    ys = np.minimum((y1[:, None] + step * (y2 - y1)[:, None]).astype(np.int64), h - 1)
     crops = image_rgb[ys[:, :, None], xs[:, None, :]]  # [K, CROP, CROP, 3]
     hsv = cv2.cvtColor(crops.reshape(-1, CROP, 3), cv2.COLOR_RGB2HSV).reshape(len(boxes), -1, 3).astype(np.int64)
     # OpenCV's 8-bit hue is 0-179

@@ -108,7 +108,7 @@ class ByteTracker:
         if feats is not None and len(tracks) and len(boxes):  # a box of other colours is not the track's object
             known = np.array([t.feature is not None for t in tracks])
             tf = np.stack([t.feature if t.feature is not None else feats[0] * 0 for t in tracks])
-            far = np.clip(1.0 - tf.astype(np.float64) @ feats.T.astype(np.float64), 0, 1) > self.cfg.appearance_thresh
+            far = 1.0 - tf.astype(np.float64) @ feats.T.astype(np.float64) > self.cfg.appearance_thresh
             iou = np.where(far & known[:, None] & (feats.sum(1) > 0)[None, :], 0.0, iou)
         return iou
 

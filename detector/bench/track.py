@@ -63,7 +63,7 @@ def bench_track(s: TrackBenchSettings) -> dict:
             t1 = time.perf_counter()
             det = tracked([img])[0]
             t2 = time.perf_counter()
-            tracker.update(det["boxes_xyxy"], det["scores"], det["labels"], i)
+            tracker.update(det["boxes_xyxy"], det["scores"], det["labels"], i, image=img)
             t3 = time.perf_counter()
             det_ms.append((t1 - t0) * 1e3)
             both_ms.append((t3 - t1) * 1e3)

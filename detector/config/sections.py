@@ -269,6 +269,19 @@ class TrackConfig:
         False, doc="a track only takes boxes of its class (false: any class; its class is the score-weighted vote)"
     )
     trail: int = option(20, doc="past centres drawn behind each track on the video, frames", range=AT_LEAST_0)
+    confirm: int = option(2, doc="frames in a row a new track is matched on before it gets an ID", range=AT_LEAST_1)
+    reid_buffer: int = option(
+        150,
+        doc="frames a lost track can be re-identified (class, motion, size, appearance gates); 0: off",
+        range=AT_LEAST_0,
+    )
+    reid_speed: float = option(
+        0.1, doc="re-identification motion gate: box sizes a lost object may move per frame lost", range=AT_LEAST_0
+    )
+    appearance: bool = option(True, doc="use the colour histogram of each box (re-identification, association)")
+    appearance_thresh: float = option(
+        0.3, doc="largest colour-histogram distance (0-1) of a box to a track's appearance", range=FRACTION
+    )
 
 
 def predict_settings(cfg: Config) -> PredictConfig:

@@ -1,9 +1,11 @@
-"""Multi-object tracking on top of detections: ByteTrack (:class:`ByteTracker`), a plain IoU-matching baseline
+"""Multi-object tracking on top of detections: ByteTrack (:class:`ByteTracker`) with re-identification of lost tracks
+(:mod:`detector.track.reid`, colour features :mod:`detector.track.appearance`), a plain IoU-matching baseline
 (:class:`IouTracker`), the MOTChallenge files (:mod:`detector.track.mot_files`), counting across a line
 (:mod:`detector.track.counting`) and the MOT metrics (:mod:`detector.track.metrics`).
 
-The trackers take one frame's detections at a time (boxes_xyxy in pixels, scores, labels) and return the tracks
-shown on that frame, each with a stable integer ID (from 1). ``Tracker`` wraps a Predictor for video.
+The trackers take one frame's detections at a time (boxes_xyxy in pixels, scores, labels; optionally the frame, for
+the colours) and return the tracks shown on that frame, each with a stable integer ID (from 1). ``Tracker`` wraps a
+Predictor for video.
 """
 
 from detector.config import TrackConfig

@@ -18,11 +18,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from detector.config import TrackConfig
+from detector.track.appearance import FEATURE_SIZE, blend, colour_features
 from detector.track.association import assign, class_gate, iou_matrix
 from detector.track.kalman import KalmanBoxFilter, cxcywh_to_xyxy, xyxy_to_cxcywh
+from detector.track.reid import LostTracks, assign_min_cost, reid_cost
 from detector.track.types import TrackedBoxes, as_detections
 
 DUPLICATE_IOU = 0.7  # an unmatched box overlapping a box matched on the same frame this much starts no track
+FEATURE_MOMENTUM = 0.9  # a track's colour feature: this much of the old one, the rest from each new confident box
+CLEAR_IOU = 0.1  # a box overlapping another box more than this is partly hidden: its colours do not update a track
 
 
 @dataclass
@@ -35,14 +39,13 @@ class _Track:
     last_frame: int  # frame of the last match
     track_id: int = 0  # 0 while tentative
     votes: dict[int, float] = field(default_factory=dict)  # label -> summed score of its matched boxes
+    hits: int = 1  # frames matched in a row while tentative
+    feature: np.ndarray | None = None  # colour feature [F] (detector.track.appearance), None until a clear box
 
     def vote(self, label: int, score: float) -> None:
         """Add a matched box's class; the track's label is the class with the highest summed score."""
         self.votes[label] = self.votes.get(label, 0.0) + score
         self.label = max(self.votes, key=lambda k: self.votes[k])
-
-    def predicted_xyxy(self) -> np.ndarray:
-        return cxcywh_to_xyxy(self.mean[:4])
 
 
 def check_track_config(cfg: TrackConfig) -> None:
@@ -61,7 +64,11 @@ def check_track_config(cfg: TrackConfig) -> None:
 
 class ByteTracker:
     """ByteTrack over one video: call :meth:`update` once per frame, in order (``frame_index`` may skip frames: the
-    tracks are moved over the gap, and a track unmatched for up to ``cfg.buffer`` frames keeps its ID)."""
+    tracks are moved over the gap, and a track unmatched for up to ``cfg.buffer`` frames keeps its ID). Given the
+    frame (``image``), a lost track can also be re-identified for up to ``cfg.reid_buffer`` frames
+    (:mod:`detector.track.reid`), by its colours too when ``cfg.appearance``."""
+
+    wants_image = True  # update() takes the frame (the colour feature needs the pixels)
 
     def __init__(self, cfg: TrackConfig | None = None):
         self.cfg = cfg if cfg is not None else TrackConfig()
@@ -84,80 +91,144 @@ class ByteTracker:
                 t.mean, t.cov = mean, cov
         first = self.frame < 0
         self.frame = frame
-        self.tracks = [t for t in self.tracks if frame - t.last_frame - 1 <= self.cfg.buffer]  # missed too many
+        self.tracks = [t for t in self.tracks if frame - t.last_frame - 1 <= self._keep()]  # missed too many
         return int(first)
 
-    def _score(self, tracks: list[_Track], boxes: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        pred = np.array([t.predicted_xyxy() for t in tracks]).reshape(-1, 4)
+    def _keep(self) -> int:
+        """Frames a lost track is kept: the IoU buffer, or the re-identification one when longer."""
+        return max(self.cfg.buffer, self.cfg.reid_buffer)
+
+    def _score(
+        self, tracks: list[_Track], boxes: np.ndarray, labels: np.ndarray, feats: np.ndarray | None
+    ) -> np.ndarray:
+        pred = cxcywh_to_xyxy(np.array([t.mean[:4] for t in tracks]).reshape(-1, 4))
         iou = iou_matrix(pred, boxes)
         if self.cfg.class_aware:
             iou = iou * class_gate(np.array([t.label for t in tracks]), labels)
+        if feats is not None and len(tracks) and len(boxes):  # a box of other colours is not the track's object
+            known = np.array([t.feature is not None for t in tracks])
+            tf = np.stack([t.feature if t.feature is not None else feats[0] * 0 for t in tracks])
+            far = 1.0 - tf.astype(np.float64) @ feats.T.astype(np.float64) > self.cfg.appearance_thresh
+            iou = np.where(far & known[:, None] & (feats.sum(1) > 0)[None, :], 0.0, iou)
         return iou
 
-    def _match(self, tracks: list[_Track], boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray) -> None:
-        """Correct ``tracks[i]`` with detection ``i`` (``boxes [K, 4]`` xyxy pixels, ``scores``, ``labels`` ``[K]``):
-        one batched Kalman update for all of them."""
+    def _match(
+        self, tracks: list[_Track], d: np.ndarray, det: tuple[np.ndarray, np.ndarray, np.ndarray],
+        feats: np.ndarray | None, clear: np.ndarray,
+    ) -> None:  # fmt: skip
+        """Correct ``tracks[i]`` with detection ``d[i]`` of ``det`` (boxes ``[N, 4]`` xyxy pixels, scores, labels):
+        one batched Kalman update for all of them; a clear confident box (``clear[d]``) updates the colours too."""
         if not tracks:
             return
         means = np.stack([t.mean for t in tracks])
         covs = np.stack([t.cov for t in tracks])
-        means, covs = self.kf.update_many(means, covs, xyxy_to_cxcywh(boxes))
-        for t, mean, cov, box, score, label in zip(tracks, means, covs, boxes, scores.tolist(), labels.tolist(),
-                                                    strict=True):  # fmt: skip
+        means, covs = self.kf.update_many(means, covs, xyxy_to_cxcywh(det[0][d]))
+        for t, mean, cov, k in zip(tracks, means, covs, d.tolist(), strict=True):
             t.mean, t.cov = mean, cov
-            t.box_xyxy, t.score = box, score
-            t.vote(int(label), float(score))
-            t.last_frame = self.frame
+            self._take(t, k, det, feats, clear)
+
+    def _take(
+        self, t: _Track, k: int, det: tuple[np.ndarray, np.ndarray, np.ndarray], feats: np.ndarray | None,
+        clear: np.ndarray,
+    ) -> None:  # fmt: skip
+        """Track ``t`` takes detection ``k``: its box, score, class vote and (a clear confident box) colours."""
+        t.box_xyxy, t.score = det[0][k], float(det[1][k])
+        t.vote(int(det[2][k]), t.score)
+        t.last_frame = self.frame
+        if feats is not None and clear[k] and feats[k].any():
+            t.feature = feats[k].copy() if t.feature is None else blend(t.feature, feats[k], FEATURE_MOMENTUM)
+
+    def _reidentify(
+        self, lost: list[_Track], d: np.ndarray, det: tuple[np.ndarray, np.ndarray, np.ndarray],
+        feats: np.ndarray | None, frame_wh: tuple[int, int] | None,
+    ) -> list[tuple[int, int]]:  # fmt: skip
+        """Pairs (lost track, index into ``d``) re-identified (:func:`detector.track.reid.reid_cost`). Colours are
+        compared when every lost track has them; when one was never seen clear (no feature), costs with and without
+        colour would not compare, so this frame's re-identification uses the other gates alone."""
+        if not lost or not len(d):
+            return []
+        use_app = feats is not None and all(t.feature is not None for t in lost)
+        info = LostTracks(
+            np.array([t.box_xyxy for t in lost]), np.array([self.frame - t.last_frame for t in lost]),
+            np.array([t.label for t in lost]),
+            np.stack([t.feature for t in lost if t.feature is not None]) if use_app else None,
+        )  # fmt: skip
+        cost = reid_cost(
+            info, det[0][d], det[2][d], feats[d] if use_app and feats is not None else None,
+            self.cfg.reid_speed, self.cfg.appearance_thresh, frame_wh,
+        )  # fmt: skip
+        return assign_min_cost(cost)
 
     def update(
-        self, boxes_xyxy: object, scores: object, labels: object, frame_index: int | None = None
-    ) -> TrackedBoxes:
+        self, boxes_xyxy: object, scores: object, labels: object, frame_index: int | None = None,
+        image: np.ndarray | None = None,
+    ) -> TrackedBoxes:  # fmt: skip
         """One frame's detections (``[N, 4]`` xyxy pixels, ``[N]`` scores, ``[N]`` labels; numpy or tensors) -> the
-        tracks shown on it. ``frame_index`` (from 0; None: the next frame) lets a caller skip frames."""
+        tracks shown on it. ``frame_index`` (from 0; None: the next frame) lets a caller skip frames; ``image`` (the
+        frame, RGB uint8 ``[H, W, 3]``) gives the colour feature (``cfg.appearance``) and the frame border."""
         boxes, scores_np, labels_np = as_detections(boxes_xyxy, scores, labels)
         first = self._advance(frame_index)
         cfg = self.cfg
         keep = scores_np >= cfg.low_thresh
-        boxes, scores_np, labels_np = boxes[keep], scores_np[keep], labels_np[keep]
+        det = (boxes[keep], scores_np[keep], labels_np[keep])
+        boxes, scores_np, labels_np = det
         high = np.flatnonzero(scores_np >= cfg.high_thresh)
         low = np.flatnonzero(scores_np < cfg.high_thresh)
+        frame_wh = None if image is None else (int(image.shape[1]), int(image.shape[0]))
+        feats = None
+        if cfg.appearance and image is not None:
+            feats = np.zeros((len(boxes), FEATURE_SIZE), np.float32)
+            feats[high] = colour_features(image, boxes[high])
+        overlap = iou_matrix(boxes, boxes) - np.eye(len(boxes))
+        clear = (overlap.max(1, initial=0.0) <= CLEAR_IOU) & (scores_np >= cfg.high_thresh)
         confirmed = [t for t in self.tracks if t.track_id]
         tentative = [t for t in self.tracks if not t.track_id]
-        # (2) confident boxes with every confirmed track, lost ones included
-        pairs, um_tracks, um_high = assign(self._score(confirmed, boxes[high], labels_np[high]), cfg.match_iou)
-        d = high[[c for _, c in pairs]]
-        self._match([confirmed[r] for r, _ in pairs], boxes[d], scores_np[d], labels_np[d])
+        # (2) confident boxes with every confirmed track lost up to the buffer
+        near = [t for t in confirmed if self.frame - t.last_frame - 1 <= cfg.buffer]
+        fh = None if feats is None else feats[high]
+        pairs, um_tracks, um_high = assign(self._score(near, boxes[high], labels_np[high], fh), cfg.match_iou)
+        self._match([near[r] for r, _ in pairs], high[[c for _, c in pairs]], det, feats, clear)
         # (3) low-score boxes with the unmatched tracks seen on the previous frame
-        recent = [confirmed[r] for r in um_tracks if confirmed[r].last_frame >= self.frame - 1]
-        pairs, _, _ = assign(self._score(recent, boxes[low], labels_np[low]), cfg.low_match_iou)
-        d = low[[c for _, c in pairs]]
-        self._match([recent[r] for r, _ in pairs], boxes[d], scores_np[d], labels_np[d])
-        # (4) tentative tracks take the remaining confident boxes, or go
+        recent = [near[r] for r in um_tracks if near[r].last_frame >= self.frame - 1]
+        pairs, _, _ = assign(self._score(recent, boxes[low], labels_np[low], None), cfg.low_match_iou)
+        self._match([recent[r] for r, _ in pairs], low[[c for _, c in pairs]], det, feats, clear)
+        # (3b) re-identification: confident boxes left with the lost tracks
         rest = high[um_high]
-        pairs, _, um_rest = assign(self._score(tentative, boxes[rest], labels_np[rest]), max(cfg.match_iou, 0.3))
-        d = rest[[c for _, c in pairs]]
-        self._match([tentative[r] for r, _ in pairs], boxes[d], scores_np[d], labels_np[d])
+        if cfg.reid_buffer > 0:
+            lost = [t for t in confirmed if t.last_frame < self.frame and self.frame - t.last_frame <= cfg.reid_buffer]
+            pairs = self._reidentify(lost, rest, det, feats, frame_wh)
+            for r, c in pairs:  # the object may have turned while lost: its motion starts again from this box
+                lost[r].mean, lost[r].cov = self.kf.initiate(xyxy_to_cxcywh(boxes[rest[c]]))
+                self._take(lost[r], int(rest[c]), det, feats, clear)
+            rest = np.delete(rest, [c for _, c in pairs])
+        # (4) tentative tracks take the remaining confident boxes, or go
+        pairs, _, um_rest = assign(self._score(tentative, boxes[rest], labels_np[rest], None), max(cfg.match_iou, 0.3))
+        self._match([tentative[r] for r, _ in pairs], rest[[c for _, c in pairs]], det, feats, clear)
         for r, _ in pairs:
-            tentative[r].track_id = self._new_id()
+            tentative[r].hits += 1
+            if tentative[r].hits >= cfg.confirm:
+                tentative[r].track_id = self._new_id()
         self.tracks = [t for t in self.tracks if t.track_id or t.last_frame == self.frame]
         # (5) new tracks from confident leftovers that are not a second box on an object tracked on this frame (class-
         # aware NMS keeps boxes of two classes on one object); shown at once on the first frame
         taken = [t.box_xyxy for t in self.tracks if t.last_frame == self.frame]
         for c in sorted(um_rest, key=lambda c: -scores_np[rest[c]]):
-            d = rest[c]
-            if scores_np[d] < cfg.new_track_thresh:
+            k = rest[c]
+            if scores_np[k] < cfg.new_track_thresh:
                 continue
-            if taken and iou_matrix(boxes[d : d + 1], np.array(taken)).max() >= DUPLICATE_IOU:
+            if taken and iou_matrix(boxes[k : k + 1], np.array(taken)).max() >= DUPLICATE_IOU:
                 continue
-            mean, cov = self.kf.initiate(xyxy_to_cxcywh(boxes[d]))
-            t = _Track(mean, cov, boxes[d], float(scores_np[d]), int(labels_np[d]), self.frame)
+            mean, cov = self.kf.initiate(xyxy_to_cxcywh(boxes[k]))
+            t = _Track(mean, cov, boxes[k], float(scores_np[k]), int(labels_np[k]), self.frame)
             t.vote(t.label, t.score)
-            if first:
+            if feats is not None and clear[k] and feats[k].any():
+                t.feature = feats[k].copy()
+            if first or cfg.confirm <= 1:
                 t.track_id = self._new_id()
             self.tracks.append(t)
-            taken.append(boxes[d])
-        # (6) forget tracks lost for longer than the buffer
-        self.tracks = [t for t in self.tracks if self.frame - t.last_frame <= cfg.buffer]
+            taken.append(boxes[k])
+        # (6) forget tracks lost for longer than both buffers
+        self.tracks = [t for t in self.tracks if self.frame - t.last_frame <= self._keep()]
         return self._shown()
 
     def _new_id(self) -> int:

@@ -20,9 +20,11 @@ class IouTracker:
         self.next_id = 1
 
     def update(
-        self, boxes_xyxy: object, scores: object, labels: object, frame_index: int | None = None
-    ) -> TrackedBoxes:
-        """One frame's detections -> its tracks (``frame_index`` is accepted for the trackers' common interface)."""
+        self, boxes_xyxy: object, scores: object, labels: object, frame_index: int | None = None,
+        image: np.ndarray | None = None,
+    ) -> TrackedBoxes:  # fmt: skip
+        """One frame's detections -> its tracks (``frame_index`` and ``image`` are accepted for the trackers' common
+        interface; the baseline uses neither)."""
         boxes, scores_np, labels_np = as_detections(boxes_xyxy, scores, labels)
         keep = scores_np >= self.high_thresh
         boxes, scores_np, labels_np = boxes[keep], scores_np[keep], labels_np[keep]

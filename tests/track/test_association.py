@@ -63,7 +63,7 @@ def test_iou_baseline_drops_the_weak_box_and_gives_a_new_id() -> None:
 
 
 def test_a_gap_up_to_the_buffer_keeps_the_id_a_longer_one_does_not() -> None:
-    cfg = dataclasses.replace(TrackConfig(), buffer=5)
+    cfg = dataclasses.replace(TrackConfig(), buffer=5, reid_buffer=0)  # re-identification off: the IoU buffer alone
 
     def run(gap: int) -> list[int]:
         tracker, seen = ByteTracker(cfg), []

@@ -118,3 +118,23 @@ def test_a_conf_given_with_track_is_named_as_unused(weights, video, tmp_path, ca
         cfg = track_config(str(weights), ["predict.conf=0.4", "track.low_thresh=0.2"])
     assert cfg.low_thresh == 0.2
     assert "predict.conf=0.4 is not used with --track" in caplog.text and "track.low_thresh=0.2" in caplog.text
+
+
+def test_detect_track_reads_the_checkpoint_once(weights, video, tmp_path, monkeypatch) -> None:
+    import detector.engine.jobs.track_run as track_run
+    import detector.model.checkpoint_io as checkpoint_io
+
+    reads: list[str] = []
+
+    def counted(path, *args, **kwargs):
+        reads.append(str(path))
+        return real(path, *args, **kwargs)
+
+    real = checkpoint_io.load_checkpoint
+    monkeypatch.setattr(checkpoint_io, "load_checkpoint", counted)
+    monkeypatch.setattr(track_run, "load_checkpoint", counted)
+    args = ["--weights", str(weights), "--source", str(video), "--img-size", "64", "--out", str(tmp_path / "run"),
+            "--track", "--no-save", "track.buffer=7"]  # fmt: skip
+    assert detect_main(args) == EXIT_OK
+    assert reads == [str(weights)]  # the model and its track section come from one read
+    assert json.loads((tmp_path / "run" / "tracks.json").read_text())["tracker"]["buffer"] == 7

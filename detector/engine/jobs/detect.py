@@ -8,7 +8,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from detector.config import ConfigError, config_from_dict, predict_settings
+from detector.config import Config, ConfigError, config_from_dict, predict_settings
 from detector.config.tool_options import option
 from detector.device import select_device
 from detector.engine.interrupt import Terminated, sigterm_as_interrupt, sigterm_received
@@ -107,11 +107,12 @@ def build_predictor(opts: DetectOptions) -> Predictor:
     return _load_predictor(opts)[0]
 
 
-def _load_predictor(opts: DetectOptions) -> tuple[Predictor, int | None]:
-    """:func:`build_predictor` and the input side the checkpoint was trained at (None: it stores no config)."""
+def _load_predictor(opts: DetectOptions) -> tuple[Predictor, int | None, Config | None]:
+    """:func:`build_predictor`, the input side the checkpoint was trained at (None: it stores no config) and the
+    checkpoint's config with the overrides (None for an exported file): read once, its track section included."""
     check_options(opts)
     if is_exported(opts.weights):
-        return _exported_predictor(opts), None  # a file's fixed input size: the Predictor says when it differs
+        return _exported_predictor(opts), None, None  # a file's fixed input size: the Predictor says when it differs
     try:
         model, cfg, meta = load_detector(opts.weights, list(opts.overrides))
     except ConfigError as e:
@@ -128,7 +129,7 @@ def _load_predictor(opts: DetectOptions) -> tuple[Predictor, int | None]:
             class_names=meta.get("class_names") or None,  # None: the model's own class_names
             fuse=opts.fuse,
         )
-    return predictor, (cfg.data.img_size if meta["train_data"] is not None else None)
+    return predictor, (cfg.data.img_size if meta["train_data"] is not None else None), cfg
 
 
 def plan_files(opts: DetectOptions, source: Source) -> Path:
@@ -193,7 +194,7 @@ def run_detection(opts: DetectOptions) -> DetectSummary:
     except BaseException:
         source.close()
         raise
-    predictor, trained = _load_predictor(opts)
+    predictor, trained, loaded = _load_predictor(opts)
     is_video = source.kind != "images"
     show = opts.show and display_available()
     if opts.show and not show:
@@ -203,7 +204,8 @@ def run_detection(opts: DetectOptions) -> DetectSummary:
     tracking = None
     if opts.track:
         try:
-            tracking = TrackingRun(track_config(opts.weights, opts.overrides), predictor, source, out, opts.count_line)
+            track = track_config(opts.weights, opts.overrides, loaded)
+            tracking = TrackingRun(track, predictor, source, out, opts.count_line)
         except ValueError as e:  # ConfigError, a bad --count-line, an output over a --source file
             source.close()
             raise DetectError(str(e)) from None

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detector.config import TrackConfig, config_from_dict
+from detector.config import Config, TrackConfig, config_from_dict
 from detector.engine.prediction.predictor import Predictor
 from detector.engine.prediction.sources import Frame, Source
 from detector.engine.prediction.track_draw import TrackDrawer
@@ -56,19 +56,22 @@ def check_trackable(source: Source, text: str) -> None:
         )
 
 
-def track_config(weights: str, overrides: list[str]) -> TrackConfig:
+def track_config(weights: str, overrides: list[str], loaded: Config | None = None) -> TrackConfig:
     """The ``track`` section of the checkpoint's config (an exported file: the defaults) with the ``track.*``
-    overrides applied; ValueError naming the key for a bad value or contradictory thresholds."""
+    overrides applied; ValueError naming the key for a bad value or contradictory thresholds. ``loaded``: that
+    config as the detector was loaded with (overrides applied), so the checkpoint is not read a second time."""
     from detector.runtime.loader import is_exported
 
-    stored = None if is_exported(weights) else load_checkpoint(weights).get("config")  # an export stores no config
-    data: dict = stored if isinstance(stored, dict) else {}
-    section = {"track": dict(data.get("track") or {})}
-    cfg = config_from_dict(
-        section,
-        f"{weights} (config stored in the checkpoint)",
-        [o for o in overrides if o.strip().startswith("track.")],
-    )
+    if loaded is not None:
+        cfg = loaded
+    else:
+        stored = None if is_exported(weights) else load_checkpoint(weights).get("config")  # an export: no config
+        data: dict = stored if isinstance(stored, dict) else {}
+        cfg = config_from_dict(
+            {"track": dict(data.get("track") or {})},
+            f"{weights} (config stored in the checkpoint)",
+            [o for o in overrides if o.strip().startswith("track.")],
+        )
     check_track_config(cfg.track)
     for o in overrides:
         if o.strip().startswith("predict.conf="):
@@ -100,7 +103,7 @@ class TrackingRun:
 
     def update(self, frame: Frame, det: dict) -> TrackedBoxes:
         """Track one frame (its index: gaps from skipped frames are bridged up to ``track.buffer``)."""
-        t = self.tracker.update(det["boxes_xyxy"], det["scores"], det["labels"], frame.index)
+        t = self.tracker.update(det["boxes_xyxy"], det["scores"], det["labels"], frame.index, image=frame.image)
         names = [self.class_names[c] if 0 <= c < len(self.class_names) else str(c) for c in t.labels.tolist()]
         crossed = self.counter.update(t.ids, t.boxes_xyxy, names) if self.counter is not None else []
         self.frames.append({

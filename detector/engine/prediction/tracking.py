@@ -47,4 +47,4 @@ class Tracker:
     def __call__(self, frame_rgb: np.ndarray, frame_index: int | None = None) -> TrackedBoxes:
         det = self.predictor([frame_rgb])[0]
         self.last_detections = det
-        return self.tracker.update(det["boxes_xyxy"], det["scores"], det["labels"], frame_index)
+        return self.tracker.update(det["boxes_xyxy"], det["scores"], det["labels"], frame_index, image=frame_rgb)

@@ -48,6 +48,15 @@ class _Track:
         self.label = max(self.votes, key=lambda k: self.votes[k])
 
 
+@dataclass
+class _TrackIoU:
+    """One frame's IoU of the predicted box of every track IoU matching can reach (lost up to ``track.buffer``
+    frames) with every box: ``matrix [T, N]`` and ``row`` (``id(track)`` -> its row)."""
+
+    matrix: np.ndarray
+    row: dict[int, int]
+
+
 def check_track_config(cfg: TrackConfig) -> None:
     """ValueError naming the keys when the thresholds contradict each other."""
     if cfg.low_thresh > cfg.high_thresh:
@@ -82,12 +91,15 @@ class ByteTracker:
         frame = self.frame + 1 if frame_index is None else int(frame_index)
         if frame <= self.frame:
             raise ValueError(f"tracker: frame {frame} after frame {self.frame}; frames must come in order")
-        if self.tracks:  # one Kalman step per frame since the last update (a gap moves the boxes further)
-            means = np.stack([t.mean for t in self.tracks])
-            covs = np.stack([t.cov for t in self.tracks])
+        # one Kalman step per frame since the last update (a gap moves the boxes further), for the tracks IoU matching
+        # can still reach; a track lost for longer is found again only by re-identification, which restarts its motion
+        moving = [t for t in self.tracks if frame - t.last_frame - 1 <= self.cfg.buffer]
+        if moving:
+            means = np.stack([t.mean for t in moving])
+            covs = np.stack([t.cov for t in moving])
             for _ in range(frame - self.frame):
                 means, covs = self.kf.predict_many(means, covs)
-            for t, mean, cov in zip(self.tracks, means, covs, strict=True):
+            for t, mean, cov in zip(moving, means, covs, strict=True):
                 t.mean, t.cov = mean, cov
         first = self.frame < 0
         self.frame = frame
@@ -99,33 +111,43 @@ class ByteTracker:
         return max(self.cfg.buffer, self.cfg.reid_buffer)
 
     def _score(
-        self, tracks: list[_Track], boxes: np.ndarray, labels: np.ndarray, feats: np.ndarray | None
+        self, tracks: list[_Track], cols: np.ndarray, labels: np.ndarray, feats: np.ndarray | None, iou: _TrackIoU
     ) -> np.ndarray:
-        pred = cxcywh_to_xyxy(np.array([t.mean[:4] for t in tracks]).reshape(-1, 4))
-        iou = iou_matrix(pred, boxes)
+        """``[len(tracks), len(cols)]`` association score of ``tracks`` with the frame's boxes ``cols``: the IoU of
+        each track's predicted box (``iou``: computed once per frame), zero across classes (``class_aware``) and, given
+        the boxes' colour ``feats``, zero where a track's known colours are too far from the box's."""
+        score = iou.matrix[np.ix_(np.array([iou.row[id(t)] for t in tracks], np.int64), cols)]
         if self.cfg.class_aware:
-            iou = iou * class_gate(np.array([t.label for t in tracks]), labels)
-        if feats is not None and len(tracks) and len(boxes):  # a box of other colours is not the track's object
+            score = score * class_gate(np.array([t.label for t in tracks]), labels[cols])
+        if feats is not None and len(tracks) and len(cols):  # a box of other colours is not the track's object
+            fc = feats[cols]
             known = np.array([t.feature is not None for t in tracks])
-            tf = np.stack([t.feature if t.feature is not None else feats[0] * 0 for t in tracks])
-            far = 1.0 - tf.astype(np.float64) @ feats.T.astype(np.float64) > self.cfg.appearance_thresh
-            iou = np.where(far & known[:, None] & (feats.sum(1) > 0)[None, :], 0.0, iou)
-        return iou
+            tf = np.stack([t.feature if t.feature is not None else fc[0] * 0 for t in tracks])
+            far = 1.0 - tf.astype(np.float64) @ fc.T.astype(np.float64) > self.cfg.appearance_thresh
+            score = np.where(far & known[:, None] & (fc.sum(1) > 0)[None, :], 0.0, score)
+        return score
 
-    def _match(
-        self, tracks: list[_Track], d: np.ndarray, det: tuple[np.ndarray, np.ndarray, np.ndarray],
-        feats: np.ndarray | None, clear: np.ndarray,
-    ) -> None:  # fmt: skip
-        """Correct ``tracks[i]`` with detection ``d[i]`` of ``det`` (boxes ``[N, 4]`` xyxy pixels, scores, labels):
-        one batched Kalman update for all of them; a clear confident box (``clear[d]``) updates the colours too."""
-        if not tracks:
+    def _correct(self, matched: list[tuple[_Track, int]], boxes: np.ndarray) -> None:
+        """One batched Kalman update of every track IoU matching matched on this frame with its box (``boxes``
+        ``[N, 4]`` xyxy pixels). Done once, after all stages: no stage reads the motion of a track matched earlier in
+        the frame (each takes the tracks still unmatched)."""
+        if not matched:
             return
-        means = np.stack([t.mean for t in tracks])
-        covs = np.stack([t.cov for t in tracks])
-        means, covs = self.kf.update_many(means, covs, xyxy_to_cxcywh(det[0][d]))
-        for t, mean, cov, k in zip(tracks, means, covs, d.tolist(), strict=True):
+        tracks = [t for t, _ in matched]
+        means, covs = np.stack([t.mean for t in tracks]), np.stack([t.cov for t in tracks])
+        means, covs = self.kf.update_many(means, covs, xyxy_to_cxcywh(boxes[[k for _, k in matched]]))
+        for t, mean, cov in zip(tracks, means, covs, strict=True):
             t.mean, t.cov = mean, cov
+
+    def _take_all(
+        self, pairs: list[tuple[_Track, int]], det: tuple[np.ndarray, np.ndarray, np.ndarray],
+        feats: np.ndarray | None, clear: np.ndarray,
+    ) -> list[tuple[_Track, int]]:  # fmt: skip
+        """:meth:`_take` for each (track, detection index) pair; returns ``pairs`` (their motion is corrected later,
+        by :meth:`_correct`)."""
+        for t, k in pairs:
             self._take(t, k, det, feats, clear)
+        return pairs
 
     def _take(
         self, t: _Track, k: int, det: tuple[np.ndarray, np.ndarray, np.ndarray], feats: np.ndarray | None,
@@ -179,19 +201,23 @@ class ByteTracker:
         if cfg.appearance and image is not None:
             feats = np.zeros((len(boxes), FEATURE_SIZE), np.float32)
             feats[high] = colour_features(image, boxes[high])
-        overlap = iou_matrix(boxes, boxes) - np.eye(len(boxes))
+        # one IoU matrix a frame: the boxes with each other (which are clear) and every track's predicted box with them
+        moving = [t for t in self.tracks if self.frame - t.last_frame - 1 <= cfg.buffer]  # as in _advance
+        pred = cxcywh_to_xyxy(np.array([t.mean[:4] for t in moving]).reshape(-1, 4))
+        both = iou_matrix(np.concatenate([boxes.astype(np.float64), pred]), boxes)
+        iou = _TrackIoU(both[len(boxes) :], {id(t): i for i, t in enumerate(moving)})
+        overlap = both[: len(boxes)] - np.eye(len(boxes))
         clear = (overlap.max(1, initial=0.0) <= CLEAR_IOU) & (scores_np >= cfg.high_thresh)
         confirmed = [t for t in self.tracks if t.track_id]
         tentative = [t for t in self.tracks if not t.track_id]
         # (2) confident boxes with every confirmed track lost up to the buffer
         near = [t for t in confirmed if self.frame - t.last_frame - 1 <= cfg.buffer]
-        fh = None if feats is None else feats[high]
-        pairs, um_tracks, um_high = assign(self._score(near, boxes[high], labels_np[high], fh), cfg.match_iou)
-        self._match([near[r] for r, _ in pairs], high[[c for _, c in pairs]], det, feats, clear)
+        pairs, um_tracks, um_high = assign(self._score(near, high, labels_np, feats, iou), cfg.match_iou)
+        matched = self._take_all([(near[r], int(high[c])) for r, c in pairs], det, feats, clear)
         # (3) low-score boxes with the unmatched tracks seen on the previous frame
         recent = [near[r] for r in um_tracks if near[r].last_frame >= self.frame - 1]
-        pairs, _, _ = assign(self._score(recent, boxes[low], labels_np[low], None), cfg.low_match_iou)
-        self._match([recent[r] for r, _ in pairs], low[[c for _, c in pairs]], det, feats, clear)
+        pairs, _, _ = assign(self._score(recent, low, labels_np, None, iou), cfg.low_match_iou)
+        matched += self._take_all([(recent[r], int(low[c])) for r, c in pairs], det, feats, clear)
         # (3b) re-identification: confident boxes left with the lost tracks
         rest = high[um_high]
         if cfg.reid_buffer > 0:
@@ -202,8 +228,9 @@ class ByteTracker:
                 self._take(lost[r], int(rest[c]), det, feats, clear)
             rest = np.delete(rest, [c for _, c in pairs])
         # (4) tentative tracks take the remaining confident boxes, or go
-        pairs, _, um_rest = assign(self._score(tentative, boxes[rest], labels_np[rest], None), max(cfg.match_iou, 0.3))
-        self._match([tentative[r] for r, _ in pairs], rest[[c for _, c in pairs]], det, feats, clear)
+        pairs, _, um_rest = assign(self._score(tentative, rest, labels_np, None, iou), max(cfg.match_iou, 0.3))
+        matched += self._take_all([(tentative[r], int(rest[c])) for r, c in pairs], det, feats, clear)
+        self._correct(matched, boxes)  # the motion of every track IoU matching matched, in one batch
         for r, _ in pairs:
             tentative[r].hits += 1
             if tentative[r].hits >= cfg.confirm:
@@ -237,7 +264,8 @@ class ByteTracker:
 
     def _shown(self) -> TrackedBoxes:
         shown = [t for t in self.tracks if t.track_id and t.last_frame == self.frame]
-        shown = [t for t in shown if np.prod(t.box_xyxy[2:] - t.box_xyxy[:2]) >= self.cfg.min_box_area]
+        area = self.cfg.min_box_area  # w * h of the float32 box, as np.prod computes it but without its per-call cost
+        shown = [t for t in shown if (t.box_xyxy[2] - t.box_xyxy[0]) * (t.box_xyxy[3] - t.box_xyxy[1]) >= area]
         if not shown:
             return TrackedBoxes.empty()
         shown.sort(key=lambda t: t.track_id)

@@ -55,8 +55,9 @@ def appearance_distance(tracks: np.ndarray, dets: np.ndarray) -> np.ndarray:
 
 
 def blend(feature: np.ndarray, new: np.ndarray, momentum: float) -> np.ndarray:
-    """A track's feature moved towards a new box's: ``momentum * feature + (1 - momentum) * new``, renormalised (the
-    squares sum to 1, as a histogram's square root does)."""
-    f = momentum * feature + (1.0 - momentum) * new
-    norm = float(np.sqrt((f * f).sum()))
-    return (f / norm).astype(np.float32) if norm > 0 else f.astype(np.float32)
+    """Tracks' features moved towards new boxes': ``momentum * feature + (1 - momentum) * new``, renormalised (the
+    squares sum to 1, as a histogram's square root does). ``feature`` and ``new`` are ``[F]`` or ``[K, F]`` (one row
+    per track); float32 of the same shape."""
+    f = (momentum * np.asarray(feature, np.float32) + (1.0 - momentum) * np.asarray(new, np.float32)).astype(np.float32)
+    norm = np.sqrt((f * f).sum(-1, keepdims=True))
+    return np.where(norm > 0, f / np.where(norm > 0, norm, 1), f).astype(np.float32)

@@ -139,26 +139,30 @@ class ByteTracker:
         for t, mean, cov in zip(tracks, means, covs, strict=True):
             t.mean, t.cov = mean, cov
 
-    def _take_all(
-        self, pairs: list[tuple[_Track, int]], det: tuple[np.ndarray, np.ndarray, np.ndarray],
-        feats: np.ndarray | None, clear: np.ndarray,
-    ) -> list[tuple[_Track, int]]:  # fmt: skip
-        """:meth:`_take` for each (track, detection index) pair; returns ``pairs`` (their motion is corrected later,
-        by :meth:`_correct`)."""
+    def _take(self, pairs: list[tuple[_Track, int]], det: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        """Each track of ``pairs`` takes its detection (an index into ``det``: boxes ``[N, 4]`` xyxy pixels, scores,
+        labels): its box, score and class vote; its motion and colours are updated after all stages
+        (:meth:`_correct`, :meth:`_recolour`)."""
         for t, k in pairs:
-            self._take(t, k, det, feats, clear)
-        return pairs
+            t.box_xyxy, t.score = det[0][k], float(det[1][k])
+            t.vote(int(det[2][k]), t.score)
+            t.last_frame = self.frame
 
-    def _take(
-        self, t: _Track, k: int, det: tuple[np.ndarray, np.ndarray, np.ndarray], feats: np.ndarray | None,
-        clear: np.ndarray,
-    ) -> None:  # fmt: skip
-        """Track ``t`` takes detection ``k``: its box, score, class vote and (a clear confident box) colours."""
-        t.box_xyxy, t.score = det[0][k], float(det[1][k])
-        t.vote(int(det[2][k]), t.score)
-        t.last_frame = self.frame
-        if feats is not None and clear[k] and feats[k].any():
-            t.feature = feats[k].copy() if t.feature is None else blend(t.feature, feats[k], FEATURE_MOMENTUM)
+    def _recolour(self, pairs: list[tuple[_Track, int]], feats: np.ndarray | None, clear: np.ndarray) -> None:
+        """The colours of every track that took a clear confident box (``clear[k]``, a feature with some colour) on
+        this frame: the box's feature for a track without one, else both blended (:func:`blend`), in one batch. Done
+        after all stages: no stage reads the colours of a track matched earlier in the frame."""
+        if feats is None:
+            return
+        pairs = [(t, k) for t, k in pairs if clear[k] and feats[k].any()]
+        old = [(t, k, t.feature) for t, k in pairs if t.feature is not None]
+        for t, k in pairs:
+            if t.feature is None:
+                t.feature = feats[k].copy()
+        if old:
+            mixed = blend(np.stack([f for _, _, f in old]), feats[[k for _, k, _ in old]], FEATURE_MOMENTUM)
+            for (t, _, _), f in zip(old, mixed, strict=True):
+                t.feature = f
 
     def _reidentify(
         self, lost: list[_Track], d: np.ndarray, det: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -213,24 +217,30 @@ class ByteTracker:
         # (2) confident boxes with every confirmed track lost up to the buffer
         near = [t for t in confirmed if self.frame - t.last_frame - 1 <= cfg.buffer]
         pairs, um_tracks, um_high = assign(self._score(near, high, labels_np, feats, iou), cfg.match_iou)
-        matched = self._take_all([(near[r], int(high[c])) for r, c in pairs], det, feats, clear)
+        matched = [(near[r], int(high[c])) for r, c in pairs]
+        self._take(matched, det)
         # (3) low-score boxes with the unmatched tracks seen on the previous frame
         recent = [near[r] for r in um_tracks if near[r].last_frame >= self.frame - 1]
         pairs, _, _ = assign(self._score(recent, low, labels_np, None, iou), cfg.low_match_iou)
-        matched += self._take_all([(recent[r], int(low[c])) for r, c in pairs], det, feats, clear)
+        low_matched = [(recent[r], int(low[c])) for r, c in pairs]
+        self._take(low_matched, det)
         # (3b) re-identification: confident boxes left with the lost tracks
         rest = high[um_high]
+        found: list[tuple[_Track, int]] = []
         if cfg.reid_buffer > 0:
             lost = [t for t in confirmed if t.last_frame < self.frame and self.frame - t.last_frame <= cfg.reid_buffer]
             pairs = self._reidentify(lost, rest, det, feats, frame_wh)
-            for r, c in pairs:  # the object may have turned while lost: its motion starts again from this box
-                lost[r].mean, lost[r].cov = self.kf.initiate(xyxy_to_cxcywh(boxes[rest[c]]))
-                self._take(lost[r], int(rest[c]), det, feats, clear)
+            found = [(lost[r], int(rest[c])) for r, c in pairs]
+            for t, k in found:  # the object may have turned while lost: its motion starts again from this box
+                t.mean, t.cov = self.kf.initiate(xyxy_to_cxcywh(boxes[k]))
+            self._take(found, det)
             rest = np.delete(rest, [c for _, c in pairs])
         # (4) tentative tracks take the remaining confident boxes, or go
         pairs, _, um_rest = assign(self._score(tentative, rest, labels_np, None, iou), max(cfg.match_iou, 0.3))
-        matched += self._take_all([(tentative[r], int(rest[c])) for r, c in pairs], det, feats, clear)
-        self._correct(matched, boxes)  # the motion of every track IoU matching matched, in one batch
+        born = [(tentative[r], int(rest[c])) for r, c in pairs]
+        self._take(born, det)
+        self._correct(matched + low_matched + born, boxes)  # the motion of every track IoU matching matched, at once
+        self._recolour(matched + low_matched + found + born, feats, clear)
         for r, _ in pairs:
             tentative[r].hits += 1
             if tentative[r].hits >= cfg.confirm:

@@ -45,16 +45,39 @@ def raise_if_terminated() -> None:
         raise Terminated("SIGTERM")
 
 
+def _stop_artefact(exc: BaseException | None, obj: object = None) -> bool:
+    """True for an error that is part of a SIGTERM stop, which the run's own message already covers: the
+    :class:`Terminated` itself, and, once SIGTERM arrived, what the loader workers' death (they got the signal too)
+    makes fail on the way out: "DataLoader worker ... exited unexpectedly", a DataLoader iterator's shutdown, and the
+    broken pipe of multiprocessing's resource sharer sending a batch's file descriptor to a worker that is gone."""
+    if isinstance(exc, Terminated):
+        return True
+    if not _received:
+        return False
+    if "DataLoader" in repr(obj) or (isinstance(exc, RuntimeError) and "DataLoader worker" in str(exc)):
+        return True
+    return isinstance(exc, BrokenPipeError | ConnectionResetError)
+
+
 def _quiet_unraisable(previous: Callable[[sys.UnraisableHookArgs], object]) -> Callable[[sys.UnraisableHookArgs], None]:
-    """An ``unraisablehook`` that drops :class:`Terminated` (recorded already; :func:`raise_if_terminated` raises it
-    at the next safe point) instead of printing "Exception ignored in ... Traceback"; the rest go to ``previous``."""
+    """An ``unraisablehook`` that drops the stop's artefacts (:func:`_stop_artefact`; a swallowed :class:`Terminated`
+    is recorded already and :func:`raise_if_terminated` raises it at the next safe point) instead of printing
+    "Exception ignored in ... Traceback"; the rest go to ``previous``."""
 
     def hook(unraisable: sys.UnraisableHookArgs) -> None:
-        # after a SIGTERM the loader's worker shutdown in DataLoader iterators' __del__ may fail too (workers got the
-        # signal as well): a stop artefact the run's own message already covers
-        stopping = _received and "DataLoader" in repr(unraisable.object)
-        if not isinstance(unraisable.exc_value, Terminated) and not stopping:
+        if not _stop_artefact(unraisable.exc_value, unraisable.object):
             previous(unraisable)
+
+    return hook
+
+
+def _quiet_excepthook(previous: Callable[..., object]) -> Callable[..., None]:
+    """A ``sys.excepthook`` that drops the stop's artefacts (multiprocessing's resource-sharer thread reports its
+    broken pipe through it); the rest go to ``previous``."""
+
+    def hook(kind: type[BaseException], value: BaseException, tb: object) -> None:
+        if not _stop_artefact(value):
+            previous(kind, value, tb)
 
     return hook
 
@@ -82,16 +105,17 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
         return
     previous = signal.signal(signal.SIGTERM, _handler(os.getpid()))
-    previous_hook = sys.unraisablehook
+    previous_hook, previous_excepthook = sys.unraisablehook, sys.excepthook
     sys.unraisablehook = _quiet_unraisable(previous_hook)
+    sys.excepthook = _quiet_excepthook(previous_excepthook)
     _active = True
     try:
         yield
     finally:
         _active = False
         signal.signal(signal.SIGTERM, previous)
-        if not _received:  # stopping: keep the quiet hook for the iterators collected on the way out
-            sys.unraisablehook = previous_hook
+        if not _received:  # stopping: keep the quiet hooks for the iterators and threads ending on the way out
+            sys.unraisablehook, sys.excepthook = previous_hook, previous_excepthook
 
 
 def interrupted_message(exc: BaseException, out_dir: Path | None) -> str:

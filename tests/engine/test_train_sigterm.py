@@ -30,6 +30,28 @@ def test_sigterm_raises_terminated_inside_the_block_only():
         assert not sigterm_received()
 
 
+def test_after_sigterm_only_the_stops_artefacts_are_quiet():
+    """Once SIGTERM arrived, what the dying loader workers make fail on the way out (a broken pipe of the resource
+    sharer's thread, "DataLoader worker ... exited unexpectedly") is not printed as a traceback; any other error is,
+    and before a SIGTERM a broken pipe is too."""
+    seen: list[BaseException] = []
+    before_hook, before_unraisable = sys.excepthook, sys.unraisablehook
+    sys.excepthook = lambda kind, value, tb: seen.append(value)
+    try:
+        with sigterm_as_interrupt():
+            sys.excepthook(BrokenPipeError, BrokenPipeError(32, "Broken pipe"), None)  # no SIGTERM yet: reported
+            with pytest.raises(Terminated):
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)
+            sys.excepthook(BrokenPipeError, BrokenPipeError(32, "Broken pipe"), None)  # the stop's: dropped
+            err = RuntimeError("DataLoader worker (pid(s) 123) exited unexpectedly")
+            sys.excepthook(RuntimeError, err, None)  # dropped
+            sys.excepthook(ValueError, ValueError("a real error"), None)  # reported
+        assert [type(e) for e in seen] == [BrokenPipeError, ValueError]
+    finally:
+        sys.excepthook, sys.unraisablehook = before_hook, before_unraisable
+
+
 def test_interrupted_message_says_how_to_resume(tmp_path):
     assert interrupted_message(Terminated(), None) == "stopped by SIGTERM before training started: nothing to resume"
     with sigterm_as_interrupt():

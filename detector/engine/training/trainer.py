@@ -196,32 +196,33 @@ class Trainer(TrainerSteps):
         sums = torch.zeros(len(names) + 1, dtype=torch.float64)  # loss parts, total, count (parts absent: NaN)
         lr, tic = 0.0, time.time()
         bar = tqdm(self.train_loader, total=nb, desc=f"epoch {epoch + 1}/{t.epochs}", disable=not self.main)
-        for i, batch in enumerate(bar):
-            raise_if_terminated()  # a SIGTERM whose exception was swallowed (in a weakref callback) stops here
-            ni = epoch * nb + i
-            lr = self.schedule.apply(self.optimizer, ni)
-            if self.main and epoch == 0 and i < t.save_batches:
-                plot_train_batch(
-                    batch["images"], batch["targets"], self.out_dir / f"train_batch{i}.jpg", self.class_names
+        with bar:  # closed (its line ended) also when Ctrl-C or SIGTERM stops the epoch: the stop message is a line
+            for i, batch in enumerate(bar):
+                raise_if_terminated()  # a SIGTERM whose exception was swallowed (in a weakref callback) stops here
+                ni = epoch * nb + i
+                lr = self.schedule.apply(self.optimizer, ni)
+                if self.main and epoch == 0 and i < t.save_batches:
+                    plot_train_batch(
+                        batch["images"], batch["targets"], self.out_dir / f"train_batch{i}.jpg", self.class_names
+                    )
+                images = batch["images"].to(self.device, non_blocking=True).float() / 255.0
+                if self.channels_last:
+                    images = images.contiguous(memory_format=torch.channels_last)
+                targets = batch["targets"].to(self.device, non_blocking=True)
+                out = self.step(
+                    images,
+                    targets,
+                    step=(i + 1) % self.accumulate == 0 or i == nb - 1,
+                    where=f"epoch {epoch} iteration {i}",
                 )
-            images = batch["images"].to(self.device, non_blocking=True).float() / 255.0
-            if self.channels_last:
-                images = images.contiguous(memory_format=torch.channels_last)
-            targets = batch["targets"].to(self.device, non_blocking=True)
-            out = self.step(
-                images,
-                targets,
-                step=(i + 1) % self.accumulate == 0 or i == nb - 1,
-                where=f"epoch {epoch} iteration {i}",
-            )
-            if out is not None:
-                sums += torch.tensor([out.get(k, math.nan) for k in names] + [1.0], dtype=torch.float64)
-            if self.main:
-                n = max(sums[-1].item(), 1.0)
-                speed = (i + 1) * images.shape[0] * self.dist.world_size / max(time.time() - tic, 1e-9)
-                shown = " ".join(f"{k} {v / n:.4f}" for k, v in zip(LOSS_PARTS, sums.tolist(), strict=False) if v == v)
-                bar.set_postfix_str(f"mem {gpu_mem_gb(self.device):.1f}G {shown} lr {lr:.2e} {speed:.0f} img/s")
-        bar.close()
+                if out is not None:
+                    sums += torch.tensor([out.get(k, math.nan) for k in names] + [1.0], dtype=torch.float64)
+                if self.main:
+                    n = max(sums[-1].item(), 1.0)
+                    speed = (i + 1) * images.shape[0] * self.dist.world_size / max(time.time() - tic, 1e-9)
+                    parts = zip(LOSS_PARTS, sums.tolist(), strict=False)
+                    shown = " ".join(f"{k} {v / n:.4f}" for k, v in parts if v == v)
+                    bar.set_postfix_str(f"mem {gpu_mem_gb(self.device):.1f}G {shown} lr {lr:.2e} {speed:.0f} img/s")
         self.iteration = (epoch + 1) * nb
         sums = dist_utils.all_reduce_sum(sums.to(self.device)).cpu() if self.dist.enabled else sums
         n = sums[-1].item()

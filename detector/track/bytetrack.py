@@ -87,7 +87,9 @@ class ByteTracker:
         self.frame = -1
         self.next_id = 1
 
-    def _advance(self, frame_index: int | None) -> int:
+    def _advance(self, frame_index: int | None) -> tuple[bool, list[_Track]]:
+        """Move to ``frame_index`` (None: the next frame); returns whether it is the first frame and the tracks IoU
+        matching can reach (lost up to ``track.buffer`` frames), whose motion was stepped to it."""
         frame = self.frame + 1 if frame_index is None else int(frame_index)
         if frame <= self.frame:
             raise ValueError(f"tracker: frame {frame} after frame {self.frame}; frames must come in order")
@@ -104,7 +106,7 @@ class ByteTracker:
         first = self.frame < 0
         self.frame = frame
         self.tracks = [t for t in self.tracks if frame - t.last_frame - 1 <= self._keep()]  # missed too many
-        return int(first)
+        return first, moving
 
     def _keep(self) -> int:
         """Frames a lost track is kept: the IoU buffer, or the re-identification one when longer."""
@@ -193,7 +195,7 @@ class ByteTracker:
         tracks shown on it. ``frame_index`` (from 0; None: the next frame) lets a caller skip frames; ``image`` (the
         frame, RGB uint8 ``[H, W, 3]``) gives the colour feature (``cfg.appearance``) and the frame border."""
         boxes, scores_np, labels_np = as_detections(boxes_xyxy, scores, labels)
-        first = self._advance(frame_index)
+        first, moving = self._advance(frame_index)
         cfg = self.cfg
         keep = scores_np >= cfg.low_thresh
         det = (boxes[keep], scores_np[keep], labels_np[keep])
@@ -206,7 +208,6 @@ class ByteTracker:
             feats = np.zeros((len(boxes), FEATURE_SIZE), np.float32)
             feats[high] = colour_features(image, boxes[high])
         # one IoU matrix a frame: the boxes with each other (which are clear) and every track's predicted box with them
-        moving = [t for t in self.tracks if self.frame - t.last_frame - 1 <= cfg.buffer]  # as in _advance
         pred = cxcywh_to_xyxy(np.array([t.mean[:4] for t in moving]).reshape(-1, 4))
         both = iou_matrix(np.concatenate([boxes.astype(np.float64), pred]), boxes)
         iou = _TrackIoU(both[len(boxes) :], {id(t): i for i, t in enumerate(moving)})
@@ -215,7 +216,7 @@ class ByteTracker:
         confirmed = [t for t in self.tracks if t.track_id]
         tentative = [t for t in self.tracks if not t.track_id]
         # (2) confident boxes with every confirmed track lost up to the buffer
-        near = [t for t in confirmed if self.frame - t.last_frame - 1 <= cfg.buffer]
+        near = [t for t in moving if t.track_id]
         pairs, um_tracks, um_high = assign(self._score(near, high, labels_np, feats, iou), cfg.match_iou)
         matched = [(near[r], int(high[c])) for r, c in pairs]
         self._take(matched, det)
